@@ -1,0 +1,108 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, UsageError } from './errors.js';
+import { loadMigrationConfig } from './load.js';
+import { parseMigrationConfig } from './parse.js';
+
+const repoRoot = path.resolve(import.meta.dirname, '../../..');
+
+const minimal = {
+  name: 'billing',
+  aws: { region: 'eu-west-1' },
+  network: {
+    availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+    onPremCidrs: ['192.168.0.0/16'],
+    connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
+  },
+  source: { host: 'db1', database: 'billing', user: 'dms' },
+};
+
+describe('parseMigrationConfig', () => {
+  it('applies every default, nested ones included', () => {
+    const { config } = parseMigrationConfig(minimal);
+    expect(config.environment).toBe('dev');
+    expect(config.source.port).toBe(5432);
+    expect(config.source.sslmode).toBe('verify-full');
+    expect(config.source.password).toEqual({ from: 'env', variable: 'DMSKIT_SOURCE_PASSWORD' });
+    expect(config.target.instanceCount).toBe(2);
+    expect(config.task.migrationType).toBe('full-load-and-cdc');
+    expect(config.task.tableMappings).toEqual([{ action: 'include', schema: '%', table: '%' }]);
+    expect(config.task.lob).toEqual({ mode: 'limited', maxLobSizeKb: 32 });
+    expect(config.cutover).toEqual({ maxLagSeconds: 5, fenceMethod: 'read-only', lsnWaitTimeoutSeconds: 300 });
+    expect(config.network.connectivity).toEqual({
+      type: 'vpn',
+      customerGatewayIp: '198.51.100.7',
+      bgpAsn: 65000,
+      staticRoutesOnly: false,
+    });
+  });
+
+  it('lists every bad field by its path, not only the first', () => {
+    const bad = {
+      ...minimal,
+      name: 'Bad Name',
+      network: { ...minimal.network, availabilityZones: ['eu-west-1a'], onPremCidrs: ['300.1.1.1/8'] },
+      source: { ...minimal.source, port: 70000 },
+      task: { tableMappings: [{ action: 'include', schema: 'public', table: 'x' }, { action: 'drop', schema: 'a', table: 'b' }] },
+      cutover: { fenceMethod: 'pray' },
+    };
+    let error: unknown;
+    try {
+      parseMigrationConfig(bad, 'bad.json');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const issues = (error as ConfigError).issues.map((i) => i.path);
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        'name',
+        'network.availabilityZones',
+        'network.onPremCidrs[0]',
+        'source.port',
+        'task.tableMappings[1].action',
+        'cutover.fenceMethod',
+      ]),
+    );
+    expect((error as ConfigError).exitCode).toBe(2);
+    expect((error as ConfigError).message).toContain('bad.json');
+  });
+
+  it('rejects an on-prem CIDR that overlaps the VPC and a zone outside the region', () => {
+    const bad = {
+      ...minimal,
+      network: { ...minimal.network, vpcCidr: '10.0.0.0/16', onPremCidrs: ['10.0.128.0/20'], availabilityZones: ['eu-west-1a', 'us-east-1b'] },
+    };
+    expect(() => parseMigrationConfig(bad)).toThrowError(/network\.availabilityZones\[1\]: is not in region[\s\S]*network\.onPremCidrs\[0\]: overlaps/);
+  });
+
+  it('refuses a target older than the source', () => {
+    expect(() => parseMigrationConfig({ ...minimal, source: { ...minimal.source, majorVersion: 17 }, target: { engineVersion: '15.8' } })).toThrowError(
+      /target\.engineVersion: major 15 is older than the source's 17/,
+    );
+  });
+
+  it('warns about sslmode that may not encrypt', () => {
+    const { warnings } = parseMigrationConfig({ ...minimal, source: { ...minimal.source, sslmode: 'prefer' } });
+    expect(warnings).toEqual([expect.stringContaining('source.sslmode')]);
+  });
+});
+
+describe('loadMigrationConfig', () => {
+  it('loads the example TypeScript config', async () => {
+    const { config } = await loadMigrationConfig('migrations/ecommerce.ts', { cwd: repoRoot });
+    expect(config.name).toBe('ecommerce');
+    expect(config.network.connectivity.type).toBe('vpn');
+  });
+
+  it('loads JSON and reports a missing file and bad JSON as usage errors', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-config-'));
+    await writeFile(path.join(dir, 'ok.json'), JSON.stringify(minimal));
+    await writeFile(path.join(dir, 'broken.json'), '{ "name": ');
+    expect((await loadMigrationConfig('ok.json', { cwd: dir })).config.name).toBe('billing');
+    await expect(loadMigrationConfig('nope.ts', { cwd: dir })).rejects.toThrowError(UsageError);
+    await expect(loadMigrationConfig('broken.json', { cwd: dir })).rejects.toThrowError(/broken\.json: not valid JSON/);
+  });
+});

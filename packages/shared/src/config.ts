@@ -1,0 +1,251 @@
+import { z } from 'zod';
+
+/**
+ * The typed config of one migration: one file describes one migration, and infra, ops-cli and validation
+ * all read it. Fields are documented where they are declared; `@default` values are applied by the schema.
+ * Nested objects use `prefault` so that their own defaults apply when the whole object is left out.
+ */
+
+const cidr = z.cidrv4({ error: 'must be an IPv4 CIDR block such as 10.0.0.0/16' });
+/** PostgreSQL identifiers as dmskit creates them: lower case, no quoting needed, at most 63 bytes. */
+const pgIdentifier = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case PostgreSQL identifier ([a-z_][a-z0-9_]*, at most 63)');
+
+/** Where a password comes from. It is never written into the config, a plan, a log line or a report. */
+export const PasswordSourceSchema = z.discriminatedUnion('from', [
+  z.object({
+    from: z.literal('env'),
+    /** Name of the environment variable that holds the password. */
+    variable: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)'),
+  }),
+  z.object({
+    from: z.literal('secrets-manager'),
+    /** ARN of an existing Secrets Manager secret with `username` and `password` keys (the DMS secret layout). */
+    secretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'must be a Secrets Manager secret ARN'),
+  }),
+]);
+
+export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+
+export const VpnConnectivitySchema = z.object({
+  type: z.literal('vpn'),
+  /** Public IPv4 address of the on-prem VPN device (the customer gateway). */
+  customerGatewayIp: z.ipv4({ error: 'must be an IPv4 address' }),
+  /** BGP ASN of the customer gateway. @default 65000 */
+  bgpAsn: z.number().int().min(1).max(4_294_967_294).default(65000),
+  /** Static routes to `onPremCidrs` instead of BGP. @default false */
+  staticRoutesOnly: z.boolean().default(false),
+  /** Attach to an existing transit gateway instead of creating a virtual private gateway. */
+  transitGatewayId: z.string().regex(/^tgw-[0-9a-f]{8,17}$/, 'must be a transit gateway id (tgw-...)').optional(),
+});
+
+export const DirectConnectConnectivitySchema = z.object({
+  type: z.literal('direct-connect'),
+  /** Id of an existing Direct Connect gateway. */
+  directConnectGatewayId: z.string().regex(/^[0-9a-f-]{36}$/, 'must be a Direct Connect gateway id (a UUID)'),
+  /** Prefixes advertised to on-prem through the association. @default the VPC CIDR */
+  allowedPrefixes: z.array(cidr).optional(),
+  /** Associate through an existing transit gateway instead of a virtual private gateway. */
+  transitGatewayId: z.string().regex(/^tgw-[0-9a-f]{8,17}$/, 'must be a transit gateway id (tgw-...)').optional(),
+});
+
+export const NetworkSchema = z.object({
+  /** @default '10.60.0.0/16' */
+  vpcCidr: cidr.default('10.60.0.0/16'),
+  /** At least two, so that the DB and replication subnet groups span two AZs. */
+  availabilityZones: z
+    .array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/, 'must be an availability zone name such as eu-west-1a'))
+    .min(2, 'needs at least two availability zones'),
+  /** On-prem networks that hold the source and the applications. */
+  onPremCidrs: z.array(cidr).min(1, 'needs at least one on-prem CIDR'),
+  connectivity: z.discriminatedUnion('type', [VpnConnectivitySchema, DirectConnectConnectivitySchema]),
+  /** Interface endpoints for Secrets Manager and CloudWatch Logs, so nothing needs a NAT gateway. @default true */
+  interfaceEndpoints: z.boolean().default(true),
+});
+
+export const SourceSchema = z.object({
+  /** Host name or IP of the on-prem PostgreSQL server, as the replication instance reaches it. */
+  host: z.string().min(1),
+  /** @default 5432 */
+  port: z.number().int().min(1).max(65535).default(5432),
+  database: z.string().min(1),
+  user: z.string().min(1),
+  /** @default { from: 'env', variable: 'DMSKIT_SOURCE_PASSWORD' } */
+  password: PasswordSourceSchema.default({ from: 'env', variable: 'DMSKIT_SOURCE_PASSWORD' }),
+  /** libpq `sslmode` the endpoint uses. @default 'verify-full' */
+  sslmode: z.enum(SSL_MODES).default('verify-full'),
+  /** PEM file of the CA that signed the source's server certificate (needed by verify-ca and verify-full). */
+  caCertificateFile: z.string().optional(),
+  /** Major version of the source server, if known; checked against the target's. */
+  majorVersion: z.number().int().min(10).max(30).optional(),
+});
+
+export const TargetSchema = z.object({
+  /** Aurora PostgreSQL engine version. @default '16.4' */
+  engineVersion: z.string().regex(/^\d+\.\d+$/, 'must be a version such as 16.4').default('16.4'),
+  /** @default 'db.r6g.large' */
+  instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a DB instance class such as db.r6g.large').default('db.r6g.large'),
+  /** Writer plus readers. @default 2 */
+  instanceCount: z.number().int().min(1).max(16).default(2),
+  /** Database created on the cluster. @default the source database name */
+  databaseName: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,62}$/, 'must be a database name').optional(),
+  /** @default 'dmskit_admin' */
+  masterUsername: pgIdentifier.default('dmskit_admin'),
+  /** CIDRs of applications allowed to reach the cluster on 5432. @default [] */
+  appCidrs: z.array(cidr).default([]),
+  /** Extra cluster parameters (name -> value), merged over the ones a migration target needs. @default {} */
+  parameters: z.record(z.string(), z.string()).default({}),
+  /** @default true */
+  deletionProtection: z.boolean().default(true),
+  /** @default 7 */
+  backupRetentionDays: z.number().int().min(1).max(35).default(7),
+});
+
+export const ReplicationInstanceSchema = z.object({
+  /** @default 'dms.r6i.large' */
+  class: z.string().regex(/^dms\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a replication instance class such as dms.r6i.large').default('dms.r6i.large'),
+  /** Storage for logs and cached changes, in GB. @default 100 */
+  allocatedStorageGb: z.number().int().min(5).max(6144).default(100),
+  /** @default true */
+  multiAz: z.boolean().default(true),
+  /** DMS engine version. @default '3.5.4' */
+  engineVersion: z.string().regex(/^\d+\.\d+\.\d+$/, 'must be a DMS engine version such as 3.5.4').default('3.5.4'),
+});
+
+/** A row filter of a selection rule (DMS: "Using source filters"). */
+export const SourceFilterSchema = z.object({
+  column: z.string().min(1),
+  conditions: z
+    .array(
+      z.discriminatedUnion('operator', [
+        z.object({ operator: z.enum(['eq', 'ste', 'gte', 'noteq']), value: z.string() }),
+        z.object({ operator: z.literal('between'), start: z.string(), end: z.string() }),
+        z.object({ operator: z.enum(['null', 'notnull']) }),
+      ]),
+    )
+    .min(1),
+});
+
+/**
+ * A selection rule (DMS: "Selection rules and actions"): `schema` and `table` take `%` as a wildcard.
+ * A table is migrated when an include rule matches it and no exclude rule does.
+ */
+export const SelectionRuleSchema = z.object({
+  action: z.enum(['include', 'exclude']).default('include'),
+  schema: z.string().min(1),
+  table: z.string().min(1),
+  filters: z.array(SourceFilterSchema).optional(),
+});
+
+export const TaskSchema = z.object({
+  /** @default 'full-load-and-cdc' */
+  migrationType: z.enum(['full-load', 'full-load-and-cdc', 'cdc']).default('full-load-and-cdc'),
+  /** Selection rules. @default every table of every non-system schema */
+  tableMappings: z
+    .array(SelectionRuleSchema)
+    .min(1, 'needs at least one selection rule')
+    .default([{ action: 'include', schema: '%', table: '%' }]),
+  lob: z
+    .object({
+      /** limited: LOBs up to maxLobSizeKb, truncated past it; full: any size, slow; none: LOB columns skipped. @default 'limited' */
+      mode: z.enum(['limited', 'full', 'none']).default('limited'),
+      /** @default 32 */
+      maxLobSizeKb: z.number().int().min(1).max(102_400).default(32),
+    })
+    .prefault({}),
+  validation: z
+    .object({
+      /** DMS data validation during the task. @default true */
+      enabled: z.boolean().default(true),
+    })
+    .prefault({}),
+});
+
+export const FENCE_METHODS = ['read-only', 'lock-tables'] as const;
+
+export const CutoverSchema = z.object({
+  /** Lag (seconds) under which writes may be fenced. @default 5 */
+  maxLagSeconds: z.number().min(0).max(3600).default(5),
+  /**
+   * How writes on the source are stopped. read-only: `default_transaction_read_only` on the database and
+   * the open sessions ended; lock-tables: one transaction holds EXCLUSIVE locks on every migrated table.
+   * @default 'read-only'
+   */
+  fenceMethod: z.enum(FENCE_METHODS).default('read-only'),
+  /** How long to wait for the replication slot to confirm the fence LSN, in seconds. @default 300 */
+  lsnWaitTimeoutSeconds: z.number().int().min(1).max(86_400).default(300),
+});
+
+export const MigrationConfigSchema = z
+  .object({
+    /** Lower-case name, used in every resource name and tag. */
+    name: z.string().regex(/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/, 'must be 3-32 characters of a-z, 0-9 and -, starting with a letter'),
+    /** @default 'dev' */
+    environment: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, 'must be a-z, 0-9 and -, at most 16').default('dev'),
+    /** Tags on every AWS resource, after the ones dmskit sets. @default {} */
+    tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
+    aws: z
+      .object({
+        /** @default 'us-east-1' */
+        region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1').default('us-east-1'),
+      })
+      .prefault({}),
+    network: NetworkSchema,
+    source: SourceSchema,
+    target: TargetSchema.prefault({}),
+    replicationInstance: ReplicationInstanceSchema.prefault({}),
+    task: TaskSchema.prefault({}),
+    cutover: CutoverSchema.prefault({}),
+  })
+  .superRefine((cfg, ctx) => {
+    const zones = cfg.network.availabilityZones;
+    zones.forEach((zone, i) => {
+      if (!zone.startsWith(cfg.aws.region)) {
+        ctx.addIssue({ code: 'custom', path: ['network', 'availabilityZones', i], message: `is not in region ${cfg.aws.region}` });
+      }
+      if (zones.indexOf(zone) !== i) {
+        ctx.addIssue({ code: 'custom', path: ['network', 'availabilityZones', i], message: `repeats ${zone}` });
+      }
+    });
+    cfg.network.onPremCidrs.forEach((c, i) => {
+      if (cidrsOverlap(c, cfg.network.vpcCidr)) {
+        ctx.addIssue({ code: 'custom', path: ['network', 'onPremCidrs', i], message: `overlaps the VPC CIDR ${cfg.network.vpcCidr}` });
+      }
+    });
+    const prefix = Number(cfg.network.vpcCidr.split('/')[1]);
+    if (prefix > 24) {
+      ctx.addIssue({ code: 'custom', path: ['network', 'vpcCidr'], message: 'must be /24 or larger to hold one subnet per availability zone' });
+    }
+    const major = Number(cfg.target.engineVersion.split('.')[0]);
+    if (cfg.source.majorVersion !== undefined && major < cfg.source.majorVersion) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target', 'engineVersion'],
+        message: `major ${major} is older than the source's ${cfg.source.majorVersion}; the target must be at least as new`,
+      });
+    }
+  });
+
+/** What a config file holds (defaults not yet applied). */
+export type MigrationConfigInput = z.input<typeof MigrationConfigSchema>;
+/** A parsed config, every default applied. */
+export type MigrationConfig = z.output<typeof MigrationConfigSchema>;
+export type SelectionRule = z.output<typeof SelectionRuleSchema>;
+export type SourceFilter = z.output<typeof SourceFilterSchema>;
+export type PasswordSource = z.output<typeof PasswordSourceSchema>;
+export type FenceMethod = (typeof FENCE_METHODS)[number];
+
+/** Whether two IPv4 CIDR blocks share an address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const range = (c: string): [number, number] => {
+    const [ip = '0.0.0.0', bits = '32'] = c.split('/');
+    const n = ip.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+    const size = 2 ** (32 - Number(bits));
+    const start = Math.floor(n / size) * size;
+    return [start, start + size - 1];
+  };
+  const [a0, a1] = range(a);
+  const [b0, b1] = range(b);
+  return a0 <= b1 && b0 <= a1;
+}

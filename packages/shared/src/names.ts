@@ -1,0 +1,53 @@
+import type { MigrationConfig } from './config.js';
+
+/**
+ * Names and tags every package derives from one config, so that the infra stack, the DMS engine and the
+ * native engine find the same resources by name (never by ARNs typed by hand).
+ */
+
+/** `ecommerce-prod-<suffix>`: the prefix of every AWS resource name of this migration. */
+export function resourceName(config: Pick<MigrationConfig, 'name' | 'environment'>, suffix?: string): string {
+  const base = `${config.name}-${config.environment}`;
+  return suffix ? `${base}-${suffix}` : base;
+}
+
+/** Tags set on every AWS resource: dmskit's own first, the config's after (a config tag never removes ours). */
+export function resourceTags(config: Pick<MigrationConfig, 'name' | 'environment' | 'tags'>): Record<string, string> {
+  return {
+    ...config.tags,
+    'dmskit:migration': config.name,
+    'dmskit:environment': config.environment,
+    ManagedBy: 'dmskit',
+  };
+}
+
+/** The cdktf stack name of a migration in one environment. */
+export function stackName(config: Pick<MigrationConfig, 'name' | 'environment'>): string {
+  return resourceName(config);
+}
+
+/**
+ * Names of the PostgreSQL objects the native engine creates: publication, subscription and replication
+ * slot. Lower-case identifiers of at most 63 bytes (PostgreSQL: "Identifiers and Key Words";
+ * slot names allow only a-z, 0-9 and _ per "Replication Slots").
+ */
+export function nativeObjectNames(config: Pick<MigrationConfig, 'name' | 'environment'>): {
+  publication: string;
+  /** Publication for tables without a primary key or replica identity: inserts only. */
+  insertOnlyPublication: string;
+  subscription: string;
+  slot: string;
+} {
+  const base = `dmskit_${config.name}_${config.environment}`.replace(/-/g, '_').slice(0, 50);
+  return {
+    publication: `${base}_pub`,
+    insertOnlyPublication: `${base}_pub_ins`,
+    subscription: `${base}_sub`,
+    slot: `${base}_slot`,
+  };
+}
+
+/** The DMS replication slot name the source endpoint uses. */
+export function dmsSlotName(config: Pick<MigrationConfig, 'name' | 'environment'>): string {
+  return `dmskit_${config.name}_${config.environment}_dms`.replace(/-/g, '_').slice(0, 63);
+}

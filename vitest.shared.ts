@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+/** The base every package's vitest.config.ts extends: Node environment, no globals, long hooks for servers. */
+export const sharedTestConfig = defineConfig({
+  test: {
+    environment: 'node',
+    include: ['src/**/*.test.ts', '*.test.ts', 'e2e/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    reporters: ['default'],
+  },
+});
