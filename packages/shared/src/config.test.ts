@@ -30,7 +30,11 @@ describe('parseMigrationConfig', () => {
     expect(config.task.migrationType).toBe('full-load-and-cdc');
     expect(config.task.tableMappings).toEqual([{ action: 'include', schema: '%', table: '%' }]);
     expect(config.task.lob).toEqual({ mode: 'limited', maxLobSizeKb: 32 });
-    expect(config.cutover).toEqual({ maxLagSeconds: 5, fenceMethod: 'read-only', lsnWaitTimeoutSeconds: 300 });
+    expect(config.cutover).toEqual({
+      maxLagSeconds: 5,
+      fenceMethod: 'read-only',
+      lsnWaitTimeoutSeconds: 300,
+    });
     expect(config.network.connectivity).toEqual({
       type: 'vpn',
       customerGatewayIp: '198.51.100.7',
@@ -45,7 +49,12 @@ describe('parseMigrationConfig', () => {
       name: 'Bad Name',
       network: { ...minimal.network, availabilityZones: ['eu-west-1a'], onPremCidrs: ['300.1.1.1/8'] },
       source: { ...minimal.source, port: 70000 },
-      task: { tableMappings: [{ action: 'include', schema: 'public', table: 'x' }, { action: 'drop', schema: 'a', table: 'b' }] },
+      task: {
+        tableMappings: [
+          { action: 'include', schema: 'public', table: 'x' },
+          { action: 'drop', schema: 'a', table: 'b' },
+        ],
+      },
       cutover: { fenceMethod: 'pray' },
     };
     let error: unknown;
@@ -73,19 +82,33 @@ describe('parseMigrationConfig', () => {
   it('rejects an on-prem CIDR that overlaps the VPC and a zone outside the region', () => {
     const bad = {
       ...minimal,
-      network: { ...minimal.network, vpcCidr: '10.0.0.0/16', onPremCidrs: ['10.0.128.0/20'], availabilityZones: ['eu-west-1a', 'us-east-1b'] },
+      network: {
+        ...minimal.network,
+        vpcCidr: '10.0.0.0/16',
+        onPremCidrs: ['10.0.128.0/20'],
+        availabilityZones: ['eu-west-1a', 'us-east-1b'],
+      },
     };
-    expect(() => parseMigrationConfig(bad)).toThrowError(/network\.availabilityZones\[1\]: is not in region[\s\S]*network\.onPremCidrs\[0\]: overlaps/);
-  });
-
-  it('refuses a target older than the source', () => {
-    expect(() => parseMigrationConfig({ ...minimal, source: { ...minimal.source, majorVersion: 17 }, target: { engineVersion: '15.8' } })).toThrowError(
-      /target\.engineVersion: major 15 is older than the source's 17/,
+    expect(() => parseMigrationConfig(bad)).toThrowError(
+      /network\.availabilityZones\[1\]: is not in region[\s\S]*network\.onPremCidrs\[0\]: overlaps/,
     );
   });
 
+  it('refuses a target older than the source', () => {
+    expect(() =>
+      parseMigrationConfig({
+        ...minimal,
+        source: { ...minimal.source, majorVersion: 17 },
+        target: { engineVersion: '15.8' },
+      }),
+    ).toThrowError(/target\.engineVersion: major 15 is older than the source's 17/);
+  });
+
   it('warns about sslmode that may not encrypt', () => {
-    const { warnings } = parseMigrationConfig({ ...minimal, source: { ...minimal.source, sslmode: 'prefer' } });
+    const { warnings } = parseMigrationConfig({
+      ...minimal,
+      source: { ...minimal.source, sslmode: 'prefer' },
+    });
     expect(warnings).toEqual([expect.stringContaining('source.sslmode')]);
   });
 });
@@ -103,6 +126,8 @@ describe('loadMigrationConfig', () => {
     await writeFile(path.join(dir, 'broken.json'), '{ "name": ');
     expect((await loadMigrationConfig('ok.json', { cwd: dir })).config.name).toBe('billing');
     await expect(loadMigrationConfig('nope.ts', { cwd: dir })).rejects.toThrowError(UsageError);
-    await expect(loadMigrationConfig('broken.json', { cwd: dir })).rejects.toThrowError(/broken\.json: not valid JSON/);
+    await expect(loadMigrationConfig('broken.json', { cwd: dir })).rejects.toThrowError(
+      /broken\.json: not valid JSON/,
+    );
   });
 });

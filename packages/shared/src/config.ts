@@ -10,7 +10,10 @@ const cidr = z.cidrv4({ error: 'must be an IPv4 CIDR block such as 10.0.0.0/16' 
 /** PostgreSQL identifiers as dmskit creates them: lower case, no quoting needed, at most 63 bytes. */
 const pgIdentifier = z
   .string()
-  .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case PostgreSQL identifier ([a-z_][a-z0-9_]*, at most 63)');
+  .regex(
+    /^[a-z_][a-z0-9_]{0,62}$/,
+    'must be a lower-case PostgreSQL identifier ([a-z_][a-z0-9_]*, at most 63)',
+  );
 
 /** Where a password comes from. It is never written into the config, a plan, a log line or a report. */
 export const PasswordSourceSchema = z.discriminatedUnion('from', [
@@ -22,7 +25,12 @@ export const PasswordSourceSchema = z.discriminatedUnion('from', [
   z.object({
     from: z.literal('secrets-manager'),
     /** ARN of an existing Secrets Manager secret with `username` and `password` keys (the DMS secret layout). */
-    secretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'must be a Secrets Manager secret ARN'),
+    secretArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
+        'must be a Secrets Manager secret ARN',
+      ),
   }),
 ]);
 
@@ -37,7 +45,10 @@ export const VpnConnectivitySchema = z.object({
   /** Static routes to `onPremCidrs` instead of BGP. @default false */
   staticRoutesOnly: z.boolean().default(false),
   /** Attach to an existing transit gateway instead of creating a virtual private gateway. */
-  transitGatewayId: z.string().regex(/^tgw-[0-9a-f]{8,17}$/, 'must be a transit gateway id (tgw-...)').optional(),
+  transitGatewayId: z
+    .string()
+    .regex(/^tgw-[0-9a-f]{8,17}$/, 'must be a transit gateway id (tgw-...)')
+    .optional(),
 });
 
 export const DirectConnectConnectivitySchema = z.object({
@@ -47,7 +58,10 @@ export const DirectConnectConnectivitySchema = z.object({
   /** Prefixes advertised to on-prem through the association. @default the VPC CIDR */
   allowedPrefixes: z.array(cidr).optional(),
   /** Associate through an existing transit gateway instead of a virtual private gateway. */
-  transitGatewayId: z.string().regex(/^tgw-[0-9a-f]{8,17}$/, 'must be a transit gateway id (tgw-...)').optional(),
+  transitGatewayId: z
+    .string()
+    .regex(/^tgw-[0-9a-f]{8,17}$/, 'must be a transit gateway id (tgw-...)')
+    .optional(),
 });
 
 export const NetworkSchema = z.object({
@@ -55,7 +69,11 @@ export const NetworkSchema = z.object({
   vpcCidr: cidr.default('10.60.0.0/16'),
   /** At least two, so that the DB and replication subnet groups span two AZs. */
   availabilityZones: z
-    .array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/, 'must be an availability zone name such as eu-west-1a'))
+    .array(
+      z
+        .string()
+        .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/, 'must be an availability zone name such as eu-west-1a'),
+    )
     .min(2, 'needs at least two availability zones'),
   /** On-prem networks that hold the source and the applications. */
   onPremCidrs: z.array(cidr).min(1, 'needs at least one on-prem CIDR'),
@@ -83,13 +101,22 @@ export const SourceSchema = z.object({
 
 export const TargetSchema = z.object({
   /** Aurora PostgreSQL engine version. @default '16.4' */
-  engineVersion: z.string().regex(/^\d+\.\d+$/, 'must be a version such as 16.4').default('16.4'),
+  engineVersion: z
+    .string()
+    .regex(/^\d+\.\d+$/, 'must be a version such as 16.4')
+    .default('16.4'),
   /** @default 'db.r6g.large' */
-  instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a DB instance class such as db.r6g.large').default('db.r6g.large'),
+  instanceClass: z
+    .string()
+    .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a DB instance class such as db.r6g.large')
+    .default('db.r6g.large'),
   /** Writer plus readers. @default 2 */
   instanceCount: z.number().int().min(1).max(16).default(2),
   /** Database created on the cluster. @default the source database name */
-  databaseName: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,62}$/, 'must be a database name').optional(),
+  databaseName: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_]{0,62}$/, 'must be a database name')
+    .optional(),
   /** @default 'dmskit_admin' */
   masterUsername: pgIdentifier.default('dmskit_admin'),
   /** CIDRs of applications allowed to reach the cluster on 5432. @default [] */
@@ -104,13 +131,19 @@ export const TargetSchema = z.object({
 
 export const ReplicationInstanceSchema = z.object({
   /** @default 'dms.r6i.large' */
-  class: z.string().regex(/^dms\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a replication instance class such as dms.r6i.large').default('dms.r6i.large'),
+  class: z
+    .string()
+    .regex(/^dms\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a replication instance class such as dms.r6i.large')
+    .default('dms.r6i.large'),
   /** Storage for logs and cached changes, in GB. @default 100 */
   allocatedStorageGb: z.number().int().min(5).max(6144).default(100),
   /** @default true */
   multiAz: z.boolean().default(true),
   /** DMS engine version. @default '3.5.4' */
-  engineVersion: z.string().regex(/^\d+\.\d+\.\d+$/, 'must be a DMS engine version such as 3.5.4').default('3.5.4'),
+  engineVersion: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, 'must be a DMS engine version such as 3.5.4')
+    .default('3.5.4'),
 });
 
 /** A row filter of a selection rule (DMS: "Using source filters"). */
@@ -180,15 +213,26 @@ export const CutoverSchema = z.object({
 export const MigrationConfigSchema = z
   .object({
     /** Lower-case name, used in every resource name and tag. */
-    name: z.string().regex(/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/, 'must be 3-32 characters of a-z, 0-9 and -, starting with a letter'),
+    name: z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/,
+        'must be 3-32 characters of a-z, 0-9 and -, starting with a letter',
+      ),
     /** @default 'dev' */
-    environment: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, 'must be a-z, 0-9 and -, at most 16').default('dev'),
+    environment: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,15}$/, 'must be a-z, 0-9 and -, at most 16')
+      .default('dev'),
     /** Tags on every AWS resource, after the ones dmskit sets. @default {} */
     tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
     aws: z
       .object({
         /** @default 'us-east-1' */
-        region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1').default('us-east-1'),
+        region: z
+          .string()
+          .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1')
+          .default('us-east-1'),
       })
       .prefault({}),
     network: NetworkSchema,
@@ -202,20 +246,36 @@ export const MigrationConfigSchema = z
     const zones = cfg.network.availabilityZones;
     zones.forEach((zone, i) => {
       if (!zone.startsWith(cfg.aws.region)) {
-        ctx.addIssue({ code: 'custom', path: ['network', 'availabilityZones', i], message: `is not in region ${cfg.aws.region}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['network', 'availabilityZones', i],
+          message: `is not in region ${cfg.aws.region}`,
+        });
       }
       if (zones.indexOf(zone) !== i) {
-        ctx.addIssue({ code: 'custom', path: ['network', 'availabilityZones', i], message: `repeats ${zone}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['network', 'availabilityZones', i],
+          message: `repeats ${zone}`,
+        });
       }
     });
     cfg.network.onPremCidrs.forEach((c, i) => {
       if (cidrsOverlap(c, cfg.network.vpcCidr)) {
-        ctx.addIssue({ code: 'custom', path: ['network', 'onPremCidrs', i], message: `overlaps the VPC CIDR ${cfg.network.vpcCidr}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['network', 'onPremCidrs', i],
+          message: `overlaps the VPC CIDR ${cfg.network.vpcCidr}`,
+        });
       }
     });
     const prefix = Number(cfg.network.vpcCidr.split('/')[1]);
     if (prefix > 24) {
-      ctx.addIssue({ code: 'custom', path: ['network', 'vpcCidr'], message: 'must be /24 or larger to hold one subnet per availability zone' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['network', 'vpcCidr'],
+        message: 'must be /24 or larger to hold one subnet per availability zone',
+      });
     }
     const major = Number(cfg.target.engineVersion.split('.')[0]);
     if (cfg.source.majorVersion !== undefined && major < cfg.source.majorVersion) {

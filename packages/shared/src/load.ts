@@ -12,7 +12,10 @@ const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
  * @throws UsageError when the file is missing, is not a config module, or is not valid JSON
  * @throws ConfigError listing every invalid field
  */
-export async function loadMigrationConfig(file: string, options: { cwd?: string } = {}): Promise<ParsedConfig> {
+export async function loadMigrationConfig(
+  file: string,
+  options: { cwd?: string } = {},
+): Promise<ParsedConfig> {
   const absolute = path.resolve(options.cwd ?? process.cwd(), file);
   const info = await stat(absolute).catch(() => undefined);
   if (!info?.isFile()) throw new UsageError(`config file not found: ${file}`);
@@ -38,7 +41,9 @@ export async function loadMigrationConfig(file: string, options: { cwd?: string 
       throw new UsageError(`${file}: has no default export (export default defineMigration({ ... }))`);
     }
   } else {
-    throw new UsageError(`${file}: a config is a .ts, .mts, .js, .mjs or .json file, not ${ext || 'a file without extension'}`);
+    throw new UsageError(
+      `${file}: a config is a .ts, .mts, .js, .mjs or .json file, not ${ext || 'a file without extension'}`,
+    );
   }
   return parseMigrationConfig(value, file);
 }

@@ -12,7 +12,9 @@ export function resourceName(config: Pick<MigrationConfig, 'name' | 'environment
 }
 
 /** Tags set on every AWS resource: dmskit's own first, the config's after (a config tag never removes ours). */
-export function resourceTags(config: Pick<MigrationConfig, 'name' | 'environment' | 'tags'>): Record<string, string> {
+export function resourceTags(
+  config: Pick<MigrationConfig, 'name' | 'environment' | 'tags'>,
+): Record<string, string> {
   return {
     ...config.tags,
     'dmskit:migration': config.name,

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { type MigrationConfig, type MigrationConfigInput, MigrationConfigSchema } from './config.js';
-import { type ConfigIssue, ConfigError } from './errors.js';
+import { ConfigError, type ConfigIssue } from './errors.js';
 
 /** A parsed config and the warnings it raised (settings that work but that a reviewer should see). */
 export interface ParsedConfig {
@@ -40,11 +40,17 @@ export function parseMigrationConfig(value: unknown, file?: string): ParsedConfi
   if (!result.success) throw new ConfigError(issuesOf(result.error), file);
   const config = result.data;
   const warnings: string[] = [];
-  if (config.source.sslmode === 'disable' || config.source.sslmode === 'allow' || config.source.sslmode === 'prefer') {
+  if (
+    config.source.sslmode === 'disable' ||
+    config.source.sslmode === 'allow' ||
+    config.source.sslmode === 'prefer'
+  ) {
     warnings.push(`source.sslmode: '${config.source.sslmode}' may send data unencrypted; use verify-full`);
   }
   if (config.task.lob.mode === 'full') {
-    warnings.push('task.lob.mode: full LOB mode reads every LOB one at a time and is much slower than limited');
+    warnings.push(
+      'task.lob.mode: full LOB mode reads every LOB one at a time and is much slower than limited',
+    );
   }
   if (config.task.migrationType !== 'full-load' && config.task.tableMappings.some((r) => r.filters?.length)) {
     warnings.push('task.tableMappings: rows that leave a filter during CDC are not deleted on the target');

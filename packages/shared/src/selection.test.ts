@@ -13,7 +13,11 @@ describe('selection rules', () => {
     expect(isSelected({ schema: 'public', table: 'tmp_import' }, rules)).toBe(false);
     expect(isSelected({ schema: 'sales', table: 'order_items' }, rules)).toBe(true);
     expect(isSelected({ schema: 'sales', table: 'refunds' }, rules)).toBe(false);
-    expect(isSelected({ schema: 'pg_catalog', table: 'pg_class' }, [{ action: 'include', schema: '%', table: '%' }])).toBe(false);
+    expect(
+      isSelected({ schema: 'pg_catalog', table: 'pg_class' }, [
+        { action: 'include', schema: '%', table: '%' },
+      ]),
+    ).toBe(false);
   });
 
   it('treats every character but % literally', () => {

@@ -1,0 +1,80 @@
+import path from 'node:path';
+import { redact, UsageError } from '@dmskit/shared';
+import type { CommandOutcome } from '../cli.js';
+import { parseConnectionUrl } from '../pg/url.js';
+import { rehearsalMarkdown, writeRehearsalReport } from '../rehearsal/report.js';
+import { type RehearsalReport, runRehearsal } from '../rehearsal/run.js';
+import { createProgress } from '../ui/progress.js';
+import { loadConfigOption } from './config.js';
+
+export interface RehearseOptions {
+  readonly cwd: string;
+  readonly config: string;
+  readonly sourceUrl?: string;
+  readonly targetUrl?: string;
+  readonly sampleData: boolean;
+  readonly scale: number;
+  readonly writeRate: number;
+  readonly cdcSeconds: number;
+  readonly out: string;
+  readonly json?: boolean;
+}
+
+/**
+ * `dmskit rehearse`: runs {@link runRehearsal}, writes report.json and report.md into `--out`, prints the
+ * report. Ctrl-C aborts cleanly: servers stopped, source unfenced, no subscription or slot left.
+ * @returns exit code 0 when the final validation is equal, 1 otherwise
+ */
+export async function rehearse(
+  options: RehearseOptions,
+): Promise<CommandOutcome & { report: RehearsalReport }> {
+  if (options.sourceUrl) parseConnectionUrl(options.sourceUrl, '--source-url');
+  if (options.targetUrl) parseConnectionUrl(options.targetUrl, '--target-url');
+  if (!options.sampleData && !options.sourceUrl) {
+    throw new UsageError(
+      '--no-sample-data needs --source-url: without sample data there is nothing to migrate from a new server',
+    );
+  }
+  const { config, warnings } = await loadConfigOption(options.config, options.cwd);
+  const progress = createProgress(process.stderr);
+  for (const w of warnings) progress.info(`warning: ${w}`);
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130); // a second Ctrl-C does not wait for the clean-up
+    progress.info(`${signal}: stopping; cleaning up (press Ctrl-C again to quit at once)`);
+    controller.abort(
+      new UsageError(
+        `interrupted by ${signal}: servers stopped, source unfenced, replication objects removed`,
+        { exitCode: 130 },
+      ),
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const report = await runRehearsal({
+      config,
+      ...(options.sourceUrl ? { sourceUrl: options.sourceUrl } : {}),
+      ...(options.targetUrl ? { targetUrl: options.targetUrl } : {}),
+      sampleData: options.sampleData,
+      scale: options.scale,
+      writeRate: options.writeRate,
+      cdcSeconds: options.cdcSeconds,
+      progress,
+      signal: controller.signal,
+    });
+    const files = await writeRehearsalReport(report, path.resolve(options.cwd, options.out));
+    if (options.json) process.stdout.write(`${redact(JSON.stringify(report, null, 2))}\n`);
+    else
+      process.stdout.write(
+        `\n${rehearsalMarkdown(report)}\nReport written to ${files.markdown} and ${files.json}\n`,
+      );
+    return { exitCode: report.validation.verdict === 'equal' ? 0 : 1, report };
+  } catch (error) {
+    if (controller.signal.aborted) throw controller.signal.reason;
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

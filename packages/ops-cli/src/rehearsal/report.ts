@@ -1,0 +1,59 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { redact } from '@dmskit/shared';
+import { verdictLine } from '@dmskit/validation';
+import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
+import type { RehearsalReport } from './run.js';
+
+/** The rehearsal report in Markdown: verdict first, then the measurements a reviewer asks for. */
+export function rehearsalMarkdown(r: RehearsalReport): string {
+  const c = r.cutover;
+  const w = c.window;
+  const lines = [
+    `# Rehearsal of ${r.migration} (${r.engine} engine)`,
+    '',
+    `**Validation: ${verdictLine(r.validation)}**`,
+    '',
+    `- Started ${r.startedAt}, took ${formatDuration(r.durationMs)}`,
+    `- Source ${r.servers.source.address} (PostgreSQL ${r.servers.source.version}${r.servers.source.started ? ', started by dmskit' : ''}); target ${r.servers.target.address} (PostgreSQL ${r.servers.target.version}${r.servers.target.started ? ', started by dmskit' : ''})`,
+    r.sampleData
+      ? `- Sample data: e-commerce set at scale ${r.sampleData.scale}`
+      : '- Sample data: none (the database as it is)',
+    `- Schema: ${r.schema.preDataEntries} pre-data entries and ${r.schema.primaryKeys} primary keys before the load, ${r.schema.postDataEntries} post-data entries after it (${r.schema.pgDump})`,
+    `- Full load: ${formatCount(r.fullLoad.rows)} rows in ${formatDuration(r.fullLoad.durationMs)}`,
+    `- CDC: ${formatDuration(r.cdc.durationMs)}; ${formatCount(r.cdc.writesDuringCdc)} write transactions committed on the source after the full load; ${formatCount(r.cdc.changesAppliedOnTarget)} row changes applied on the target`,
+    `- Peak lag: ${formatBytes(r.lag.peakBytes)} / ${r.lag.peakSeconds.toFixed(2)} s; ${r.lag.atCutoverSeconds.toFixed(2)} s when the cutover began`,
+    '',
+    '## Cutover',
+    '',
+    `Write-unavailability window: **${w.totalMs} ms** (fence ${w.fenceMs} ms, waiting for the LSN ${w.waitForLsnMs} ms, sequences ${w.sequencesMs} ms, final validation ${w.validationMs} ms)`,
+    '',
+    `- Fence: ${c.fenceMethod}, ${c.sessionsEnded} session(s) ended; fence LSN ${c.fenceLsn}, confirmed by the slot at ${c.confirmedLsn}`,
+    `- Sequences copied: ${c.sequences.length}`,
+    `- Source unfenced after the rehearsal: ${c.sourceUnfenced ? 'yes' : 'no'}`,
+    '',
+    '## Tables',
+    '',
+    '| table | source rows | target rows | status |',
+    '| --- | ---: | ---: | --- |',
+    ...r.tables.map((t) => `| ${t.table} | ${t.sourceRows ?? ''} | ${t.targetRows ?? ''} | ${t.status} |`),
+  ];
+  if (r.warnings.length) lines.push('', '## Warnings', '', ...r.warnings.map((x) => `- ${x}`));
+  return redact(`${lines.join('\n')}\n`);
+}
+
+/**
+ * Writes `report.json` and `report.md` into `dir` (created if needed).
+ * @returns the two file paths
+ */
+export async function writeRehearsalReport(
+  report: RehearsalReport,
+  dir: string,
+): Promise<{ json: string; markdown: string }> {
+  await mkdir(dir, { recursive: true });
+  const json = path.join(dir, 'report.json');
+  const markdown = path.join(dir, 'report.md');
+  await writeFile(json, `${redact(JSON.stringify(report, null, 2))}\n`);
+  await writeFile(markdown, rehearsalMarkdown(report));
+  return { json, markdown };
+}

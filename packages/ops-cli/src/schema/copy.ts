@@ -1,0 +1,177 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { TableName } from '@dmskit/shared';
+import type pg from 'pg';
+import { urlWithoutPassword } from '../pg/url.js';
+import { findPgTool, type PgTool, runPgTool } from './pgtools.js';
+import {
+  isPreexisting,
+  isPrimaryKeyEntry,
+  type PrimaryKeyRef,
+  parseToc,
+  type TocEntry,
+  tocList,
+} from './toc.js';
+
+/** A schema-only dump of the source, restored onto the target in three steps. */
+export interface SchemaDump {
+  readonly file: string;
+  readonly entries: readonly TocEntry[];
+  readonly pgDump: PgTool;
+  readonly pgRestore: PgTool;
+  /** Deletes the dump's temporary folder. */
+  dispose(): Promise<void>;
+}
+
+function passwordEnv(url: string): Record<string, string> {
+  const password = decodeURIComponent(new URL(url).password);
+  return password ? { PGPASSWORD: password } : {};
+}
+
+function patternName(s: string): string {
+  return `"${s.replace(/"/g, '""')}"`;
+}
+
+/**
+ * `pg_dump --schema-only --format=custom` of the source, limited to the schemas that hold selected tables
+ * and without the tables of those schemas that are not selected. Publications, subscriptions, owners,
+ * privileges and tablespaces are left out: the target gets them from its own setup, not from the source.
+ * @param selected - tables in scope; `all` - every table of the source (to find the ones to leave out)
+ * @throws UsageError when no pg_dump at least as new as the source is found (naming what was found)
+ * @throws ExternalError when pg_dump fails
+ */
+export async function dumpSchema(options: {
+  sourceUrl: string;
+  sourceMajor: number;
+  targetMajor: number;
+  selected: readonly TableName[];
+  all: readonly TableName[];
+}): Promise<SchemaDump> {
+  const pgDump = await findPgTool('pg_dump', options.sourceMajor);
+  const pgRestore = await findPgTool('pg_restore', Math.max(options.sourceMajor, pgDump.major));
+  const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-schema-'));
+  const file = path.join(dir, 'schema.dump');
+  const selectedKeys = new Set(options.selected.map((t) => `${t.schema}.${t.table}`));
+  const schemas = [...new Set(options.selected.map((t) => t.schema))].sort();
+  const everything = options.all.every((t) => selectedKeys.has(`${t.schema}.${t.table}`));
+  const scope = everything
+    ? []
+    : [
+        ...schemas.map((s) => `--schema=${patternName(s)}`),
+        ...options.all
+          .filter((t) => schemas.includes(t.schema) && !selectedKeys.has(`${t.schema}.${t.table}`))
+          .map((t) => `--exclude-table=${patternName(t.schema)}.${patternName(t.table)}`),
+      ];
+  try {
+    await runPgTool(
+      pgDump,
+      [
+        '--schema-only',
+        '--format=custom',
+        '--no-publications',
+        '--no-subscriptions',
+        '--no-security-labels',
+        `--file=${file}`,
+        ...scope,
+        `--dbname=${urlWithoutPassword(options.sourceUrl)}`,
+      ],
+      passwordEnv(options.sourceUrl),
+    );
+    const entries = parseToc(await runPgTool(pgRestore, ['--list', file]));
+    return { file, entries, pgDump, pgRestore, dispose: () => rm(dir, { recursive: true, force: true }) };
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function restore(
+  dump: SchemaDump,
+  targetUrl: string,
+  entries: readonly TocEntry[],
+  section?: 'pre-data' | 'post-data',
+): Promise<number> {
+  if (entries.length === 0) return 0;
+  const list = path.join(path.dirname(dump.file), `restore-${section ?? 'keys'}.list`);
+  await writeFile(list, tocList(entries));
+  await runPgTool(
+    dump.pgRestore,
+    [
+      ...(section ? [`--section=${section}`] : []),
+      '--no-owner',
+      '--no-privileges',
+      '--no-tablespaces',
+      '--single-transaction',
+      `--use-list=${list}`,
+      `--dbname=${urlWithoutPassword(targetUrl)}`,
+      dump.file,
+    ],
+    passwordEnv(targetUrl),
+  );
+  return entries.length;
+}
+
+/** What the target already has, so the restore skips it. */
+export async function existingObjects(
+  target: pg.Client,
+): Promise<{ schemas: Set<string>; extensions: Set<string> }> {
+  const [s, e] = await Promise.all([
+    target.query('SELECT nspname FROM pg_namespace'),
+    target.query('SELECT extname FROM pg_extension'),
+  ]);
+  return {
+    schemas: new Set(s.rows.map((r: { nspname: string }) => r.nspname)),
+    extensions: new Set(e.rows.map((r: { extname: string }) => r.extname)),
+  };
+}
+
+/**
+ * Every primary-key constraint of the source, partitioned parents included: a partition's key index is
+ * attached to its parent's, so both must be restored in the same step.
+ */
+export async function primaryKeys(source: pg.Client): Promise<PrimaryKeyRef[]> {
+  const { rows } = await source.query(
+    `SELECT n.nspname AS schema, c.relname AS table, con.conname AS constraint
+       FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE con.contype = 'p'`,
+  );
+  return rows as PrimaryKeyRef[];
+}
+
+/**
+ * Restores pre-data (types, functions, sequences, tables) and then the primary keys, each in one
+ * transaction, so the initial copy loads into keyed tables that CDC can update by key.
+ * @returns the number of TOC entries restored in each step
+ */
+export async function restorePreData(
+  dump: SchemaDump,
+  targetUrl: string,
+  existing: { schemas: ReadonlySet<string>; extensions: ReadonlySet<string> },
+  keys: readonly PrimaryKeyRef[],
+): Promise<{ preData: number; primaryKeys: number }> {
+  const usable = dump.entries.filter((e) => !isPreexisting(e, existing));
+  const preData = await restore(
+    dump,
+    targetUrl,
+    usable.filter((e) => !isPrimaryKeyEntry(e, keys)),
+    'pre-data',
+  );
+  const primaryKeys = await restore(
+    dump,
+    targetUrl,
+    usable.filter((e) => isPrimaryKeyEntry(e, keys)),
+  );
+  return { preData, primaryKeys };
+}
+
+/** Restores post-data (secondary indexes, unique and foreign keys, triggers, rules) after the initial copy. */
+export async function restorePostData(
+  dump: SchemaDump,
+  targetUrl: string,
+  existing: { schemas: ReadonlySet<string>; extensions: ReadonlySet<string> },
+  keys: readonly PrimaryKeyRef[],
+): Promise<number> {
+  const usable = dump.entries.filter((e) => !isPreexisting(e, existing) && !isPrimaryKeyEntry(e, keys));
+  return restore(dump, targetUrl, usable, 'post-data');
+}

