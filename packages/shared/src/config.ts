@@ -165,10 +165,41 @@ export const SourceFilterSchema = z.object({
  * A table is migrated when an include rule matches it and no exclude rule does.
  */
 export const SelectionRuleSchema = z.object({
+  /** Optional explicit name; must be unique across all rules. */
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, _ and -').optional(),
   action: z.enum(['include', 'exclude']).default('include'),
   schema: z.string().min(1),
   table: z.string().min(1),
   filters: z.array(SourceFilterSchema).optional(),
+});
+
+/** A transformation rule (DMS: "Transformation rules and actions"), on a schema, table or column. */
+export const TransformationRuleSchema = z.object({
+  /** Optional explicit name; must be unique across all rules. */
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, _ and -').optional(),
+  target: z.enum(['schema', 'table', 'column']),
+  action: z.enum(['rename', 'convert-lowercase', 'convert-uppercase', 'add-prefix', 'remove-prefix', 'add-suffix', 'remove-suffix', 'remove-column']),
+  schema: z.string().min(1),
+  table: z.string().min(1).optional(),
+  column: z.string().min(1).optional(),
+  /** New name, prefix or suffix, for the actions that take one. */
+  value: z.string().min(1).optional(),
+});
+
+/** A table-settings rule (DMS: "Table and collection settings rules and operations"). */
+export const TableSettingsRuleSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, _ and -').optional(),
+  schema: z.string().min(1),
+  table: z.string().min(1),
+  /** Parallel full load of one table by its partitions or by ranges of a column. */
+  parallelLoad: z
+    .discriminatedUnion('type', [
+      z.object({ type: z.literal('partitions-auto') }),
+      z.object({ type: z.literal('ranges'), columns: z.array(z.string().min(1)).min(1), boundaries: z.array(z.array(z.string())).min(1) }),
+    ])
+    .optional(),
+  /** LOB handling for this table, over the task's. */
+  lob: z.object({ mode: z.enum(['limited', 'full', 'none']), maxLobSizeKb: z.number().int().min(1).max(102_400).optional() }).optional(),
 });
 
 export const TaskSchema = z.object({
@@ -191,8 +222,23 @@ export const TaskSchema = z.object({
     .object({
       /** DMS data validation during the task. @default true */
       enabled: z.boolean().default(true),
+      /** Validation threads. @default 5 */
+      threadCount: z.number().int().min(1).max(32).default(5),
     })
     .prefault({}),
+  /** Transformation rules, after the selection rules. @default [] */
+  transformations: z.array(TransformationRuleSchema).default([]),
+  /** Table-settings rules (parallel load, per-table LOB settings). @default [] */
+  tableSettings: z.array(TableSettingsRuleSchema).default([]),
+  /** Tables loaded at the same time in the full load (MaxFullLoadSubTasks). @default 8 */
+  maxFullLoadSubTasks: z.number().int().min(1).max(49).default(8),
+  /** Apply CDC changes in batches (BatchApplyEnabled); needs a primary key on every table. @default false */
+  batchApply: z.boolean().default(false),
+  /**
+   * A catalog written by `dmskit catalog` (JSON): when given, filters and selections are checked against
+   * the source's columns and partitions at synth time.
+   */
+  sourceCatalogFile: z.string().optional(),
 });
 
 export const FENCE_METHODS = ['read-only', 'lock-tables'] as const;
@@ -208,6 +254,24 @@ export const CutoverSchema = z.object({
   fenceMethod: z.enum(FENCE_METHODS).default('read-only'),
   /** How long to wait for the replication slot to confirm the fence LSN, in seconds. @default 300 */
   lsnWaitTimeoutSeconds: z.number().int().min(1).max(86_400).default(300),
+});
+
+/** Where Terraform keeps this stack's state (S3, locked). */
+export const StateSchema = z.object({
+  /** S3 bucket of the state; one key per migration and environment. */
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+  /** @default 'dmskit' */
+  keyPrefix: z.string().default('dmskit'),
+  /** @default the migration's region */
+  region: z.string().optional(),
+  /** DynamoDB table for locking; without it, S3's own lock file is used (Terraform 1.10+). */
+  lockTable: z.string().optional(),
+});
+
+/** A policy check waived for this migration, with the reason a reviewer reads in the plan summary. */
+export const PolicyWaiverSchema = z.object({
+  id: z.string().regex(/^DMSKIT-[A-Z]+-\d{3}$/, 'must be a policy id such as DMSKIT-NET-001'),
+  reason: z.string().min(10, 'must say why, in at least 10 characters'),
 });
 
 export const MigrationConfigSchema = z
@@ -241,6 +305,12 @@ export const MigrationConfigSchema = z
     replicationInstance: ReplicationInstanceSchema.prefault({}),
     task: TaskSchema.prefault({}),
     cutover: CutoverSchema.prefault({}),
+    /** Terraform state. @default local state (for trying things out only) */
+    state: StateSchema.optional(),
+    /** Alarm notifications go to this e-mail address (an SNS subscription), if given. */
+    alarmEmail: z.email().optional(),
+    /** Policy checks waived, each with a reason. @default [] */
+    policyWaivers: z.array(PolicyWaiverSchema).default([]),
   })
   .superRefine((cfg, ctx) => {
     const zones = cfg.network.availabilityZones;
@@ -292,6 +362,9 @@ export type MigrationConfigInput = z.input<typeof MigrationConfigSchema>;
 /** A parsed config, every default applied. */
 export type MigrationConfig = z.output<typeof MigrationConfigSchema>;
 export type SelectionRule = z.output<typeof SelectionRuleSchema>;
+export type TransformationRule = z.output<typeof TransformationRuleSchema>;
+export type TableSettingsRule = z.output<typeof TableSettingsRuleSchema>;
+export type TaskConfig = z.output<typeof TaskSchema>;
 export type SourceFilter = z.output<typeof SourceFilterSchema>;
 export type PasswordSource = z.output<typeof PasswordSourceSchema>;
 export type FenceMethod = (typeof FENCE_METHODS)[number];

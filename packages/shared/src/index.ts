@@ -5,3 +5,5 @@ export * from './names.js';
 export * from './parse.js';
 export * from './redact.js';
 export * from './selection.js';
+export * from './dms/table-mappings.js';
+export * from './dms/task-settings.js';

