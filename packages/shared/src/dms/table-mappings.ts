@@ -32,8 +32,7 @@ function selectionRule(rule: SelectionRule, id: number): { [key: string]: Json }
       'filter-conditions': f.conditions.map((c): { [key: string]: Json } => {
         const op = FILTER_OPERATORS[c.operator];
         if (c.operator === 'between') return { 'filter-operator': op, 'start-value': c.start, 'end-value': c.end };
-        if (c.operator === 'null' || c.operator === 'notnull') return { 'filter-operator': op };
-        return { 'filter-operator': op, value: c.value };
+        return 'value' in c ? { 'filter-operator': op, value: c.value } : { 'filter-operator': op };
       }),
     }));
   }
