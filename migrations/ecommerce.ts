@@ -23,6 +23,8 @@ export default defineMigration({
     user: 'dms_reader',
     password: { from: 'env', variable: 'DMSKIT_SOURCE_PASSWORD' },
     sslmode: 'verify-full',
+    // The public certificate of the CA that signed the source's server certificate (an example CA here).
+    caCertificateFile: 'certs/shop-ca.pem',
     majorVersion: 15,
   },
   target: {

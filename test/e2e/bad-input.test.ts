@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDmskit } from '../helpers/cli.js';
-import { type LocalServer, createDatabase, query, startServer } from '../helpers/servers.js';
+import { createDatabase, type LocalServer, query, startServer } from '../helpers/servers.js';
 
 function oneLine(stderr: string): string {
   const lines = stderr.trim().split('\n');
@@ -18,7 +18,10 @@ describe('bad input: one clear line, exit code 2, nothing half-done', () => {
 
   beforeAll(async () => {
     [replicaOnly, target] = await Promise.all([startServer('source'), startServer('target')]);
-    [sourceUrl, targetUrl] = await Promise.all([createDatabase(replicaOnly, 'app'), createDatabase(target, 'app')]);
+    [sourceUrl, targetUrl] = await Promise.all([
+      createDatabase(replicaOnly, 'app'),
+      createDatabase(target, 'app'),
+    ]);
     await query(sourceUrl, 'CREATE TABLE t (id int PRIMARY KEY, v text)');
   });
 
@@ -27,7 +30,14 @@ describe('bad input: one clear line, exit code 2, nothing half-done', () => {
   });
 
   it('an unreachable database: host and port named, no password, no stack', async () => {
-    const run = await runDmskit(['rehearse', '--source-url', 'postgres://app:s3cretpw@127.0.0.1:1/app', '--target-url', targetUrl, '--no-sample-data']);
+    const run = await runDmskit([
+      'rehearse',
+      '--source-url',
+      'postgres://app:s3cretpw@127.0.0.1:1/app',
+      '--target-url',
+      targetUrl,
+      '--no-sample-data',
+    ]);
     expect(run.code).toBe(2);
     expect(oneLine(run.stderr)).toBe('dmskit: cannot connect to source 127.0.0.1:1/app: connection refused');
     expect(run.stderr).not.toContain('s3cretpw');
@@ -35,20 +45,39 @@ describe('bad input: one clear line, exit code 2, nothing half-done', () => {
   });
 
   it('a source without wal_level=logical: refused before anything is created, with the setting to change', async () => {
-    const run = await runDmskit(['rehearse', '--source-url', sourceUrl, '--target-url', targetUrl, '--no-sample-data']);
+    const run = await runDmskit([
+      'rehearse',
+      '--source-url',
+      sourceUrl,
+      '--target-url',
+      targetUrl,
+      '--no-sample-data',
+    ]);
     expect(run.code).toBe(2);
-    expect(oneLine(run.stderr)).toMatch(/^dmskit: source 127\.0\.0\.1:\d+\/app: wal_level is 'replica', logical replication needs 'logical' \(ALTER SYSTEM SET wal_level = logical/);
+    expect(oneLine(run.stderr)).toMatch(
+      /^dmskit: source 127\.0\.0\.1:\d+\/app: wal_level is 'replica', logical replication needs 'logical' \(ALTER SYSTEM SET wal_level = logical/,
+    );
     expect(await query(targetUrl, "SELECT relname FROM pg_class WHERE relname = 't'")).toEqual([]);
     expect(await query(sourceUrl, 'SELECT pubname FROM pg_publication')).toEqual([]);
   });
 
   it('an invalid config: every bad field by path', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-bad-config-'));
-    await writeFile(path.join(dir, 'bad.json'), JSON.stringify({ name: 'X', network: { availabilityZones: ['eu-west-1a'] }, source: { host: 'h' } }));
+    await writeFile(
+      path.join(dir, 'bad.json'),
+      JSON.stringify({ name: 'X', network: { availabilityZones: ['eu-west-1a'] }, source: { host: 'h' } }),
+    );
     const run = await runDmskit(['rehearse', '--config', 'bad.json'], { cwd: dir });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('invalid migration config in bad.json');
-    for (const field of ['name:', 'network.availabilityZones:', 'network.onPremCidrs:', 'network.connectivity:', 'source.database:', 'source.user:']) {
+    for (const field of [
+      'name:',
+      'network.availabilityZones:',
+      'network.onPremCidrs:',
+      'network.connectivity:',
+      'source.database:',
+      'source.user:',
+    ]) {
       expect(run.stderr).toContain(field);
     }
   });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDmskit } from '../helpers/cli.js';
 import { chinookSql } from '../helpers/datasets.js';
 import { independentDiff } from '../helpers/independent.js';
-import { type LocalServer, createDatabase, query, startServer, withClient } from '../helpers/servers.js';
+import { createDatabase, type LocalServer, query, startServer, withClient } from '../helpers/servers.js';
 
 /**
  * The Chinook data set goes through the same migration as the rehearsal, as a user's own database
@@ -18,33 +18,58 @@ describe('Chinook through the native migration', () => {
   let sourceUrl: string;
   let targetUrl: string;
   let run: Awaited<ReturnType<typeof runDmskit>>;
-  let report: { validation: { verdict: string; tables: { status: string }[] }; warnings: string[]; cdc: { changesAppliedOnTarget: number } };
+  let report: {
+    validation: { verdict: string; tables: { status: string }[] };
+    warnings: string[];
+    cdc: { changesAppliedOnTarget: number };
+  };
   const applied: string[] = [];
 
   beforeAll(async () => {
     [source, target] = await Promise.all([startServer('source', { logical: true }), startServer('target')]);
-    [sourceUrl, targetUrl] = await Promise.all([createDatabase(source, 'chinook'), createDatabase(target, 'chinook')]);
+    [sourceUrl, targetUrl] = await Promise.all([
+      createDatabase(source, 'chinook'),
+      createDatabase(target, 'chinook'),
+    ]);
     await withClient(sourceUrl, async (c) => {
       await c.query(await chinookSql());
-      await c.query('CREATE TABLE play_log (track_id int NOT NULL, played_at timestamptz NOT NULL DEFAULT now())');
+      await c.query(
+        'CREATE TABLE play_log (track_id int NOT NULL, played_at timestamptz NOT NULL DEFAULT now())',
+      );
       await c.query('INSERT INTO play_log (track_id) SELECT track_id FROM track WHERE track_id % 50 = 0');
     });
     const out = await mkdtemp(path.join(tmpdir(), 'dmskit-chinook-'));
     let changes: Promise<void> | undefined;
-    run = await runDmskit(['rehearse', '--source-url', sourceUrl, '--target-url', targetUrl, '--no-sample-data', '--cdc-seconds', '3', '--out', out], {
-      onStderrLine: (line) => {
-        if (!line.startsWith('» CDC:') || changes) return;
-        // The application writes while CDC runs: an insert with a new key, an update with non-ASCII text, a delete.
-        changes = withClient(sourceUrl, async (c) => {
-          await c.query("INSERT INTO artist (name) VALUES ('Sigur Rós')");
-          await c.query("UPDATE album SET title = title || ' (Remastered — 2026)' WHERE album_id = 1");
-          await c.query('DELETE FROM playlist_track WHERE playlist_id = 1 AND track_id = (SELECT min(track_id) FROM playlist_track WHERE playlist_id = 1)');
-          await c.query('UPDATE invoice SET total = total + 0.01 WHERE invoice_id = 5');
-          await c.query('INSERT INTO play_log (track_id) VALUES (1), (2)');
-          applied.push('done');
-        });
+    run = await runDmskit(
+      [
+        'rehearse',
+        '--source-url',
+        sourceUrl,
+        '--target-url',
+        targetUrl,
+        '--no-sample-data',
+        '--cdc-seconds',
+        '3',
+        '--out',
+        out,
+      ],
+      {
+        onStderrLine: (line) => {
+          if (!line.startsWith('» CDC:') || changes) return;
+          // The application writes while CDC runs: an insert with a new key, an update with non-ASCII text, a delete.
+          changes = withClient(sourceUrl, async (c) => {
+            await c.query("INSERT INTO artist (name) VALUES ('Sigur Rós')");
+            await c.query("UPDATE album SET title = title || ' (Remastered — 2026)' WHERE album_id = 1");
+            await c.query(
+              'DELETE FROM playlist_track WHERE playlist_id = 1 AND track_id = (SELECT min(track_id) FROM playlist_track WHERE playlist_id = 1)',
+            );
+            await c.query('UPDATE invoice SET total = total + 0.01 WHERE invoice_id = 5');
+            await c.query('INSERT INTO play_log (track_id) VALUES (1), (2)');
+            applied.push('done');
+          });
+        },
       },
-    });
+    );
     await changes;
     report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));
   });

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDmskit } from '../helpers/cli.js';
-import { type LocalServer, createDatabase, query, startServer } from '../helpers/servers.js';
+import { createDatabase, type LocalServer, query, startServer } from '../helpers/servers.js';
 
 function portRefuses(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -29,16 +29,32 @@ describe('Ctrl-C', () => {
   for (const phase of ['» full load:', '» CDC:', '  fence:']) {
     it(`during "${phase.trim()}" on the user's servers: exit 130, no publication, subscription or slot left, source writable`, async () => {
       const db = `shop_${phase.replace(/[^a-z]/gi, '').toLowerCase()}`;
-      const [sourceUrl, targetUrl] = await Promise.all([createDatabase(source, db), createDatabase(target, db)]);
+      const [sourceUrl, targetUrl] = await Promise.all([
+        createDatabase(source, db),
+        createDatabase(target, db),
+      ]);
       let sent = false;
-      const run = await runDmskit(['rehearse', '--source-url', sourceUrl, '--target-url', targetUrl, '--scale', '0.05', '--cdc-seconds', '3'], {
-        onStderrLine: (line, child) => {
-          if (!sent && line.startsWith(phase)) {
-            sent = true;
-            child.kill('SIGINT');
-          }
+      const run = await runDmskit(
+        [
+          'rehearse',
+          '--source-url',
+          sourceUrl,
+          '--target-url',
+          targetUrl,
+          '--scale',
+          '0.05',
+          '--cdc-seconds',
+          '3',
+        ],
+        {
+          onStderrLine: (line, child) => {
+            if (!sent && line.startsWith(phase)) {
+              sent = true;
+              child.kill('SIGINT');
+            }
+          },
         },
-      });
+      );
       expect(sent).toBe(true);
       expect(run.code, run.stderr).toBe(130);
       expect(run.stderr).toContain('dmskit: interrupted by SIGINT');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDmskit } from '../helpers/cli.js';
 import { independentDiff } from '../helpers/independent.js';
-import { type LocalServer, createDatabase, query, startServer } from '../helpers/servers.js';
+import { createDatabase, type LocalServer, query, startServer } from '../helpers/servers.js';
 
 describe('dmskit rehearse on servers the user passes in, with live writes', () => {
   let source: LocalServer;
@@ -15,14 +15,22 @@ describe('dmskit rehearse on servers the user passes in, with live writes', () =
   let report: {
     validation: { verdict: string; tables: unknown[] };
     cdc: { writesDuringCdc: number; changesAppliedOnTarget: number; writer: { transactions: number } };
-    cutover: { window: { totalMs: number; waitForLsnMs: number }; fenceLsn: string; confirmedLsn: string; sequences: unknown[] };
+    cutover: {
+      window: { totalMs: number; waitForLsnMs: number };
+      fenceLsn: string;
+      confirmedLsn: string;
+      sequences: unknown[];
+    };
     tables: { table: string; sourceRows: number; targetRows: number }[];
   };
   let stdout = '';
 
   beforeAll(async () => {
     [source, target] = await Promise.all([startServer('source', { logical: true }), startServer('target')]);
-    [sourceUrl, targetUrl] = await Promise.all([createDatabase(source, 'shop'), createDatabase(target, 'shop')]);
+    [sourceUrl, targetUrl] = await Promise.all([
+      createDatabase(source, 'shop'),
+      createDatabase(target, 'shop'),
+    ]);
     out = await mkdtemp(path.join(tmpdir(), 'dmskit-report-'));
     const run = await runDmskit([
       'rehearse',
@@ -67,7 +75,10 @@ describe('dmskit rehearse on servers the user passes in, with live writes', () =
     expect(tables).toBe(6);
     expect(differences).toEqual([]);
     // the writer really changed the data after the load: more orders than were loaded, or some deleted
-    const [{ n }] = await query<{ n: string }>(sourceUrl, 'SELECT count(*) AS n FROM orders WHERE placed_at > now() - interval \'1 hour\'');
+    const [{ n }] = await query<{ n: string }>(
+      sourceUrl,
+      "SELECT count(*) AS n FROM orders WHERE placed_at > now() - interval '1 hour'",
+    );
     expect(Number(n)).toBeGreaterThan(0);
   });
 
@@ -87,7 +98,10 @@ describe('dmskit rehearse on servers the user passes in, with live writes', () =
 
   it('makes validate exit 1 and name the table when a row changes on the target', async () => {
     await query(sourceUrl, "DELETE FROM categories WHERE name = 'after the rehearsal'");
-    await query(targetUrl, 'UPDATE customers SET full_name = full_name || \'!\' WHERE id = (SELECT min(id) FROM customers)');
+    await query(
+      targetUrl,
+      "UPDATE customers SET full_name = full_name || '!' WHERE id = (SELECT min(id) FROM customers)",
+    );
     const run = await runDmskit(['validate', '--source', sourceUrl, '--target', targetUrl]);
     expect(run.code, run.stderr).toBe(1);
     expect(run.stdout).toMatch(/public\.customers\s*│\s*different/);
@@ -95,9 +109,11 @@ describe('dmskit rehearse on servers the user passes in, with live writes', () =
     const json = await runDmskit(['validate', '--source', sourceUrl, '--target', targetUrl, '--json']);
     expect(json.code).toBe(1);
     const result = JSON.parse(json.stdout);
-    expect(result.tables.filter((t: { status: string }) => t.status !== 'equal').map((t: { table: unknown }) => t.table)).toEqual([
-      { schema: 'public', table: 'customers' },
-    ]);
+    expect(
+      result.tables
+        .filter((t: { status: string }) => t.status !== 'equal')
+        .map((t: { table: unknown }) => t.table),
+    ).toEqual([{ schema: 'public', table: 'customers' }]);
   });
 });
 

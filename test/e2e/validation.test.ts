@@ -1,6 +1,6 @@
 import { compareDatabases } from '@dmskit/validation';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type LocalServer, createDatabase, query, startServer } from '../helpers/servers.js';
+import { createDatabase, type LocalServer, query, startServer } from '../helpers/servers.js';
 
 /** The first comparison (counts and in-database checksums) on two real servers. */
 describe('compareDatabases', () => {
@@ -24,18 +24,29 @@ describe('compareDatabases', () => {
   const both = (sql: string) => Promise.all([query(source, sql), query(target, sql)]);
 
   it('calls identical tables equal, even with the columns in another order on the target', async () => {
-    await query(source, 'CREATE TABLE t (id int PRIMARY KEY, name text, price numeric(10,2), at timestamptz)');
-    await query(target, 'CREATE TABLE t (at timestamptz, price numeric(10,2), id int PRIMARY KEY, name text)');
-    const rows = "INSERT INTO t (id, name, price, at) SELECT g, 'n' || g, g * 1.5, '2024-01-01'::timestamptz + g * interval '1 s' FROM generate_series(1, 1000) g";
+    await query(
+      source,
+      'CREATE TABLE t (id int PRIMARY KEY, name text, price numeric(10,2), at timestamptz)',
+    );
+    await query(
+      target,
+      'CREATE TABLE t (at timestamptz, price numeric(10,2), id int PRIMARY KEY, name text)',
+    );
+    const rows =
+      "INSERT INTO t (id, name, price, at) SELECT g, 'n' || g, g * 1.5, '2024-01-01'::timestamptz + g * interval '1 s' FROM generate_series(1, 1000) g";
     await both(rows);
     const result = await compareDatabases({ source, target });
     expect(result.verdict).toBe('equal');
-    expect(result.tables).toEqual([expect.objectContaining({ status: 'equal', source: expect.objectContaining({ rows: 1000 }) })]);
+    expect(result.tables).toEqual([
+      expect.objectContaining({ status: 'equal', source: expect.objectContaining({ rows: 1000 }) }),
+    ]);
   });
 
   it('names a table with one changed row, and one with a missing row', async () => {
     await both('CREATE TABLE a (id int PRIMARY KEY, v text); CREATE TABLE b (id int PRIMARY KEY, v text)');
-    await both("INSERT INTO a SELECT g, 'x' FROM generate_series(1, 100) g; INSERT INTO b SELECT g, 'y' FROM generate_series(1, 100) g");
+    await both(
+      "INSERT INTO a SELECT g, 'x' FROM generate_series(1, 100) g; INSERT INTO b SELECT g, 'y' FROM generate_series(1, 100) g",
+    );
     await query(target, "UPDATE a SET v = 'X' WHERE id = 50");
     await query(target, 'DELETE FROM b WHERE id = 7');
     const result = await compareDatabases({ source, target });
@@ -54,8 +65,14 @@ describe('compareDatabases', () => {
   });
 
   it('reports a table missing on either side, and a column type difference, never as equal', async () => {
-    await query(source, 'CREATE TABLE only_source (id int PRIMARY KEY); CREATE TABLE typed (id int PRIMARY KEY, n int)');
-    await query(target, 'CREATE TABLE only_target (id int PRIMARY KEY); CREATE TABLE typed (id int PRIMARY KEY, n bigint)');
+    await query(
+      source,
+      'CREATE TABLE only_source (id int PRIMARY KEY); CREATE TABLE typed (id int PRIMARY KEY, n int)',
+    );
+    await query(
+      target,
+      'CREATE TABLE only_target (id int PRIMARY KEY); CREATE TABLE typed (id int PRIMARY KEY, n bigint)',
+    );
     const result = await compareDatabases({ source, target });
     expect(result.verdict).toBe('different');
     expect(result.tables.map((t) => [t.table.table, t.status])).toEqual([
@@ -75,7 +92,10 @@ describe('compareDatabases', () => {
 
   it('follows selection rules, and counts duplicates in a table without a key', async () => {
     await both('CREATE TABLE keep_me (v text); CREATE TABLE tmp_scratch (v text)');
-    await query(source, "INSERT INTO keep_me VALUES ('a'), ('a'), ('b'); INSERT INTO tmp_scratch VALUES ('junk')");
+    await query(
+      source,
+      "INSERT INTO keep_me VALUES ('a'), ('a'), ('b'); INSERT INTO tmp_scratch VALUES ('junk')",
+    );
     await query(target, "INSERT INTO keep_me VALUES ('a'), ('b'), ('b')");
     const selection = [
       { action: 'include' as const, schema: 'public', table: '%' },

@@ -20,7 +20,11 @@ export interface CliResult {
  */
 export function runDmskit(
   args: readonly string[],
-  options: { cwd?: string; onStderrLine?: (line: string, child: import('node:child_process').ChildProcess) => void; timeoutMs?: number } = {},
+  options: {
+    cwd?: string;
+    onStderrLine?: (line: string, child: import('node:child_process').ChildProcess) => void;
+    timeoutMs?: number;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', TSX, BIN, ...args], {

@@ -6,7 +6,10 @@ import { query, withClient } from './servers.js';
  * and compared row by row. Slow, exact, and only for the small data of the tests.
  * @returns the tables that differ, with a sample row, and the number of tables read
  */
-export async function independentDiff(sourceUrl: string, targetUrl: string): Promise<{ tables: number; differences: string[] }> {
+export async function independentDiff(
+  sourceUrl: string,
+  targetUrl: string,
+): Promise<{ tables: number; differences: string[] }> {
   const listSql = `SELECT table_schema AS s, table_name AS t FROM information_schema.tables
                     WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`;
   const tables = await query<{ s: string; t: string }>(sourceUrl, listSql);
@@ -14,7 +17,11 @@ export async function independentDiff(sourceUrl: string, targetUrl: string): Pro
   const differences: string[] = [];
   if (JSON.stringify(tables) !== JSON.stringify(targetTables)) differences.push('the table lists differ');
   for (const { s, t } of tables) {
-    const cols = await query<{ c: string }>(sourceUrl, 'SELECT column_name AS c FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY 1', [s, t]);
+    const cols = await query<{ c: string }>(
+      sourceUrl,
+      'SELECT column_name AS c FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY 1',
+      [s, t],
+    );
     const list = cols.map(({ c }) => `"${c.replace(/"/g, '""')}"::text`).join(', ');
     const sql = `SELECT json_build_array(${list})::text AS r FROM "${s}"."${t}"`;
     const read = (url: string) =>

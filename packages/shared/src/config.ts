@@ -144,6 +144,20 @@ export const ReplicationInstanceSchema = z.object({
     .string()
     .regex(/^\d+\.\d+\.\d+$/, 'must be a DMS engine version such as 3.5.4')
     .default('3.5.4'),
+  /** DMS Serverless (a replication config) instead of a replication instance and task. */
+  serverless: z
+    .object({
+      minCapacityUnits: z.number().int().min(1).max(384),
+      maxCapacityUnits: z.number().int().min(2).max(384),
+    })
+    .optional(),
+  /**
+   * Create the account-wide roles `dms-vpc-role` and `dms-cloudwatch-logs-role`. Turn off in accounts
+   * where they exist already (only one of each can exist per account). @default true
+   */
+  createAccountRoles: z.boolean().default(true),
+  /** Logical decoding plugin the source endpoint uses. @default 'pglogical' */
+  plugin: z.enum(['pglogical', 'test_decoding']).default('pglogical'),
 });
 
 /** A row filter of a selection rule (DMS: "Using source filters"). */
@@ -166,7 +180,10 @@ export const SourceFilterSchema = z.object({
  */
 export const SelectionRuleSchema = z.object({
   /** Optional explicit name; must be unique across all rules. */
-  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, _ and -').optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, _ and -')
+    .optional(),
   action: z.enum(['include', 'exclude']).default('include'),
   schema: z.string().min(1),
   table: z.string().min(1),
@@ -176,9 +193,21 @@ export const SelectionRuleSchema = z.object({
 /** A transformation rule (DMS: "Transformation rules and actions"), on a schema, table or column. */
 export const TransformationRuleSchema = z.object({
   /** Optional explicit name; must be unique across all rules. */
-  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, _ and -').optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, _ and -')
+    .optional(),
   target: z.enum(['schema', 'table', 'column']),
-  action: z.enum(['rename', 'convert-lowercase', 'convert-uppercase', 'add-prefix', 'remove-prefix', 'add-suffix', 'remove-suffix', 'remove-column']),
+  action: z.enum([
+    'rename',
+    'convert-lowercase',
+    'convert-uppercase',
+    'add-prefix',
+    'remove-prefix',
+    'add-suffix',
+    'remove-suffix',
+    'remove-column',
+  ]),
   schema: z.string().min(1),
   table: z.string().min(1).optional(),
   column: z.string().min(1).optional(),
@@ -188,18 +217,30 @@ export const TransformationRuleSchema = z.object({
 
 /** A table-settings rule (DMS: "Table and collection settings rules and operations"). */
 export const TableSettingsRuleSchema = z.object({
-  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, _ and -').optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, _ and -')
+    .optional(),
   schema: z.string().min(1),
   table: z.string().min(1),
   /** Parallel full load of one table by its partitions or by ranges of a column. */
   parallelLoad: z
     .discriminatedUnion('type', [
       z.object({ type: z.literal('partitions-auto') }),
-      z.object({ type: z.literal('ranges'), columns: z.array(z.string().min(1)).min(1), boundaries: z.array(z.array(z.string())).min(1) }),
+      z.object({
+        type: z.literal('ranges'),
+        columns: z.array(z.string().min(1)).min(1),
+        boundaries: z.array(z.array(z.string())).min(1),
+      }),
     ])
     .optional(),
   /** LOB handling for this table, over the task's. */
-  lob: z.object({ mode: z.enum(['limited', 'full', 'none']), maxLobSizeKb: z.number().int().min(1).max(102_400).optional() }).optional(),
+  lob: z
+    .object({
+      mode: z.enum(['limited', 'full', 'none']),
+      maxLobSizeKb: z.number().int().min(1).max(102_400).optional(),
+    })
+    .optional(),
 });
 
 export const TaskSchema = z.object({

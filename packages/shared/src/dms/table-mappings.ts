@@ -1,5 +1,5 @@
 import type { SelectionRule, TableSettingsRule, TaskConfig, TransformationRule } from '../config.js';
-import { type ConfigIssue, ConfigError } from '../errors.js';
+import { ConfigError, type ConfigIssue } from '../errors.js';
 import { locatorPattern } from '../selection.js';
 
 /** What the synth-time checks need to know of the source: its tables, their columns and partitions. */
@@ -15,7 +15,15 @@ export interface CatalogTable {
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
-const FILTER_OPERATORS = { eq: 'eq', ste: 'ste', gte: 'gte', noteq: 'noteq', between: 'between', null: 'null', notnull: 'notnull' } as const;
+const FILTER_OPERATORS = {
+  eq: 'eq',
+  ste: 'ste',
+  gte: 'gte',
+  noteq: 'noteq',
+  between: 'between',
+  null: 'null',
+  notnull: 'notnull',
+} as const;
 
 function selectionRule(rule: SelectionRule, id: number): { [key: string]: Json } {
   const out: { [key: string]: Json } = {
@@ -31,7 +39,8 @@ function selectionRule(rule: SelectionRule, id: number): { [key: string]: Json }
       'column-name': f.column,
       'filter-conditions': f.conditions.map((c): { [key: string]: Json } => {
         const op = FILTER_OPERATORS[c.operator];
-        if (c.operator === 'between') return { 'filter-operator': op, 'start-value': c.start, 'end-value': c.end };
+        if (c.operator === 'between')
+          return { 'filter-operator': op, 'start-value': c.start, 'end-value': c.end };
         return 'value' in c ? { 'filter-operator': op, value: c.value } : { 'filter-operator': op };
       }),
     }));
@@ -64,13 +73,20 @@ function tableSettingsRule(rule: TableSettingsRule, id: number): { [key: string]
   };
   if (rule.parallelLoad?.type === 'partitions-auto') out['parallel-load'] = { type: 'partitions-auto' };
   if (rule.parallelLoad?.type === 'ranges') {
-    out['parallel-load'] = { type: 'ranges', columns: [...rule.parallelLoad.columns], boundaries: rule.parallelLoad.boundaries.map((b) => [...b]) };
+    out['parallel-load'] = {
+      type: 'ranges',
+      columns: [...rule.parallelLoad.columns],
+      boundaries: rule.parallelLoad.boundaries.map((b) => [...b]),
+    };
   }
   if (rule.lob) {
     out['lob-settings'] =
       rule.lob.mode === 'none'
         ? { mode: 'none' }
-        : { mode: rule.lob.mode === 'full' ? 'unlimited' : 'limited', 'bulk-max-size': String(rule.lob.maxLobSizeKb ?? 32) };
+        : {
+            mode: rule.lob.mode === 'full' ? 'unlimited' : 'limited',
+            'bulk-max-size': String(rule.lob.maxLobSizeKb ?? 32),
+          };
   }
   return out;
 }
@@ -98,35 +114,57 @@ export function tableMappingIssues(task: TaskConfig, catalog?: readonly CatalogT
     rules.forEach((r, i) => {
       if (!r.name) return;
       const first = names.get(r.name);
-      if (first) issues.push({ path: `${path}[${i}].name`, message: `repeats the rule name '${r.name}' of ${first}` });
+      if (first)
+        issues.push({ path: `${path}[${i}].name`, message: `repeats the rule name '${r.name}' of ${first}` });
       else names.set(r.name, `${path}[${i}]`);
     });
   }
   task.transformations.forEach((r, i) => {
-    const needsValue = ['rename', 'add-prefix', 'remove-prefix', 'add-suffix', 'remove-suffix'].includes(r.action);
-    if (needsValue && !r.value) issues.push({ path: `task.transformations[${i}].value`, message: `is required by ${r.action}` });
-    if (r.target !== 'schema' && !r.table) issues.push({ path: `task.transformations[${i}].table`, message: `is required for a ${r.target} rule` });
-    if (r.target === 'column' && !r.column) issues.push({ path: `task.transformations[${i}].column`, message: 'is required for a column rule' });
-    if (r.action === 'remove-column' && r.target !== 'column') issues.push({ path: `task.transformations[${i}].action`, message: 'remove-column needs target column' });
+    const needsValue = ['rename', 'add-prefix', 'remove-prefix', 'add-suffix', 'remove-suffix'].includes(
+      r.action,
+    );
+    if (needsValue && !r.value)
+      issues.push({ path: `task.transformations[${i}].value`, message: `is required by ${r.action}` });
+    if (r.target !== 'schema' && !r.table)
+      issues.push({
+        path: `task.transformations[${i}].table`,
+        message: `is required for a ${r.target} rule`,
+      });
+    if (r.target === 'column' && !r.column)
+      issues.push({ path: `task.transformations[${i}].column`, message: 'is required for a column rule' });
+    if (r.action === 'remove-column' && r.target !== 'column')
+      issues.push({
+        path: `task.transformations[${i}].action`,
+        message: 'remove-column needs target column',
+      });
   });
   if (!catalog) return issues;
   const selected = (t: CatalogTable) =>
-    task.tableMappings.some((r) => r.action === 'include' && matches(r, t)) && !task.tableMappings.some((r) => r.action === 'exclude' && matches(r, t));
+    task.tableMappings.some((r) => r.action === 'include' && matches(r, t)) &&
+    !task.tableMappings.some((r) => r.action === 'exclude' && matches(r, t));
   task.tableMappings.forEach((rule, i) => {
     const hits = catalog.filter((t) => matches(rule, t));
     if (rule.action === 'include' && hits.length === 0) {
-      issues.push({ path: `task.tableMappings[${i}]`, message: `selects no table of the source catalog (${rule.schema}.${rule.table})` });
+      issues.push({
+        path: `task.tableMappings[${i}]`,
+        message: `selects no table of the source catalog (${rule.schema}.${rule.table})`,
+      });
     }
     rule.filters?.forEach((f, j) => {
       for (const t of hits) {
         if (!t.columns.includes(f.column)) {
-          issues.push({ path: `task.tableMappings[${i}].filters[${j}].column`, message: `${t.schema}.${t.table} has no column '${f.column}'` });
+          issues.push({
+            path: `task.tableMappings[${i}].filters[${j}].column`,
+            message: `${t.schema}.${t.table} has no column '${f.column}'`,
+          });
         }
       }
     });
   });
   for (const parent of catalog.filter((t) => t.partitioned && selected(t))) {
-    const parts = catalog.filter((t) => t.partitionOf?.schema === parent.schema && t.partitionOf.table === parent.table && selected(t));
+    const parts = catalog.filter(
+      (t) => t.partitionOf?.schema === parent.schema && t.partitionOf.table === parent.table && selected(t),
+    );
     if (parts.length) {
       issues.push({
         path: 'task.tableMappings',

@@ -1,0 +1,137 @@
+import { DbParameterGroup } from '@cdktf/provider-aws/lib/db-parameter-group/index.js';
+import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group/index.js';
+import { RdsCluster } from '@cdktf/provider-aws/lib/rds-cluster/index.js';
+import { RdsClusterInstance } from '@cdktf/provider-aws/lib/rds-cluster-instance/index.js';
+import { RdsClusterParameterGroup } from '@cdktf/provider-aws/lib/rds-cluster-parameter-group/index.js';
+import { Construct } from 'constructs';
+import { validateProps } from '../validate-props.js';
+
+export interface AuroraTargetProps {
+  readonly name: string;
+  /** Aurora PostgreSQL version, e.g. `16.4`. */
+  readonly engineVersion: string;
+  readonly instanceClass: string;
+  /** Writer plus readers. */
+  readonly instanceCount: number;
+  readonly databaseName: string;
+  readonly masterUsername: string;
+  readonly subnetIds: readonly string[];
+  readonly securityGroupIds: readonly string[];
+  /** Key for storage, Performance Insights and the master secret. */
+  readonly kmsKeyArn: string;
+  /** Cluster parameters over the migration defaults (`rds.force_ssl=1`, connection and DDL logging). @default {} */
+  readonly parameters?: Record<string, string>;
+  /** @default true */
+  readonly deletionProtection?: boolean;
+  /** @default 7 */
+  readonly backupRetentionDays?: number;
+  readonly tags?: Record<string, string>;
+}
+
+/** Cluster parameters every migration target gets (Aurora PostgreSQL: "Parameters"). */
+export const TARGET_CLUSTER_PARAMETERS: Readonly<Record<string, string>> = {
+  'rds.force_ssl': '1',
+  log_connections: '1',
+  log_disconnections: '1',
+  log_statement: 'ddl',
+  log_min_duration_statement: '5000',
+};
+
+/**
+ * The Aurora PostgreSQL target: DB subnet group, cluster and instance parameter groups, an encrypted
+ * cluster (customer KMS key) with deletion protection, backups, IAM database authentication, PostgreSQL
+ * log export, and a master password that RDS keeps in Secrets Manager (never in Terraform), plus
+ * `instanceCount` instances with Performance Insights, none publicly accessible.
+ */
+export class AuroraTarget extends Construct {
+  public readonly cluster: RdsCluster;
+  public readonly instances: RdsClusterInstance[];
+  public readonly subnetGroup: DbSubnetGroup;
+  public readonly clusterParameters: RdsClusterParameterGroup;
+
+  constructor(scope: Construct, id: string, props: AuroraTargetProps) {
+    super(scope, id);
+    const major = Number(props.engineVersion.split('.')[0]);
+    const retention = props.backupRetentionDays ?? 7;
+    validateProps('AuroraTarget', [
+      {
+        failed: !(major >= 11),
+        message: `engineVersion must be an Aurora PostgreSQL version such as 16.4 but '${props.engineVersion}' was provided`,
+      },
+      {
+        failed: props.instanceCount < 1 || props.instanceCount > 16,
+        message: `instanceCount must be 1-16 but ${props.instanceCount} was provided`,
+      },
+      {
+        failed: retention < 1 || retention > 35,
+        message: `backupRetentionDays must be 1-35 but ${retention} was provided`,
+      },
+      {
+        failed: props.subnetIds.length < 2,
+        message: 'subnetIds needs subnets in at least two availability zones',
+      },
+    ]);
+    const family = `aurora-postgresql${major}`;
+    this.subnetGroup = new DbSubnetGroup(this, 'SubnetGroup', {
+      name: `${props.name}-aurora`,
+      subnetIds: [...props.subnetIds],
+      ...(props.tags ? { tags: props.tags } : {}),
+    });
+    const parameters = { ...TARGET_CLUSTER_PARAMETERS, ...props.parameters };
+    this.clusterParameters = new RdsClusterParameterGroup(this, 'ClusterParameters', {
+      name: `${props.name}-aurora-cluster`,
+      family,
+      description: `dmskit migration target (${props.name})`,
+      parameter: Object.keys(parameters)
+        .sort()
+        .map((name) => ({ name, value: parameters[name]!, applyMethod: 'pending-reboot' })),
+      ...(props.tags ? { tags: props.tags } : {}),
+    });
+    const instanceParameters = new DbParameterGroup(this, 'InstanceParameters', {
+      name: `${props.name}-aurora-instance`,
+      family,
+      description: `dmskit migration target instances (${props.name})`,
+      ...(props.tags ? { tags: props.tags } : {}),
+    });
+    this.cluster = new RdsCluster(this, 'Resource', {
+      clusterIdentifier: `${props.name}-aurora`,
+      engine: 'aurora-postgresql',
+      engineVersion: props.engineVersion,
+      databaseName: props.databaseName,
+      masterUsername: props.masterUsername,
+      manageMasterUserPassword: true,
+      masterUserSecretKmsKeyId: props.kmsKeyArn,
+      storageEncrypted: true,
+      kmsKeyId: props.kmsKeyArn,
+      deletionProtection: props.deletionProtection ?? true,
+      backupRetentionPeriod: retention,
+      iamDatabaseAuthenticationEnabled: true,
+      enabledCloudwatchLogsExports: ['postgresql'],
+      dbSubnetGroupName: this.subnetGroup.name,
+      vpcSecurityGroupIds: [...props.securityGroupIds],
+      dbClusterParameterGroupName: this.clusterParameters.name,
+      copyTagsToSnapshot: true,
+      skipFinalSnapshot: false,
+      finalSnapshotIdentifier: `${props.name}-aurora-final`,
+      ...(props.tags ? { tags: props.tags } : {}),
+    });
+    this.instances = Array.from(
+      { length: props.instanceCount },
+      (_, i) =>
+        new RdsClusterInstance(this, `Instance${i}`, {
+          identifier: `${props.name}-aurora-${i + 1}`,
+          clusterIdentifier: this.cluster.id,
+          engine: 'aurora-postgresql',
+          engineVersion: props.engineVersion,
+          instanceClass: props.instanceClass,
+          dbParameterGroupName: instanceParameters.name,
+          publiclyAccessible: false,
+          performanceInsightsEnabled: true,
+          performanceInsightsKmsKeyId: props.kmsKeyArn,
+          autoMinorVersionUpgrade: true,
+          promotionTier: i,
+          ...(props.tags ? { tags: props.tags } : {}),
+        }),
+    );
+  }
+}

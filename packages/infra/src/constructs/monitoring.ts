@@ -1,0 +1,270 @@
+import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard/index.js';
+import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
+import { DmsEventSubscription } from '@cdktf/provider-aws/lib/dms-event-subscription/index.js';
+import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic/index.js';
+import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription/index.js';
+import { Construct } from 'constructs';
+import { validateProps } from '../validate-props.js';
+
+export interface MigrationMonitoringProps {
+  readonly name: string;
+  readonly region: string;
+  readonly kmsKeyArn: string;
+  /** Replication instance and task identifiers (not ARNs): the dimensions of the AWS/DMS metrics. */
+  readonly replicationInstanceId?: string;
+  readonly replicationTaskId?: string;
+  /** Resource ARNs of the task and instance for the event subscription (task ARN preferred). */
+  readonly replicationTaskArn?: string;
+  readonly replicationInstanceArn?: string;
+  /** The Aurora writer's instance identifier. */
+  readonly auroraWriterId: string;
+  /** CDC latency (seconds) that raises an alarm. @default 60 */
+  readonly cdcLatencyThresholdSeconds?: number;
+  /** Free storage (bytes) under which the replication instance alarms. @default 10 GiB */
+  readonly freeStorageThresholdBytes?: number;
+  /** Freeable memory (bytes) under which an alarm fires. @default 512 MiB */
+  readonly freeableMemoryThresholdBytes?: number;
+  /** E-mail subscribed to the alarm topic. */
+  readonly alarmEmail?: string;
+  readonly tags?: Record<string, string>;
+}
+
+/**
+ * Alarms, events and a dashboard for a running migration: CDCLatencySource, CDCLatencyTarget,
+ * FreeStorageSpace, CPUUtilization and FreeableMemory of the replication instance (DMS: "Monitoring AWS
+ * DMS tasks", metrics in AWS/DMS), CPU and memory of the Aurora writer, an encrypted SNS topic, and a DMS
+ * event subscription for task failure and state change and instance failover.
+ */
+export class MigrationMonitoring extends Construct {
+  public readonly topic: SnsTopic;
+  public readonly alarms: CloudwatchMetricAlarm[] = [];
+  public readonly eventSubscription?: DmsEventSubscription;
+  public readonly dashboard: CloudwatchDashboard;
+
+  constructor(scope: Construct, id: string, props: MigrationMonitoringProps) {
+    super(scope, id);
+    const latency = props.cdcLatencyThresholdSeconds ?? 60;
+    validateProps('MigrationMonitoring', [
+      {
+        failed: latency <= 0,
+        message: `cdcLatencyThresholdSeconds must be positive but ${latency} was provided`,
+      },
+      {
+        failed: !props.replicationTaskId && !props.replicationInstanceId,
+        message: 'replicationTaskId or replicationInstanceId is required',
+      },
+    ]);
+    const tags = props.tags ? { tags: props.tags } : {};
+    this.topic = new SnsTopic(this, 'Topic', {
+      name: `${props.name}-alarms`,
+      kmsMasterKeyId: props.kmsKeyArn,
+      ...tags,
+    });
+    if (props.alarmEmail)
+      new SnsTopicSubscription(this, 'Email', {
+        topicArn: this.topic.arn,
+        protocol: 'email',
+        endpoint: props.alarmEmail,
+      });
+    const alarm = (
+      idSuffix: string,
+      o: {
+        namespace: string;
+        metric: string;
+        dimensions: Record<string, string>;
+        comparison: string;
+        threshold: number;
+        statistic?: string;
+        description: string;
+      },
+    ) => {
+      const a = new CloudwatchMetricAlarm(this, idSuffix, {
+        alarmName: `${props.name}-${idSuffix.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`,
+        alarmDescription: o.description,
+        namespace: o.namespace,
+        metricName: o.metric,
+        dimensions: o.dimensions,
+        statistic: o.statistic ?? 'Average',
+        period: 60,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 3,
+        comparisonOperator: o.comparison,
+        threshold: o.threshold,
+        treatMissingData: 'missing',
+        alarmActions: [this.topic.arn],
+        okActions: [this.topic.arn],
+        ...tags,
+      });
+      this.alarms.push(a);
+      return a;
+    };
+    const instanceDim = props.replicationInstanceId
+      ? { ReplicationInstanceIdentifier: props.replicationInstanceId }
+      : undefined;
+    if (props.replicationTaskId && instanceDim) {
+      const taskDim = { ...instanceDim, ReplicationTaskIdentifier: props.replicationTaskId };
+      alarm('CdcLatencySource', {
+        namespace: 'AWS/DMS',
+        metric: 'CDCLatencySource',
+        dimensions: taskDim,
+        comparison: 'GreaterThanThreshold',
+        threshold: latency,
+        description: `CDC reads the source more than ${latency} s behind`,
+      });
+      alarm('CdcLatencyTarget', {
+        namespace: 'AWS/DMS',
+        metric: 'CDCLatencyTarget',
+        dimensions: taskDim,
+        comparison: 'GreaterThanThreshold',
+        threshold: latency,
+        description: `CDC applies to the target more than ${latency} s behind`,
+      });
+    }
+    if (instanceDim) {
+      alarm('DmsFreeStorage', {
+        namespace: 'AWS/DMS',
+        metric: 'FreeStorageSpace',
+        dimensions: instanceDim,
+        comparison: 'LessThanThreshold',
+        threshold: props.freeStorageThresholdBytes ?? 10 * 1024 ** 3,
+        description: 'Replication instance storage is running out (cached changes, logs)',
+      });
+      alarm('DmsCpu', {
+        namespace: 'AWS/DMS',
+        metric: 'CPUUtilization',
+        dimensions: instanceDim,
+        comparison: 'GreaterThanThreshold',
+        threshold: 85,
+        description: 'Replication instance CPU above 85%',
+      });
+      alarm('DmsFreeableMemory', {
+        namespace: 'AWS/DMS',
+        metric: 'FreeableMemory',
+        dimensions: instanceDim,
+        comparison: 'LessThanThreshold',
+        threshold: props.freeableMemoryThresholdBytes ?? 512 * 1024 ** 2,
+        description: 'Replication instance memory is running out',
+      });
+    }
+    const writerDim = { DBInstanceIdentifier: props.auroraWriterId };
+    alarm('AuroraWriterCpu', {
+      namespace: 'AWS/RDS',
+      metric: 'CPUUtilization',
+      dimensions: writerDim,
+      comparison: 'GreaterThanThreshold',
+      threshold: 85,
+      description: 'Aurora writer CPU above 85%',
+    });
+    alarm('AuroraWriterFreeableMemory', {
+      namespace: 'AWS/RDS',
+      metric: 'FreeableMemory',
+      dimensions: writerDim,
+      comparison: 'LessThanThreshold',
+      threshold: props.freeableMemoryThresholdBytes ?? 512 * 1024 ** 2,
+      description: 'Aurora writer memory is running out',
+    });
+
+    if (props.replicationTaskArn || props.replicationInstanceArn) {
+      const task = Boolean(props.replicationTaskArn);
+      this.eventSubscription = new DmsEventSubscription(this, 'Events', {
+        name: `${props.name}-dms-events`,
+        snsTopicArn: this.topic.arn,
+        sourceType: task ? 'replication-task' : 'replication-instance',
+        sourceIds: [task ? props.replicationTaskId! : props.replicationInstanceId!],
+        eventCategories: task ? ['failure', 'state change'] : ['failover', 'failure', 'low storage'],
+        enabled: true,
+        ...tags,
+      });
+      if (task && props.replicationInstanceId) {
+        new DmsEventSubscription(this, 'InstanceEvents', {
+          name: `${props.name}-dms-instance-events`,
+          snsTopicArn: this.topic.arn,
+          sourceType: 'replication-instance',
+          sourceIds: [props.replicationInstanceId],
+          eventCategories: ['failover', 'failure', 'low storage'],
+          enabled: true,
+          ...tags,
+        });
+      }
+    }
+    const widget = (title: string, metrics: unknown[][], x: number, y: number) => ({
+      type: 'metric',
+      x,
+      y,
+      width: 12,
+      height: 6,
+      properties: { title, region: props.region, stat: 'Average', period: 60, metrics },
+    });
+    const widgets = [
+      ...(props.replicationTaskId && instanceDim
+        ? [
+            widget(
+              'CDC latency (s)',
+              [
+                [
+                  'AWS/DMS',
+                  'CDCLatencySource',
+                  'ReplicationInstanceIdentifier',
+                  instanceDim.ReplicationInstanceIdentifier,
+                  'ReplicationTaskIdentifier',
+                  props.replicationTaskId,
+                ],
+                [
+                  'AWS/DMS',
+                  'CDCLatencyTarget',
+                  'ReplicationInstanceIdentifier',
+                  instanceDim.ReplicationInstanceIdentifier,
+                  'ReplicationTaskIdentifier',
+                  props.replicationTaskId,
+                ],
+              ],
+              0,
+              0,
+            ),
+          ]
+        : []),
+      ...(instanceDim
+        ? [
+            widget(
+              'Replication instance',
+              [
+                [
+                  'AWS/DMS',
+                  'CPUUtilization',
+                  'ReplicationInstanceIdentifier',
+                  instanceDim.ReplicationInstanceIdentifier,
+                ],
+                [
+                  'AWS/DMS',
+                  'FreeableMemory',
+                  'ReplicationInstanceIdentifier',
+                  instanceDim.ReplicationInstanceIdentifier,
+                ],
+                [
+                  'AWS/DMS',
+                  'FreeStorageSpace',
+                  'ReplicationInstanceIdentifier',
+                  instanceDim.ReplicationInstanceIdentifier,
+                ],
+              ],
+              12,
+              0,
+            ),
+          ]
+        : []),
+      widget(
+        'Aurora writer',
+        [
+          ['AWS/RDS', 'CPUUtilization', 'DBInstanceIdentifier', props.auroraWriterId],
+          ['AWS/RDS', 'FreeableMemory', 'DBInstanceIdentifier', props.auroraWriterId],
+        ],
+        0,
+        6,
+      ),
+    ];
+    this.dashboard = new CloudwatchDashboard(this, 'Dashboard', {
+      dashboardName: `${props.name}-migration`,
+      dashboardBody: JSON.stringify({ widgets }),
+    });
+  }
+}

@@ -1,0 +1,42 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type CatalogTable, loadMigrationConfig, type MigrationConfig, stackName } from '@dmskit/shared';
+import { App } from 'cdktf';
+import { MigrationStack } from './stack.js';
+
+/**
+ * The cdktf app (`cdktf.json` runs it): one stack per migration config. The only place that creates the
+ * App and calls synth().
+ *   DMSKIT_CONFIG   comma-separated config files; default every file in ../../migrations
+ *   DMSKIT_OFFLINE  1: plan without AWS (no credential checks, local state)
+ *   CDKTF_OUTDIR    output folder; default cdktf.out
+ */
+const migrationsDir = path.resolve(import.meta.dirname, '../../../migrations');
+const files = process.env.DMSKIT_CONFIG
+  ? process.env.DMSKIT_CONFIG.split(',').map((f) => path.resolve(f))
+  : (await readdir(migrationsDir))
+      .filter((f) => /\.(ts|json)$/.test(f))
+      .map((f) => path.join(migrationsDir, f));
+
+async function readCatalog(config: MigrationConfig, configFile: string): Promise<CatalogTable[] | undefined> {
+  const file = config.task.sourceCatalogFile;
+  if (!file) return undefined;
+  const catalog = JSON.parse(await readFile(path.resolve(path.dirname(configFile), file), 'utf8')) as {
+    databases: { name: string; tables: CatalogTable[] }[];
+  };
+  return catalog.databases.find((d) => d.name === config.source.database)?.tables ?? [];
+}
+
+const app = new App({ outdir: process.env.CDKTF_OUTDIR ?? 'cdktf.out' });
+for (const file of files) {
+  const { config } = await loadMigrationConfig(file);
+  const ca = config.source.caCertificateFile;
+  const catalog = await readCatalog(config, file);
+  new MigrationStack(app, stackName(config), {
+    config,
+    offline: process.env.DMSKIT_OFFLINE === '1',
+    ...(ca ? { sourceCaCertificatePem: await readFile(path.resolve(path.dirname(file), ca), 'utf8') } : {}),
+    ...(catalog ? { catalog } : {}),
+  });
+}
+app.synth();

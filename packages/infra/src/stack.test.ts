@@ -1,0 +1,264 @@
+import path from 'node:path';
+import { loadMigrationConfig, parseMigrationConfig, tableMappingsJson } from '@dmskit/shared';
+import { Testing } from 'cdktf';
+import { describe, expect, it } from 'vitest';
+import { subnetCidr } from './cidr.js';
+import { MigrationStack, type MigrationStackProps } from './stack.js';
+
+const repoRoot = path.resolve(import.meta.dirname, '../../..');
+const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+type Synth = {
+  resource: Record<string, Record<string, Record<string, unknown>>>;
+  terraform: Record<string, unknown>;
+  provider: Record<string, unknown[]>;
+};
+
+function synth(props: MigrationStackProps): Synth {
+  const app = Testing.app();
+  const stack = new MigrationStack(app, 'test', props);
+  return JSON.parse(Testing.synth(stack)) as Synth;
+}
+
+const resources = (s: Synth, type: string) => Object.values(s.resource[type] ?? {});
+/** Synthesized JSON orders resources by logical id; tests compare sets. */
+const sorted = <T>(xs: T[]) => [...xs].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+
+const base = {
+  name: 'billing',
+  aws: { region: 'eu-west-1' },
+  network: {
+    availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+    onPremCidrs: ['192.168.0.0/16'],
+    connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
+  },
+  source: { host: 'db1', database: 'billing', user: 'dms' },
+};
+
+describe('MigrationStack (the example config)', async () => {
+  const { config } = await loadMigrationConfig('migrations/ecommerce.ts', { cwd: repoRoot });
+  const s = synth({ config, sourceCaCertificatePem: CA });
+  const json = JSON.stringify(s);
+
+  it('builds the VPN path to on-prem: customer gateway, VGW, BGP route propagation, two private subnets', () => {
+    expect(resources(s, 'aws_customer_gateway')).toEqual([
+      expect.objectContaining({ ip_address: '203.0.113.10', bgp_asn: '65010', type: 'ipsec.1' }),
+    ]);
+    expect(resources(s, 'aws_vpn_connection')).toHaveLength(1);
+    expect(resources(s, 'aws_vpn_gateway_route_propagation')).toHaveLength(1);
+    expect(
+      sorted(
+        resources(s, 'aws_subnet').map((x) => [x.availability_zone, x.cidr_block, x.map_public_ip_on_launch]),
+      ),
+    ).toEqual([
+      ['eu-west-1a', '10.60.0.0/20', false],
+      ['eu-west-1b', '10.60.16.0/20', false],
+    ]);
+    expect(resources(s, 'aws_internet_gateway')).toEqual([]);
+    expect(sorted(resources(s, 'aws_vpc_endpoint').map((e) => e.service_name))).toEqual([
+      'com.amazonaws.eu-west-1.logs',
+      'com.amazonaws.eu-west-1.secretsmanager',
+    ]);
+  });
+
+  it('opens Aurora on 5432 to DMS and the app CIDRs only, and DMS to the source port on-prem', () => {
+    const ingress = resources(s, 'aws_vpc_security_group_ingress_rule').filter((r) => r.from_port === 5432);
+    expect(sorted(ingress.map((r) => r.cidr_ipv4 ?? 'sg'))).toEqual(['192.168.20.0/24', 'sg']);
+    expect(json).not.toContain('0.0.0.0/0');
+    const egress = sorted(
+      resources(s, 'aws_vpc_security_group_egress_rule').map((r) => [r.cidr_ipv4 ?? 'sg', r.from_port]),
+    );
+    expect(egress).toEqual(
+      sorted([
+        ['192.168.10.0/24', 5432],
+        ['192.168.20.0/24', 5432],
+        ['sg', 5432],
+        ['10.60.0.0/16', 443],
+      ]),
+    );
+  });
+
+  it('makes an encrypted, protected Aurora cluster whose password RDS keeps in Secrets Manager', () => {
+    const [cluster] = resources(s, 'aws_rds_cluster');
+    expect(cluster).toMatchObject({
+      engine: 'aurora-postgresql',
+      engine_version: '16.4',
+      storage_encrypted: true,
+      deletion_protection: true,
+      manage_master_user_password: true,
+      iam_database_authentication_enabled: true,
+      enabled_cloudwatch_logs_exports: ['postgresql'],
+      backup_retention_period: 7,
+    });
+    expect(cluster).not.toHaveProperty('master_password');
+    expect(
+      resources(s, 'aws_rds_cluster_instance').map((i) => [
+        i.instance_class,
+        i.publicly_accessible,
+        i.performance_insights_enabled,
+      ]),
+    ).toEqual([
+      ['db.r6g.large', false, true],
+      ['db.r6g.large', false, true],
+    ]);
+    expect(resources(s, 'aws_kms_key')).toEqual([expect.objectContaining({ enable_key_rotation: true })]);
+  });
+
+  it('wires DMS: roles, subnet group after the VPC role, private instance, TLS endpoints through Secrets Manager, a task not started', () => {
+    expect(sorted(resources(s, 'aws_iam_role').map((r) => r.name))).toEqual([
+      'dms-cloudwatch-logs-role',
+      'dms-vpc-role',
+      'ecommerce-staging-dms-secrets',
+    ]);
+    const [subnetGroup] = resources(s, 'aws_dms_replication_subnet_group');
+    expect(subnetGroup?.depends_on).toEqual([
+      expect.stringContaining('terraform_data.DmsRoles_VpcRolePropagation'),
+    ]);
+    expect(resources(s, 'aws_dms_replication_instance')).toEqual([
+      expect.objectContaining({ publicly_accessible: false, multi_az: true, allocated_storage: 100 }),
+    ]);
+    const [source, target] = resources(s, 'aws_dms_endpoint');
+    expect(source).toMatchObject({
+      engine_name: 'postgres',
+      endpoint_type: 'source',
+      ssl_mode: 'verify-full',
+      postgres_settings: expect.objectContaining({
+        slot_name: 'dmskit_ecommerce_staging_dms',
+        heartbeat_enable: true,
+        fail_tasks_on_lob_truncation: true,
+      }),
+    });
+    expect(source?.secrets_manager_arn).toBeDefined();
+    expect(source?.certificate_arn).toBeDefined();
+    expect(target).toMatchObject({ engine_name: 'aurora-postgresql', endpoint_type: 'target' });
+    const [task] = resources(s, 'aws_dms_replication_task');
+    expect(task).toMatchObject({ migration_type: 'full-load-and-cdc', start_replication_task: false });
+    expect(task?.table_mappings).toBe(tableMappingsJson(config.task));
+  });
+
+  it('monitors the migration: alarms, an event subscription, a dashboard', () => {
+    expect(
+      sorted(resources(s, 'aws_cloudwatch_metric_alarm').map((a) => `${a.namespace} ${a.metric_name}`)),
+    ).toEqual(
+      sorted([
+        'AWS/DMS CDCLatencySource',
+        'AWS/DMS CDCLatencyTarget',
+        'AWS/DMS CPUUtilization',
+        'AWS/DMS FreeStorageSpace',
+        'AWS/DMS FreeableMemory',
+        'AWS/RDS CPUUtilization',
+        'AWS/RDS FreeableMemory',
+      ]),
+    );
+    expect(
+      sorted(resources(s, 'aws_dms_event_subscription').map((e) => [e.source_type, e.event_categories])),
+    ).toEqual([
+      ['replication-instance', ['failover', 'failure', 'low storage']],
+      ['replication-task', ['failure', 'state change']],
+    ]);
+    expect(resources(s, 'aws_cloudwatch_dashboard')).toHaveLength(1);
+  });
+
+  it('holds no password literal', () => {
+    expect(json).not.toMatch(/"(master_)?password"\s*:/);
+    expect(json).not.toMatch(/secret_string/);
+  });
+
+  it('keeps state in S3 with locking when a bucket is configured, and local when offline', () => {
+    const { config: withState } = parseMigrationConfig({
+      ...base,
+      source: { ...base.source, sslmode: 'require' },
+      state: { bucket: 'acme-tf-state' },
+    });
+    const real = synth({ config: withState });
+    expect((real.terraform.backend as Record<string, unknown>).s3).toMatchObject({
+      bucket: 'acme-tf-state',
+      key: 'dmskit/billing/dev/terraform.tfstate',
+      encrypt: true,
+      use_lockfile: true,
+    });
+    const offline = synth({ config: withState, offline: true });
+    expect(offline.terraform.backend).toHaveProperty('local');
+    expect(offline.provider.aws?.[0]).toMatchObject({
+      skip_credentials_validation: true,
+      skip_requesting_account_id: true,
+    });
+  });
+});
+
+describe('MigrationStack variants', () => {
+  it('Direct Connect: associates the gateway, no customer gateway or VPN', () => {
+    const { config } = parseMigrationConfig({
+      ...base,
+      source: { ...base.source, sslmode: 'require' },
+      network: {
+        ...base.network,
+        connectivity: {
+          type: 'direct-connect',
+          directConnectGatewayId: '2f6a8d4c-1111-2222-3333-444455556666',
+        },
+      },
+    });
+    const s = synth({ config });
+    expect(resources(s, 'aws_dx_gateway_association')).toEqual([
+      expect.objectContaining({
+        dx_gateway_id: '2f6a8d4c-1111-2222-3333-444455556666',
+        allowed_prefixes: ['10.60.0.0/16'],
+      }),
+    ]);
+    expect(resources(s, 'aws_customer_gateway')).toEqual([]);
+    expect(resources(s, 'aws_vpn_connection')).toEqual([]);
+  });
+
+  it('a VPN on a transit gateway with static routes is refused at synth, naming the prop', () => {
+    const { config } = parseMigrationConfig({
+      ...base,
+      source: { ...base.source, sslmode: 'require' },
+      network: {
+        ...base.network,
+        connectivity: {
+          type: 'vpn',
+          customerGatewayIp: '198.51.100.7',
+          staticRoutesOnly: true,
+          transitGatewayId: 'tgw-0123456789abcdef0',
+        },
+      },
+    });
+    expect(() => synth({ config })).toThrowError(
+      /Network initialization failed: connectivity\.staticRoutesOnly/,
+    );
+  });
+
+  it('verify-full without the CA certificate is refused at synth', () => {
+    const { config } = parseMigrationConfig(base);
+    expect(() => synth({ config })).toThrowError(
+      /DmsReplication initialization failed: source\.sslMode verify-full needs source\.caCertificatePem/,
+    );
+  });
+
+  it('DMS Serverless replaces the instance and task with a replication config; existing account roles are not created', () => {
+    const { config } = parseMigrationConfig({
+      ...base,
+      source: { ...base.source, sslmode: 'require' },
+      replicationInstance: {
+        serverless: { minCapacityUnits: 2, maxCapacityUnits: 16 },
+        createAccountRoles: false,
+      },
+    });
+    const s = synth({ config });
+    expect(resources(s, 'aws_dms_replication_config')).toEqual([
+      expect.objectContaining({ replication_type: 'full-load-and-cdc', start_replication: false }),
+    ]);
+    expect(resources(s, 'aws_dms_replication_instance')).toEqual([]);
+    expect(resources(s, 'aws_iam_role').map((r) => r.name)).toEqual(['billing-dev-dms-secrets']);
+  });
+});
+
+describe('subnetCidr', () => {
+  it('matches terraform cidrsubnet', () => {
+    expect(subnetCidr('10.60.0.0/16', 4, 0)).toBe('10.60.0.0/20');
+    expect(subnetCidr('10.60.0.0/16', 4, 3)).toBe('10.60.48.0/20');
+    expect(subnetCidr('172.16.8.0/22', 2, 1)).toBe('172.16.9.0/24');
+    expect(() => subnetCidr('10.0.0.0/16', 2, 4)).toThrowError(RangeError);
+  });
+});

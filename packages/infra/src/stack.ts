@@ -1,0 +1,201 @@
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
+import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret/index.js';
+import {
+  type CatalogTable,
+  dmsSlotName,
+  type MigrationConfig,
+  resourceName,
+  resourceTags,
+  tableMappingsJson,
+  taskSettingsJson,
+} from '@dmskit/shared';
+import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
+import type { Construct } from 'constructs';
+import { AuroraTarget } from './constructs/aurora-target.js';
+import { DmsReplication, type DmsSslMode } from './constructs/dms-replication.js';
+import { DmsRoles } from './constructs/dms-roles.js';
+import { EncryptionKey } from './constructs/encryption.js';
+import { MigrationMonitoring } from './constructs/monitoring.js';
+import { Network } from './constructs/network.js';
+import { MigrationSecurityGroups } from './constructs/security-groups.js';
+
+export interface MigrationStackProps {
+  readonly config: MigrationConfig;
+  /**
+   * Plan without AWS: the provider skips credential, account and region checks, and state stays local.
+   * Only for `dmskit plan --offline`; a real plan or deploy uses the S3 backend. @default false
+   */
+  readonly offline?: boolean;
+  /** PEM text of the source's CA (read from `source.caCertificateFile` by the caller). */
+  readonly sourceCaCertificatePem?: string;
+  /** The source's tables from a `dmskit catalog` file, to check table mappings at synth. */
+  readonly catalog?: readonly CatalogTable[];
+}
+
+const SSL_MODES: Record<MigrationConfig['source']['sslmode'], DmsSslMode> = {
+  disable: 'none',
+  allow: 'none',
+  prefer: 'none',
+  require: 'require',
+  'verify-ca': 'verify-ca',
+  'verify-full': 'verify-full',
+};
+
+/**
+ * The whole landing zone of one migration in one environment: network and on-prem routes, security
+ * groups, KMS, endpoint secrets, the Aurora PostgreSQL target, the DMS roles, replication instance (or
+ * Serverless), endpoints and task, and monitoring. Construct ids are API: changing one replaces the resource.
+ */
+export class MigrationStack extends TerraformStack {
+  public readonly network: Network;
+  public readonly securityGroups: MigrationSecurityGroups;
+  public readonly key: EncryptionKey;
+  public readonly target: AuroraTarget;
+  public readonly replication: DmsReplication;
+  public readonly monitoring: MigrationMonitoring;
+
+  constructor(scope: Construct, id: string, props: MigrationStackProps) {
+    super(scope, id);
+    const { config } = props;
+    const name = resourceName(config);
+    const tags = resourceTags(config);
+    new AwsProvider(this, 'aws', {
+      region: config.aws.region,
+      defaultTags: [{ tags }],
+      ...(props.offline
+        ? {
+            skipCredentialsValidation: true,
+            skipRequestingAccountId: true,
+            skipMetadataApiCheck: 'true',
+            skipRegionValidation: true,
+          }
+        : {}),
+    });
+    if (config.state && !props.offline) {
+      const backend = new S3Backend(this, {
+        bucket: config.state.bucket,
+        key: `${config.state.keyPrefix}/${config.name}/${config.environment}/terraform.tfstate`,
+        region: config.state.region ?? config.aws.region,
+        encrypt: true,
+        ...(config.state.lockTable ? { dynamodbTable: config.state.lockTable } : {}),
+      });
+      // S3's own lock file (Terraform 1.10+); cdktf 0.21's S3Backend has no prop for it yet.
+      if (!config.state.lockTable) backend.addOverride('use_lockfile', true);
+    } else {
+      new LocalBackend(this, { path: 'terraform.tfstate' });
+    }
+
+    this.key = new EncryptionKey(this, 'Key', {
+      alias: `dmskit/${name}`,
+      description: `dmskit ${name}: Aurora, DMS, secrets, alarms`,
+    });
+    this.network = new Network(this, 'Network', {
+      name,
+      region: config.aws.region,
+      vpcCidr: config.network.vpcCidr,
+      availabilityZones: config.network.availabilityZones,
+      onPremCidrs: config.network.onPremCidrs,
+      connectivity: config.network.connectivity,
+      interfaceEndpoints: config.network.interfaceEndpoints,
+    });
+    this.securityGroups = new MigrationSecurityGroups(this, 'SecurityGroups', {
+      name,
+      vpcId: this.network.vpc.id,
+      vpcCidr: config.network.vpcCidr,
+      onPremCidrs: config.network.onPremCidrs,
+      sourcePort: config.source.port,
+      appCidrs: config.target.appCidrs,
+    });
+
+    const databaseName = config.target.databaseName ?? config.source.database;
+    this.target = new AuroraTarget(this, 'Target', {
+      name,
+      engineVersion: config.target.engineVersion,
+      instanceClass: config.target.instanceClass,
+      instanceCount: config.target.instanceCount,
+      databaseName,
+      masterUsername: config.target.masterUsername,
+      subnetIds: this.network.privateSubnets.map((s) => s.id),
+      securityGroupIds: [this.securityGroups.aurora.id],
+      kmsKeyArn: this.key.key.arn,
+      parameters: config.target.parameters,
+      deletionProtection: config.target.deletionProtection,
+      backupRetentionDays: config.target.backupRetentionDays,
+    });
+
+    // Endpoint credentials: secrets the operator fills (host, port, username, password); no value in Terraform.
+    const sourceSecretArn =
+      config.source.password.from === 'secrets-manager'
+        ? config.source.password.secretArn
+        : new SecretsmanagerSecret(this, 'SourceSecret', {
+            name: `dmskit/${name}/source`,
+            description: `DMS source endpoint of ${name}: host, port, username, password of the on-prem PostgreSQL`,
+            kmsKeyId: this.key.key.arn,
+          }).arn;
+    const targetSecret = new SecretsmanagerSecret(this, 'TargetSecret', {
+      name: `dmskit/${name}/target`,
+      description: `DMS target endpoint of ${name}: host, port, username, password of the DMS user on Aurora`,
+      kmsKeyId: this.key.key.arn,
+    });
+    const roles = new DmsRoles(this, 'DmsRoles', {
+      name,
+      region: config.aws.region,
+      createAccountRoles: config.replicationInstance.createAccountRoles,
+      secretArns: [sourceSecretArn, targetSecret.arn],
+      kmsKeyArn: this.key.key.arn,
+    });
+    this.replication = new DmsReplication(this, 'Replication', {
+      name,
+      subnetIds: this.network.privateSubnets.map((s) => s.id),
+      securityGroupIds: [this.securityGroups.replication.id],
+      kmsKeyArn: this.key.key.arn,
+      dependsOn: roles.ready,
+      instanceClass: config.replicationInstance.class,
+      allocatedStorageGb: config.replicationInstance.allocatedStorageGb,
+      multiAz: config.replicationInstance.multiAz,
+      engineVersion: config.replicationInstance.engineVersion,
+      ...(config.replicationInstance.serverless ? { serverless: config.replicationInstance.serverless } : {}),
+      source: {
+        databaseName: config.source.database,
+        sslMode: SSL_MODES[config.source.sslmode],
+        ...(props.sourceCaCertificatePem ? { caCertificatePem: props.sourceCaCertificatePem } : {}),
+        secretArn: sourceSecretArn,
+        slotName: dmsSlotName(config),
+        plugin: config.replicationInstance.plugin,
+      },
+      target: { databaseName, secretArn: targetSecret.arn },
+      secretsAccessRoleArn: roles.secretsAccessRole.arn,
+      migrationType: config.task.migrationType,
+      tableMappings: tableMappingsJson(config.task, props.catalog),
+      taskSettings: taskSettingsJson(config.task),
+    });
+    this.monitoring = new MigrationMonitoring(this, 'Monitoring', {
+      name,
+      region: config.aws.region,
+      kmsKeyArn: this.key.key.arn,
+      ...(this.replication.instance
+        ? {
+            replicationInstanceId: this.replication.instance.replicationInstanceId,
+            replicationInstanceArn: this.replication.instance.replicationInstanceArn,
+          }
+        : {}),
+      ...(this.replication.task
+        ? {
+            replicationTaskId: this.replication.task.replicationTaskId,
+            replicationTaskArn: this.replication.task.replicationTaskArn,
+          }
+        : { replicationTaskId: `${name}-task` }),
+      auroraWriterId: this.target.instances[0]!.identifier,
+      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+    });
+
+    new TerraformOutput(this, 'aurora_endpoint', { value: this.target.cluster.endpoint });
+    new TerraformOutput(this, 'aurora_master_secret_arn', {
+      value: this.target.cluster.masterUserSecret.get(0).secretArn,
+    });
+    new TerraformOutput(this, 'source_secret_arn', { value: sourceSecretArn });
+    new TerraformOutput(this, 'target_secret_arn', { value: targetSecret.arn });
+    if (this.replication.task)
+      new TerraformOutput(this, 'replication_task_arn', { value: this.replication.task.replicationTaskArn });
+  }
+}
