@@ -7,6 +7,8 @@ export const sharedTestConfig = defineConfig({
     include: ['src/**/*.test.ts', '*.test.ts', 'e2e/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    reporters: ['default'],
+    // The JSON report feeds scripts/test-summary.mjs (one closing line for the whole repo).
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' },
   },
 });

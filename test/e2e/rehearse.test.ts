@@ -75,7 +75,7 @@ describe('dmskit rehearse on servers the user passes in, with live writes', () =
     expect(tables).toBe(6);
     expect(differences).toEqual([]);
     // the writer really changed the data after the load: more orders than were loaded, or some deleted
-    const [{ n }] = await query<{ n: string }>(
+    const [{ n }] = await query1<{ n: string }>(
       sourceUrl,
       "SELECT count(*) AS n FROM orders WHERE placed_at > now() - interval '1 hour'",
     );
@@ -83,8 +83,8 @@ describe('dmskit rehearse on servers the user passes in, with live writes', () =
   });
 
   it('carries sequence values over, so the next insert on the target does not collide', async () => {
-    const [{ max }] = await query<{ max: string }>(targetUrl, 'SELECT max(id) AS max FROM orders');
-    const [{ next }] = await query<{ next: string }>(targetUrl, "SELECT nextval('orders_id_seq') AS next");
+    const [{ max }] = await query1<{ max: string }>(targetUrl, 'SELECT max(id) AS max FROM orders');
+    const [{ next }] = await query1<{ next: string }>(targetUrl, "SELECT nextval('orders_id_seq') AS next");
     expect(BigInt(next)).toBeGreaterThan(BigInt(max));
   });
 

@@ -33,3 +33,10 @@ export async function query<T = Record<string, unknown>>(
 ): Promise<T[]> {
   return withClient(url, async (c) => (await c.query(sql, params)).rows as T[]);
 }
+
+/** The one row a query returns (as a one-element tuple, for destructuring). @throws when there is none */
+export async function query1<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<[T]> {
+  const rows = await query<T>(url, sql, params);
+  if (!rows[0]) throw new Error(`no row from: ${sql}`);
+  return [rows[0]];
+}

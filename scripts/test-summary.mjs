@@ -1,0 +1,26 @@
+// Sums the vitest JSON reports of every workspace package into one closing line: "tests: N passed, N failed".
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const dirs = [
+  ...(await readdir(path.join(root, 'packages'))).map((p) => path.join(root, 'packages', p)),
+  path.join(root, 'test'),
+];
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const dir of dirs) {
+  const file = path.join(dir, 'test-results', 'vitest.json');
+  const report = await readFile(file, 'utf8').then(JSON.parse, () => undefined);
+  if (!report) {
+    console.error(`no test report in ${path.relative(root, file)}`);
+    failed++;
+    continue;
+  }
+  passed += report.numPassedTests;
+  failed += report.numFailedTests;
+  skipped += report.numPendingTests + report.numTodoTests;
+}
+console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 || passed === 0 ? 1 : 0);
