@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDmskit } from '../helpers/cli.js';
 import { independentDiff } from '../helpers/independent.js';
-import { createDatabase, type LocalServer, query, startServer } from '../helpers/servers.js';
+import { createDatabase, type LocalServer, query, query1, startServer } from '../helpers/servers.js';
 
 describe('dmskit rehearse on servers the user passes in, with live writes', () => {
   let source: LocalServer;
