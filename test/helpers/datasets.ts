@@ -2,8 +2,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { REPO_ROOT } from './cli.js';
 
-/** `../shared/datasets/` next to the repo (the data sets are shared, never copied into the repo). */
-export const DATASETS = path.resolve(REPO_ROOT, '../shared/datasets');
+/**
+ * `../shared/datasets/` next to the repo (the data sets are shared, never copied into the repo), or
+ * `$DMSKIT_DATASETS`.
+ */
+export const DATASETS = process.env.DMSKIT_DATASETS ?? path.resolve(REPO_ROOT, '../shared/datasets');
 
 /**
  * The Chinook psql script without its first statements (DROP/CREATE DATABASE and `\c`), so that it loads
