@@ -35,7 +35,11 @@ export async function query<T = Record<string, unknown>>(
 }
 
 /** The one row a query returns (as a one-element tuple, for destructuring). @throws when there is none */
-export async function query1<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<[T]> {
+export async function query1<T = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<[T]> {
   const rows = await query<T>(url, sql, params);
   if (!rows[0]) throw new Error(`no row from: ${sql}`);
   return [rows[0]];
