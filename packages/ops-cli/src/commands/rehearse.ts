@@ -7,6 +7,9 @@ import { type RehearsalReport, runRehearsal } from '../rehearsal/run.js';
 import { createProgress } from '../ui/progress.js';
 import { loadConfigOption } from './config.js';
 
+/** The `--config` default: the e-commerce example. */
+export const DEFAULT_CONFIG = 'migrations/ecommerce.ts';
+
 export interface RehearseOptions {
   readonly cwd: string;
   readonly config: string;
@@ -35,9 +38,18 @@ export async function rehearse(
       '--no-sample-data needs --source-url: without sample data there is nothing to migrate from a new server',
     );
   }
-  const { config, warnings } = await loadConfigOption(options.config, options.cwd);
+  const loaded = await loadConfigOption(options.config, options.cwd);
   const progress = createProgress(process.stderr);
-  for (const w of warnings) progress.info(`warning: ${w}`);
+  for (const w of loaded.warnings) progress.info(`warning: ${w}`);
+  let config = loaded.config;
+  if (!options.sampleData && options.config === DEFAULT_CONFIG) {
+    // The example config scopes the sample schema; a database taken as it is migrates whole.
+    config = {
+      ...config,
+      task: { ...config.task, tableMappings: [{ action: 'include', schema: '%', table: '%' }] },
+    };
+    progress.info('no --config: every table of every schema is migrated');
+  }
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130); // a second Ctrl-C does not wait for the clean-up

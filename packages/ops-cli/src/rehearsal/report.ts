@@ -5,6 +5,11 @@ import { verdictLine } from '@dmskit/validation';
 import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
 import type { RehearsalReport } from './run.js';
 
+/** `150018` -> `15.18` (server_version_num, PostgreSQL 10 and later). */
+export function formatServerVersion(num: number): string {
+  return `${Math.floor(num / 10_000)}.${num % 10_000}`;
+}
+
 /** The rehearsal report in Markdown: verdict first, then the measurements a reviewer asks for. */
 export function rehearsalMarkdown(r: RehearsalReport): string {
   const c = r.cutover;
@@ -15,7 +20,7 @@ export function rehearsalMarkdown(r: RehearsalReport): string {
     `**Validation: ${verdictLine(r.validation)}**`,
     '',
     `- Started ${r.startedAt}, took ${formatDuration(r.durationMs)}`,
-    `- Source ${r.servers.source.address} (PostgreSQL ${r.servers.source.version}${r.servers.source.started ? ', started by dmskit' : ''}); target ${r.servers.target.address} (PostgreSQL ${r.servers.target.version}${r.servers.target.started ? ', started by dmskit' : ''})`,
+    `- Source ${r.servers.source.address} (PostgreSQL ${formatServerVersion(r.servers.source.version)}${r.servers.source.started ? ', started by dmskit' : ''}); target ${r.servers.target.address} (PostgreSQL ${formatServerVersion(r.servers.target.version)}${r.servers.target.started ? ', started by dmskit' : ''})`,
     r.sampleData
       ? `- Sample data: e-commerce set at scale ${r.sampleData.scale}`
       : '- Sample data: none (the database as it is)',

@@ -12,6 +12,7 @@ import {
   describeConnection,
   listTables,
   openConnection,
+  qualifiedName,
   type TableInfo,
 } from '@dmskit/validation';
 import pg from 'pg';
@@ -92,6 +93,16 @@ type Cleanup = { label: string; run: () => Promise<unknown> };
 const STATS_SQL = `
 SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::int8 AS changes
   FROM pg_stat_user_tables WHERE (schemaname, relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
+
+/** Exact rows in the given tables (one count per table; run once, after the full load). */
+async function exactRows(client: pg.Client, tables: readonly TableInfo[]): Promise<number> {
+  let total = 0;
+  for (const t of tables) {
+    const { rows } = await client.query(`SELECT count(*)::int8 AS n FROM ONLY ${qualifiedName(t)}`);
+    total += Number((rows[0] as { n: string }).n);
+  }
+  return total;
+}
 
 async function appliedChanges(target: pg.Client, tables: readonly TableInfo[]): Promise<number> {
   const { rows } = await target.query(STATS_SQL, [tables.map((t) => t.schema), tables.map((t) => t.table)]);
@@ -239,10 +250,10 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         await sleep(500, signal);
       }
     };
-    const loaded = await watch((s) => s.fullLoadDone, 6 * 3600_000, 'the full load');
+    await watch((s) => s.fullLoadDone, 6 * 3600_000, 'the full load');
     const fullLoadMs = since(loadStart);
     progress.stop();
-    const fullLoadRows = loaded.tables.reduce((sum, t) => sum + t.rows, 0);
+    const fullLoadRows = await exactRows(target, tables);
     progress.info(
       `full load done in ${fullLoadMs} ms (${fullLoadRows.toLocaleString('en-US')} rows); CDC is applying changes`,
     );
