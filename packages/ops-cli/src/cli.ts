@@ -80,6 +80,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       outcome = await validate({ ...opts, cwd: process.cwd() });
     });
 
+  program
+    .command('plan')
+    .description(
+      'Plan the landing zone for a pull request: synth, terraform init/validate/plan, policies, Markdown summary',
+    )
+    .requiredOption('-c, --config <file>', 'migration config (.ts or .json)')
+    .option('--offline', 'plan without AWS: no credentials, local state, providers from the mirror')
+    .option('-o, --out <dir>', 'folder for cdktf.out, the plan, plan.json and plan-summary.md')
+    .option('--json', 'print the typed report as JSON')
+    .action(async (opts) => {
+      const { plan } = await import('./commands/plan.js');
+      outcome = await plan({ ...opts, cwd: process.cwd() });
+    });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {

@@ -1,0 +1,71 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ExternalError, loadMigrationConfig, stackName } from '@dmskit/shared';
+import {
+  synthStacks,
+  terraformEnv,
+  terraformInit,
+  terraformPlan,
+  terraformValidate,
+} from '../terraform/run.js';
+import type { PlanJson } from './plan-json.js';
+import { evaluatePolicies, type PolicyResult } from './policies.js';
+import { changeCounts, type DangerousChange, dangerousChanges, planSummaryMarkdown } from './summary.js';
+
+export interface PlanReport {
+  readonly stack: string;
+  readonly stackDir: string;
+  readonly planFile: string;
+  readonly counts: ReturnType<typeof changeCounts>;
+  readonly dangerous: readonly DangerousChange[];
+  readonly policies: readonly PolicyResult[];
+  /** Policies that failed and are not waived: a non-empty list fails the plan. */
+  readonly failedPolicies: readonly PolicyResult[];
+  readonly markdown: string;
+}
+
+/**
+ * The pull-request plan of one migration config: synth, `terraform init` (against the provider mirror
+ * when one is found), `validate`, `plan -out`, `show -json`, policies (with the config's waivers), and
+ * the Markdown summary. `offline` plans with no AWS call and local state.
+ * @throws UsageError for a bad config or an invalid stack; ExternalError when terraform fails
+ */
+export async function planMigration(options: {
+  configFile: string;
+  offline: boolean;
+  outDir?: string;
+}): Promise<PlanReport> {
+  const { config } = await loadMigrationConfig(options.configFile);
+  const outDir = options.outDir ?? (await mkdtemp(path.join(tmpdir(), 'dmskit-plan-')));
+  await mkdir(outDir, { recursive: true });
+  const stacks = await synthStacks([options.configFile], outDir, { offline: options.offline });
+  const stack = stackName(config);
+  const stackDir = stacks.find((s) => path.basename(s) === stack) ?? stacks[0]!;
+  const tf = await terraformEnv({ offline: options.offline, workDir: outDir });
+  await terraformInit(stackDir, tf);
+  const validation = await terraformValidate(stackDir, tf);
+  const errors = validation.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length) {
+    throw new ExternalError(
+      `terraform validate failed for ${stack}: ${errors.map((e) => e.summary).join(' | ')}`,
+    );
+  }
+  const { planFile, json } = await terraformPlan(stackDir, tf, { refresh: !options.offline });
+  const plan = json as PlanJson;
+  const waivers = new Map(config.policyWaivers.map((w) => [w.id, w.reason]));
+  const policies = evaluatePolicies(plan, waivers);
+  const markdown = planSummaryMarkdown(stack, plan, policies);
+  await writeFile(path.join(outDir, 'plan-summary.md'), markdown);
+  await writeFile(path.join(outDir, 'plan.json'), JSON.stringify(plan));
+  return {
+    stack,
+    stackDir,
+    planFile,
+    counts: changeCounts(plan),
+    dangerous: dangerousChanges(plan),
+    policies,
+    failedPolicies: policies.filter((p) => p.status === 'failed'),
+    markdown,
+  };
+}

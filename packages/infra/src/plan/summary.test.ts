@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import type { PlanJson, ResourceChange } from './plan-json.js';
+import { changeCounts, componentOf, dangerousChanges, planSummaryMarkdown } from './summary.js';
+
+const rc = (
+  address: string,
+  actions: ResourceChange['change']['actions'],
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown> | null,
+): ResourceChange => ({
+  address,
+  type: address.split('.')[0]!,
+  name: address.split('.')[1]!,
+  mode: 'managed',
+  change: { actions, before, after },
+});
+
+const plan: PlanJson = {
+  resource_changes: [
+    rc(
+      'aws_dms_replication_task.Replication_Task',
+      ['delete', 'create'],
+      { replication_task_id: 'old', status: 'running' },
+      { replication_task_id: 'new' },
+    ),
+    rc(
+      'aws_rds_cluster.Target',
+      ['update'],
+      { deletion_protection: true, storage_encrypted: true },
+      { deletion_protection: false, storage_encrypted: true },
+    ),
+    rc('aws_vpc_security_group_ingress_rule.Open', ['create'], null, {
+      cidr_ipv4: '0.0.0.0/0',
+      from_port: 5432,
+      to_port: 5432,
+    }),
+    rc('aws_cloudwatch_metric_alarm.Cpu', ['create'], null, {}),
+    rc('aws_subnet.A', ['no-op'], {}, {}),
+  ],
+};
+
+describe('plan summary', () => {
+  it('flags replacing a running task, dropping deletion protection and opening a security group', () => {
+    expect(dangerousChanges(plan).map((d) => [d.address, d.why])).toEqual([
+      [
+        'aws_dms_replication_task.Replication_Task',
+        'replaces the replication task (a new task starts the full load again) while it is running',
+      ],
+      ['aws_rds_cluster.Target', 'turns off deletion protection'],
+      ['aws_vpc_security_group_ingress_rule.Open', 'opens a security group to 0.0.0.0/0 (ports 5432-5432)'],
+    ]);
+  });
+
+  it('flags a change of table mappings', () => {
+    const mappings = {
+      resource_changes: [
+        rc(
+          'aws_dms_replication_task.T',
+          ['update'],
+          { table_mappings: '{"rules":[1]}' },
+          { table_mappings: '{"rules":[2]}' },
+        ),
+      ],
+    };
+    expect(dangerousChanges(mappings)).toEqual([
+      expect.objectContaining({ why: 'changes the table mappings: tables enter or leave the migration' }),
+    ]);
+  });
+
+  it('counts by component', () => {
+    const { total, byComponent } = changeCounts(plan);
+    expect(total).toEqual({ add: 2, change: 1, replace: 1, destroy: 0 });
+    expect(byComponent.replication.replace).toBe(1);
+    expect(byComponent.monitoring.add).toBe(1);
+    expect(componentOf('aws_vpn_connection')).toBe('network');
+    expect(componentOf('aws_kms_key')).toBe('encryption');
+  });
+
+  it('puts the dangerous changes at the top, before the counts by component and the policies', () => {
+    const md = planSummaryMarkdown('shop-prod', plan, [
+      {
+        id: 'DMSKIT-NET-001',
+        title: 't',
+        address: 'aws_vpc_security_group_ingress_rule.Open',
+        status: 'failed',
+        reason: 'ingress from 0.0.0.0/0 on port 5432',
+      },
+    ]);
+    const lines = md.split('\n');
+    expect(lines[2]).toBe('**2 to add, 1 to change, 1 to replace, 0 to destroy**');
+    expect(lines[4]).toBe(':warning: 3 change(s) dangerous during a migration'.replace(/^/, '### '));
+    expect(lines[6]).toContain('**replace** `aws_dms_replication_task.Replication_Task`');
+    expect(md.indexOf('dangerous')).toBeLessThan(md.indexOf('| component |'));
+    expect(md).toContain(
+      '| DMSKIT-NET-001 | failed | `aws_vpc_security_group_ingress_rule.Open` | ingress from 0.0.0.0/0 on port 5432 |',
+    );
+  });
+});

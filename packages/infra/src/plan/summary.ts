@@ -1,0 +1,176 @@
+import { type ChangeKind, changeKind, type PlanJson, type ResourceChange } from './plan-json.js';
+import type { PolicyResult } from './policies.js';
+
+/** Components of a landing zone, in the order a reviewer reads them. */
+export const COMPONENTS = ['network', 'target', 'replication', 'monitoring', 'encryption'] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+/** Which component a resource type belongs to. */
+export function componentOf(type: string): Component {
+  if (/^aws_(cloudwatch|sns)_/.test(type) || type === 'aws_dms_event_subscription') return 'monitoring';
+  if (/^aws_(rds|db)_/.test(type)) return 'target';
+  if (/^aws_kms_/.test(type)) return 'encryption';
+  if (/^aws_(dms|iam|secretsmanager)_/.test(type) || type === 'terraform_data') return 'replication';
+  return 'network';
+}
+
+/** A change that can break a running migration, flagged at the top of the summary. */
+export interface DangerousChange {
+  readonly address: string;
+  readonly kind: ChangeKind;
+  readonly why: string;
+}
+
+const REPLACE_DANGER: Readonly<Record<string, string>> = {
+  aws_rds_cluster: 'the Aurora cluster (the target and all it holds)',
+  aws_rds_cluster_instance: 'an Aurora instance (connections to it drop)',
+  aws_dms_replication_instance:
+    'the replication instance (every task on it stops; CDC must resume from the slot)',
+  aws_dms_replication_task: 'the replication task (a new task starts the full load again)',
+  aws_dms_replication_config: 'the DMS Serverless replication (it starts over)',
+  aws_dms_endpoint: 'a DMS endpoint (its tasks must be stopped first)',
+};
+
+function before(rc: ResourceChange, key: string): unknown {
+  return rc.change.before?.[key];
+}
+function after(rc: ResourceChange, key: string): unknown {
+  return rc.change.after?.[key];
+}
+
+const OPEN = ['0.0.0.0/0', '::/0'];
+
+/**
+ * The changes that are dangerous while a migration runs: replacing or destroying the Aurora cluster, an
+ * instance, the replication instance, an endpoint or the task (a running one says so), changing table
+ * mappings, turning off encryption or deletion protection, and opening a security group to the internet.
+ */
+export function dangerousChanges(plan: PlanJson): DangerousChange[] {
+  const out: DangerousChange[] = [];
+  for (const rc of plan.resource_changes ?? []) {
+    const kind = changeKind(rc.change.actions);
+    if (kind === 'none') continue;
+    const what = REPLACE_DANGER[rc.type];
+    if (what && (kind === 'replace' || kind === 'destroy')) {
+      const running = before(rc, 'status') === 'running' ? ' while it is running' : '';
+      out.push({
+        address: rc.address,
+        kind,
+        why: `${kind === 'replace' ? 'replaces' : 'destroys'} ${what}${running}`,
+      });
+    }
+    if (
+      kind === 'change' &&
+      (rc.type === 'aws_dms_replication_task' || rc.type === 'aws_dms_replication_config')
+    ) {
+      if (before(rc, 'table_mappings') !== after(rc, 'table_mappings'))
+        out.push({
+          address: rc.address,
+          kind,
+          why: 'changes the table mappings: tables enter or leave the migration',
+        });
+    }
+    if (kind === 'change' || kind === 'replace') {
+      if (before(rc, 'storage_encrypted') === true && after(rc, 'storage_encrypted') === false)
+        out.push({ address: rc.address, kind, why: 'turns off storage encryption' });
+      if (before(rc, 'deletion_protection') === true && after(rc, 'deletion_protection') === false)
+        out.push({ address: rc.address, kind, why: 'turns off deletion protection' });
+      if (before(rc, 'publicly_accessible') === false && after(rc, 'publicly_accessible') === true)
+        out.push({ address: rc.address, kind, why: 'makes it publicly accessible' });
+      if (before(rc, 'enable_key_rotation') === true && after(rc, 'enable_key_rotation') === false)
+        out.push({ address: rc.address, kind, why: 'turns off key rotation' });
+    }
+    if (kind === 'add' || kind === 'change' || kind === 'replace') {
+      const cidrs = [
+        after(rc, 'cidr_ipv4'),
+        after(rc, 'cidr_ipv6'),
+        ...((after(rc, 'cidr_blocks') as unknown[] | undefined) ?? []),
+      ];
+      const inbound =
+        rc.type === 'aws_vpc_security_group_ingress_rule' ||
+        (rc.type === 'aws_security_group_rule' && after(rc, 'type') === 'ingress');
+      const open = cidrs.find((c) => OPEN.includes(String(c)));
+      if (inbound && open)
+        out.push({
+          address: rc.address,
+          kind,
+          why: `opens a security group to ${open} (ports ${String(after(rc, 'from_port'))}-${String(after(rc, 'to_port'))})`,
+        });
+    }
+    if (kind === 'destroy' && rc.type === 'aws_kms_key')
+      out.push({
+        address: rc.address,
+        kind,
+        why: 'schedules the KMS key for deletion (data encrypted with it becomes unreadable)',
+      });
+  }
+  return out;
+}
+
+export type ChangeCounts = Record<Exclude<ChangeKind, 'none'>, number>;
+
+/** Counts per component and in all. */
+export function changeCounts(plan: PlanJson): {
+  total: ChangeCounts;
+  byComponent: Record<Component, ChangeCounts>;
+} {
+  const zero = (): ChangeCounts => ({ add: 0, change: 0, replace: 0, destroy: 0 });
+  const total = zero();
+  const byComponent = Object.fromEntries(COMPONENTS.map((c) => [c, zero()])) as Record<
+    Component,
+    ChangeCounts
+  >;
+  for (const rc of plan.resource_changes ?? []) {
+    if (rc.mode === 'data') continue;
+    const kind = changeKind(rc.change.actions);
+    if (kind === 'none') continue;
+    total[kind]++;
+    byComponent[componentOf(rc.type)][kind]++;
+  }
+  return { total, byComponent };
+}
+
+/**
+ * The Markdown summary a pull request comment shows: the counts, the dangerous changes at the top,
+ * a table by component, then the policy results (failures first).
+ */
+export function planSummaryMarkdown(
+  stack: string,
+  plan: PlanJson,
+  policies: readonly PolicyResult[],
+): string {
+  const { total, byComponent } = changeCounts(plan);
+  const dangers = dangerousChanges(plan);
+  const failed = policies.filter((p) => p.status === 'failed');
+  const waived = policies.filter((p) => p.status === 'waived');
+  const lines = [
+    `## dmskit plan: \`${stack}\``,
+    '',
+    `**${total.add} to add, ${total.change} to change, ${total.replace} to replace, ${total.destroy} to destroy**`,
+    '',
+  ];
+  if (dangers.length) {
+    lines.push(`### :warning: ${dangers.length} change(s) dangerous during a migration`, '');
+    for (const d of dangers) lines.push(`- **${d.kind}** \`${d.address}\`: ${d.why}`);
+  } else {
+    lines.push('No change is dangerous during a migration.');
+  }
+  lines.push('', '| component | add | change | replace | destroy |', '| --- | ---: | ---: | ---: | ---: |');
+  for (const c of COMPONENTS) {
+    const n = byComponent[c];
+    if (n.add + n.change + n.replace + n.destroy === 0) continue;
+    lines.push(`| ${c} | ${n.add} | ${n.change} | ${n.replace} | ${n.destroy} |`);
+  }
+  const passed = policies.length - failed.length - waived.length;
+  lines.push(
+    '',
+    `### Policies: ${failed.length ? ':x:' : ':white_check_mark:'} ${passed} passed, ${failed.length} failed, ${waived.length} waived`,
+    '',
+  );
+  if (failed.length || waived.length) {
+    lines.push('| policy | result | resource | reason |', '| --- | --- | --- | --- |');
+    for (const p of [...failed, ...waived])
+      lines.push(`| ${p.id} | ${p.status} | \`${p.address}\` | ${p.reason.replace(/\|/g, '\\|')} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,38 @@
+import path from 'node:path';
+import { redact } from '@dmskit/shared';
+import type { CommandOutcome } from '../cli.js';
+
+export interface PlanOptions {
+  readonly cwd: string;
+  readonly config: string;
+  readonly offline?: boolean;
+  readonly out?: string;
+  readonly json?: boolean;
+}
+
+/**
+ * `dmskit plan`: the pull-request plan of a migration (synth, init, validate, plan, show, policies) and
+ * its Markdown summary on stdout (or the typed report with `--json`). The infra package is loaded only
+ * here, so other commands never load cdktf.
+ * @returns exit code 1 when a policy failed and is not waived, else 0
+ */
+export async function plan(options: PlanOptions): Promise<CommandOutcome> {
+  const { planMigration } = await import('@dmskit/infra');
+  const report = await planMigration({
+    configFile: path.resolve(options.cwd, options.config),
+    offline: options.offline ?? false,
+    ...(options.out ? { outDir: path.resolve(options.cwd, options.out) } : {}),
+  });
+  if (options.json) {
+    const { markdown: _markdown, ...rest } = report;
+    process.stdout.write(`${redact(JSON.stringify(rest, null, 2))}\n`);
+  } else {
+    process.stdout.write(redact(report.markdown));
+  }
+  if (report.failedPolicies.length) {
+    process.stderr.write(
+      `dmskit: ${report.failedPolicies.length} policy check(s) failed: ${[...new Set(report.failedPolicies.map((p) => p.id))].join(', ')}\n`,
+    );
+  }
+  return { exitCode: report.failedPolicies.length ? 1 : 0 };
+}

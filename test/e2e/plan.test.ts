@@ -1,0 +1,116 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadMigrationConfig } from '@dmskit/shared';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, runDmskit } from '../helpers/cli.js';
+
+/** The example config as JSON, changed by `edit`, in a temporary folder. */
+async function variant(edit: (config: Record<string, any>) => void): Promise<string> {
+  const { config } = await loadMigrationConfig('migrations/ecommerce.ts', { cwd: REPO_ROOT });
+  const copy = structuredClone(config) as Record<string, any>;
+  copy.source.caCertificateFile = path.join(REPO_ROOT, 'migrations', config.source.caCertificateFile!);
+  edit(copy);
+  const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-plan-config-'));
+  const file = path.join(dir, 'migration.json');
+  await writeFile(file, JSON.stringify(copy));
+  return file;
+}
+
+describe('dmskit plan --offline', () => {
+  it('plans the example: exit 0, the summary, no dangerous change, no failed policy', async () => {
+    const run = await runDmskit(['plan', '--config', 'migrations/ecommerce.ts', '--offline']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('## dmskit plan: `ecommerce-staging`');
+    expect(run.stdout).toMatch(/\*\*\d+ to add, 0 to change, 0 to replace, 0 to destroy\*\*/);
+    expect(run.stdout).toContain('No change is dangerous during a migration.');
+    expect(run.stdout).toMatch(/Policies: :white_check_mark: \d+ passed, 0 failed, 0 waived/);
+  });
+
+  it('fails a config that opens 5432 to 0.0.0.0/0 with that policy id, unless it is waived with a reason', async () => {
+    const open = await variant((c) => {
+      c.target.appCidrs = ['0.0.0.0/0'];
+    });
+    const run = await runDmskit(['plan', '--config', open, '--offline']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('dmskit: 1 policy check(s) failed: DMSKIT-NET-001');
+    expect(run.stdout).toMatch(
+      /\| DMSKIT-NET-001 \| failed \| `aws_vpc_security_group_ingress_rule\.[^`]+` \| ingress from 0\.0\.0\.0\/0 on port 5432 \|/,
+    );
+    expect(run.stdout).toContain('opens a security group to 0.0.0.0/0');
+
+    const waived = await variant((c) => {
+      c.target.appCidrs = ['0.0.0.0/0'];
+      c.policyWaivers = [
+        { id: 'DMSKIT-NET-001', reason: 'public demo endpoint, torn down after the rehearsal' },
+      ];
+    });
+    const ok = await runDmskit(['plan', '--config', waived, '--offline']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('1 waived');
+  });
+
+  it('flags at the top a plan that replaces the running replication task (real terraform plan over a prior state)', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'dmskit-plan-'));
+    const first = await runDmskit(['plan', '--config', 'migrations/ecommerce.ts', '--offline', '--out', out]);
+    expect(first.code, first.stderr).toBe(0);
+    const stackDir = path.join(out, 'stacks', 'ecommerce-staging');
+    const synth = JSON.parse(await readFile(path.join(stackDir, 'cdk.tf.json'), 'utf8'));
+    const [name, task] = Object.entries(
+      synth.resource.aws_dms_replication_task as Record<string, Record<string, unknown>>,
+    )[0]!;
+    // The deployed task has another id (say, renamed since): replication_task_id forces a new task.
+    const state = {
+      version: 4,
+      terraform_version: '1.11.4',
+      serial: 1,
+      lineage: 'dmskit-e2e',
+      outputs: {},
+      resources: [
+        {
+          mode: 'managed',
+          type: 'aws_dms_replication_task',
+          name,
+          provider: 'provider["registry.terraform.io/hashicorp/aws"]',
+          instances: [
+            {
+              schema_version: 0,
+              attributes: {
+                id: 'ecommerce-staging-task-v1',
+                replication_task_id: 'ecommerce-staging-task-v1',
+                replication_task_arn: 'arn:aws:dms:eu-west-1:123456789012:task:V1',
+                migration_type: 'full-load-and-cdc',
+                table_mappings: task.table_mappings,
+                replication_task_settings: task.replication_task_settings,
+                replication_instance_arn: 'arn:aws:dms:eu-west-1:123456789012:rep:R1',
+                source_endpoint_arn: 'arn:aws:dms:eu-west-1:123456789012:endpoint:S1',
+                target_endpoint_arn: 'arn:aws:dms:eu-west-1:123456789012:endpoint:T1',
+                start_replication_task: false,
+                status: 'running',
+                tags: {},
+                tags_all: {},
+              },
+            },
+          ],
+        },
+      ],
+    };
+    await writeFile(path.join(stackDir, 'terraform.tfstate'), JSON.stringify(state));
+    const second = await runDmskit([
+      'plan',
+      '--config',
+      'migrations/ecommerce.ts',
+      '--offline',
+      '--out',
+      out,
+    ]);
+    expect(second.code, second.stderr).toBe(0);
+    const lines = second.stdout.split('\n');
+    expect(lines[2]).toMatch(/to replace/);
+    expect(lines[2]).toContain('1 to replace');
+    expect(lines[4]).toBe('### :warning: 1 change(s) dangerous during a migration');
+    expect(lines[6]).toBe(
+      `- **replace** \`aws_dms_replication_task.${name}\`: replaces the replication task (a new task starts the full load again) while it is running`,
+    );
+  });
+});
