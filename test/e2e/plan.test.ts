@@ -1,8 +1,15 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadMigrationConfig } from '@dmskit/shared';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/** Temporary folders this file made; removed at the end. */
+const made: string[] = [];
+afterAll(async () => {
+  await Promise.all(made.map((d) => rm(d, { recursive: true, force: true })));
+});
+
 import { REPO_ROOT, runDmskit } from '../helpers/cli.js';
 
 /** The example config as JSON, changed by `edit`, in a temporary folder. */
@@ -12,6 +19,7 @@ async function variant(edit: (config: Record<string, any>) => void): Promise<str
   copy.source.caCertificateFile = path.join(REPO_ROOT, 'migrations', config.source.caCertificateFile!);
   edit(copy);
   const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-plan-config-'));
+  made.push(dir);
   const file = path.join(dir, 'migration.json');
   await writeFile(file, JSON.stringify(copy));
   return file;
@@ -52,6 +60,7 @@ describe('dmskit plan --offline', () => {
 
   it('flags at the top a plan that replaces the running replication task (real terraform plan over a prior state)', async () => {
     const out = await mkdtemp(path.join(tmpdir(), 'dmskit-plan-'));
+    made.push(out);
     const first = await runDmskit(['plan', '--config', 'migrations/ecommerce.ts', '--offline', '--out', out]);
     expect(first.code, first.stderr).toBe(0);
     const stackDir = path.join(out, 'stacks', 'ecommerce-staging');

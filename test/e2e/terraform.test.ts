@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -9,7 +9,14 @@ import {
   terraformPlan,
   terraformValidate,
 } from '@dmskit/infra';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/** Temporary folders this file made; removed at the end. */
+const made: string[] = [];
+afterAll(async () => {
+  await Promise.all(made.map((d) => rm(d, { recursive: true, force: true })));
+});
+
 import { exampleConfigs, PASSWORD_KEYS, readTree } from '../helpers/terraform.js';
 
 type Plan = {
@@ -27,6 +34,7 @@ describe('every example config: synth, terraform init against the provider mirro
   for (const config of configs) {
     it(`${path.basename(config)}`, async () => {
       const out = await mkdtemp(path.join(tmpdir(), 'dmskit-synth-'));
+      made.push(out);
       const [stack] = await synthStacks([config], out, { offline: true });
       const tf = await terraformEnv({ offline: true, workDir: out });
       await terraformInit(stack!, tf);

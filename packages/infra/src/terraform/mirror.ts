@@ -1,5 +1,5 @@
-import { readdir, stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { UsageError } from '@dmskit/shared';
 
@@ -51,14 +51,21 @@ export async function findProviderMirror(env: NodeJS.ProcessEnv = process.env): 
 }
 
 /**
- * Writes a Terraform CLI config that installs hashicorp providers from the mirror only (no network).
+ * Writes a Terraform CLI config that installs hashicorp providers from the mirror only (no network),
+ * through a plugin cache (`$DMSKIT_TF_PLUGIN_CACHE` or `<tmp>/dmskit-terraform-plugin-cache`), so each
+ * `terraform init` links the provider (hundreds of MB) instead of copying it.
  * @returns the file path, for `TF_CLI_CONFIG_FILE`
  */
 export async function writeMirrorCliConfig(dir: string, mirror: string): Promise<string> {
   const file = path.join(dir, 'terraform-mirror.tfrc');
+  const cache = process.env.DMSKIT_TF_PLUGIN_CACHE ?? path.join(tmpdir(), 'dmskit-terraform-plugin-cache');
+  await mkdir(cache, { recursive: true });
   await writeFile(
     file,
-    `provider_installation {
+    `plugin_cache_dir = ${JSON.stringify(cache)}
+plugin_cache_may_break_dependency_lock_file = true
+
+provider_installation {
   filesystem_mirror {
     path    = ${JSON.stringify(mirror)}
     include = ["registry.terraform.io/hashicorp/*"]
