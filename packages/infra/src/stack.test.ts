@@ -254,6 +254,18 @@ describe('MigrationStack variants', () => {
   });
 });
 
+describe('table mappings checked against a source catalog at synth', () => {
+  it('a filter on a column the table does not have fails at synth, naming the rule', () => {
+    const { config } = parseMigrationConfig({
+      ...base,
+      source: { ...base.source, sslmode: 'require' },
+      task: { tableMappings: [{ schema: 'public', table: 'orders', filters: [{ column: 'regoin', conditions: [{ operator: 'eq', value: 'EU' }] }] }] },
+    });
+    const catalog = [{ schema: 'public', table: 'orders', columns: ['id', 'region'] }];
+    expect(() => synth({ config, catalog })).toThrowError(/task\.tableMappings\[0\]\.filters\[0\]\.column: public\.orders has no column 'regoin'/);
+  });
+});
+
 describe('subnetCidr', () => {
   it('matches terraform cidrsubnet', () => {
     expect(subnetCidr('10.60.0.0/16', 4, 0)).toBe('10.60.0.0/20');

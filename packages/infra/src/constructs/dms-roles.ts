@@ -3,6 +3,7 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js'
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment/index.js';
 import { DataResource } from 'cdktf';
 import { Construct } from 'constructs';
+import { validateProps } from '../validate-props.js';
 
 export interface DmsRolesProps {
   readonly name: string;
@@ -43,6 +44,11 @@ export class DmsRoles extends Construct {
 
   constructor(scope: Construct, id: string, props: DmsRolesProps) {
     super(scope, id);
+    const wait = props.propagationSeconds ?? 30;
+    validateProps('DmsRoles', [
+      { failed: props.secretArns.length === 0, message: 'secretArns needs the secrets of both endpoints' },
+      { failed: wait < 0 || wait > 600, message: `propagationSeconds must be 0-600 but ${wait} was provided` },
+    ]);
     const tags = props.tags ? { tags: props.tags } : {};
     if (props.createAccountRoles ?? true) {
       this.vpcRole = new IamRole(this, 'VpcRole', {
@@ -67,7 +73,7 @@ export class DmsRoles extends Construct {
         new DataResource(this, 'VpcRolePropagation', {
           triggersReplace: { role: this.vpcRole.arn },
           dependsOn: [vpcPolicy],
-          provisioners: [{ type: 'local-exec', command: `sleep ${props.propagationSeconds ?? 30}` }],
+          provisioners: [{ type: 'local-exec', command: `sleep ${wait}` }],
         }),
       );
     }
