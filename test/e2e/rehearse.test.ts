@@ -106,6 +106,24 @@ describe('dmskit rehearse on servers the user passes in, with live writes', () =
     expect(run.code, run.stderr).toBe(1);
     expect(run.stdout).toMatch(/public\.customers\s*│\s*different/);
     expect(run.stdout).toContain('DIFFERENT');
+    expect(run.stdout).toMatch(/different: public\.customers \(id=\d+\): full_name: "[^"]+" -> "[^"]+!"/);
+    const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-validate-'));
+    const files = await runDmskit([
+      'validate',
+      '--source',
+      sourceUrl,
+      '--target',
+      targetUrl,
+      '--markdown',
+      path.join(dir, 'v.md'),
+      '--junit',
+      path.join(dir, 'v.xml'),
+    ]);
+    expect(files.code).toBe(1);
+    expect(await readFile(path.join(dir, 'v.md'), 'utf8')).toContain('| public.customers | different |');
+    expect(await readFile(path.join(dir, 'v.xml'), 'utf8')).toContain(
+      '<testcase classname="data" name="public.customers"><failure message="different">',
+    );
     const json = await runDmskit(['validate', '--source', sourceUrl, '--target', targetUrl, '--json']);
     expect(json.code).toBe(1);
     const result = JSON.parse(json.stdout);

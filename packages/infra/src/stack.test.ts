@@ -259,10 +259,20 @@ describe('table mappings checked against a source catalog at synth', () => {
     const { config } = parseMigrationConfig({
       ...base,
       source: { ...base.source, sslmode: 'require' },
-      task: { tableMappings: [{ schema: 'public', table: 'orders', filters: [{ column: 'regoin', conditions: [{ operator: 'eq', value: 'EU' }] }] }] },
+      task: {
+        tableMappings: [
+          {
+            schema: 'public',
+            table: 'orders',
+            filters: [{ column: 'regoin', conditions: [{ operator: 'eq', value: 'EU' }] }],
+          },
+        ],
+      },
     });
     const catalog = [{ schema: 'public', table: 'orders', columns: ['id', 'region'] }];
-    expect(() => synth({ config, catalog })).toThrowError(/task\.tableMappings\[0\]\.filters\[0\]\.column: public\.orders has no column 'regoin'/);
+    expect(() => synth({ config, catalog })).toThrowError(
+      /task\.tableMappings\[0\]\.filters\[0\]\.column: public\.orders has no column 'regoin'/,
+    );
   });
 });
 

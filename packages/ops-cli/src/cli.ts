@@ -65,15 +65,39 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   program
     .command('validate')
-    .description('Compare the tables of two databases: row counts and checksums computed inside each server')
+    .description(
+      'Compare schema and data of two databases: counts and checksums by key range, naming every differing row',
+    )
     .requiredOption('--source <url>', 'source database URL')
     .requiredOption('--target <url>', 'target database URL')
-    .option('-c, --config <file>', 'migration config whose selection rules scope the comparison')
+    .option(
+      '-c, --config <file>',
+      'migration config whose selection rules and row filters scope the comparison',
+    )
     .addOption(
       new Option('--concurrency <n>', 'connections per side')
         .argParser(positiveNumber('--concurrency'))
         .default(2),
     )
+    .option('--no-schema', 'compare data only')
+    .addOption(
+      new Option('--hash <mode>', 'row digest: auto runs the self-check')
+        .choices(['auto', 'hashtextextended', 'md5'])
+        .default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--recheck-delay <ms>',
+        'while CDC runs: re-check differing ranges after this delay (the replication lag)',
+      ).argParser(nonNegativeNumber('--recheck-delay')),
+    )
+    .addOption(
+      new Option('--rechecks <n>', 'how many times to re-check')
+        .argParser(positiveNumber('--rechecks'))
+        .default(3),
+    )
+    .option('--markdown <file>', 'write a Markdown report')
+    .option('--junit <file>', 'write JUnit XML for CI')
     .option('--json', 'print the typed result as JSON')
     .action(async (opts) => {
       const { validate } = await import('./commands/validate.js');

@@ -1,5 +1,5 @@
 import type { TableName } from '@dmskit/shared';
-import type pg from 'pg';
+import pg from 'pg';
 
 /** A column as the catalog describes it. */
 export interface ColumnInfo {
@@ -19,6 +19,8 @@ export interface TableInfo extends TableName {
   readonly columns: readonly ColumnInfo[];
   /** The planner's row estimate (`pg_class.reltuples`); -1 when never analyzed. */
   readonly estimatedRows: number;
+  /** Size of the table's main fork, in bytes. */
+  readonly bytes: number;
   /** `d` default, `f` full, `i` index, `n` nothing (PostgreSQL: "ALTER TABLE ... REPLICA IDENTITY"). */
   readonly replicaIdentity: 'd' | 'f' | 'i' | 'n';
   /** Whether UPDATE and DELETE can be published: a primary key, a replica identity index, or FULL. */
@@ -28,7 +30,7 @@ export interface TableInfo extends TableName {
 }
 
 const LIST_TABLES_SQL = `
-SELECT n.nspname AS schema, c.relname AS table, c.reltuples::float8 AS estimated_rows, c.relreplident AS replident,
+SELECT n.nspname AS schema, c.relname AS table, c.reltuples::float8 AS estimated_rows, pg_relation_size(c.oid)::int8 AS bytes, c.relreplident AS replident,
        pk.cols AS pk_cols,
        EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident) AS has_ident_index,
        pn.nspname AS parent_schema, pc.relname AS parent_table,
@@ -39,7 +41,7 @@ SELECT n.nspname AS schema, c.relname AS table, c.reltuples::float8 AS estimated
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN LATERAL (
-        SELECT array_agg(a.attname ORDER BY k.ord) AS cols
+        SELECT array_agg(a.attname::text ORDER BY k.ord) AS cols
           FROM pg_index i
           CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
@@ -73,6 +75,7 @@ export async function listTables(client: pg.Client): Promise<TableInfo[]> {
       primaryKey,
       columns: r.columns ?? [],
       estimatedRows: Number(r.estimated_rows),
+      bytes: Number(r.bytes),
       replicaIdentity,
       hasReplicaIdentity,
       ...(r.parent_table ? { partitionOf: { schema: r.parent_schema, table: r.parent_table } } : {}),
@@ -83,4 +86,9 @@ export async function listTables(client: pg.Client): Promise<TableInfo[]> {
 /** `schema.table` key for maps (unambiguous: the separator is a NUL byte). */
 export function tableKey(t: TableName): string {
   return `${t.schema}\u0000${t.table}`;
+}
+
+/** `"schema"."table"` quoted by node-postgres' escapeIdentifier. */
+export function qualifiedName(t: TableName): string {
+  return `${pg.escapeIdentifier(t.schema)}.${pg.escapeIdentifier(t.table)}`;
 }

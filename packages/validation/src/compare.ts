@@ -1,8 +1,19 @@
 import { displayName, isSelected, type SelectionRule, type TableName } from '@dmskit/shared';
 import pg from 'pg';
 import { listTables, type TableInfo, tableKey } from './catalog.js';
-import { type TableChecksum, tableChecksum } from './checksum.js';
 import { type ConnectionInput, closeQuietly, openConnection } from './connection.js';
+import {
+  diffRanges,
+  diffTableData,
+  type RowDifference,
+  rangeAggregates,
+  type TableDataDiff,
+  type TableSpec,
+} from './datadiff.js';
+import { rowFilterSql } from './filters.js';
+import { chooseHashMode, type HashMode } from './hashing.js';
+import type { KeyColumn, KeyRange } from './keys.js';
+import { diffSchemas, readSchema, type SchemaDifference } from './schema.js';
 
 /** How one table compared. Only `equal` counts as equal. */
 export type TableStatus =
@@ -16,43 +27,84 @@ export type TableStatus =
 export interface TableComparison {
   readonly table: TableName;
   readonly status: TableStatus;
-  readonly source?: TableChecksum;
-  readonly target?: TableChecksum;
+  readonly source?: { readonly rows: number; readonly checksum: string };
+  readonly target?: { readonly rows: number; readonly checksum: string };
   /** Why the table is not equal, skipped or failed: one sentence each. */
   readonly reasons: readonly string[];
+  /** Whether rows can be named (the table has a primary key). */
+  readonly keyed?: boolean;
+  readonly chunks?: number;
+  /** Differing rows named by key, at most `maxDifferences` of them. */
+  readonly differences?: readonly RowDifference[];
+  /** Differing rows in all. */
+  readonly differenceCount?: number;
+  /** Re-checks done after the replication delay before the difference was reported. */
+  readonly rechecks?: number;
 }
 
-/** equal: every table in scope compared equal; different: at least one differs; incomplete: none differ but some could not be compared. */
+/** equal: everything in scope compared equal; different: something differs; incomplete: nothing differs but not everything was compared. */
 export type Verdict = 'equal' | 'different' | 'incomplete';
 
 export interface ComparisonResult {
   readonly verdict: Verdict;
   readonly tables: readonly TableComparison[];
   readonly counts: Readonly<Record<TableStatus, number>>;
+  /** Schema differences; null when the schema diff was not asked for. */
+  readonly schema: readonly SchemaDifference[] | null;
+  readonly hashMode: HashMode;
+  readonly hashModeReason: string;
   /** Wall time of the whole comparison, in ms. */
   readonly durationMs: number;
+  /** Bytes received from each server (query results), measured at the sockets. */
+  readonly bytesReceived: { readonly source: number; readonly target: number };
 }
 
 export interface CompareOptions {
   readonly source: ConnectionInput;
   readonly target: ConnectionInput;
-  /** Selection rules that scope the comparison (the migration task's). @default every user table */
+  /** Selection rules (and their row filters) that scope the comparison. @default every user table */
   readonly selection?: readonly SelectionRule[];
-  /** Tables to report as skipped (never as equal), e.g. excluded by the operator. */
+  /** Tables to report as skipped (never as equal). */
   readonly skip?: readonly TableName[];
-  /** Connections per side that checksum tables at the same time. @default 2 */
+  /** Connections per side. @default 2 */
   readonly concurrency?: number;
+  /** Compare the schema too. @default true */
+  readonly schema?: boolean;
+  /** `auto` runs the hash self-check. @default 'auto' */
+  readonly hashMode?: 'auto' | HashMode;
+  /** Rows per first-level chunk. @default 50_000 */
+  readonly chunkRows?: number;
+  /** Ranges up to this many rows are compared row by row. @default 4_000 */
+  readonly leafRows?: number;
+  /** Differing rows described per table. @default 1_000 */
+  readonly maxDifferences?: number;
+  /**
+   * While CDC runs: differing ranges are checked again after `delayMs` (the replication lag), up to
+   * `attempts` times, before a difference is reported. @default no re-check
+   */
+  readonly recheck?: { readonly delayMs: number; readonly attempts: number };
   /** Called when a table is done, for progress displays. */
   readonly onTable?: (result: TableComparison, done: number, total: number) => void;
 }
 
 const ALL: readonly SelectionRule[] = [{ action: 'include', schema: '%', table: '%' }];
+/** DMS control tables on a target (awsdms_apply_exceptions, ...): not migrated data. */
+const DMS_CONTROL_TABLE = /^awsdms_/;
+
+function socketBytes(client: pg.Client): number {
+  return ((client as unknown as { connection?: { stream?: { bytesRead?: number } } }).connection?.stream
+    ?.bytesRead ?? 0) as number;
+}
 
 /**
  * Opens `n` connections that all read one snapshot: the first exports it inside a REPEATABLE READ
  * transaction, the others import it (PostgreSQL: "Snapshot Synchronization Functions").
  */
-async function openSnapshotSessions(input: ConnectionInput, role: string, n: number): Promise<pg.Client[]> {
+export async function openSnapshotSessions(
+  input: ConnectionInput,
+  role: string,
+  n: number,
+): Promise<pg.Client[]> {
   const clients: pg.Client[] = [];
   try {
     const first = await openConnection(input, role, {
@@ -61,8 +113,7 @@ async function openSnapshotSessions(input: ConnectionInput, role: string, n: num
     });
     clients.push(first);
     await first.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const { rows } = await first.query('SELECT pg_export_snapshot() AS id');
-    const snapshot = (rows[0] as { id: string }).id;
+    const snapshot = ((await first.query('SELECT pg_export_snapshot() AS id')).rows[0] as { id: string }).id;
     for (let i = 1; i < n; i++) {
       const c = await openConnection(input, role, { pinSettings: true, applicationName: 'dmskit-validate' });
       clients.push(c);
@@ -76,55 +127,105 @@ async function openSnapshotSessions(input: ConnectionInput, role: string, n: num
   }
 }
 
-function columnDifferences(source: TableInfo, target: TableInfo): string[] {
-  const reasons: string[] = [];
-  const targetCols = new Map(target.columns.map((c) => [c.name, c]));
-  const sourceCols = new Map(source.columns.map((c) => [c.name, c]));
-  for (const c of source.columns) {
-    const t = targetCols.get(c.name);
-    if (!t) reasons.push(`column ${c.name} is missing on the target`);
-    else if (t.type !== c.type)
-      reasons.push(`column ${c.name} is ${c.type} on the source but ${t.type} on the target`);
-  }
-  for (const c of target.columns) {
-    if (!sourceCols.has(c.name)) reasons.push(`column ${c.name} exists only on the target`);
-  }
-  return reasons;
-}
-
-/**
- * Compares two databases table by table: the set of tables in scope, then per table the row count and a
- * checksum computed inside each database (no row is pulled into Node). Both sides read one consistent
- * snapshot each. Columns are matched by name, so a different column order on the target is still equal.
- * A table missing on a side, skipped, or failing is reported as such and never counted as equal.
- * @throws ExternalError when either server cannot be reached
- */
-export async function compareDatabases(options: CompareOptions): Promise<ComparisonResult> {
-  const started = performance.now();
-  const selection = options.selection ?? ALL;
-  const concurrency = Math.max(1, options.concurrency ?? 2);
+async function openBoth(options: CompareOptions, n: number): Promise<[pg.Client[], pg.Client[]]> {
   const opened = await Promise.allSettled([
-    openSnapshotSessions(options.source, 'source', concurrency),
-    openSnapshotSessions(options.target, 'target', concurrency),
+    openSnapshotSessions(options.source, 'source', n),
+    openSnapshotSessions(options.target, 'target', n),
   ]);
   const failed = opened.find((o) => o.status === 'rejected');
   if (failed) {
     await Promise.all(opened.flatMap((o) => (o.status === 'fulfilled' ? o.value.map(closeQuietly) : [])));
     throw failed.reason;
   }
-  const [sourceSessions, targetSessions] = opened.map(
-    (o) => (o as PromiseFulfilledResult<pg.Client[]>).value,
-  ) as [pg.Client[], pg.Client[]];
+  return opened.map((o) => (o as PromiseFulfilledResult<pg.Client[]>).value) as [pg.Client[], pg.Client[]];
+}
+
+function columnReasons(source: TableInfo, target: TableInfo): string[] {
+  const reasons: string[] = [];
+  const targetCols = new Map(target.columns.map((c) => [c.name, c]));
+  const sourceCols = new Set(source.columns.map((c) => c.name));
+  for (const c of source.columns) {
+    const t = targetCols.get(c.name);
+    if (!t) reasons.push(`column ${c.name} is missing on the target`);
+    else if (t.type !== c.type)
+      reasons.push(`column ${c.name} is ${c.type} on the source but ${t.type} on the target`);
+  }
+  for (const c of target.columns)
+    if (!sourceCols.has(c.name)) reasons.push(`column ${c.name} exists only on the target`);
+  return reasons;
+}
+
+async function collatable(client: pg.Client, t: TableInfo): Promise<KeyColumn[]> {
+  const { rows } = await client.query(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attcollation <> 0 AS collatable
+       FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attname = ANY($2)`,
+    [`${pg.escapeIdentifier(t.schema)}.${pg.escapeIdentifier(t.table)}`, t.primaryKey],
+  );
+  const byName = new Map(rows.map((r: KeyColumn) => [r.name, r]));
+  return t.primaryKey.map((k) => byName.get(k)!);
+}
+
+function describeData(d: TableDataDiff): string[] {
+  if (d.sourceRows === d.targetRows && d.sourceChecksum === d.targetChecksum) return [];
+  const reasons: string[] = [];
+  if (d.sourceRows !== d.targetRows)
+    reasons.push(`row count differs: ${d.sourceRows} on the source, ${d.targetRows} on the target`);
+  if (!d.keyed) {
+    reasons.push('rows differ; they cannot be named: the table has no primary key (compared as a multiset)');
+    return reasons;
+  }
+  const kinds = { 'missing-on-target': 0, 'extra-on-target': 0, different: 0 };
+  for (const x of d.differences) kinds[x.kind]++;
+  reasons.push(
+    `${d.differenceCount} row(s) differ: ${kinds['missing-on-target']} missing on the target, ${kinds['extra-on-target']} extra on the target, ${kinds.different} changed${d.differenceCount > d.differences.length ? ` (first ${d.differences.length} named)` : ''}`,
+  );
+  return reasons;
+}
+
+/**
+ * Compares two databases: the schema (objects by definition) and, per table, the data by key ranges,
+ * naming every differing row (missing on the target, extra on the target, or changed, with the columns
+ * that changed). Each side reads one snapshot shared by its connections; row text is built from the
+ * columns both sides have, by name, with pinned output settings; digests are 128-bit. A table missing
+ * on a side, skipped, or failing is never counted as equal.
+ * @throws ExternalError when either server cannot be reached
+ */
+export async function compareDatabases(options: CompareOptions): Promise<ComparisonResult> {
+  const started = performance.now();
+  const selection = options.selection ?? ALL;
+  const concurrency = Math.max(1, options.concurrency ?? 2);
+  let [sourceSessions, targetSessions] = await openBoth(options, concurrency);
+  let bytes = { source: 0, target: 0 };
+  const collect = () => {
+    bytes = {
+      source: bytes.source + sourceSessions.reduce((s, c) => s + socketBytes(c), 0),
+      target: bytes.target + targetSessions.reduce((s, c) => s + socketBytes(c), 0),
+    };
+  };
   try {
+    const hash =
+      options.hashMode && options.hashMode !== 'auto'
+        ? { mode: options.hashMode, reason: `${options.hashMode} chosen by the caller` }
+        : await chooseHashMode(sourceSessions[0]!, targetSessions[0]!);
     const [sourceTables, targetTables] = await Promise.all([
       listTables(sourceSessions[0]!),
       listTables(targetSessions[0]!),
     ]);
     const skip = new Set((options.skip ?? []).map(tableKey));
-    const inScope = (t: TableInfo) => isSelected(t, selection);
+    const inScope = (t: TableInfo) => isSelected(t, selection) && !DMS_CONTROL_TABLE.test(t.table);
     const sourceMap = new Map(sourceTables.filter(inScope).map((t) => [tableKey(t), t]));
     const targetMap = new Map(targetTables.filter(inScope).map((t) => [tableKey(t), t]));
     const keys = [...new Set([...sourceMap.keys(), ...targetMap.keys()])].sort();
+
+    let schema: SchemaDifference[] | null = null;
+    if (options.schema ?? true) {
+      const scope = { tables: [...sourceMap.values()] };
+      const [s, t] = await Promise.all([
+        readSchema(sourceSessions[0]!, scope),
+        readSchema(targetSessions[0]!, { tables: [...targetMap.values()] }),
+      ]);
+      schema = diffSchemas(s, t);
+    }
 
     const results = new Map<string, TableComparison>();
     const work: { key: string; source: TableInfo; target: TableInfo }[] = [];
@@ -151,35 +252,113 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
     const total = keys.length;
     for (const r of results.values()) options.onTable?.(r, done, total);
 
-    const queue = [...work];
-    const worker = async (sourceClient: pg.Client, targetClient: pg.Client) => {
+    const specs = new Map<string, TableSpec>();
+    const pending: { key: string; spec: TableSpec; ranges: KeyRange[] }[] = [];
+    const queue = [...work].sort((a, b) => b.source.estimatedRows - a.source.estimatedRows);
+    const diffOptions = {
+      mode: hash.mode,
+      ...(options.chunkRows ? { chunkRows: options.chunkRows } : {}),
+      ...(options.leafRows ? { leafRows: options.leafRows } : {}),
+      ...(options.maxDifferences ? { maxDifferences: options.maxDifferences } : {}),
+    };
+    const worker = async (sc: pg.Client, tc: pg.Client) => {
       for (let item = queue.shift(); item; item = queue.shift()) {
         const table: TableName = { schema: item.source.schema, table: item.source.table };
-        const reasons = columnDifferences(item.source, item.target);
+        const reasons = columnReasons(item.source, item.target);
         const targetNames = new Set(item.target.columns.map((c) => c.name));
-        const common = item.source.columns
-          .map((c) => c.name)
-          .filter((n) => targetNames.has(n))
-          .sort();
         let result: TableComparison;
         try {
-          const [s, t] = await Promise.all([
-            tableChecksum(sourceClient, table, common),
-            tableChecksum(targetClient, table, common),
-          ]);
-          if (s.rows !== t.rows)
-            reasons.push(`row count differs: ${s.rows} on the source, ${t.rows} on the target`);
-          else if (s.checksum !== t.checksum) reasons.push(`checksum differs over ${s.rows} rows`);
-          result = { table, status: reasons.length ? 'different' : 'equal', source: s, target: t, reasons };
+          const spec: TableSpec = {
+            ...table,
+            keys: item.source.primaryKey.length ? await collatable(sc, item.source) : [],
+            columns: item.source.columns
+              .map((c) => c.name)
+              .filter((n) => targetNames.has(n))
+              .sort(),
+            filter: rowFilterSql(table, selection),
+            // Never analyzed: guess from the size (about 100 bytes a row); the chunk bounds come from a sample anyway.
+            estimatedRows:
+              item.source.estimatedRows >= 0 ? item.source.estimatedRows : Math.ceil(item.source.bytes / 100),
+          };
+          specs.set(item.key, spec);
+          const d = await diffTableData(sc, tc, spec, diffOptions);
+          reasons.push(...describeData(d));
+          if (d.mismatchedRanges.length && d.keyed && options.recheck)
+            pending.push({ key: item.key, spec, ranges: [...d.mismatchedRanges] });
+          result = {
+            table,
+            status: reasons.length ? 'different' : 'equal',
+            source: { rows: d.sourceRows, checksum: d.sourceChecksum },
+            target: { rows: d.targetRows, checksum: d.targetChecksum },
+            reasons,
+            keyed: d.keyed,
+            chunks: d.chunks,
+            differences: d.differences,
+            differenceCount: d.differenceCount,
+          };
         } catch (error) {
           result = { table, status: 'error', reasons: [...reasons, (error as Error).message] };
         }
         results.set(item.key, result);
-        done++;
-        options.onTable?.(result, done, total);
+        if (!pending.some((p) => p.key === item.key)) options.onTable?.(result, ++done, total);
       }
     };
     await Promise.all(sourceSessions.map((s, i) => worker(s, targetSessions[i]!)));
+
+    // While CDC runs, a difference may only be lag: look again at the differing ranges with new snapshots.
+    for (
+      let attempt = 1;
+      pending.length && options.recheck && attempt <= options.recheck.attempts;
+      attempt++
+    ) {
+      collect();
+      await Promise.all([...sourceSessions, ...targetSessions].map(closeQuietly));
+      await new Promise((r) => setTimeout(r, options.recheck!.delayMs));
+      [sourceSessions, targetSessions] = await openBoth(options, 1);
+      for (const p of [...pending]) {
+        const sc = sourceSessions[0]!;
+        const tc = targetSessions[0]!;
+        const still: { range: KeyRange; sourceRows: number; targetRows: number }[] = [];
+        for (const range of p.ranges) {
+          const [a, b] = await Promise.all([
+            rangeAggregates(sc, p.spec, hash.mode, range),
+            rangeAggregates(tc, p.spec, hash.mode, range),
+          ]);
+          if (a.n !== b.n || a.s0 !== b.s0 || a.s1 !== b.s1)
+            still.push({ range, sourceRows: a.n, targetRows: b.n });
+        }
+        const prev = results.get(p.key)!;
+        const columnProblems = prev.reasons.filter((r) => r.startsWith('column '));
+        if (still.length === 0) {
+          results.set(p.key, {
+            ...prev,
+            status: columnProblems.length ? 'different' : 'equal',
+            reasons: columnProblems,
+            differences: [],
+            differenceCount: 0,
+            rechecks: attempt,
+          });
+          pending.splice(pending.indexOf(p), 1);
+          continue;
+        }
+        const found = await diffRanges(sc, tc, p.spec, still, diffOptions);
+        p.ranges = still.map((s) => s.range);
+        const kinds = { 'missing-on-target': 0, 'extra-on-target': 0, different: 0 };
+        for (const x of found.differences) kinds[x.kind]++;
+        results.set(p.key, {
+          ...prev,
+          status: 'different',
+          reasons: [
+            ...columnProblems,
+            `${found.count} row(s) differ after ${attempt} re-check(s): ${kinds['missing-on-target']} missing on the target, ${kinds['extra-on-target']} extra on the target, ${kinds.different} changed`,
+          ],
+          differences: found.differences,
+          differenceCount: found.count,
+          rechecks: attempt,
+        });
+      }
+    }
+    for (const p of pending) options.onTable?.(results.get(p.key)!, ++done, total);
 
     const tables = keys.map((k) => results.get(k)!);
     const counts: Record<TableStatus, number> = {
@@ -191,13 +370,27 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
       error: 0,
     };
     for (const t of tables) counts[t.status]++;
-    const differs = counts.different + counts['missing-on-target'] + counts['missing-on-source'] > 0;
+    const schemaDiffers = (schema ?? []).some(
+      (d) => !(d.kind === 'extension' && d.difference === 'extra-on-target'),
+    );
+    const differs =
+      schemaDiffers || counts.different + counts['missing-on-target'] + counts['missing-on-source'] > 0;
     const verdict: Verdict = differs
       ? 'different'
       : counts.equal === tables.length && tables.length > 0
         ? 'equal'
         : 'incomplete';
-    return { verdict, tables, counts, durationMs: Math.round(performance.now() - started) };
+    collect();
+    return {
+      verdict,
+      tables,
+      counts,
+      schema,
+      hashMode: hash.mode,
+      hashModeReason: hash.reason,
+      durationMs: Math.round(performance.now() - started),
+      bytesReceived: bytes,
+    };
   } finally {
     await Promise.all([...sourceSessions, ...targetSessions].map(closeQuietly));
   }

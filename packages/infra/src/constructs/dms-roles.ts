@@ -47,7 +47,10 @@ export class DmsRoles extends Construct {
     const wait = props.propagationSeconds ?? 30;
     validateProps('DmsRoles', [
       { failed: props.secretArns.length === 0, message: 'secretArns needs the secrets of both endpoints' },
-      { failed: wait < 0 || wait > 600, message: `propagationSeconds must be 0-600 but ${wait} was provided` },
+      {
+        failed: wait < 0 || wait > 600,
+        message: `propagationSeconds must be 0-600 but ${wait} was provided`,
+      },
     ]);
     const tags = props.tags ? { tags: props.tags } : {};
     if (props.createAccountRoles ?? true) {

@@ -1,8 +1,18 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { displayName, redact } from '@dmskit/shared';
-import { type ComparisonResult, compareDatabases, verdictLine } from '@dmskit/validation';
+import {
+  type ComparisonResult,
+  compareDatabases,
+  comparisonJUnit,
+  comparisonMarkdown,
+  differenceLine,
+  verdictLine,
+} from '@dmskit/validation';
 import Table from 'cli-table3';
 import type { CommandOutcome } from '../cli.js';
 import { parseConnectionUrl } from '../pg/url.js';
+import { formatCount } from '../ui/format.js';
 import { loadConfigOption } from './config.js';
 
 export interface ValidateOptions {
@@ -11,17 +21,25 @@ export interface ValidateOptions {
   readonly target: string;
   readonly config?: string;
   readonly concurrency: number;
+  readonly schema: boolean;
+  readonly hash: 'auto' | 'md5' | 'hashtextextended';
+  /** Re-check differing ranges after this many ms (the replication lag), `rechecks` times. */
+  readonly recheckDelay?: number;
+  readonly rechecks: number;
+  readonly markdown?: string;
+  readonly junit?: string;
   readonly json?: boolean;
 }
 
-/** Exit codes of validation: 0 equal, 1 different, 2 could not compare every table. */
+/** Exit codes of validation: 0 equal, 1 different, 2 could not compare everything. */
 export function validationExitCode(result: ComparisonResult): number {
   return result.verdict === 'equal' ? 0 : result.verdict === 'different' ? 1 : 2;
 }
 
 /**
- * `dmskit validate`: compares two databases (scoped by the config's selection rules when given) and
- * prints a table per table, or the typed result with `--json`.
+ * `dmskit validate`: schema and data of two databases (scoped by the config's selection rules and row
+ * filters when given). Progress per table on stderr; a table and the differing rows on stdout, or the
+ * typed result with `--json`; Markdown and JUnit XML reports on request.
  */
 export async function validate(
   options: ValidateOptions,
@@ -31,12 +49,28 @@ export async function validate(
   const selection = options.config
     ? (await loadConfigOption(options.config, options.cwd)).config.task.tableMappings
     : undefined;
+  const quiet = options.json;
   const result = await compareDatabases({
     source: options.source,
     target: options.target,
     concurrency: options.concurrency,
+    schema: options.schema,
+    hashMode: options.hash,
     ...(selection ? { selection } : {}),
+    ...(options.recheckDelay !== undefined
+      ? { recheck: { delayMs: options.recheckDelay, attempts: options.rechecks } }
+      : {}),
+    onTable: (t, done, total) => {
+      if (!quiet)
+        process.stderr.write(
+          `  [${done}/${total}] ${displayName(t.table)}: ${t.status}${t.source ? ` (${formatCount(t.source.rows)} rows)` : ''}\n`,
+        );
+    },
   });
+  if (options.markdown)
+    await writeFile(path.resolve(options.cwd, options.markdown), `${redact(comparisonMarkdown(result))}\n`);
+  if (options.junit)
+    await writeFile(path.resolve(options.cwd, options.junit), redact(comparisonJUnit(result)));
   if (options.json) {
     process.stdout.write(`${redact(JSON.stringify(result, null, 2))}\n`);
   } else {
@@ -44,9 +78,8 @@ export async function validate(
       head: ['table', 'status', 'source rows', 'target rows', 'reason'],
       style: { head: [], border: [] },
       wordWrap: true,
-      colWidths: [null, null, null, null, 60] as unknown as number[],
     });
-    for (const t of result.tables) {
+    for (const t of result.tables)
       table.push([
         displayName(t.table),
         t.status,
@@ -54,8 +87,14 @@ export async function validate(
         t.target?.rows ?? '',
         t.reasons.join('; '),
       ]);
-    }
-    process.stdout.write(`${table.toString()}\n${verdictLine(result)}\n`);
+    const lines = [table.toString()];
+    for (const d of result.schema ?? [])
+      lines.push(
+        `schema ${d.kind} ${d.object}: ${d.difference}${d.source || d.target ? ` (source: ${d.source ?? '-'}; target: ${d.target ?? '-'})` : ''}`,
+      );
+    for (const t of result.tables) for (const d of t.differences ?? []) lines.push(differenceLine(t, d));
+    lines.push(verdictLine(result));
+    process.stdout.write(`${redact(lines.join('\n'))}\n`);
   }
   return { exitCode: validationExitCode(result), result };
 }

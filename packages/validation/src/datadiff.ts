@@ -1,0 +1,343 @@
+import pg from 'pg';
+import { qualifiedName } from './catalog.js';
+import { digestSql, type HashMode } from './hashing.js';
+import {
+  type KeyBound,
+  type KeyColumn,
+  type KeyRange,
+  keyExpr,
+  keyOrder,
+  keyTextArray,
+  rangeSql,
+  SqlParams,
+  splitRange,
+  subRangeSql,
+} from './keys.js';
+
+/** One table as the data diff reads it. */
+export interface TableSpec {
+  readonly schema: string;
+  readonly table: string;
+  /** Primary-key columns in key order; empty for a table without a key. */
+  readonly keys: readonly KeyColumn[];
+  /** Columns present on both sides, sorted by name (the row text is built from these). */
+  readonly columns: readonly string[];
+  /** A row filter (the task's source filters) as SQL, applied on both sides; `true` when none. */
+  readonly filter: string;
+  /** Planner estimate of the rows (pg_class.reltuples), for sizing chunks; -1 when unknown. */
+  readonly estimatedRows: number;
+}
+
+/** A row that differs, named by its key (column -> value as text). */
+export interface RowDifference {
+  readonly kind: 'missing-on-target' | 'extra-on-target' | 'different';
+  readonly key: Readonly<Record<string, string>>;
+  /** For `different`: the columns whose values differ, with both values as text (null for NULL). */
+  readonly columns?: readonly {
+    readonly name: string;
+    readonly source: string | null;
+    readonly target: string | null;
+  }[];
+}
+
+export interface DataDiffOptions {
+  readonly mode: HashMode;
+  /** Rows per first-level chunk. @default 50_000 */
+  readonly chunkRows?: number;
+  /** A mismatching range at most this big (rows) is compared row by row. @default 4_000 */
+  readonly leafRows?: number;
+  /** Sub-ranges a mismatching range is split into. @default 16 */
+  readonly fanout?: number;
+  /** Differences described in detail (the rest are counted). @default 1_000 */
+  readonly maxDifferences?: number;
+}
+
+/** The data of one table compared: counts, checksums, chunks, and every differing row by key. */
+export interface TableDataDiff {
+  readonly sourceRows: number;
+  readonly targetRows: number;
+  /** Sum of the row digests (two 64-bit sums), per side. */
+  readonly sourceChecksum: string;
+  readonly targetChecksum: string;
+  readonly chunks: number;
+  /** First-level ranges whose count or checksum differed. */
+  readonly mismatchedRanges: readonly KeyRange[];
+  readonly differences: readonly RowDifference[];
+  /** Differing rows in all (may exceed `differences.length` when capped). */
+  readonly differenceCount: number;
+  readonly keyed: boolean;
+}
+
+interface Agg {
+  n: number;
+  s0: bigint;
+  s1: bigint;
+}
+
+const ZERO: Agg = { n: 0, s0: 0n, s1: 0n };
+
+/** node-postgres' parser for a text[] literal (type oid 1009): any array's text form, element by element. */
+const parseTextArray = (pg.types.getTypeParser as unknown as (oid: number) => (value: string) => unknown)(
+  1009,
+);
+
+/** The digest of every row in `range`, as a subquery with the key columns, `h0` and `h1`. */
+function digestSubquery(spec: TableSpec, mode: HashMode, where: string): string {
+  const rowText = `ROW(${spec.columns.map((c) => pg.escapeIdentifier(c)).join(', ')})::text`;
+  const keyCols = spec.keys.map((k) => pg.escapeIdentifier(k.name));
+  const [h0, h1] = digestSql(mode, 'd.r');
+  // OFFSET 0 keeps the subquery from being flattened, so the row text is built once and hashed twice.
+  return `SELECT ${[...keyCols.map((k) => `d.${k}`), `${h0} AS h0`, `${h1} AS h1`].join(', ')}
+            FROM (SELECT ${[...keyCols, `${rowText} AS r`].join(', ')} FROM ONLY ${qualifiedName(spec)} WHERE (${spec.filter}) AND (${where}) OFFSET 0) d`;
+}
+
+async function aggregate(
+  client: pg.Client,
+  spec: TableSpec,
+  mode: HashMode,
+  bucketSql: (p: SqlParams) => string,
+  range: KeyRange,
+): Promise<Map<number, Agg>> {
+  const params = new SqlParams();
+  const where = rangeSql(spec.keys, range, params);
+  const bucket = bucketSql(params);
+  const sql = `SELECT ${bucket} AS b, count(*)::int8 AS n, coalesce(sum(h0), 0)::text AS s0, coalesce(sum(h1), 0)::text AS s1
+                 FROM (${digestSubquery(spec, mode, where)}) x GROUP BY 1`;
+  const { rows } = await client.query(sql, params.values);
+  return new Map(
+    rows.map((r: { b: number; n: string; s0: string; s1: string }) => [
+      Number(r.b),
+      { n: Number(r.n), s0: BigInt(r.s0), s1: BigInt(r.s1) },
+    ]),
+  );
+}
+
+/**
+ * First-level chunk bounds: about `chunks` quantiles of the leading key column, from a block sample of
+ * the source (TABLESAMPLE SYSTEM), sorted under `COLLATE "C"` for text. Computed once, on the source.
+ * @returns the bounds as an array literal of the column's type, and their count
+ */
+async function leadBounds(
+  client: pg.Client,
+  spec: TableSpec,
+  chunks: number,
+): Promise<{ literal: string; count: number }> {
+  const lead = spec.keys[0]!;
+  const estimate = Math.max(spec.estimatedRows, 1);
+  const percent = Math.min(100, Math.max(0.01, (100 * chunks * 50) / estimate));
+  const col = pg.escapeIdentifier(lead.name);
+  const { rows } = await client.query(
+    `SELECT coalesce(array_agg(v ORDER BY v${lead.collatable ? ' COLLATE "C"' : ''}), '{}')::text AS bounds, count(*)::int AS n
+       FROM (SELECT v, row_number() OVER (ORDER BY v${lead.collatable ? ' COLLATE "C"' : ''}) AS rn, count(*) OVER () AS c
+               FROM (SELECT DISTINCT ${col} AS v FROM ONLY ${qualifiedName(spec)} TABLESAMPLE SYSTEM (${percent.toFixed(4)}) WHERE (${spec.filter})) s) q
+      WHERE rn % greatest(1, c / ${chunks}) = 0`,
+  );
+  const r = rows[0] as { bounds: string; n: number };
+  return { literal: r.bounds, count: r.n };
+}
+
+async function subBounds(
+  client: pg.Client,
+  spec: TableSpec,
+  range: KeyRange,
+  rows: number,
+  fanout: number,
+): Promise<KeyBound[]> {
+  const params = new SqlParams();
+  const where = rangeSql(spec.keys, range, params);
+  const step = Math.max(1, Math.ceil(rows / fanout));
+  const cols = spec.keys.map((k) => pg.escapeIdentifier(k.name)).join(', ');
+  const { rows: out } = await client.query(
+    `SELECT k FROM (SELECT ${keyTextArray(spec.keys)} AS k, row_number() OVER (ORDER BY ${keyOrder(spec.keys)}) AS rn
+                      FROM (SELECT ${cols} FROM ONLY ${qualifiedName(spec)} WHERE (${spec.filter}) AND (${where})) t) s
+      WHERE rn % ${step} = 0 ORDER BY rn LIMIT ${fanout - 1}`,
+    params.values,
+  );
+  return out.map((r: { k: string[] }) => r.k);
+}
+
+async function leafDigests(
+  client: pg.Client,
+  spec: TableSpec,
+  mode: HashMode,
+  range: KeyRange,
+): Promise<Map<string, string>> {
+  const params = new SqlParams();
+  const where = rangeSql(spec.keys, range, params);
+  const keyText = keyTextArray(spec.keys).replace(/"([^"]|"")+"/g, (m) => `d.${m}`);
+  const { rows } = await client.query(
+    `SELECT ${keyText} AS k, h0::text || '/' || h1::text AS h FROM (${digestSubquery(spec, mode, where)}) d`,
+    params.values,
+  );
+  return new Map(rows.map((r: { k: string[]; h: string }) => [JSON.stringify(r.k), r.h]));
+}
+
+async function rowValues(
+  client: pg.Client,
+  spec: TableSpec,
+  keys: readonly string[][],
+): Promise<Map<string, (string | null)[]>> {
+  if (keys.length === 0) return new Map();
+  const params = new SqlParams();
+  const tuples = keys.map((k) => `(${spec.keys.map((c, i) => params.add(k[i], c.type)).join(', ')})`);
+  const cols = spec.keys.map((c) => pg.escapeIdentifier(c.name));
+  const lhs = cols.length === 1 ? cols[0] : `(${cols.join(', ')})`;
+  const values = `ARRAY[${spec.columns.map((c) => `${pg.escapeIdentifier(c)}::text`).join(', ')}]`;
+  const { rows } = await client.query(
+    `SELECT ${keyTextArray(spec.keys)} AS k, ${values} AS v FROM ONLY ${qualifiedName(spec)} WHERE ${lhs} IN (${tuples.join(', ')})`,
+    params.values,
+  );
+  return new Map(rows.map((r: { k: string[]; v: (string | null)[] }) => [JSON.stringify(r.k), r.v]));
+}
+
+const same = (a: Agg | undefined, b: Agg | undefined) =>
+  (a ?? ZERO).n === (b ?? ZERO).n && (a ?? ZERO).s0 === (b ?? ZERO).s0 && (a ?? ZERO).s1 === (b ?? ZERO).s1;
+
+/**
+ * Finds every differing row in the given key ranges: a range small enough is compared row by row
+ * (key and digest only); a larger one is cut into `fanout` sub-ranges at keys sampled in order, whose
+ * counts and checksums are compared on both sides, recursing into the ones that differ.
+ */
+export async function diffRanges(
+  source: pg.Client,
+  target: pg.Client,
+  spec: TableSpec,
+  ranges: readonly { range: KeyRange; sourceRows: number; targetRows: number }[],
+  options: DataDiffOptions,
+): Promise<{ differences: RowDifference[]; count: number }> {
+  const leafRows = options.leafRows ?? 4_000;
+  const fanout = options.fanout ?? 16;
+  const max = options.maxDifferences ?? 1_000;
+  const missing: string[][] = [];
+  const extra: string[][] = [];
+  const changed: string[][] = [];
+  const visit = async (
+    range: KeyRange,
+    sourceRows: number,
+    targetRows: number,
+    depth: number,
+  ): Promise<void> => {
+    const big = Math.max(sourceRows, targetRows);
+    let bounds: KeyBound[] = [];
+    if (big > leafRows && depth < 8) {
+      bounds = await subBounds(sourceRows >= targetRows ? source : target, spec, range, big, fanout);
+    }
+    if (bounds.length === 0) {
+      const [s, t] = await Promise.all([
+        leafDigests(source, spec, options.mode, range),
+        leafDigests(target, spec, options.mode, range),
+      ]);
+      for (const [k, h] of s) {
+        const th = t.get(k);
+        if (th === undefined) missing.push(JSON.parse(k));
+        else if (th !== h) changed.push(JSON.parse(k));
+      }
+      for (const k of t.keys()) if (!s.has(k)) extra.push(JSON.parse(k));
+      return;
+    }
+    const bucket = (p: SqlParams) => subRangeSql(spec.keys, bounds, p);
+    const [s, t] = await Promise.all([
+      aggregate(source, spec, options.mode, bucket, range),
+      aggregate(target, spec, options.mode, bucket, range),
+    ]);
+    const parts = splitRange(range, bounds);
+    for (let i = 0; i < parts.length; i++) {
+      if (!same(s.get(i), t.get(i))) await visit(parts[i]!, s.get(i)?.n ?? 0, t.get(i)?.n ?? 0, depth + 1);
+    }
+  };
+  for (const r of ranges) await visit(r.range, r.sourceRows, r.targetRows, 0);
+
+  const keyObject = (k: string[]) => Object.fromEntries(spec.keys.map((c, i) => [c.name, k[i] ?? '']));
+  const differences: RowDifference[] = [];
+  const detailed = changed.slice(0, max);
+  const [sv, tv] = await Promise.all([rowValues(source, spec, detailed), rowValues(target, spec, detailed)]);
+  for (const k of detailed) {
+    const a = sv.get(JSON.stringify(k)) ?? [];
+    const b = tv.get(JSON.stringify(k)) ?? [];
+    const columns = spec.columns
+      .map((name, i) => ({ name, source: a[i] ?? null, target: b[i] ?? null }))
+      .filter((c) => c.source !== c.target)
+      .map((c) => ({ name: c.name, source: clip(c.source), target: clip(c.target) }));
+    differences.push({ kind: 'different', key: keyObject(k), columns });
+  }
+  for (const k of missing.slice(0, Math.max(0, max - differences.length)))
+    differences.push({ kind: 'missing-on-target', key: keyObject(k) });
+  for (const k of extra.slice(0, Math.max(0, max - differences.length)))
+    differences.push({ kind: 'extra-on-target', key: keyObject(k) });
+  const order = (d: RowDifference) => JSON.stringify(spec.keys.map((c) => d.key[c.name]));
+  differences.sort((x, y) => (order(x) < order(y) ? -1 : order(x) > order(y) ? 1 : 0));
+  return { differences, count: missing.length + extra.length + changed.length };
+}
+
+function clip(v: string | null): string | null {
+  return v !== null && v.length > 200 ? `${v.slice(0, 200)}…` : v;
+}
+
+/**
+ * Compares one table's data on two sessions that each read one snapshot. Clean path: one scan per side
+ * that counts and checksums every first-level chunk (`width_bucket` over sampled bounds of the leading
+ * key column) at once. Tables without a key get one order-independent multiset checksum and count.
+ */
+export async function diffTableData(
+  source: pg.Client,
+  target: pg.Client,
+  spec: TableSpec,
+  options: DataDiffOptions,
+): Promise<TableDataDiff> {
+  const chunkRows = options.chunkRows ?? 50_000;
+  const keyed = spec.keys.length > 0;
+  let bucket: (p: SqlParams) => string = () => '0';
+  let boundCount = 0;
+  let boundsLiteral = '{}';
+  if (keyed && spec.estimatedRows > chunkRows) {
+    const lead = spec.keys[0]!;
+    const b = await leadBounds(source, spec, Math.min(4096, Math.ceil(spec.estimatedRows / chunkRows)));
+    boundCount = b.count;
+    boundsLiteral = b.literal;
+    if (boundCount > 0)
+      bucket = (p) =>
+        `width_bucket(${keyExpr(lead).replace(pg.escapeIdentifier(lead.name), `x.${pg.escapeIdentifier(lead.name)}`)}, ${p.add(boundsLiteral, `${lead.type}[]`)})`;
+  }
+  const [s, t] = await Promise.all([
+    aggregate(source, spec, options.mode, bucket, {}),
+    aggregate(target, spec, options.mode, bucket, {}),
+  ]);
+  const total = (m: Map<number, Agg>) =>
+    [...m.values()].reduce((acc, a) => ({ n: acc.n + a.n, s0: acc.s0 + a.s0, s1: acc.s1 + a.s1 }), ZERO);
+  const st = total(s);
+  const tt = total(t);
+  const bounds: KeyBound[] =
+    boundCount > 0 ? (parseTextArray(boundsLiteral) as string[]).map((v) => [v]) : [];
+  const allRanges = splitRange({}, bounds);
+  const mismatched: { range: KeyRange; sourceRows: number; targetRows: number }[] = [];
+  for (let i = 0; i < allRanges.length; i++) {
+    if (!same(s.get(i), t.get(i)))
+      mismatched.push({ range: allRanges[i]!, sourceRows: s.get(i)?.n ?? 0, targetRows: t.get(i)?.n ?? 0 });
+  }
+  const found =
+    keyed && mismatched.length
+      ? await diffRanges(source, target, spec, mismatched, options)
+      : { differences: [], count: 0 };
+  return {
+    sourceRows: st.n,
+    targetRows: tt.n,
+    sourceChecksum: `${st.s0}/${st.s1}`,
+    targetChecksum: `${tt.s0}/${tt.s1}`,
+    chunks: allRanges.length,
+    mismatchedRanges: mismatched.map((m) => m.range),
+    differences: found.differences,
+    differenceCount: keyed ? found.count : mismatched.length ? Math.abs(st.n - tt.n) || 1 : 0,
+    keyed,
+  };
+}
+
+/** Counts and checksums of given ranges on both sides (for re-checks while CDC runs). */
+export async function rangeAggregates(
+  client: pg.Client,
+  spec: TableSpec,
+  mode: HashMode,
+  range: KeyRange,
+): Promise<Agg> {
+  const m = await aggregate(client, spec, mode, () => '0', range);
+  return m.get(0) ?? ZERO;
+}
