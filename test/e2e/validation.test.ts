@@ -1,6 +1,6 @@
 import { type CompareOptions, type ComparisonResult, compareDatabases } from '@dmskit/validation';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDatabase, type LocalServer, query, startServer } from '../helpers/servers.js';
+import { createDatabase, type LocalServer, query, query1, startServer } from '../helpers/servers.js';
 
 /**
  * Correctness of `compareDatabases` on two real servers: each case asserts the exact rows and columns
@@ -155,7 +155,7 @@ describe('compareDatabases', () => {
   });
 
   it('orders text keys under COLLATE "C": non-ASCII keys and a collation difference still line up', async () => {
-    const [{ icu }] = await query<{ icu: string | null }>(
+    const [{ icu }] = await query1<{ icu: string | null }>(
       source,
       "SELECT (SELECT collname FROM pg_collation WHERE collprovider = 'i' AND collname = 'und-x-icu') AS icu",
     );
