@@ -72,9 +72,9 @@ export interface CompareOptions {
   readonly schema?: boolean;
   /** `auto` runs the hash self-check. @default 'auto' */
   readonly hashMode?: 'auto' | HashMode;
-  /** Rows per first-level chunk. @default 50_000 */
+  /** Rows per first-level chunk. @default 2_000 */
   readonly chunkRows?: number;
-  /** Ranges up to this many rows are compared row by row. @default 4_000 */
+  /** Ranges up to this many rows are compared row by row. @default 2_000 */
   readonly leafRows?: number;
   /** Differing rows described per table. @default 1_000 */
   readonly maxDifferences?: number;

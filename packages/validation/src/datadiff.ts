@@ -42,9 +42,12 @@ export interface RowDifference {
 
 export interface DataDiffOptions {
   readonly mode: HashMode;
-  /** Rows per first-level chunk. @default 50_000 */
+  /**
+   * Rows per first-level chunk. Small chunks keep the cost of a difference small (only its chunk is read
+   * again); width_bucket's binary search keeps many chunks cheap on the clean path. @default 2_000
+   */
   readonly chunkRows?: number;
-  /** A mismatching range at most this big (rows) is compared row by row. @default 4_000 */
+  /** A mismatching range at most this big (rows) is compared row by row. @default 2_000 */
   readonly leafRows?: number;
   /** Sub-ranges a mismatching range is split into. @default 16 */
   readonly fanout?: number;
@@ -112,6 +115,61 @@ async function aggregate(
   );
 }
 
+/** How first-level chunks are assigned: the bucket expression, and the bounds it cuts at (in order). */
+interface BucketPlan {
+  readonly bucket: (p: SqlParams) => string;
+  readonly bounds: KeyBound[];
+}
+
+const INTEGER_TYPES = new Set(['smallint', 'integer', 'bigint']);
+
+/**
+ * Integer leading key without a row filter: chunks of equal key width between the source's min and max
+ * (read from the primary-key index), assigned by arithmetic, which costs less per row than a search
+ * through sampled bounds. Bucket 0 holds keys below the min, bucket n+1 keys above the max.
+ * @returns undefined when the key is not an integer, the table is filtered, or empty
+ */
+async function integerBuckets(
+  client: pg.Client,
+  spec: TableSpec,
+  chunks: number,
+): Promise<BucketPlan | undefined> {
+  const lead = spec.keys[0]!;
+  if (!INTEGER_TYPES.has(lead.type) || spec.filter !== 'true') return undefined;
+  const col = pg.escapeIdentifier(lead.name);
+  const sql = `SELECT min(${col})::text AS lo, max(${col})::text AS hi FROM ONLY ${qualifiedName(spec)}`;
+  const r = (await client.query(sql)).rows[0] as { lo: string | null; hi: string | null };
+  if (r.lo === null || r.hi === null) return undefined;
+  const lo = BigInt(r.lo);
+  const hi = BigInt(r.hi);
+  if (hi - lo > 2n ** 60n) return undefined;
+  const width = (hi - lo + BigInt(chunks)) / BigInt(chunks);
+  const n = Number((hi - lo) / width) + 1;
+  const bounds: KeyBound[] = Array.from({ length: n }, (_, i) => [String(lo + BigInt(i) * width)]);
+  bounds.push([String(hi + 1n)]);
+  return {
+    bounds,
+    bucket: (p) => {
+      const k = `x.${col}`;
+      const [l, h, w] = [p.add(r.lo, 'int8'), p.add(r.hi, 'int8'), p.add(String(width), 'int8')];
+      return `CASE WHEN ${k} < ${l} THEN 0 WHEN ${k} > ${h} THEN ${n + 1} ELSE 1 + ((${k} - ${l}) / ${w})::int END`;
+    },
+  };
+}
+
+/** Any other leading key: bounds sampled from the source, assigned by width_bucket (a binary search). */
+async function sampledBuckets(client: pg.Client, spec: TableSpec, chunks: number): Promise<BucketPlan> {
+  const lead = spec.keys[0]!;
+  const b = await leadBounds(client, spec, chunks);
+  if (b.count === 0) return { bucket: () => '0', bounds: [] };
+  const col = pg.escapeIdentifier(lead.name);
+  return {
+    bounds: (parseTextArray(b.literal) as string[]).map((v) => [v]),
+    bucket: (p) =>
+      `width_bucket(${keyExpr(lead).replace(col, `x.${col}`)}, ${p.add(b.literal, `${lead.type}[]`)})`,
+  };
+}
+
 /**
  * First-level chunk bounds: about `chunks` quantiles of the leading key column, from a block sample of
  * the source (TABLESAMPLE SYSTEM), sorted under `COLLATE "C"` for text. Computed once, on the source.
@@ -160,16 +218,18 @@ async function leafDigests(
   client: pg.Client,
   spec: TableSpec,
   mode: HashMode,
-  range: KeyRange,
+  ranges: readonly KeyRange[],
 ): Promise<Map<string, string>> {
   const params = new SqlParams();
-  const where = rangeSql(spec.keys, range, params);
-  const keyText = keyTextArray(spec.keys).replace(/"([^"]|"")+"/g, (m) => `d.${m}`);
-  const { rows } = await client.query(
-    `SELECT ${keyText} AS k, h0::text || '/' || h1::text AS h FROM (${digestSubquery(spec, mode, where)}) d`,
-    params.values,
-  );
-  return new Map(rows.map((r: { k: string[]; h: string }) => [JSON.stringify(r.k), r.h]));
+  const where = ranges.map((r) => `(${rangeSql(spec.keys, r, params)})`).join(' OR ');
+  const keyCols = spec.keys.map((k) => `d.${pg.escapeIdentifier(k.name)}::text`);
+  // One result row holding [key..., digest] per row (no per-row protocol overhead), and one 64-bit
+  // digest per row: the range is already known to differ (by 128 bits); this finds its rows.
+  const sql = `SELECT coalesce(json_agg(json_build_array(${keyCols.join(', ')}, to_hex(d.h0))), '[]')::text AS j
+                 FROM (${digestSubquery(spec, mode, where)}) d`;
+  const { rows } = await client.query(sql, params.values);
+  const list = JSON.parse((rows[0] as { j: string }).j) as string[][];
+  return new Map(list.map((r) => [JSON.stringify(r.slice(0, -1)), r[r.length - 1]!]));
 }
 
 async function rowValues(
@@ -205,47 +265,51 @@ export async function diffRanges(
   ranges: readonly { range: KeyRange; sourceRows: number; targetRows: number }[],
   options: DataDiffOptions,
 ): Promise<{ differences: RowDifference[]; count: number }> {
-  const leafRows = options.leafRows ?? 4_000;
+  const leafRows = options.leafRows ?? 2_000;
   const fanout = options.fanout ?? 16;
   const max = options.maxDifferences ?? 1_000;
   const missing: string[][] = [];
   const extra: string[][] = [];
   const changed: string[][] = [];
-  const visit = async (
-    range: KeyRange,
-    sourceRows: number,
-    targetRows: number,
-    depth: number,
-  ): Promise<void> => {
-    const big = Math.max(sourceRows, targetRows);
-    let bounds: KeyBound[] = [];
-    if (big > leafRows && depth < 8) {
-      bounds = await subBounds(sourceRows >= targetRows ? source : target, spec, range, big, fanout);
-    }
-    if (bounds.length === 0) {
-      const [s, t] = await Promise.all([
-        leafDigests(source, spec, options.mode, range),
-        leafDigests(target, spec, options.mode, range),
-      ]);
-      for (const [k, h] of s) {
-        const th = t.get(k);
-        if (th === undefined) missing.push(JSON.parse(k));
-        else if (th !== h) changed.push(JSON.parse(k));
-      }
-      for (const k of t.keys()) if (!s.has(k)) extra.push(JSON.parse(k));
-      return;
-    }
-    const bucket = (p: SqlParams) => subRangeSql(spec.keys, bounds, p);
+  const compareLeaves = async (leaves: readonly KeyRange[]) => {
+    if (leaves.length === 0) return;
     const [s, t] = await Promise.all([
-      aggregate(source, spec, options.mode, bucket, range),
-      aggregate(target, spec, options.mode, bucket, range),
+      leafDigests(source, spec, options.mode, leaves),
+      leafDigests(target, spec, options.mode, leaves),
     ]);
-    const parts = splitRange(range, bounds);
-    for (let i = 0; i < parts.length; i++) {
-      if (!same(s.get(i), t.get(i))) await visit(parts[i]!, s.get(i)?.n ?? 0, t.get(i)?.n ?? 0, depth + 1);
+    for (const [k, h] of s) {
+      const th = t.get(k);
+      if (th === undefined) missing.push(JSON.parse(k));
+      else if (th !== h) changed.push(JSON.parse(k));
     }
+    for (const k of t.keys()) if (!s.has(k)) extra.push(JSON.parse(k));
   };
-  for (const r of ranges) await visit(r.range, r.sourceRows, r.targetRows, 0);
+  // Level by level: every small range of a level is read in one batched query per side.
+  let level = [...ranges];
+  for (let depth = 0; level.length; depth++) {
+    const leaves: KeyRange[] = [];
+    const next: { range: KeyRange; sourceRows: number; targetRows: number }[] = [];
+    for (const r of level) {
+      const big = Math.max(r.sourceRows, r.targetRows);
+      const side = r.sourceRows >= r.targetRows ? source : target;
+      const bounds = big > leafRows && depth < 8 ? await subBounds(side, spec, r.range, big, fanout) : [];
+      if (bounds.length === 0) {
+        leaves.push(r.range);
+        continue;
+      }
+      const bucket = (p: SqlParams) => subRangeSql(spec.keys, bounds, p);
+      const [s, t] = await Promise.all([
+        aggregate(source, spec, options.mode, bucket, r.range),
+        aggregate(target, spec, options.mode, bucket, r.range),
+      ]);
+      splitRange(r.range, bounds).forEach((part, i) => {
+        if (!same(s.get(i), t.get(i)))
+          next.push({ range: part, sourceRows: s.get(i)?.n ?? 0, targetRows: t.get(i)?.n ?? 0 });
+      });
+    }
+    for (let i = 0; i < leaves.length; i += 200) await compareLeaves(leaves.slice(i, i + 200));
+    level = next;
+  }
 
   const keyObject = (k: string[]) => Object.fromEntries(spec.keys.map((c, i) => [c.name, k[i] ?? '']));
   const differences: RowDifference[] = [];
@@ -284,19 +348,15 @@ export async function diffTableData(
   spec: TableSpec,
   options: DataDiffOptions,
 ): Promise<TableDataDiff> {
-  const chunkRows = options.chunkRows ?? 50_000;
+  const chunkRows = options.chunkRows ?? 2_000;
   const keyed = spec.keys.length > 0;
   let bucket: (p: SqlParams) => string = () => '0';
-  let boundCount = 0;
-  let boundsLiteral = '{}';
+  let bounds: KeyBound[] = [];
   if (keyed && spec.estimatedRows > chunkRows) {
-    const lead = spec.keys[0]!;
-    const b = await leadBounds(source, spec, Math.min(4096, Math.ceil(spec.estimatedRows / chunkRows)));
-    boundCount = b.count;
-    boundsLiteral = b.literal;
-    if (boundCount > 0)
-      bucket = (p) =>
-        `width_bucket(${keyExpr(lead).replace(pg.escapeIdentifier(lead.name), `x.${pg.escapeIdentifier(lead.name)}`)}, ${p.add(boundsLiteral, `${lead.type}[]`)})`;
+    const chunks = Math.min(16_384, Math.ceil(spec.estimatedRows / chunkRows));
+    const plan = (await integerBuckets(source, spec, chunks)) ?? (await sampledBuckets(source, spec, chunks));
+    bucket = plan.bucket;
+    bounds = plan.bounds;
   }
   const [s, t] = await Promise.all([
     aggregate(source, spec, options.mode, bucket, {}),
@@ -306,8 +366,7 @@ export async function diffTableData(
     [...m.values()].reduce((acc, a) => ({ n: acc.n + a.n, s0: acc.s0 + a.s0, s1: acc.s1 + a.s1 }), ZERO);
   const st = total(s);
   const tt = total(t);
-  const bounds: KeyBound[] =
-    boundCount > 0 ? (parseTextArray(boundsLiteral) as string[]).map((v) => [v]) : [];
+
   const allRanges = splitRange({}, bounds);
   const mismatched: { range: KeyRange; sourceRows: number; targetRows: number }[] = [];
   for (let i = 0; i < allRanges.length; i++) {

@@ -1,0 +1,203 @@
+/**
+ * `pnpm bench:validate`: dmskit validate against the ways people compare tables by hand, on two local
+ * PostgreSQL servers holding the same table. For each size and table shape it prints wall time, bytes
+ * received from the servers, and the ratio to the floor (one `count(*), sum(hashtextextended(t::text, 0))`
+ * per side, run at the same time): the least any exact full comparison must cost.
+ *
+ *   pnpm bench:validate [--sizes 1000000,10000000] [--tables narrow,wide] [--diffs 10] [--skip-naive-above N]
+ */
+import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { compareDatabases } from '@dmskit/validation';
+import Table from 'cli-table3';
+import { Command } from 'commander';
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import Cursor from 'pg-cursor';
+import { createDatabase, type LocalServer, query, startServer, withClient } from '../helpers/servers.js';
+
+const program = new Command('bench:validate')
+  .option('--sizes <list>', 'row counts, comma-separated', '1000000,10000000')
+  .option(
+    '--tables <list>',
+    'narrow (pgbench_accounts-like) and/or wide (numeric, float8, timestamptz, text, jsonb, bytea, uuid, NULLs)',
+    'narrow,wide',
+  )
+  .option('--diffs <n>', 'rows changed on the target for the difference run', '10')
+  .option('--skip-naive-above <rows>', 'skip the naive compare above this many rows (0: never skip)', '0')
+  .parse();
+const opts = program.opts<{ sizes: string; tables: string; diffs: string; skipNaiveAbove: string }>();
+const sizes = opts.sizes.split(',').map(Number);
+const shapes = opts.tables.split(',') as ('narrow' | 'wide')[];
+const diffCount = Number(opts.diffs);
+
+const DDL = {
+  narrow: (
+    n: number,
+  ) => `CREATE TABLE t (aid int PRIMARY KEY, bid int NOT NULL, abalance int NOT NULL, filler char(84));
+    INSERT INTO t SELECT g, 1 + g / 100000, ((g::int8 * 7919) % 100000 - 50000)::int, '' FROM generate_series(1, ${n}) g`,
+  wide: (
+    n: number,
+  ) => `CREATE TABLE t (aid bigint PRIMARY KEY, amount numeric(14,4), ratio float8, created_at timestamptz, note text,
+                                        attrs jsonb, blob bytea, ref uuid, maybe int);
+    INSERT INTO t SELECT g, (g % 100000) / 7.0, g / 3.0, timestamptz '2024-01-01 00:00:00+00' + g * interval '1.5 seconds',
+                         CASE WHEN g % 10 = 0 THEN NULL ELSE repeat(md5(g::text), 2) END,
+                         jsonb_build_object('k', g % 100, 'tags', jsonb_build_array('a', g % 7), 'ok', g % 2 = 0),
+                         decode(md5(g::text), 'hex'), md5(g::text)::uuid, CASE WHEN g % 3 = 0 THEN NULL ELSE g::int END
+                    FROM generate_series(1, ${n}) g`,
+};
+const CHANGE = { narrow: 'abalance = abalance + 1', wide: "note = coalesce(note, '') || '!'" };
+
+function bytesOf(c: pg.Client): number {
+  return (c as unknown as { connection: { stream: { bytesRead: number } } }).connection.stream.bytesRead;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t0 = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t0, value };
+}
+
+/** Runs `fn` with one client per server and returns the bytes both received. */
+async function onBoth<T>(
+  urls: [string, string],
+  fn: (c: pg.Client, side: number) => Promise<T>,
+): Promise<{ values: T[]; bytes: number }> {
+  const clients = urls.map((u) => new pg.Client({ connectionString: u }));
+  await Promise.all(clients.map((c) => c.connect()));
+  try {
+    const values = await Promise.all(clients.map((c, i) => fn(c, i)));
+    return { values, bytes: clients.reduce((s, c) => s + bytesOf(c), 0) };
+  } finally {
+    await Promise.all(clients.map((c) => c.end()));
+  }
+}
+
+const floor = (urls: [string, string]) =>
+  onBoth(urls, (c) => c.query('SELECT count(*), sum(hashtextextended(x::text, 0)) FROM t x'));
+
+const byHand = (urls: [string, string]) =>
+  onBoth(urls, async (c) => {
+    const hash = createHash('sha256');
+    await pipeline(
+      c.query(copyTo('COPY (SELECT * FROM t ORDER BY aid) TO STDOUT')),
+      new Writable({ write: (chunk, _e, cb) => (hash.update(chunk), cb()) }),
+    );
+    return hash.digest('hex');
+  });
+
+async function naive(urls: [string, string]): Promise<{ equal: boolean; bytes: number }> {
+  const clients = urls.map((u) => new pg.Client({ connectionString: u }));
+  await Promise.all(clients.map((c) => c.connect()));
+  try {
+    const cursors = clients.map((c) => c.query(new Cursor('SELECT * FROM t ORDER BY aid')));
+    let equal = true;
+    for (;;) {
+      const [a, b] = await Promise.all(cursors.map((cur) => cur.read(10_000)));
+      if (!a!.length && !b!.length) break;
+      if (a!.length !== b!.length) equal = false;
+      for (let i = 0; i < a!.length; i++) if (JSON.stringify(a![i]) !== JSON.stringify(b![i])) equal = false;
+    }
+    await Promise.all(cursors.map((cur) => cur.close()));
+    return { equal, bytes: clients.reduce((s, c) => s + bytesOf(c), 0) };
+  } finally {
+    await Promise.all(clients.map((c) => c.end()));
+  }
+}
+
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(b < 1024 * 1024 ? 3 : 1)} MB`;
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+const servers: LocalServer[] = await Promise.all([startServer('source'), startServer('target')]);
+const out = new Table({
+  head: ['rows', 'table', 'method', 'wall', 'x floor', 'received', '% of table', 'result'],
+  style: { head: [], border: [] },
+});
+try {
+  for (const size of sizes) {
+    for (const shape of shapes) {
+      const db = `bench_${shape}_${size}`;
+      const urls = (await Promise.all(servers.map((srv) => createDatabase(srv, db)))) as [string, string];
+      process.stderr.write(`loading ${size} ${shape} rows into both servers...\n`);
+      await Promise.all(urls.map((u) => query(u, DDL[shape](size))));
+      await Promise.all(urls.map((u) => query(u, 'VACUUM (ANALYZE) t')));
+      const [{ bytes: tableBytes }] = await withClient(
+        urls[0],
+        async (c) => (await c.query("SELECT pg_relation_size('t')::int8 * 2 AS bytes")).rows,
+      );
+      const rowRef = (ms: number) => ms;
+      await floor(urls); // warm the caches
+      const f = await timed(() => floor(urls));
+      const add = (method: string, ms: number, bytes: number, result: string) =>
+        out.push([
+          size.toLocaleString('en-US'),
+          shape,
+          method,
+          s(ms),
+          (rowRef(ms) / f.ms).toFixed(2),
+          mb(bytes),
+          `${((100 * bytes) / Number(tableBytes)).toFixed(3)}%`,
+          result,
+        ]);
+      add('floor: count + sum(hashtextextended) per side', f.ms, f.value.bytes, '');
+      const clean = await timed(() => compareDatabases({ source: urls[0], target: urls[1], schema: false }));
+      add(
+        'dmskit validate, clean',
+        clean.ms,
+        clean.value.bytesReceived.source + clean.value.bytesReceived.target,
+        `${clean.value.verdict}, ${clean.value.tables[0]?.chunks} chunks`,
+      );
+      const hand = await timed(() => byHand(urls));
+      add(
+        'by hand: COPY ... ORDER BY pk, sha256',
+        hand.ms,
+        hand.value.bytes,
+        hand.value.values[0] === hand.value.values[1] ? 'same digest' : 'digests differ',
+      );
+      const skipAbove = Number(opts.skipNaiveAbove);
+      if (skipAbove > 0 && size > skipAbove) {
+        out.push([
+          size.toLocaleString('en-US'),
+          shape,
+          'naive: both tables into Node, row by row',
+          'skipped',
+          '',
+          '',
+          '',
+          `over ${skipAbove} rows`,
+        ]);
+      } else {
+        const nv = await timed(() => naive(urls));
+        add(
+          'naive: both tables into Node, row by row',
+          nv.ms,
+          nv.value.bytes,
+          nv.value.equal ? 'equal' : 'different',
+        );
+      }
+      const step = Math.floor(size / diffCount);
+      const changed = Array.from(
+        { length: diffCount },
+        (_, i) => 1 + i * step + ((i * 7919) % Math.max(1, step)),
+      );
+      await query(urls[1], `UPDATE t SET ${CHANGE[shape]} WHERE aid IN (${changed.join(', ')})`);
+      const diff = await timed(() => compareDatabases({ source: urls[0], target: urls[1], schema: false }));
+      const named = new Set((diff.value.tables[0]?.differences ?? []).map((d) => Number(d.key.aid)));
+      const all = changed.every((id) => named.has(id)) && named.size === changed.length;
+      add(
+        `dmskit validate, ${diffCount} rows differ`,
+        diff.ms,
+        diff.value.bytesReceived.source + diff.value.bytesReceived.target,
+        all ? `all ${diffCount} named` : `named ${named.size} of ${diffCount}`,
+      );
+      await Promise.all(
+        servers.map((srv) => withClient(srv.url, (c) => c.query(`DROP DATABASE ${pg.escapeIdentifier(db)}`))),
+      );
+      process.stderr.write(`${out.toString()}\n`);
+    }
+  }
+} finally {
+  await Promise.all(servers.map((srv) => srv.stop()));
+}
+process.stdout.write(`${out.toString()}\n`);
