@@ -9,7 +9,7 @@ import {
   tableMappingsJson,
   taskSettingsJson,
 } from '@dmskit/shared';
-import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
+import { Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { AuroraTarget } from './constructs/aurora-target.js';
 import { DmsReplication, type DmsSslMode } from './constructs/dms-replication.js';
@@ -182,6 +182,8 @@ export class MigrationStack extends TerraformStack {
       ...(this.replication.task
         ? {
             replicationTaskId: this.replication.task.replicationTaskId,
+            // CloudWatch keys a task's metrics by its resource id (the last part of the ARN), not its task id.
+            replicationTaskMetricId: Fn.element(Fn.split(':', this.replication.task.replicationTaskArn), 6),
             replicationTaskArn: this.replication.task.replicationTaskArn,
           }
         : { replicationTaskId: `${name}-task` }),

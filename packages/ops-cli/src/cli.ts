@@ -105,6 +105,175 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   program
+    .command('preflight')
+    .description(
+      'Check a source (and target) for everything a PostgreSQL to Aurora PostgreSQL migration needs',
+    )
+    .option(
+      '-c, --config <file>',
+      'migration config: task settings (migration type, selection rules, LOB mode)',
+    )
+    .option('--source <url>', 'source database URL')
+    .option('--target <url>', 'target database URL')
+    .option('--markdown <file>', 'write the report in Markdown')
+    .option('--json', 'print the typed report as JSON')
+    .action(async (opts) => {
+      const { preflight } = await import('./commands/preflight.js');
+      outcome = await preflight({ ...opts, cwd: process.cwd() });
+    });
+
+  const dmsCommand = (name: string, description: string) =>
+    program
+      .command(name)
+      .description(description)
+      .option('-c, --config <file>', 'migration config (.ts or .json)', 'migrations/ecommerce.ts')
+      .addOption(
+        new Option('--timeout <minutes>', 'how long to wait for DMS').argParser(positiveNumber('--timeout')),
+      )
+      .option('--json', 'print JSON');
+
+  program
+    .command('catalog')
+    .description('Inventory every database of a source server into a catalog file (merged on later runs)')
+    .requiredOption('--source <url>', 'source server URL (any database on it)')
+    .option('-o, --out <file>', 'catalog file (default catalog/<host>-<port>.json)')
+    .option('--json', 'print the catalog as JSON')
+    .action(async (opts) => {
+      const { catalog } = await import('./commands/catalog.js');
+      outcome = await catalog({ ...opts, cwd: process.cwd() });
+    });
+
+  program
+    .command('poc')
+    .description(
+      'Proof-of-concept migration with pg_dump -Fc and pg_restore -j, timed per phase, then validation (needs downtime)',
+    )
+    .requiredOption('--source <url>', 'source database URL')
+    .requiredOption('--target <url>', 'target database URL (empty)')
+    .addOption(
+      new Option('--compress <level>', 'pg_dump compression level 0-9')
+        .argParser(nonNegativeNumber('--compress'))
+        .default(6),
+    )
+    .addOption(
+      new Option('--jobs <n>', 'pg_restore parallel jobs').argParser(positiveNumber('--jobs')).default(2),
+    )
+    .option('--json', 'print the timings as JSON')
+    .action(async (opts) => {
+      const { poc } = await import('./commands/poc.js');
+      outcome = await poc({ ...opts, cwd: process.cwd() });
+    });
+
+  dmsCommand(
+    'start',
+    'Start the replication (DMS task, or native: schema, full load, post-data, then CDC runs on)',
+  )
+    .addOption(
+      new Option('--engine <engine>', 'replication engine').choices(['dms', 'native']).default('dms'),
+    )
+    .addOption(
+      new Option('--mode <mode>', 'DMS: start, resume or reload')
+        .choices(['start', 'resume', 'reload'])
+        .default('start'),
+    )
+    .option(
+      '--source-url <url>',
+      'native: source database URL (default: from the config and its password variable)',
+    )
+    .option('--target-url <url>', 'native: target database URL')
+    .action(async (opts) => {
+      if (opts.engine === 'native') {
+        const { nativeStart } = await import('./commands/native.js');
+        outcome = await nativeStart({ ...opts, cwd: process.cwd() });
+      } else {
+        const { start } = await import('./commands/dms.js');
+        outcome = await start({ ...opts, cwd: process.cwd() });
+      }
+    });
+
+  dmsCommand('stop', 'Stop the DMS replication task and wait until it is stopped').action(async (opts) => {
+    const { stop } = await import('./commands/dms.js');
+    outcome = await stop({ ...opts, cwd: process.cwd() });
+  });
+
+  dmsCommand('status', 'Task status, full-load progress per table, CDC latency, validation state, last error')
+    .addOption(
+      new Option('--engine <engine>', 'replication engine').choices(['dms', 'native']).default('dms'),
+    )
+    .option('-w, --watch', 'refresh until Ctrl-C')
+    .addOption(new Option('--interval <seconds>', 'refresh interval').argParser(positiveNumber('--interval')))
+    .option('--source-url <url>', 'native: source database URL')
+    .option('--target-url <url>', 'native: target database URL')
+    .action(async (opts) => {
+      if (opts.engine === 'native') {
+        const { nativeStatus } = await import('./commands/native.js');
+        outcome = await nativeStatus({ ...opts, cwd: process.cwd() });
+      } else {
+        const { dmsStatus } = await import('./commands/dms.js');
+        outcome = await dmsStatus({ ...opts, cwd: process.cwd() });
+      }
+    });
+
+  dmsCommand(
+    'test-connection',
+    'Test both DMS endpoints from the replication instance and wait for the result',
+  ).action(async (opts) => {
+    const { testConnection } = await import('./commands/dms.js');
+    outcome = await testConnection({ ...opts, cwd: process.cwd() });
+  });
+
+  dmsCommand('assess', 'Run a DMS premigration assessment and summarize it')
+    .requiredOption('--bucket <name>', 'S3 bucket for the assessment results')
+    .requiredOption('--role-arn <arn>', 'IAM role DMS uses to write to the bucket')
+    .action(async (opts) => {
+      const { assessment } = await import('./commands/dms.js');
+      outcome = await assessment({ ...opts, cwd: process.cwd() });
+    });
+
+  dmsCommand('reload-table', 'Reload one table of the running DMS task')
+    .argument('<table>', 'schema.table')
+    .action(async (table, opts) => {
+      const { reload } = await import('./commands/dms.js');
+      outcome = await reload({ ...opts, table, cwd: process.cwd() });
+    });
+
+  for (const [name, description] of [
+    [
+      'cutover',
+      'Cut over: fence the source, wait for the slot to confirm its LSN, stop replication, copy sequences, validate (resumable)',
+    ],
+    ['rollback', 'Undo an unfinished cutover: release the fence and resume replication'],
+  ] as const) {
+    const cmd = program
+      .command(name)
+      .description(description)
+      .option('-c, --config <file>', 'migration config (.ts or .json)', 'migrations/ecommerce.ts')
+      .addOption(
+        new Option('--engine <engine>', 'replication engine').choices(['dms', 'native']).default('dms'),
+      )
+      .option(
+        '--source-url <url>',
+        'source database URL (default: from the config and its password variable)',
+      )
+      .option('--target-url <url>', 'target database URL (the Aurora writer)')
+      .option('--state <file>', 'state file (default .dmskit/cutover-<name>-<environment>.json)');
+    if (name === 'cutover') {
+      cmd
+        .option('--dry-run', 'print the steps and what each would run; connect nowhere')
+        .option('--json', 'print the result as JSON')
+        .action(async (opts) => {
+          const { cutover } = await import('./commands/cutover.js');
+          outcome = await cutover({ ...opts, cwd: process.cwd() });
+        });
+    } else {
+      cmd.action(async (opts) => {
+        const { rollback } = await import('./commands/cutover.js');
+        outcome = await rollback({ ...opts, cwd: process.cwd() });
+      });
+    }
+  }
+
+  program
     .command('plan')
     .description(
       'Plan the landing zone for a pull request: synth, terraform init/validate/plan, policies, Markdown summary',

@@ -265,16 +265,17 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
       for (let item = queue.shift(); item; item = queue.shift()) {
         const table: TableName = { schema: item.source.schema, table: item.source.table };
         const reasons = columnReasons(item.source, item.target);
-        const targetNames = new Set(item.target.columns.map((c) => c.name));
+        const targetTypes = new Map(item.target.columns.map((c) => [c.name, c.type]));
         let result: TableComparison;
         try {
           const spec: TableSpec = {
             ...table,
             keys: item.source.primaryKey.length ? await collatable(sc, item.source) : [],
+            // A column typed differently on the two sides is hashed by its text (the schema diff reports the type).
             columns: item.source.columns
-              .map((c) => c.name)
-              .filter((n) => targetNames.has(n))
-              .sort(),
+              .filter((c) => targetTypes.has(c.name))
+              .map((c) => ({ name: c.name, type: targetTypes.get(c.name) === c.type ? c.type : '' }))
+              .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)),
             filter: rowFilterSql(table, selection),
             // Never analyzed: guess from the size (about 100 bytes a row); the chunk bounds come from a sample anyway.
             estimatedRows:

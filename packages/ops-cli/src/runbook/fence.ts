@@ -2,9 +2,18 @@ import type { FenceMethod, TableName } from '@dmskit/shared';
 import { type ConnectionInput, closeQuietly, openConnection, qualifiedName } from '@dmskit/validation';
 import pg from 'pg';
 
+/** What is needed to undo a fence from another process: the method, and the setting it replaced. */
+export interface FenceRecord {
+  readonly method: FenceMethod;
+  /** read-only: the database, and its `default_transaction_read_only` before the fence (null: not set). */
+  readonly database?: string;
+  readonly prior?: string | null;
+}
+
 /** Writes on the source are stopped until {@link Fence.release} is called. */
 export interface Fence {
   readonly method: FenceMethod;
+  readonly record: FenceRecord;
   /** Client sessions the fence ended (read-only method). */
   readonly sessionsEnded: number;
   /** Lets writes in again, restoring the database setting that was there before. Safe to call twice. */
@@ -47,35 +56,30 @@ async function fenceReadOnly(
   source: ConnectionInput,
   control: pg.Client,
   exempt: readonly number[],
+  previous?: FenceRecord,
 ): Promise<Fence> {
-  const { rows } = await control.query(PRIOR_SETTING_SQL);
-  const prior = (rows[0] as { value: string | null } | undefined)?.value ?? null;
-  const db = pg.escapeIdentifier(
-    ((await control.query('SELECT current_database() AS db')).rows[0] as { db: string }).db,
-  );
-  await control.query(`ALTER DATABASE ${db} SET ${SETTING} = on`);
+  const database = ((await control.query('SELECT current_database() AS db')).rows[0] as { db: string }).db;
+  // A resumed cutover keeps the setting recorded before its first fence, not its own 'on'.
+  const prior =
+    previous?.method === 'read-only'
+      ? (previous.prior ?? null)
+      : (((await control.query(PRIOR_SETTING_SQL)).rows[0] as { value: string | null } | undefined)?.value ??
+        null);
+  await control.query(`SET ${SETTING} = off`);
+  await control.query(`ALTER DATABASE ${pg.escapeIdentifier(database)} SET ${SETTING} = on`);
+  const record: FenceRecord = { method: 'read-only', database, prior };
   let released = false;
+  // A new session: the control session may be gone (Ctrl-C), and new sessions now start read-only.
   const release = async () => {
     if (released) return;
-    // A new session: the control session may be gone (Ctrl-C), and new sessions now start read-only.
-    const c = await openConnection(source, 'source', { applicationName: 'dmskit-unfence' });
-    try {
-      await c.query(`SET ${SETTING} = off`);
-      await c.query(
-        prior === null
-          ? `ALTER DATABASE ${db} RESET ${SETTING}`
-          : `ALTER DATABASE ${db} SET ${SETTING} = ${pg.escapeLiteral(prior)}`,
-      );
-      released = true;
-    } finally {
-      await closeQuietly(c);
-    }
+    await releaseFenceRecord(source, record);
+    released = true;
   };
   try {
     const ended = await control.query(END_SESSIONS_SQL, [exempt]);
     const pids = ended.rows.filter((r: { ended: boolean }) => r.ended).map((r: { pid: number }) => r.pid);
     await waitGone(control, pids, 30_000);
-    return { method: 'read-only', sessionsEnded: pids.length, release };
+    return { method: 'read-only', record, sessionsEnded: pids.length, release };
   } catch (error) {
     await release();
     throw error;
@@ -100,6 +104,7 @@ async function fenceLockTables(source: ConnectionInput, tables: readonly TableNa
   let released = false;
   return {
     method: 'lock-tables',
+    record: { method: 'lock-tables' },
     sessionsEnded: 0,
     release: async () => {
       if (released) return;
@@ -108,6 +113,27 @@ async function fenceLockTables(source: ConnectionInput, tables: readonly TableNa
       await closeQuietly(holder);
     },
   };
+}
+
+/**
+ * Undoes a fence from its record, in any process: read-only restores the database's setting as it was
+ * before the fence (in a new session, which may itself start read-only); lock-tables needs nothing, its
+ * locks ended with the session that held them.
+ */
+export async function releaseFenceRecord(source: ConnectionInput, record: FenceRecord): Promise<void> {
+  if (record.method !== 'read-only' || !record.database) return;
+  const c = await openConnection(source, 'source', { applicationName: 'dmskit-unfence' });
+  try {
+    const db = pg.escapeIdentifier(record.database);
+    await c.query(`SET ${SETTING} = off`);
+    await c.query(
+      record.prior === null || record.prior === undefined
+        ? `ALTER DATABASE ${db} RESET ${SETTING}`
+        : `ALTER DATABASE ${db} SET ${SETTING} = ${pg.escapeLiteral(record.prior)}`,
+    );
+  } finally {
+    await closeQuietly(c);
+  }
 }
 
 /**
@@ -121,7 +147,9 @@ export async function fenceWrites(options: {
   control: pg.Client;
   tables: readonly TableName[];
   exempt?: readonly number[];
+  /** The record of an earlier fence of the same cutover (resume). */
+  previous?: FenceRecord;
 }): Promise<Fence> {
   if (options.method === 'lock-tables') return fenceLockTables(options.source, options.tables);
-  return fenceReadOnly(options.source, options.control, options.exempt ?? []);
+  return fenceReadOnly(options.source, options.control, options.exempt ?? [], options.previous);
 }

@@ -1,0 +1,41 @@
+import { type MigrationConfig, registerSecret, UsageError } from '@dmskit/shared';
+import { parseConnectionUrl } from '../pg/url.js';
+
+/**
+ * The source URL of a migration: `--source-url`, or built from the config (host, port, database, user,
+ * sslmode) with the password from the environment variable the config names.
+ * @throws UsageError when the password cannot be had
+ */
+export function sourceUrlOf(config: MigrationConfig, flag?: string): string {
+  if (flag) {
+    parseConnectionUrl(flag, '--source-url');
+    return flag;
+  }
+  const pw = config.source.password;
+  if (pw.from !== 'env') {
+    throw new UsageError(
+      'source.password comes from Secrets Manager: pass --source-url (dmskit reads passwords from the environment only)',
+    );
+  }
+  const password = process.env[pw.variable];
+  if (!password)
+    throw new UsageError(
+      `source password: set ${pw.variable} (source.password.variable), or pass --source-url`,
+    );
+  registerSecret(password);
+  const s = config.source;
+  return `postgres://${encodeURIComponent(s.user)}:${encodeURIComponent(password)}@${s.host}:${s.port}/${encodeURIComponent(s.database)}?sslmode=${s.sslmode}`;
+}
+
+/** `--target-url`, required: the Aurora writer endpoint (the stack output aurora_endpoint) and its user. */
+export function targetUrlOf(flag: string | undefined): string {
+  if (!flag)
+    throw new UsageError(
+      '--target-url is required (the Aurora writer endpoint, stack output aurora_endpoint)',
+    );
+  parseConnectionUrl(flag, '--target-url');
+  return flag;
+}
+
+/** The engine a command drives: `--engine`, else DMS. */
+export type EngineName = 'dms' | 'native';

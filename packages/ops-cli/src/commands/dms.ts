@@ -1,0 +1,117 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { UsageError } from '@dmskit/shared';
+import Table from 'cli-table3';
+import type { CommandOutcome } from '../cli.js';
+import { assess, reloadTable, startTask, stopTask, taskStatus, testConnections } from '../dms/operations.js';
+import { createDmsClient, dmsResourceIds, findTask } from '../dms/task.js';
+import { sleep } from '../util/time.js';
+import { loadConfigOption } from './config.js';
+
+interface DmsOptions {
+  readonly cwd: string;
+  readonly config: string;
+  readonly json?: boolean;
+  /** Minutes to wait for a state change. */
+  readonly timeout?: number;
+}
+
+const WAIT = (o: DmsOptions) => ({
+  timeoutMs: (o.timeout ?? 30) * 60_000,
+  onStatus: (s: string) => process.stderr.write(`  task status: ${s}\n`),
+});
+
+async function context(o: DmsOptions) {
+  const { config } = await loadConfigOption(o.config, o.cwd);
+  const client = createDmsClient(config.aws.region);
+  return { config, client, task: await findTask(client, config) };
+}
+
+/** `dmskit start [--mode start|resume|reload]`: starts the replication task and waits until it runs. */
+export async function start(
+  o: DmsOptions & { mode: 'start' | 'resume' | 'reload' },
+): Promise<CommandOutcome> {
+  const { client, task } = await context(o);
+  const t = await startTask(client, task, o.mode, WAIT(o));
+  process.stdout.write(`${t.ReplicationTaskIdentifier}: ${t.Status}\n`);
+  return { exitCode: 0 };
+}
+
+/** `dmskit stop`: stops the replication task and waits until it is stopped. */
+export async function stop(o: DmsOptions): Promise<CommandOutcome> {
+  const { client, task } = await context(o);
+  const t = await stopTask(client, task, WAIT(o));
+  process.stdout.write(`${t.ReplicationTaskIdentifier}: ${t.Status}\n`);
+  return { exitCode: 0 };
+}
+
+/** `dmskit reload-table <schema.table>`. */
+export async function reload(o: DmsOptions & { table: string }): Promise<CommandOutcome> {
+  const m = /^([^.]+)\.(.+)$/.exec(o.table);
+  if (!m) throw new UsageError(`reload-table: expected schema.table, got '${o.table}'`);
+  const { client, task } = await context(o);
+  await reloadTable(client, task, m[1]!, m[2]!);
+  process.stdout.write(`reload of ${o.table} requested on ${task.ReplicationTaskIdentifier}\n`);
+  return { exitCode: 0 };
+}
+
+/** `dmskit test-connection`: both endpoints, from the replication instance. */
+export async function testConnection(o: DmsOptions): Promise<CommandOutcome> {
+  const { client, task } = await context(o);
+  for (const line of await testConnections(client, task, { timeoutMs: (o.timeout ?? 10) * 60_000 }))
+    process.stdout.write(`${line}\n`);
+  return { exitCode: 0 };
+}
+
+/** `dmskit assess --bucket B --role-arn R`: a premigration assessment run, summarized. Exit 1 when one failed. */
+export async function assessment(
+  o: DmsOptions & { bucket: string; roleArn: string },
+): Promise<CommandOutcome> {
+  const { client, task } = await context(o);
+  const summary = await assess(client, task, {
+    bucket: o.bucket,
+    roleArn: o.roleArn,
+    timeoutMs: (o.timeout ?? 60) * 60_000,
+  });
+  if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  else {
+    const table = new Table({ head: ['assessment', 'status'], style: { head: [], border: [] } });
+    for (const a of summary.assessments) table.push([a.name, a.status]);
+    process.stdout.write(
+      `${table.toString()}\nassessment run ${summary.status}: ${summary.failed} failed, ${summary.warnings} warning(s)\n`,
+    );
+  }
+  return { exitCode: summary.failed ? 1 : 0 };
+}
+
+/** `dmskit status [--watch]` on DMS: task, tables, CDC latency, validation, last error. */
+export async function dmsStatus(
+  o: DmsOptions & { watch?: boolean; interval?: number },
+): Promise<CommandOutcome> {
+  const { config, client } = await context(o);
+  const cw = new CloudWatchClient({ region: config.aws.region, retryMode: 'adaptive', maxAttempts: 8 });
+  for (;;) {
+    const task = await findTask(client, config);
+    const s = await taskStatus(client, cw, task, dmsResourceIds(config).instance);
+    if (o.json) process.stdout.write(`${JSON.stringify(s)}\n`);
+    else {
+      const table = new Table({
+        head: ['table', 'state', 'full-load rows', 'ins/upd/del', 'validation'],
+        style: { head: [], border: [] },
+      });
+      for (const t of s.tables)
+        table.push([
+          t.table,
+          t.state,
+          t.fullLoadRows,
+          `${t.inserts}/${t.updates}/${t.deletes}`,
+          t.validationState,
+        ]);
+      const lat = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)} s`);
+      process.stdout.write(
+        `${s.task}: ${s.status}, full load ${s.fullLoadProgressPercent ?? 0}%, CDC latency source ${lat(s.cdcLatencySeconds.source)} / target ${lat(s.cdcLatencySeconds.target)}${s.lastError ? `\nlast error: ${s.lastError}` : ''}\n${table.toString()}\n`,
+      );
+    }
+    if (!o.watch) return { exitCode: 0 };
+    await sleep((o.interval ?? 10) * 1000);
+  }
+}

@@ -1,0 +1,37 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { redact, UsageError } from '@dmskit/shared';
+import type { CommandOutcome } from '../cli.js';
+import { parseConnectionUrl } from '../pg/url.js';
+import { preflightMarkdown, runPreflight } from '../preflight/run.js';
+import { loadConfigOption } from './config.js';
+
+export interface PreflightOptions {
+  readonly cwd: string;
+  readonly config?: string;
+  readonly source?: string;
+  readonly target?: string;
+  readonly markdown?: string;
+  readonly json?: boolean;
+}
+
+/**
+ * `dmskit preflight`: the checks a PostgreSQL to Aurora PostgreSQL migration needs, against `--source`
+ * (and `--target`) URLs; `--config` supplies the task settings. Exit code 1 on any failed error.
+ */
+export async function preflight(options: PreflightOptions): Promise<CommandOutcome> {
+  if (!options.source)
+    throw new UsageError('preflight needs --source <url> (and --target <url> to check the target too)');
+  parseConnectionUrl(options.source, '--source');
+  if (options.target) parseConnectionUrl(options.target, '--target');
+  const task = options.config ? (await loadConfigOption(options.config, options.cwd)).config.task : undefined;
+  const report = await runPreflight({
+    source: options.source,
+    ...(options.target ? { target: options.target } : {}),
+    ...(task ? { task } : {}),
+  });
+  const md = preflightMarkdown(report);
+  if (options.markdown) await writeFile(path.resolve(options.cwd, options.markdown), redact(md));
+  process.stdout.write(options.json ? `${redact(JSON.stringify(report, null, 2))}\n` : redact(md));
+  return { exitCode: report.ready ? 0 : 1 };
+}

@@ -1,0 +1,313 @@
+import { type CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  type DatabaseMigrationServiceClient,
+  DescribeConnectionsCommand,
+  DescribeEndpointsCommand,
+  DescribeReplicationTaskAssessmentRunsCommand,
+  DescribeReplicationTaskIndividualAssessmentsCommand,
+  DescribeTableStatisticsCommand,
+  ReloadTablesCommand,
+  type ReplicationTask,
+  StartReplicationTaskAssessmentRunCommand,
+  StartReplicationTaskCommand,
+  StopReplicationTaskCommand,
+  type TableStatistics,
+  TestConnectionCommand,
+} from '@aws-sdk/client-database-migration-service';
+import { ExternalError, UsageError } from '@dmskit/shared';
+import { sleep } from '../util/time.js';
+import { taskResourceId, waitForTask } from './task.js';
+
+/** `dmskit start --mode`: DMS StartReplicationTaskType (DMS API: "StartReplicationTask"). */
+export const START_MODES = {
+  start: 'start-replication',
+  resume: 'resume-processing',
+  reload: 'reload-target',
+} as const;
+export type StartMode = keyof typeof START_MODES;
+
+/**
+ * Starts (or resumes, or reloads) the task and waits until it runs (or, for a full-load task, stops
+ * after the load). Already running: nothing to do.
+ */
+export async function startTask(
+  client: DatabaseMigrationServiceClient,
+  task: ReplicationTask,
+  mode: StartMode,
+  wait: { timeoutMs: number; pollMs?: number; onStatus?: (s: string) => void },
+): Promise<ReplicationTask> {
+  if (task.Status === 'running' && mode !== 'reload') return task;
+  if (task.Status === 'ready' && mode === 'resume')
+    throw new UsageError(`task ${task.ReplicationTaskIdentifier} has never run: use --mode start`);
+  await client.send(
+    new StartReplicationTaskCommand({
+      ReplicationTaskArn: task.ReplicationTaskArn,
+      StartReplicationTaskType: START_MODES[mode],
+    }),
+  );
+  const wanted = task.MigrationType === 'full-load' ? ['running', 'stopped'] : ['running'];
+  return waitForTask(client, task.ReplicationTaskArn!, wanted, wait);
+}
+
+/** Stops the task and waits until it is stopped (through `stopping`). Already stopped: nothing to do. */
+export async function stopTask(
+  client: DatabaseMigrationServiceClient,
+  task: ReplicationTask,
+  wait: { timeoutMs: number; pollMs?: number; onStatus?: (s: string) => void },
+): Promise<ReplicationTask> {
+  if (task.Status === 'stopped' || task.Status === 'ready' || task.Status === 'failed') return task;
+  if (task.Status !== 'stopping')
+    await client.send(new StopReplicationTaskCommand({ ReplicationTaskArn: task.ReplicationTaskArn }));
+  return waitForTask(client, task.ReplicationTaskArn!, ['stopped'], wait);
+}
+
+/** Reloads one table (DMS API: "ReloadTables", data-reload). */
+export async function reloadTable(
+  client: DatabaseMigrationServiceClient,
+  task: ReplicationTask,
+  schema: string,
+  table: string,
+): Promise<void> {
+  if (task.Status !== 'running')
+    throw new UsageError(
+      `task ${task.ReplicationTaskIdentifier} is ${task.Status}: a table can be reloaded only while it runs`,
+    );
+  await client.send(
+    new ReloadTablesCommand({
+      ReplicationTaskArn: task.ReplicationTaskArn,
+      TablesToReload: [{ SchemaName: schema, TableName: table }],
+      ReloadOption: 'data-reload',
+    }),
+  );
+}
+
+/** Every page of the task's table statistics. */
+export async function tableStatistics(
+  client: DatabaseMigrationServiceClient,
+  arn: string,
+): Promise<TableStatistics[]> {
+  const out: TableStatistics[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await client.send(
+      new DescribeTableStatisticsCommand({
+        ReplicationTaskArn: arn,
+        MaxRecords: 500,
+        ...(marker ? { Marker: marker } : {}),
+      }),
+    );
+    out.push(...(page.TableStatistics ?? []));
+    marker = page.Marker;
+  } while (marker);
+  return out;
+}
+
+/** Latest CDC latency of the task, source and target (CloudWatch AWS/DMS, seconds; null when no data yet). */
+export async function cdcLatency(
+  cw: CloudWatchClient,
+  task: ReplicationTask,
+  instanceId: string,
+): Promise<{ source: number | null; target: number | null }> {
+  const end = new Date();
+  const start = new Date(end.getTime() - 10 * 60_000);
+  const read = async (metric: string) => {
+    const out = await cw.send(
+      new GetMetricStatisticsCommand({
+        Namespace: 'AWS/DMS',
+        MetricName: metric,
+        Dimensions: [
+          { Name: 'ReplicationInstanceIdentifier', Value: instanceId },
+          { Name: 'ReplicationTaskIdentifier', Value: taskResourceId(task.ReplicationTaskArn!) },
+        ],
+        StartTime: start,
+        EndTime: end,
+        Period: 60,
+        Statistics: ['Average'],
+      }),
+    );
+    const points = [...(out.Datapoints ?? [])].sort(
+      (a, b) => (b.Timestamp?.getTime() ?? 0) - (a.Timestamp?.getTime() ?? 0),
+    );
+    return points[0]?.Average ?? null;
+  };
+  const [source, target] = await Promise.all([read('CDCLatencySource'), read('CDCLatencyTarget')]);
+  return { source, target };
+}
+
+/** The task view of `dmskit status`: status, full-load progress per table, CDC latency, validation, last error. */
+export interface DmsTaskStatus {
+  readonly task: string;
+  readonly status: string;
+  readonly fullLoadProgressPercent: number | null;
+  readonly tables: readonly {
+    readonly table: string;
+    readonly state: string;
+    readonly fullLoadRows: number;
+    readonly inserts: number;
+    readonly updates: number;
+    readonly deletes: number;
+    readonly validationState: string;
+    readonly validationFailedRecords: number;
+  }[];
+  readonly cdcLatencySeconds: { readonly source: number | null; readonly target: number | null };
+  readonly lastError: string | null;
+}
+
+/** Reads the whole status of a task. */
+export async function taskStatus(
+  client: DatabaseMigrationServiceClient,
+  cw: CloudWatchClient,
+  task: ReplicationTask,
+  instanceId: string,
+): Promise<DmsTaskStatus> {
+  const [stats, latency] = await Promise.all([
+    tableStatistics(client, task.ReplicationTaskArn!),
+    cdcLatency(cw, task, instanceId).catch(() => ({ source: null, target: null })),
+  ]);
+  return {
+    task: task.ReplicationTaskIdentifier ?? '',
+    status: task.Status ?? 'unknown',
+    fullLoadProgressPercent: task.ReplicationTaskStats?.FullLoadProgressPercent ?? null,
+    tables: stats.map((s) => ({
+      table: `${s.SchemaName}.${s.TableName}`,
+      state: s.TableState ?? 'unknown',
+      fullLoadRows: s.FullLoadRows ?? 0,
+      inserts: s.Inserts ?? 0,
+      updates: s.Updates ?? 0,
+      deletes: s.Deletes ?? 0,
+      validationState: s.ValidationState ?? 'Not enabled',
+      validationFailedRecords: s.ValidationFailedRecords ?? 0,
+    })),
+    cdcLatencySeconds: latency,
+    lastError: task.LastFailureMessage ?? null,
+  };
+}
+
+/** Validation states of DMS that mean rows differ or could not be compared (DMS: "Data validation"). */
+export const VALIDATION_FAILURES = new Set([
+  'Mismatched records',
+  'Error',
+  'Failed',
+  'Suspended records',
+  'Table error',
+]);
+
+/**
+ * Tests both endpoints from the replication instance and waits for the results (DMS API:
+ * "TestConnection", "DescribeConnections").
+ * @returns one line per endpoint
+ * @throws ExternalError naming the endpoint whose test failed
+ */
+export async function testConnections(
+  client: DatabaseMigrationServiceClient,
+  task: ReplicationTask,
+  wait: { timeoutMs: number; pollMs?: number },
+): Promise<string[]> {
+  const endpoints = [task.SourceEndpointArn!, task.TargetEndpointArn!];
+  for (const EndpointArn of endpoints)
+    await client.send(
+      new TestConnectionCommand({ ReplicationInstanceArn: task.ReplicationInstanceArn, EndpointArn }),
+    );
+  const results: string[] = [];
+  for (const arn of endpoints) {
+    const deadline = Date.now() + wait.timeoutMs;
+    for (;;) {
+      const out = await client.send(
+        new DescribeConnectionsCommand({
+          Filters: [
+            { Name: 'endpoint-arn', Values: [arn] },
+            { Name: 'replication-instance-arn', Values: [task.ReplicationInstanceArn!] },
+          ],
+        }),
+      );
+      const c = out.Connections?.[0];
+      if (c?.Status === 'successful') {
+        results.push(`${c.EndpointIdentifier}: successful`);
+        break;
+      }
+      if (c?.Status === 'failed')
+        throw new ExternalError(
+          `connection test of endpoint ${c.EndpointIdentifier} failed: ${c.LastFailureMessage ?? 'no reason given'}`,
+        );
+      if (Date.now() > deadline)
+        throw new ExternalError(
+          `connection test of ${arn} did not finish within ${Math.round(wait.timeoutMs / 1000)} s`,
+        );
+      await sleep(wait.pollMs ?? 5000);
+    }
+  }
+  return results;
+}
+
+/** The result of a premigration assessment run, summarized. */
+export interface AssessmentSummary {
+  readonly status: string;
+  readonly assessments: readonly { readonly name: string; readonly status: string }[];
+  readonly failed: number;
+  readonly warnings: number;
+}
+
+/**
+ * Starts a premigration assessment run and waits for it (DMS: "Enabling and working with premigration
+ * assessments"). Results go to `bucket`; `roleArn` lets DMS write there.
+ */
+export async function assess(
+  client: DatabaseMigrationServiceClient,
+  task: ReplicationTask,
+  options: { bucket: string; roleArn: string; timeoutMs: number; pollMs?: number },
+): Promise<AssessmentSummary> {
+  const started = await client.send(
+    new StartReplicationTaskAssessmentRunCommand({
+      ReplicationTaskArn: task.ReplicationTaskArn,
+      ServiceAccessRoleArn: options.roleArn,
+      ResultLocationBucket: options.bucket,
+      AssessmentRunName: `dmskit-${Date.now()}`,
+    }),
+  );
+  const runArn = started.ReplicationTaskAssessmentRun?.ReplicationTaskAssessmentRunArn;
+  if (!runArn) throw new ExternalError('DMS did not return an assessment run ARN');
+  const deadline = Date.now() + options.timeoutMs;
+  let status = 'starting';
+  for (;;) {
+    const out = await client.send(
+      new DescribeReplicationTaskAssessmentRunsCommand({
+        Filters: [{ Name: 'replication-task-assessment-run-arn', Values: [runArn] }],
+      }),
+    );
+    status = out.ReplicationTaskAssessmentRuns?.[0]?.Status ?? 'unknown';
+    if (!['starting', 'provisioning', 'running', 'deleting'].includes(status)) break;
+    if (Date.now() > deadline)
+      throw new ExternalError(
+        `assessment run did not finish within ${Math.round(options.timeoutMs / 1000)} s (status ${status})`,
+      );
+    await sleep(options.pollMs ?? 10_000);
+  }
+  const list = await client.send(
+    new DescribeReplicationTaskIndividualAssessmentsCommand({
+      Filters: [{ Name: 'replication-task-assessment-run-arn', Values: [runArn] }],
+    }),
+  );
+  const assessments = (list.ReplicationTaskIndividualAssessments ?? []).map((a) => ({
+    name: a.IndividualAssessmentName ?? '',
+    status: a.Status ?? 'unknown',
+  }));
+  return {
+    status,
+    assessments,
+    failed: assessments.filter((a) => a.status === 'failed' || a.status === 'error').length,
+    warnings: assessments.filter((a) => a.status === 'warning').length,
+  };
+}
+
+/** Endpoint identifiers of the task (for messages). */
+export async function endpointNames(
+  client: DatabaseMigrationServiceClient,
+  task: ReplicationTask,
+): Promise<string[]> {
+  const out = await client.send(
+    new DescribeEndpointsCommand({
+      Filters: [{ Name: 'endpoint-arn', Values: [task.SourceEndpointArn!, task.TargetEndpointArn!] }],
+    }),
+  );
+  return (out.Endpoints ?? []).map((e) => e.EndpointIdentifier ?? '');
+}

@@ -1,0 +1,257 @@
+import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  DatabaseMigrationServiceClient,
+  DescribeConnectionsCommand,
+  DescribeReplicationTasksCommand,
+  DescribeTableStatisticsCommand,
+  type ReplicationTask,
+  ResourceNotFoundFault,
+  StartReplicationTaskCommand,
+  StopReplicationTaskCommand,
+  TestConnectionCommand,
+} from '@aws-sdk/client-database-migration-service';
+import { parseMigrationConfig } from '@dmskit/shared';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { dmsCutoverEngine } from './engine.js';
+import { startTask, stopTask, taskStatus, testConnections } from './operations.js';
+import { findTask, taskResourceId, waitForTask } from './task.js';
+
+// Response shapes from the DMS API reference (DescribeReplicationTasks, DescribeTableStatistics, ...).
+const ARN = 'arn:aws:dms:eu-west-1:123456789012:task:ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const task = (status: string, extra: Record<string, unknown> = {}): ReplicationTask => ({
+  ReplicationTaskIdentifier: 'ecommerce-staging-task',
+  ReplicationTaskArn: ARN,
+  SourceEndpointArn: 'arn:aws:dms:eu-west-1:123456789012:endpoint:SRC',
+  TargetEndpointArn: 'arn:aws:dms:eu-west-1:123456789012:endpoint:TGT',
+  ReplicationInstanceArn: 'arn:aws:dms:eu-west-1:123456789012:rep:INST',
+  MigrationType: 'full-load-and-cdc' as const,
+  Status: status,
+  ReplicationTaskStats: {
+    FullLoadProgressPercent: 100,
+    TablesLoaded: 2,
+    TablesLoading: 0,
+    TablesQueued: 0,
+    TablesErrored: 0,
+  },
+  ...extra,
+});
+const throttled = () =>
+  Object.assign(new Error('Rate exceeded'), {
+    name: 'ThrottlingException',
+    $metadata: { httpStatusCode: 400 },
+  });
+
+const config = parseMigrationConfig({
+  name: 'ecommerce',
+  environment: 'staging',
+  aws: { region: 'eu-west-1' },
+  network: {
+    availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+    onPremCidrs: ['192.168.0.0/16'],
+    connectivity: { type: 'vpn', customerGatewayIp: '203.0.113.10' },
+  },
+  source: { host: 'db', database: 'shop', user: 'dms' },
+}).config;
+
+const dms = mockClient(DatabaseMigrationServiceClient);
+const cw = mockClient(CloudWatchClient);
+const client = new DatabaseMigrationServiceClient({ region: 'eu-west-1', maxAttempts: 1 });
+const cloudwatch = new CloudWatchClient({ region: 'eu-west-1', maxAttempts: 1 });
+
+beforeEach(() => {
+  dms.reset();
+  cw.reset();
+});
+
+describe('finding the task by the name the stack gave it', () => {
+  it('filters by replication-task-id', async () => {
+    dms
+      .on(DescribeReplicationTasksCommand, {
+        Filters: [{ Name: 'replication-task-id', Values: ['ecommerce-staging-task'] }],
+        WithoutSettings: true,
+      })
+      .resolves({ ReplicationTasks: [task('running')] });
+    expect((await findTask(client, config)).ReplicationTaskArn).toBe(ARN);
+  });
+
+  it('a missing task is a usage error that says to deploy', async () => {
+    dms
+      .on(DescribeReplicationTasksCommand)
+      .rejects(
+        new ResourceNotFoundFault({ message: 'No Tasks found matching provided filters', $metadata: {} }),
+      );
+    await expect(findTask(client, config)).rejects.toThrowError(
+      'replication task ecommerce-staging-task not found: deploy the stack first',
+    );
+  });
+
+  it('takes the CloudWatch dimension from the ARN', () => {
+    expect(taskResourceId(ARN)).toBe('ABCDEFGHIJKLMNOPQRSTUVWXYZ');
+  });
+});
+
+describe('waiting through transitional states', () => {
+  it('waits through a slow stopping, and throttling, until stopped', async () => {
+    dms
+      .on(DescribeReplicationTasksCommand)
+      .resolvesOnce({ ReplicationTasks: [task('stopping')] })
+      .rejectsOnce(throttled())
+      .resolvesOnce({ ReplicationTasks: [task('stopping')] })
+      .resolvesOnce({ ReplicationTasks: [task('stopping')] })
+      .resolves({ ReplicationTasks: [task('stopped')] });
+    const seen: string[] = [];
+    const t = await waitForTask(client, ARN, ['stopped'], {
+      timeoutMs: 10_000,
+      pollMs: 1,
+      onStatus: (s) => seen.push(s),
+    });
+    expect(t.Status).toBe('stopped');
+    expect(seen).toEqual(['stopping', 'stopped']);
+    expect(dms.commandCalls(DescribeReplicationTasksCommand)).toHaveLength(5);
+  });
+
+  it('a task that fails reports its last failure message', async () => {
+    dms
+      .on(DescribeReplicationTasksCommand)
+      .resolves({
+        ReplicationTasks: [
+          task('failed', { LastFailureMessage: 'Error in slot: replication slot "dmskit" does not exist' }),
+        ],
+      });
+    await expect(waitForTask(client, ARN, ['running'], { timeoutMs: 1000, pollMs: 1 })).rejects.toThrowError(
+      'replication task ecommerce-staging-task failed: Error in slot: replication slot "dmskit" does not exist',
+    );
+  });
+
+  it('gives up after the timeout, naming the last status', async () => {
+    dms.on(DescribeReplicationTasksCommand).resolves({ ReplicationTasks: [task('starting')] });
+    await expect(waitForTask(client, ARN, ['running'], { timeoutMs: 30, pollMs: 5 })).rejects.toThrowError(
+      /did not reach running within 0 s \(last status: starting\)/,
+    );
+  });
+});
+
+describe('start and stop', () => {
+  it('starts with the type of the mode and waits until running', async () => {
+    dms.on(StartReplicationTaskCommand).resolves({ ReplicationTask: task('starting') });
+    dms
+      .on(DescribeReplicationTasksCommand)
+      .resolvesOnce({ ReplicationTasks: [task('starting')] })
+      .resolves({ ReplicationTasks: [task('running')] });
+    await startTask(client, task('stopped'), 'resume', { timeoutMs: 5000, pollMs: 1 });
+    expect(dms.commandCalls(StartReplicationTaskCommand)[0]?.args[0].input).toEqual({
+      ReplicationTaskArn: ARN,
+      StartReplicationTaskType: 'resume-processing',
+    });
+  });
+
+  it('does not stop a task twice; a stopping task is only waited for', async () => {
+    dms.on(DescribeReplicationTasksCommand).resolves({ ReplicationTasks: [task('stopped')] });
+    await stopTask(client, task('stopping'), { timeoutMs: 5000, pollMs: 1 });
+    expect(dms.commandCalls(StopReplicationTaskCommand)).toHaveLength(0);
+    await stopTask(client, task('running'), { timeoutMs: 5000, pollMs: 1 });
+    expect(dms.commandCalls(StopReplicationTaskCommand)).toHaveLength(1);
+  });
+});
+
+describe('status and readiness', () => {
+  const stats = {
+    TableStatistics: [
+      {
+        SchemaName: 'public',
+        TableName: 'orders',
+        TableState: 'Table completed',
+        FullLoadRows: 10000,
+        Inserts: 52,
+        Updates: 7,
+        Deletes: 1,
+        ValidationState: 'Validated',
+        ValidationFailedRecords: 0,
+      },
+      {
+        SchemaName: 'public',
+        TableName: 'customers',
+        TableState: 'Table completed',
+        FullLoadRows: 5000,
+        Inserts: 3,
+        Updates: 0,
+        Deletes: 0,
+        ValidationState: 'Mismatched records',
+        ValidationFailedRecords: 2,
+      },
+    ],
+  };
+
+  it('reads table statistics and CDC latency from CloudWatch', async () => {
+    dms.on(DescribeTableStatisticsCommand).resolves(stats);
+    cw.on(GetMetricStatisticsCommand, { MetricName: 'CDCLatencySource' }).resolves({
+      Datapoints: [
+        { Timestamp: new Date(1000), Average: 9 },
+        { Timestamp: new Date(2000), Average: 2 },
+      ],
+    });
+    cw.on(GetMetricStatisticsCommand, { MetricName: 'CDCLatencyTarget' }).resolves({
+      Datapoints: [{ Timestamp: new Date(2000), Average: 3 }],
+    });
+    const s = await taskStatus(client, cloudwatch, task('running'), 'ecommerce-staging-dms');
+    expect(s.cdcLatencySeconds).toEqual({ source: 2, target: 3 });
+    expect(s.tables.map((t) => [t.table, t.state, t.validationState])).toEqual([
+      ['public.orders', 'Table completed', 'Validated'],
+      ['public.customers', 'Table completed', 'Mismatched records'],
+    ]);
+    const dims = cw.commandCalls(GetMetricStatisticsCommand)[0]?.args[0].input.Dimensions;
+    expect(dims).toEqual([
+      { Name: 'ReplicationInstanceIdentifier', Value: 'ecommerce-staging-dms' },
+      { Name: 'ReplicationTaskIdentifier', Value: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ' },
+    ]);
+  });
+
+  it('the cutover engine reports validation failures and a task that is not running', async () => {
+    dms
+      .on(DescribeReplicationTasksCommand)
+      .resolves({ ReplicationTasks: [task('stopped', { LastFailureMessage: 'stopped by user' })] });
+    dms.on(DescribeTableStatisticsCommand).resolves(stats);
+    cw.on(GetMetricStatisticsCommand).resolves({ Datapoints: [{ Timestamp: new Date(), Average: 1 }] });
+    const engine = dmsCutoverEngine({ client, cloudwatch, config, source: undefined as never, pollMs: 1 });
+    const r = await engine.readiness();
+    expect(r.fullLoadComplete).toBe(true);
+    expect(r.lagSeconds).toBe(1);
+    expect(r.validationFailures).toEqual(['public.customers']);
+    expect(r.problems).toEqual([
+      'task ecommerce-staging-task is stopped, not running',
+      'last error: stopped by user',
+    ]);
+    expect(engine.slot).toBe('dmskit_ecommerce_staging_dms');
+  });
+});
+
+describe('test-connection', () => {
+  it('tests both endpoints and reports a failure by endpoint', async () => {
+    dms.on(TestConnectionCommand).resolves({ Connection: { Status: 'testing' } });
+    dms
+      .on(DescribeConnectionsCommand)
+      .resolvesOnce({ Connections: [{ Status: 'testing', EndpointIdentifier: 'ecommerce-staging-source' }] })
+      .resolvesOnce({
+        Connections: [{ Status: 'successful', EndpointIdentifier: 'ecommerce-staging-source' }],
+      })
+      .resolves({
+        Connections: [
+          {
+            Status: 'failed',
+            EndpointIdentifier: 'ecommerce-staging-target',
+            LastFailureMessage: 'Could not connect: timeout',
+          },
+        ],
+      });
+    await expect(
+      testConnections(client, task('running'), { timeoutMs: 5000, pollMs: 1 }),
+    ).rejects.toThrowError(
+      'connection test of endpoint ecommerce-staging-target failed: Could not connect: timeout',
+    );
+    expect(dms.commandCalls(TestConnectionCommand).map((c) => c.args[0].input.EndpointArn)).toEqual([
+      task('x').SourceEndpointArn,
+      task('x').TargetEndpointArn,
+    ]);
+  });
+});

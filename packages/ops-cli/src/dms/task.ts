@@ -1,0 +1,137 @@
+import {
+  DatabaseMigrationServiceClient,
+  DescribeReplicationTasksCommand,
+  type ReplicationTask,
+  ResourceNotFoundFault,
+} from '@aws-sdk/client-database-migration-service';
+import { ExternalError, type MigrationConfig, resourceName, UsageError } from '@dmskit/shared';
+import { sleep } from '../util/time.js';
+
+/** A DMS client with adaptive retries (throttling backs off instead of failing). */
+export function createDmsClient(region: string): DatabaseMigrationServiceClient {
+  return new DatabaseMigrationServiceClient({ region, retryMode: 'adaptive', maxAttempts: 8 });
+}
+
+/** The ids dmskit's stack gives a migration's DMS resources (never typed by hand). */
+export function dmsResourceIds(config: Pick<MigrationConfig, 'name' | 'environment'>): {
+  task: string;
+  instance: string;
+  source: string;
+  target: string;
+} {
+  const name = resourceName(config);
+  return {
+    task: `${name}-task`,
+    instance: `${name}-dms`,
+    source: `${name}-source`,
+    target: `${name}-target`,
+  };
+}
+
+/** The resource id CloudWatch uses for a task's metrics: the last part of its ARN. */
+export function taskResourceId(arn: string): string {
+  return arn.split(':').pop() ?? arn;
+}
+
+/** Task states that pass on their own (DMS: "Task status"). */
+export const TRANSITIONAL_STATES = new Set([
+  'creating',
+  'starting',
+  'stopping',
+  'modifying',
+  'deleting',
+  'moving',
+  'testing',
+  'running-with-errors-starting',
+]);
+
+function isThrottling(error: unknown): boolean {
+  const name = (error as { name?: string }).name ?? '';
+  return /Throttl|TooManyRequests|RequestLimitExceeded/.test(name);
+}
+
+/**
+ * The migration's replication task, found by the id the stack gives it.
+ * @throws UsageError naming the task when it does not exist (the stack is not deployed)
+ */
+export async function findTask(
+  client: DatabaseMigrationServiceClient,
+  config: Pick<MigrationConfig, 'name' | 'environment'>,
+): Promise<ReplicationTask> {
+  const id = dmsResourceIds(config).task;
+  try {
+    const out = await client.send(
+      new DescribeReplicationTasksCommand({
+        Filters: [{ Name: 'replication-task-id', Values: [id] }],
+        WithoutSettings: true,
+      }),
+    );
+    const task = out.ReplicationTasks?.find((t) => t.ReplicationTaskIdentifier === id);
+    if (task) return task;
+  } catch (error) {
+    if (
+      !(error instanceof ResourceNotFoundFault) &&
+      (error as { name?: string }).name !== 'ResourceNotFoundFault'
+    ) {
+      throw new ExternalError(`DMS DescribeReplicationTasks failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+  throw new UsageError(
+    `replication task ${id} not found: deploy the stack first (dmskit plan, then cdktf deploy)`,
+  );
+}
+
+/**
+ * Polls the task until its status is one of `want`, passing through transitional states and
+ * throttling (which backs off). A task that fails, or settles in a status not wanted, is an error.
+ * @returns the task in the wanted status
+ * @throws ExternalError with the task's last failure message
+ */
+export async function waitForTask(
+  client: DatabaseMigrationServiceClient,
+  arn: string,
+  want: readonly string[],
+  options: { timeoutMs: number; pollMs?: number; signal?: AbortSignal; onStatus?: (status: string) => void },
+): Promise<ReplicationTask> {
+  const deadline = Date.now() + options.timeoutMs;
+  let pause = options.pollMs ?? 5000;
+  let last = '';
+  for (;;) {
+    options.signal?.throwIfAborted();
+    try {
+      const out = await client.send(
+        new DescribeReplicationTasksCommand({
+          Filters: [{ Name: 'replication-task-arn', Values: [arn] }],
+          WithoutSettings: true,
+        }),
+      );
+      const task = out.ReplicationTasks?.[0];
+      if (!task)
+        throw new ExternalError(`replication task ${arn} disappeared while waiting for ${want.join(' or ')}`);
+      const status = task.Status ?? 'unknown';
+      if (status !== last) options.onStatus?.(status);
+      last = status;
+      if (want.includes(status)) return task;
+      if (status === 'failed')
+        throw new ExternalError(
+          `replication task ${task.ReplicationTaskIdentifier} failed: ${task.LastFailureMessage ?? task.StopReason ?? 'no reason given'}`,
+        );
+      if (!TRANSITIONAL_STATES.has(status)) {
+        throw new ExternalError(
+          `replication task ${task.ReplicationTaskIdentifier} is ${status}, not ${want.join(' or ')}${task.StopReason ? ` (${task.StopReason})` : ''}`,
+        );
+      }
+      pause = options.pollMs ?? 5000;
+    } catch (error) {
+      if (!isThrottling(error)) throw error;
+      pause = Math.min(pause * 2, 60_000); // beyond the SDK's own retries: back off further
+    }
+    if (Date.now() > deadline)
+      throw new ExternalError(
+        `replication task ${arn} did not reach ${want.join(' or ')} within ${Math.round(options.timeoutMs / 1000)} s (last status: ${last || 'unknown'})`,
+      );
+    await sleep(pause, options.signal);
+  }
+}

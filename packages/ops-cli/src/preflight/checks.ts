@@ -1,0 +1,500 @@
+import { displayName, type MigrationConfig, selectTables, type TableName } from '@dmskit/shared';
+import { listTables, qualifiedName, type TableInfo } from '@dmskit/validation';
+import pg from 'pg';
+
+/** error: the migration fails or loses data; warning: it works with a risk; info: worth knowing. */
+export type Severity = 'error' | 'warning' | 'info';
+
+/** One preflight finding. `passed` checks are listed too, so the report shows what was verified. */
+export interface CheckResult {
+  /** Stable id, e.g. `wal-level`. */
+  readonly id: string;
+  readonly title: string;
+  readonly severity: Severity;
+  readonly passed: boolean;
+  /** What was found, in one line. */
+  readonly found: string;
+  /** How to fix it (empty when passed). */
+  readonly fix: string;
+}
+
+/** What the checks read from the two servers, gathered once. */
+export interface PreflightFacts {
+  readonly source: ServerFacts;
+  readonly target: ServerFacts | undefined;
+  readonly sourceTables: readonly TableInfo[];
+  readonly config: Pick<MigrationConfig, 'task'> & { readonly task: MigrationConfig['task'] };
+}
+
+export interface ServerFacts {
+  readonly address: string;
+  readonly major: number;
+  readonly version: string;
+  readonly settings: Readonly<Record<string, string>>;
+  readonly user: string;
+  readonly superuser: boolean;
+  readonly replicationRole: boolean;
+  /** Member of rds_replication (Aurora and RDS). */
+  readonly rdsReplication: boolean;
+  readonly slotsUsed: number;
+  readonly sendersUsed: number;
+  readonly ssl: boolean;
+  readonly extensions: readonly string[];
+  /** Extensions the server could install (pg_available_extensions). */
+  readonly availableExtensions: readonly string[];
+  readonly largeObjects: number;
+  readonly walBytes: number | null;
+}
+
+const SETTINGS = [
+  'wal_level',
+  'max_replication_slots',
+  'max_wal_senders',
+  'max_slot_wal_keep_size',
+  'wal_sender_timeout',
+  'ssl',
+];
+
+/** Reads the settings, role and usage facts of one server. */
+export async function readServerFacts(client: pg.Client, address: string): Promise<ServerFacts> {
+  const settings = await client.query('SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1)', [
+    SETTINGS,
+  ]);
+  const s: Record<string, string> = {};
+  for (const r of settings.rows as { name: string; setting: string; unit: string | null }[])
+    s[r.name] = r.unit
+      ? `${r.setting}${r.unit === 'MB' ? 'MB' : r.unit === 'ms' ? 'ms' : r.unit === 's' ? 's' : ` ${r.unit}`}`
+      : r.setting;
+  const role = (
+    await client.query(
+      `SELECT current_user AS user, r.rolsuper AS superuser, r.rolreplication AS replication,
+              EXISTS (SELECT 1 FROM pg_roles x WHERE x.rolname = 'rds_replication' AND pg_has_role(current_user, x.oid, 'member')) AS rds_replication,
+              current_setting('server_version') AS version, current_setting('server_version_num')::int AS num,
+              (SELECT count(*) FROM pg_replication_slots)::int AS slots, (SELECT count(*) FROM pg_stat_replication)::int AS senders,
+              coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false) AS ssl,
+              (SELECT count(*) FROM pg_largeobject_metadata)::int8 AS large_objects
+         FROM pg_roles r WHERE r.rolname = current_user`,
+    )
+  ).rows[0] as Record<string, unknown>;
+  const ext = await client.query('SELECT extname FROM pg_extension ORDER BY 1');
+  const avail = await client.query('SELECT name FROM pg_available_extensions ORDER BY 1');
+  let walBytes: number | null = null;
+  try {
+    walBytes = Number(
+      (
+        (await client.query('SELECT coalesce(sum(size), 0)::int8 AS b FROM pg_ls_waldir()')).rows[0] as {
+          b: string;
+        }
+      ).b,
+    );
+  } catch {
+    walBytes = null; // pg_ls_waldir needs superuser or pg_monitor
+  }
+  return {
+    address,
+    major: Math.floor(Number(role.num) / 10_000),
+    version: String(role.version),
+    settings: s,
+    user: String(role.user),
+    superuser: Boolean(role.superuser),
+    replicationRole: Boolean(role.replication),
+    rdsReplication: Boolean(role.rds_replication),
+    slotsUsed: Number(role.slots),
+    sendersUsed: Number(role.senders),
+    ssl: Boolean(role.ssl),
+    extensions: ext.rows.map((r: { extname: string }) => r.extname),
+    availableExtensions: avail.rows.map((r: { name: string }) => r.name),
+    largeObjects: Number(role.large_objects),
+    walBytes,
+  };
+}
+
+/** Column types DMS moves as LOBs from a PostgreSQL source (DMS: "Source data types for PostgreSQL"). */
+const LOB_TYPES = new Set(['text', 'bytea', 'json', 'jsonb', 'xml']);
+/** Column types DMS does not migrate from PostgreSQL (same page: tsvector, tsquery, and geometric types without PostGIS). */
+const UNSUPPORTED_TYPES = new Set([
+  'tsvector',
+  'tsquery',
+  'point',
+  'line',
+  'lseg',
+  'box',
+  'path',
+  'polygon',
+  'circle',
+  'txid_snapshot',
+  'pg_lsn',
+]);
+
+const pass = (id: string, title: string, severity: Severity, found: string): CheckResult => ({
+  id,
+  title,
+  severity,
+  passed: true,
+  found,
+  fix: '',
+});
+const fail = (id: string, title: string, severity: Severity, found: string, fix: string): CheckResult => ({
+  id,
+  title,
+  severity,
+  passed: false,
+  found,
+  fix,
+});
+
+function list(tables: readonly TableName[], max = 8): string {
+  const names = tables.slice(0, max).map(displayName);
+  return tables.length > max ? `${names.join(', ')} and ${tables.length - max} more` : names.join(', ');
+}
+
+function parseMb(value: string | undefined): number {
+  if (!value) return Number.NaN;
+  return Number.parseInt(value, 10);
+}
+
+/**
+ * The server-level checks of a PostgreSQL source (DMS: "Using a PostgreSQL database as an AWS DMS
+ * source"; PostgreSQL: "Logical Replication > Configuration Settings").
+ */
+export function sourceServerChecks(f: ServerFacts, cdc: boolean): CheckResult[] {
+  const out: CheckResult[] = [];
+  const wal = f.settings.wal_level;
+  out.push(
+    wal === 'logical' || !cdc
+      ? pass('wal-level', 'wal_level is logical', 'error', `wal_level = ${wal}`)
+      : fail(
+          'wal-level',
+          'wal_level is logical',
+          'error',
+          `wal_level = ${wal}`,
+          'ALTER SYSTEM SET wal_level = logical; restart the server (on RDS/Aurora: rds.logical_replication = 1)',
+        ),
+  );
+  const slots = Number(f.settings.max_replication_slots);
+  // One slot for the task, and one per table copied at the same time by native table sync.
+  const needSlots = f.slotsUsed + 1;
+  out.push(
+    slots >= needSlots + 2
+      ? pass(
+          'replication-slots',
+          'free replication slots',
+          'error',
+          `max_replication_slots = ${slots}, ${f.slotsUsed} in use`,
+        )
+      : fail(
+          'replication-slots',
+          'free replication slots',
+          'error',
+          `max_replication_slots = ${slots}, ${f.slotsUsed} in use`,
+          `set max_replication_slots to at least ${needSlots + 4} and restart`,
+        ),
+  );
+  const senders = Number(f.settings.max_wal_senders);
+  out.push(
+    senders >= f.sendersUsed + 3
+      ? pass(
+          'wal-senders',
+          'free WAL senders',
+          'error',
+          `max_wal_senders = ${senders}, ${f.sendersUsed} in use`,
+        )
+      : fail(
+          'wal-senders',
+          'free WAL senders',
+          'error',
+          `max_wal_senders = ${senders}, ${f.sendersUsed} in use`,
+          `set max_wal_senders to at least ${f.sendersUsed + 5} and restart`,
+        ),
+  );
+  const keep = parseMb(f.settings.max_slot_wal_keep_size);
+  const walNow =
+    f.walBytes === null
+      ? 'WAL size unknown (needs pg_monitor)'
+      : `WAL now ${Math.round(f.walBytes / 1024 / 1024)} MB`;
+  out.push(
+    keep === -1
+      ? fail(
+          'slot-wal-keep-size',
+          'WAL a slot may retain is bounded',
+          'warning',
+          `max_slot_wal_keep_size = -1 (unlimited); ${walNow}`,
+          'a stalled task can fill the disk with WAL: set max_slot_wal_keep_size (for example 10% of the WAL volume) and keep enough free disk for a day of WAL',
+        )
+      : keep < 1024
+        ? fail(
+            'slot-wal-keep-size',
+            'WAL a slot may retain is bounded',
+            'warning',
+            `max_slot_wal_keep_size = ${keep}MB; ${walNow}`,
+            'under 1 GB a short outage of the task invalidates the slot: raise it to hours of WAL',
+          )
+        : pass(
+            'slot-wal-keep-size',
+            'WAL a slot may retain is bounded',
+            'warning',
+            `max_slot_wal_keep_size = ${keep}MB; ${walNow}`,
+          ),
+  );
+  const timeout = Number.parseInt(f.settings.wal_sender_timeout ?? '60000', 10);
+  out.push(
+    timeout === 0 || timeout >= 10_000
+      ? pass(
+          'wal-sender-timeout',
+          'wal_sender_timeout leaves DMS time',
+          'warning',
+          `wal_sender_timeout = ${f.settings.wal_sender_timeout}`,
+        )
+      : fail(
+          'wal-sender-timeout',
+          'wal_sender_timeout leaves DMS time',
+          'warning',
+          `wal_sender_timeout = ${f.settings.wal_sender_timeout}`,
+          'set wal_sender_timeout to 0 or at least 10000 ms (DMS ends slow sessions otherwise)',
+        ),
+  );
+  const can = f.superuser || f.replicationRole || f.rdsReplication;
+  out.push(
+    can
+      ? pass(
+          'replication-privilege',
+          'the user may replicate',
+          'error',
+          `${f.user}: ${f.superuser ? 'superuser' : f.replicationRole ? 'REPLICATION' : 'rds_replication'}`,
+        )
+      : fail(
+          'replication-privilege',
+          'the user may replicate',
+          'error',
+          `${f.user} has neither REPLICATION nor rds_replication`,
+          `ALTER ROLE ${f.user} WITH REPLICATION (on Aurora/RDS: GRANT rds_replication TO ${f.user})`,
+        ),
+  );
+  out.push(
+    f.largeObjects === 0
+      ? pass('large-objects', 'no large objects', 'warning', 'pg_largeobject is empty')
+      : fail(
+          'large-objects',
+          'no large objects',
+          'warning',
+          `${f.largeObjects} large object(s) in pg_largeobject`,
+          'DMS and logical replication do not migrate large objects: move them to bytea columns or copy them with pg_dump --large-objects at cutover',
+        ),
+  );
+  return out;
+}
+
+/** The checks of the tables in scope: keys, data types, LOB sizes, partitions, sequences. */
+export async function tableChecks(source: pg.Client, facts: PreflightFacts): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  const task = facts.config.task;
+  const cdc = task.migrationType !== 'full-load';
+  const tables = selectTables(facts.sourceTables, task.tableMappings);
+  const keyless = tables.filter((t) => !t.hasReplicaIdentity);
+  out.push(
+    keyless.length === 0
+      ? pass(
+          'replica-identity',
+          'every table has a primary key or REPLICA IDENTITY',
+          cdc ? 'error' : 'info',
+          `${tables.length} table(s) in scope, all keyed`,
+        )
+      : fail(
+          'replica-identity',
+          'every table has a primary key or REPLICA IDENTITY',
+          cdc ? 'error' : 'info',
+          `${keyless.length} table(s) without: ${list(keyless)}`,
+          'their UPDATE and DELETE are not replicated: add a primary key, or ALTER TABLE ... REPLICA IDENTITY FULL',
+        ),
+  );
+  const unsupported: string[] = [];
+  const lobs: { table: TableInfo; column: string; type: string }[] = [];
+  for (const t of tables) {
+    for (const c of t.columns) {
+      const base = c.type.replace(/\(.*\)$/, '').replace(/\[\]$/, '');
+      if (UNSUPPORTED_TYPES.has(base)) unsupported.push(`${displayName(t)}.${c.name} (${c.type})`);
+      else if (LOB_TYPES.has(base) || c.type.endsWith('[]'))
+        lobs.push({ table: t, column: c.name, type: c.type });
+    }
+  }
+  out.push(
+    unsupported.length === 0
+      ? pass('unsupported-types', 'no column of a type DMS does not migrate', 'error', 'none')
+      : fail(
+          'unsupported-types',
+          'no column of a type DMS does not migrate',
+          'error',
+          unsupported.slice(0, 10).join(', '),
+          'convert these columns (for example to text) or migrate these tables with the native engine',
+        ),
+  );
+  let largest = { bytes: 0, where: '' };
+  for (const l of lobs.slice(0, 200)) {
+    const sample = l.table.bytes > 256 * 1024 * 1024 ? ' TABLESAMPLE SYSTEM (1)' : '';
+    const { rows } = await source.query(
+      `SELECT coalesce(max(octet_length(${pg.escapeIdentifier(l.column)}::text)), 0)::int8 AS b FROM ONLY ${qualifiedName(l.table)}${sample}`,
+    );
+    const b = Number((rows[0] as { b: string }).b);
+    if (b > largest.bytes) largest = { bytes: b, where: `${displayName(l.table)}.${l.column}` };
+  }
+  const limitBytes = task.lob.maxLobSizeKb * 1024;
+  const lobFound = `${lobs.length} LOB column(s) (text, bytea, json, jsonb, xml, arrays); largest value ${Math.ceil(largest.bytes / 1024)} KB${largest.where ? ` in ${largest.where}` : ''}`;
+  out.push(
+    task.lob.mode !== 'limited' || largest.bytes <= limitBytes
+      ? pass(
+          'lob-size',
+          "LOB values fit the task's LOB mode",
+          'error',
+          `${lobFound}; mode ${task.lob.mode}, max ${task.lob.maxLobSizeKb} KB`,
+        )
+      : fail(
+          'lob-size',
+          "LOB values fit the task's LOB mode",
+          'error',
+          `${lobFound}; limited mode truncates at ${task.lob.maxLobSizeKb} KB`,
+          `raise task.lob.maxLobSizeKb to at least ${Math.ceil(largest.bytes / 1024)}, or use full LOB mode for the tables that need it (task.tableSettings)`,
+        ),
+  );
+  const partitions = facts.sourceTables.filter((t) => t.partitionOf);
+  const parents = [...new Map(partitions.map((p) => [displayName(p.partitionOf!), p.partitionOf!])).values()];
+  out.push(
+    parents.length === 0
+      ? pass(
+          'partitioned-tables',
+          'partitioned tables are migrated through their partitions',
+          'info',
+          'no partitioned table',
+        )
+      : fail(
+          'partitioned-tables',
+          'partitioned tables are migrated through their partitions',
+          'info',
+          `${parents.length} partitioned table(s): ${list(parents)}`,
+          'select the partitions, not the parent, in the DMS selection rules; dmskit pre-creates the parent with pg_dump',
+        ),
+  );
+  const seq = await source.query(
+    "SELECT count(*)::int AS n FROM pg_sequences WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
+  );
+  const n = (seq.rows[0] as { n: number }).n;
+  out.push(
+    n === 0
+      ? pass('sequences', 'sequence values are carried over', 'info', 'no sequence')
+      : fail(
+          'sequences',
+          'sequence values are carried over',
+          'info',
+          `${n} sequence(s): DMS and logical replication do not migrate their values`,
+          'dmskit cutover copies them after the fence; set them yourself if you cut over by hand',
+        ),
+  );
+  return out;
+}
+
+/** Checks that compare the two servers, and the target's readiness. */
+export async function targetChecks(
+  target: pg.Client | undefined,
+  facts: PreflightFacts,
+): Promise<CheckResult[]> {
+  const t = facts.target;
+  if (!t || !target) return [];
+  const out: CheckResult[] = [];
+  out.push(
+    t.major >= facts.source.major
+      ? pass(
+          'major-version',
+          'target at least as new as the source',
+          'error',
+          `source ${facts.source.major}, target ${t.major}`,
+        )
+      : fail(
+          'major-version',
+          'target at least as new as the source',
+          'error',
+          `source ${facts.source.major}, target ${t.major}`,
+          `use an Aurora PostgreSQL ${facts.source.major} or newer target (target.engineVersion)`,
+        ),
+  );
+  const missing = facts.source.extensions.filter((e) => !t.availableExtensions.includes(e));
+  out.push(
+    missing.length === 0
+      ? pass(
+          'extensions',
+          'every source extension is available on the target',
+          'error',
+          `${facts.source.extensions.length} extension(s)`,
+        )
+      : fail(
+          'extensions',
+          'every source extension is available on the target',
+          'error',
+          `not available on the target: ${missing.join(', ')}`,
+          'install them on the target, or remove the objects that use them from the migration',
+        ),
+  );
+  const tables = selectTables(facts.sourceTables, facts.config.task.tableMappings);
+  const { rows } = await target.query(
+    `SELECT n.nspname AS schema, c.relname AS table, c.reltuples::int8 AS est FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+    [tables.map((x) => x.schema), tables.map((x) => x.table)],
+  );
+  const withRows: TableName[] = [];
+  for (const r of rows as { schema: string; table: string }[]) {
+    const any = await target.query(`SELECT EXISTS (SELECT 1 FROM ONLY ${qualifiedName(r)}) AS any`);
+    if ((any.rows[0] as { any: boolean }).any) withRows.push(r);
+  }
+  out.push(
+    withRows.length === 0
+      ? pass(
+          'target-not-empty',
+          'the target tables are empty',
+          'error',
+          rows.length ? `${rows.length} table(s) pre-created, all empty` : 'no table of the scope exists yet',
+        )
+      : fail(
+          'target-not-empty',
+          'the target tables are empty',
+          'error',
+          `${withRows.length} table(s) already hold rows: ${list(withRows)}`,
+          'TargetTablePrepMode DO_NOTHING would load on top of them: empty them (TRUNCATE) or migrate into a new database',
+        ),
+  );
+  return out;
+}
+
+/** Connectivity and TLS of one side: the connection was made (or not) and whether it is encrypted. */
+export function connectionChecks(
+  side: 'source' | 'target',
+  facts: ServerFacts | undefined,
+  error: string | undefined,
+): CheckResult[] {
+  if (!facts)
+    return [
+      fail(
+        `connectivity-${side}`,
+        `${side} reachable`,
+        'error',
+        error ?? 'not reachable',
+        `open the network path and pg_hba.conf for the ${side}, and check host, port, user and password`,
+      ),
+    ];
+  return [
+    pass(
+      `connectivity-${side}`,
+      `${side} reachable`,
+      'error',
+      `${facts.address}, PostgreSQL ${facts.version}`,
+    ),
+    facts.ssl
+      ? pass(`tls-${side}`, `${side} connection encrypted`, 'warning', 'TLS in use')
+      : fail(
+          `tls-${side}`,
+          `${side} connection encrypted`,
+          'warning',
+          `ssl = ${facts.settings.ssl ?? 'off'}, this connection is not encrypted`,
+          `turn on ssl on the ${side} and connect with sslmode=verify-full`,
+        ),
+  ];
+}
+
+export { listTables };

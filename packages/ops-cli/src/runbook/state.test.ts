@@ -1,0 +1,51 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { UsageError } from '@dmskit/shared';
+import { describe, expect, it } from 'vitest';
+import { type CutoverState, defaultStateFile, fileStateStore, memoryStateStore } from './state.js';
+
+const state: CutoverState = {
+  version: 1,
+  migration: 'shop',
+  engine: 'native',
+  status: 'in-progress',
+  startedAt: '2026-11-21T08:00:00.000Z',
+  fence: { method: 'read-only', database: 'shop', prior: null },
+  steps: { preconditions: { at: '2026-11-21T08:00:00.100Z', ms: 12, detail: 'ok' } },
+};
+
+describe('cutover state', () => {
+  it('a file store saves atomically and loads what it saved', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-state-'));
+    const store = fileStateStore(path.join(dir, 'nested', 'state.json'));
+    expect(await store.load()).toBeUndefined();
+    await store.save(state);
+    expect(await store.load()).toEqual(state);
+    expect(JSON.parse(await readFile(path.join(dir, 'nested', 'state.json'), 'utf8')).fence).toEqual({
+      method: 'read-only',
+      database: 'shop',
+      prior: null,
+    });
+  });
+
+  it('refuses a file that is not a cutover state, naming it', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-state-'));
+    const file = path.join(dir, 'state.json');
+    await writeFile(file, '{"hello": 1}');
+    await expect(fileStateStore(file).load()).rejects.toThrowError(UsageError);
+    await expect(fileStateStore(file).load()).rejects.toThrowError(/state\.json: not a dmskit cutover state/);
+  });
+
+  it('a memory store hands out copies', async () => {
+    const store = memoryStateStore();
+    await store.save(state);
+    const a = await store.load();
+    a!.status = 'ready';
+    expect((await store.load())?.status).toBe('in-progress');
+  });
+
+  it('the default file is per migration and environment', () => {
+    expect(defaultStateFile('/repo', 'shop', 'prod')).toBe('/repo/.dmskit/cutover-shop-prod.json');
+  });
+});

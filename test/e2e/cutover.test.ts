@@ -1,0 +1,181 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadMigrationConfig } from '@dmskit/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, runDmskit } from '../helpers/cli.js';
+import { independentDiff } from '../helpers/independent.js';
+import { startLedgerWriter } from '../helpers/ledger.js';
+import { createDatabase, type LocalServer, query, startServer } from '../helpers/servers.js';
+
+const SCHEMA = `CREATE TABLE ledger (id bigserial PRIMARY KEY, note text NOT NULL, at timestamptz NOT NULL DEFAULT now());
+  CREATE TABLE accounts (id int PRIMARY KEY, balance numeric(12,2) NOT NULL);
+  INSERT INTO accounts SELECT g, g * 10 FROM generate_series(1, 2000) g;
+  INSERT INTO ledger (note) SELECT 'seed ' || g FROM generate_series(1, 5000) g;`;
+
+/**
+ * The cutover runbook on the native engine while an application keeps writing: no committed write is
+ * lost (checked row by row, and against the ids the writer saw committed), the window is reported; a
+ * cutover killed mid-way resumes; one that fails leaves the source writable.
+ */
+describe('dmskit cutover --engine native', () => {
+  let source: LocalServer;
+  let target: LocalServer;
+  let dir: string;
+  let n = 0;
+
+  beforeAll(async () => {
+    [source, target] = await Promise.all([startServer('source', { logical: true }), startServer('target')]);
+    dir = await mkdtemp(path.join(tmpdir(), 'dmskit-cutover-'));
+  });
+  afterAll(async () => {
+    await Promise.all([source?.stop(), target?.stop()]);
+  });
+
+  /** A migration of its own (own database, slot and state file), replicating, with a writer running. */
+  async function migration() {
+    n++;
+    const db = `app${n}`;
+    const [sourceUrl, targetUrl] = await Promise.all([
+      createDatabase(source, db),
+      createDatabase(target, db),
+    ]);
+    await query(sourceUrl, SCHEMA);
+    const { config } = await loadMigrationConfig('migrations/ecommerce.ts', { cwd: REPO_ROOT });
+    const cfg = {
+      ...structuredClone(config),
+      name: `cut${n}`,
+      source: { ...config.source, caCertificateFile: undefined },
+    };
+    const configFile = path.join(dir, `cut${n}.json`);
+    await writeFile(configFile, JSON.stringify(cfg));
+    const common = [
+      '--config',
+      configFile,
+      '--engine',
+      'native',
+      '--source-url',
+      sourceUrl,
+      '--target-url',
+      targetUrl,
+    ];
+    const started = await runDmskit(['start', ...common]);
+    expect(started.code, started.stderr).toBe(0);
+    const writer = startLedgerWriter(sourceUrl);
+    await new Promise((r) => setTimeout(r, 1500)); // CDC carries the writer's rows for a while
+    const state = path.join(dir, `cut${n}-state.json`);
+    return {
+      sourceUrl,
+      targetUrl,
+      writer,
+      args: [...common, '--state', state],
+      state,
+      slot: `dmskit_cut${n}_staging_slot`,
+    };
+  }
+
+  async function noRowLost(m: Awaited<ReturnType<typeof migration>>) {
+    const ids = new Set(
+      (await query<{ id: string }>(m.targetUrl, 'SELECT id FROM ledger')).map((r) => Number(r.id)),
+    );
+    expect(m.writer.committed.length).toBeGreaterThan(0);
+    expect(m.writer.committed.filter((id) => !ids.has(id))).toEqual([]);
+    const diff = await independentDiff(m.sourceUrl, m.targetUrl);
+    expect(diff.differences).toEqual([]);
+  }
+
+  it('cuts over under writes: no row lost, the window reported, the source left fenced', async () => {
+    const m = await migration();
+    const run = await runDmskit(['cutover', ...m.args]);
+    await m.writer.stop();
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(
+      /Writes were unavailable for \d+ ms: fence \d+ ms, waiting for LSN [0-9A-F]+\/[0-9A-F]+ \d+ ms/,
+    );
+    expect(m.writer.rejected()).toBeGreaterThan(0); // the application met the fence
+    await noRowLost(m);
+    await expect(query(m.sourceUrl, "INSERT INTO ledger (note) VALUES ('after')")).rejects.toThrowError(
+      /read-only transaction/,
+    );
+    expect(await query(m.targetUrl, 'SELECT subname FROM pg_subscription')).toEqual([]);
+    expect(
+      await query(m.sourceUrl, 'SELECT slot_name FROM pg_replication_slots WHERE slot_name = $1', [m.slot]),
+    ).toEqual([]);
+    const [{ next }] = await query<{ next: string }>(m.targetUrl, "SELECT nextval('ledger_id_seq') AS next");
+    expect(Number(next)).toBeGreaterThan(Math.max(...m.writer.committed));
+    expect(JSON.parse(await readFile(m.state, 'utf8')).status).toBe('ready');
+  });
+
+  it('killed mid-way, resumes where it stopped and loses no row', async () => {
+    const m = await migration();
+    let killed = false;
+    const first = await runDmskit(['cutover', ...m.args], {
+      onStderrLine: (line, child) => {
+        if (!killed && line.startsWith('  fence:')) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      },
+    });
+    expect(killed).toBe(true);
+    expect(first.code).toBeNull();
+    const state = JSON.parse(await readFile(m.state, 'utf8'));
+    expect(state).toMatchObject({ status: 'in-progress', fence: { method: 'read-only' } });
+    const second = await runDmskit(['cutover', ...m.args]);
+    await m.writer.stop();
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toContain('resuming the cutover');
+    expect(second.stdout).toContain('Target ready (resumed cutover)');
+    await noRowLost(m);
+  });
+
+  it('failing on purpose (the target was changed behind its back): exit 2, the source writable, replication resumed', async () => {
+    const m = await migration();
+    await query(m.targetUrl, 'UPDATE accounts SET balance = -1 WHERE id = 7');
+    const run = await runDmskit(['cutover', ...m.args]);
+    await m.writer.stop();
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(
+      /dmskit: cutover failed at validation: final validation is different: public\.accounts.*; the source was unfenced and takes writes again/,
+    );
+    await query(m.sourceUrl, "INSERT INTO ledger (note) VALUES ('writable again')");
+    expect(await query(m.targetUrl, 'SELECT subenabled FROM pg_subscription')).toEqual([
+      { subenabled: true },
+    ]);
+    expect(JSON.parse(await readFile(m.state, 'utf8')).status).toBe('failed');
+  });
+
+  it('rollback by hand after a killed cutover: unfenced, replication enabled again', async () => {
+    const m = await migration();
+    let killed = false;
+    await runDmskit(['cutover', ...m.args], {
+      onStderrLine: (line, child) => {
+        if (!killed && line.startsWith('  stop-replication:')) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      },
+    });
+    expect(killed).toBe(true);
+    await expect(query(m.sourceUrl, "INSERT INTO ledger (note) VALUES ('fenced?')")).rejects.toThrowError(
+      /read-only/,
+    );
+    const rb = await runDmskit(['rollback', ...m.args]);
+    await m.writer.stop();
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(rb.stdout).toContain('fence released (read-only)');
+    expect(rb.stdout).toContain('replication resumed (native)');
+    await query(m.sourceUrl, "INSERT INTO ledger (note) VALUES ('writable again')");
+    expect(await query(m.targetUrl, 'SELECT subenabled FROM pg_subscription')).toEqual([
+      { subenabled: true },
+    ]);
+  });
+
+  it('--dry-run prints the runbook and connects nowhere', async () => {
+    const run = await runDmskit(['cutover', '--dry-run', '--engine', 'dms']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('DMS: StopReplicationTask ecommerce-staging-task; wait until stopped');
+    expect(run.stdout).toContain('source: ALTER DATABASE shop SET default_transaction_read_only = on');
+    expect(run.stdout.match(/^\d+\. /gm)).toHaveLength(9);
+  });
+});
