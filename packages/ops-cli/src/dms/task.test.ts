@@ -112,13 +112,11 @@ describe('waiting through transitional states', () => {
   });
 
   it('a task that fails reports its last failure message', async () => {
-    dms
-      .on(DescribeReplicationTasksCommand)
-      .resolves({
-        ReplicationTasks: [
-          task('failed', { LastFailureMessage: 'Error in slot: replication slot "dmskit" does not exist' }),
-        ],
-      });
+    dms.on(DescribeReplicationTasksCommand).resolves({
+      ReplicationTasks: [
+        task('failed', { LastFailureMessage: 'Error in slot: replication slot "dmskit" does not exist' }),
+      ],
+    });
     await expect(waitForTask(client, ARN, ['running'], { timeoutMs: 1000, pollMs: 1 })).rejects.toThrowError(
       'replication task ecommerce-staging-task failed: Error in slot: replication slot "dmskit" does not exist',
     );
