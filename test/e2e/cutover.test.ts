@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runDmskit } from '../helpers/cli.js';
 import { independentDiff } from '../helpers/independent.js';
 import { startLedgerWriter } from '../helpers/ledger.js';
-import { createDatabase, type LocalServer, query, startServer } from '../helpers/servers.js';
+import { createDatabase, type LocalServer, query, query1, startServer } from '../helpers/servers.js';
 
 const SCHEMA = `CREATE TABLE ledger (id bigserial PRIMARY KEY, note text NOT NULL, at timestamptz NOT NULL DEFAULT now());
   CREATE TABLE accounts (id int PRIMARY KEY, balance numeric(12,2) NOT NULL);
@@ -101,7 +101,7 @@ describe('dmskit cutover --engine native', () => {
     expect(
       await query(m.sourceUrl, 'SELECT slot_name FROM pg_replication_slots WHERE slot_name = $1', [m.slot]),
     ).toEqual([]);
-    const [{ next }] = await query<{ next: string }>(m.targetUrl, "SELECT nextval('ledger_id_seq') AS next");
+    const [{ next }] = await query1<{ next: string }>(m.targetUrl, "SELECT nextval('ledger_id_seq') AS next");
     expect(Number(next)).toBeGreaterThan(Math.max(...m.writer.committed));
     expect(JSON.parse(await readFile(m.state, 'utf8')).status).toBe('ready');
   });
