@@ -71,6 +71,7 @@ describe('dmskit cutover --engine native', () => {
       args: [...common, '--state', state],
       state,
       slot: `dmskit_cut${n}_staging_slot`,
+      sub: `dmskit_cut${n}_staging_sub`,
     };
   }
 
@@ -97,7 +98,9 @@ describe('dmskit cutover --engine native', () => {
     await expect(query(m.sourceUrl, "INSERT INTO ledger (note) VALUES ('after')")).rejects.toThrowError(
       /read-only transaction/,
     );
-    expect(await query(m.targetUrl, 'SELECT subname FROM pg_subscription')).toEqual([]);
+    expect(
+      await query(m.targetUrl, 'SELECT subname FROM pg_subscription WHERE subname = $1', [m.sub]),
+    ).toEqual([]);
     expect(
       await query(m.sourceUrl, 'SELECT slot_name FROM pg_replication_slots WHERE slot_name = $1', [m.slot]),
     ).toEqual([]);
@@ -139,9 +142,9 @@ describe('dmskit cutover --engine native', () => {
       /dmskit: cutover failed at validation: final validation is different: public\.accounts.*; the source was unfenced and takes writes again/,
     );
     await query(m.sourceUrl, "INSERT INTO ledger (note) VALUES ('writable again')");
-    expect(await query(m.targetUrl, 'SELECT subenabled FROM pg_subscription')).toEqual([
-      { subenabled: true },
-    ]);
+    expect(
+      await query(m.targetUrl, 'SELECT subenabled FROM pg_subscription WHERE subname = $1', [m.sub]),
+    ).toEqual([{ subenabled: true }]);
     expect(JSON.parse(await readFile(m.state, 'utf8')).status).toBe('failed');
   });
 
@@ -166,9 +169,9 @@ describe('dmskit cutover --engine native', () => {
     expect(rb.stdout).toContain('fence released (read-only)');
     expect(rb.stdout).toContain('replication resumed (native)');
     await query(m.sourceUrl, "INSERT INTO ledger (note) VALUES ('writable again')");
-    expect(await query(m.targetUrl, 'SELECT subenabled FROM pg_subscription')).toEqual([
-      { subenabled: true },
-    ]);
+    expect(
+      await query(m.targetUrl, 'SELECT subenabled FROM pg_subscription WHERE subname = $1', [m.sub]),
+    ).toEqual([{ subenabled: true }]);
   });
 
   it('--dry-run prints the runbook and connects nowhere', async () => {

@@ -332,7 +332,7 @@ export async function tableChecks(source: pg.Client, facts: PreflightFacts): Pro
   for (const l of lobs.slice(0, 200)) {
     const sample = l.table.bytes > 256 * 1024 * 1024 ? ' TABLESAMPLE SYSTEM (1)' : '';
     const { rows } = await source.query(
-      `SELECT coalesce(max(octet_length(${pg.escapeIdentifier(l.column)}::text)), 0)::int8 AS b FROM ONLY ${qualifiedName(l.table)}${sample}`,
+      `SELECT coalesce(max(${l.type === 'bytea' ? `octet_length(${pg.escapeIdentifier(l.column)})` : `octet_length(${pg.escapeIdentifier(l.column)}::text)`}), 0)::int8 AS b FROM ONLY ${qualifiedName(l.table)}${sample}`, // bytea: its bytes; other LOBs: their text
     );
     const b = Number((rows[0] as { b: string }).b);
     if (b > largest.bytes) largest = { bytes: b, where: `${displayName(l.table)}.${l.column}` };
