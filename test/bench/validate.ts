@@ -82,7 +82,12 @@ const byHand = (urls: [string, string]) =>
     const hash = createHash('sha256');
     await pipeline(
       c.query(copyTo('COPY (SELECT * FROM t ORDER BY aid) TO STDOUT')),
-      new Writable({ write: (chunk, _e, cb) => (hash.update(chunk), cb()) }),
+      new Writable({
+        write: (chunk, _e, cb) => {
+          hash.update(chunk);
+          cb();
+        },
+      }),
     );
     return hash.digest('hex');
   });

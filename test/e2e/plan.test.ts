@@ -13,9 +13,12 @@ afterAll(async () => {
 import { REPO_ROOT, runDmskit } from '../helpers/cli.js';
 
 /** The example config as JSON, changed by `edit`, in a temporary folder. */
-async function variant(edit: (config: Record<string, any>) => void): Promise<string> {
+// biome-ignore lint/suspicious/noExplicitAny: the test edits arbitrary fields of a parsed config
+type AnyConfig = Record<string, any>;
+
+async function variant(edit: (config: AnyConfig) => void): Promise<string> {
   const { config } = await loadMigrationConfig('migrations/ecommerce.ts', { cwd: REPO_ROOT });
-  const copy = structuredClone(config) as Record<string, any>;
+  const copy = structuredClone(config) as AnyConfig;
   copy.source.caCertificateFile = path.join(REPO_ROOT, 'migrations', config.source.caCertificateFile!);
   edit(copy);
   const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-plan-config-'));

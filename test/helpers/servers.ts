@@ -44,3 +44,20 @@ export async function query1<T = Record<string, unknown>>(
   if (!rows[0]) throw new Error(`no row from: ${sql}`);
   return [rows[0]];
 }
+
+/**
+ * Nothing of a migration is left on the servers: no publication or replication slot on the source, no
+ * subscription on the target, no database setting (the fence) on the source, and the source takes writes.
+ */
+export async function expectNothingLeft(
+  sourceUrl: string,
+  targetUrl: string,
+  probeWrite: string,
+): Promise<void> {
+  const { expect } = await import('vitest');
+  expect(await query(sourceUrl, 'SELECT pubname FROM pg_publication')).toEqual([]);
+  expect(await query(sourceUrl, 'SELECT slot_name FROM pg_replication_slots')).toEqual([]);
+  expect(await query(targetUrl, 'SELECT subname FROM pg_subscription')).toEqual([]);
+  expect(await query(sourceUrl, 'SELECT setconfig FROM pg_db_role_setting')).toEqual([]);
+  await query(sourceUrl, probeWrite);
+}

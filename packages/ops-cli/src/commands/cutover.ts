@@ -157,8 +157,6 @@ export async function cutover(
     target = await openConnection(targetUrl, 'target', { applicationName: 'dmskit-control' });
     const engine = engineFor(o.engine, config, source, target);
     const tables = selectTables(await listTables(source), config.task.tableMappings);
-    const controlPid = ((await source.query('SELECT pg_backend_pid() AS pid')).rows[0] as { pid: number })
-      .pid;
     const result = await runCutover({
       source: sourceUrl,
       target: targetUrl,
@@ -167,7 +165,6 @@ export async function cutover(
       engine,
       ...cutoverSettings(config),
       tables,
-      exemptPids: [controlPid],
       state: fileStateStore(stateFile),
       onStep: (step, detail) => process.stderr.write(`  ${step}: ${detail}\n`),
       signal: controller.signal,

@@ -203,8 +203,6 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     progress.stop();
 
     progress.phase(`cutover (${config.cutover.fenceMethod} fence)`);
-    const controlPid = ((await source.query('SELECT pg_backend_pid() AS pid')).rows[0] as { pid: number })
-      .pid;
     const cutover = await runCutover({
       source: sourceUrl,
       target: targetUrl,
@@ -213,7 +211,6 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       engine,
       ...cutoverSettings(config),
       tables: native.tables,
-      exemptPids: [controlPid],
       onStep: (step, detail) => {
         if (step === 'fence') void writer?.stop(); // fenced: nothing the writer sends from now on can commit
         progress.info(`${step}: ${detail}`);

@@ -62,7 +62,7 @@ export interface CutoverOptions {
   readonly tables: readonly TableName[];
   readonly selection: readonly SelectionRule[];
   readonly lsnWaitTimeoutMs: number;
-  /** Backend pids on the source that the fence must not end (dmskit's own sessions). */
+  /** Backend pids on the source that the fence must not end, besides `sourceControl` (always kept). */
   readonly exemptPids?: readonly number[];
   /** Where progress is kept; a file makes the cutover resumable. @default in memory */
   readonly state?: StateStore;
@@ -158,6 +158,9 @@ export async function runCutover(options: CutoverOptions): Promise<CutoverResult
     );
   }
 
+  const controlPid = (
+    (await options.sourceControl.query('SELECT pg_backend_pid() AS pid')).rows[0] as { pid: number }
+  ).pid;
   let fence: Fence | undefined;
   let replicationStopped = Boolean(state.steps['stop-replication']);
   try {
@@ -169,7 +172,7 @@ export async function runCutover(options: CutoverOptions): Promise<CutoverResult
       source: options.source,
       control: options.sourceControl,
       tables: options.tables,
-      exempt: options.exemptPids ?? [],
+      exempt: [controlPid, ...(options.exemptPids ?? [])],
       ...(state.fence ? { previous: state.fence } : {}),
     });
     state.fence = fence.record;
