@@ -117,6 +117,7 @@ const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const servers: LocalServer[] = await Promise.all([startServer('source'), startServer('target')]);
 const out = new Table({
   head: ['rows', 'table', 'method', 'wall', 'x floor', 'received', '% of table', 'result'],
+  colWidths: [13, 8, 47, 10, 9, 12, 12, 20],
   style: { head: [], border: [] },
 });
 try {
