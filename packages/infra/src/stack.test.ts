@@ -35,6 +35,10 @@ const base = {
   source: { host: 'db1', database: 'billing', user: 'dms' },
 };
 
+/** The base config with TLS the stack accepts without a CA file (sslmode require), plus `extra` fields. */
+const withTls = (extra: Record<string, unknown> = {}) =>
+  parseMigrationConfig({ ...base, source: { ...base.source, sslmode: 'require' }, ...extra }).config;
+
 describe('MigrationStack (the example config)', async () => {
   const { config } = await loadMigrationConfig('migrations/ecommerce.ts', { cwd: repoRoot });
   const s = synth({ config, sourceCaCertificatePem: CA });
@@ -165,9 +169,7 @@ describe('MigrationStack (the example config)', async () => {
   });
 
   it('keeps state in S3 with locking when a bucket is configured, and local when offline', () => {
-    const { config: withState } = parseMigrationConfig({
-      ...base,
-      source: { ...base.source, sslmode: 'require' },
+    const withState = withTls({
       state: { bucket: 'acme-tf-state' },
     });
     const real = synth({ config: withState });
@@ -188,9 +190,7 @@ describe('MigrationStack (the example config)', async () => {
 
 describe('MigrationStack variants', () => {
   it('Direct Connect: associates the gateway, no customer gateway or VPN', () => {
-    const { config } = parseMigrationConfig({
-      ...base,
-      source: { ...base.source, sslmode: 'require' },
+    const config = withTls({
       network: {
         ...base.network,
         connectivity: {
@@ -211,9 +211,7 @@ describe('MigrationStack variants', () => {
   });
 
   it('a VPN on a transit gateway with static routes is refused at synth, naming the prop', () => {
-    const { config } = parseMigrationConfig({
-      ...base,
-      source: { ...base.source, sslmode: 'require' },
+    const config = withTls({
       network: {
         ...base.network,
         connectivity: {
@@ -237,9 +235,7 @@ describe('MigrationStack variants', () => {
   });
 
   it('DMS Serverless replaces the instance and task with a replication config; existing account roles are not created', () => {
-    const { config } = parseMigrationConfig({
-      ...base,
-      source: { ...base.source, sslmode: 'require' },
+    const config = withTls({
       replicationInstance: {
         serverless: { minCapacityUnits: 2, maxCapacityUnits: 16 },
         createAccountRoles: false,
@@ -256,9 +252,7 @@ describe('MigrationStack variants', () => {
 
 describe('table mappings checked against a source catalog at synth', () => {
   it('a filter on a column the table does not have fails at synth, naming the rule', () => {
-    const { config } = parseMigrationConfig({
-      ...base,
-      source: { ...base.source, sslmode: 'require' },
+    const config = withTls({
       task: {
         tableMappings: [
           {
