@@ -82,7 +82,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--no-schema', 'compare data only')
     .addOption(
       new Option('--hash <mode>', 'row digest: auto runs the self-check')
-        .choices(['auto', 'hashtextextended', 'md5'])
+        .choices(['auto', 'typed', 'md5'])
         .default('auto'),
     )
     .addOption(

@@ -97,6 +97,15 @@ function socketBytes(client: pg.Client): number {
 }
 
 /**
+ * Planner settings of validation sessions. The planner cannot estimate how many chunks a bucket
+ * expression yields, assumes one per row, and groups by sorting (spilling gigabytes at 10M rows);
+ * without sorts it hashes the few thousand chunks in memory. Queries that need an order still get one
+ * (through an index, or a sort when nothing else can give it). JIT compiles for longer than these
+ * queries run (PostgreSQL: "Planner Method Configuration", "JIT Compilation").
+ */
+export const PLANNER_SETTINGS = 'SET enable_sort = off; SET jit = off';
+
+/**
  * Opens `n` connections that all read one snapshot: the first exports it inside a REPEATABLE READ
  * transaction, the others import it (PostgreSQL: "Snapshot Synchronization Functions").
  */
@@ -112,11 +121,13 @@ export async function openSnapshotSessions(
       applicationName: 'dmskit-validate',
     });
     clients.push(first);
+    await first.query(PLANNER_SETTINGS);
     await first.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const snapshot = ((await first.query('SELECT pg_export_snapshot() AS id')).rows[0] as { id: string }).id;
     for (let i = 1; i < n; i++) {
       const c = await openConnection(input, role, { pinSettings: true, applicationName: 'dmskit-validate' });
       clients.push(c);
+      await c.query(PLANNER_SETTINGS);
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await c.query(`SET TRANSACTION SNAPSHOT ${pg.escapeLiteral(snapshot)}`);
     }
@@ -266,6 +277,7 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
         const table: TableName = { schema: item.source.schema, table: item.source.table };
         const reasons = columnReasons(item.source, item.target);
         const targetTypes = new Map(item.target.columns.map((c) => [c.name, c.type]));
+        const targetNotNull = new Set(item.target.columns.filter((c) => c.notNull).map((c) => c.name));
         let result: TableComparison;
         try {
           const spec: TableSpec = {
@@ -274,7 +286,11 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
             // A column typed differently on the two sides is hashed by its text (the schema diff reports the type).
             columns: item.source.columns
               .filter((c) => targetTypes.has(c.name))
-              .map((c) => ({ name: c.name, type: targetTypes.get(c.name) === c.type ? c.type : '' }))
+              .map((c) => ({
+                name: c.name,
+                type: targetTypes.get(c.name) === c.type ? c.type : '',
+                notNull: c.notNull && targetNotNull.has(c.name),
+              }))
               .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)),
             filter: rowFilterSql(table, selection),
             // Never analyzed: guess from the size (about 100 bytes a row); the chunk bounds come from a sample anyway.

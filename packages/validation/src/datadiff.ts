@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { qualifiedName } from './catalog.js';
-import { digestSql, type HashMode, typedHashSql } from './hashing.js';
+import { digestColumns, type HashMode, md5DigestSql, typedDigestSql } from './hashing.js';
 import {
   type KeyBound,
   type KeyColumn,
@@ -21,10 +21,11 @@ export interface TableSpec {
   /** Primary-key columns in key order; empty for a table without a key. */
   readonly keys: readonly KeyColumn[];
   /**
-   * Columns present on both sides, sorted by name (the row text is built from these), with their type
-   * (`format_type`), or '' when the two sides disagree on it (then the column's text is hashed).
+   * Columns present on both sides, sorted by name (digests and the row text are built from these), with
+   * their type (`format_type`), or '' when the two sides disagree on it (then the column's text is hashed),
+   * and whether they are NOT NULL on both sides.
    */
-  readonly columns: readonly { readonly name: string; readonly type: string }[];
+  readonly columns: readonly { readonly name: string; readonly type: string; readonly notNull?: boolean }[];
   /** A row filter (the task's source filters) as SQL, applied on both sides; `true` when none. */
   readonly filter: string;
   /** Planner estimate of the rows (pg_class.reltuples), for sizing chunks; -1 when unknown. */
@@ -93,15 +94,14 @@ function rowText(spec: TableSpec): string {
 }
 
 /**
- * The two 64-bit digests of a row as SQL expressions over the table's columns. hashtextextended mode:
- * the row text's hash and the typed-hash XOR, each evaluated once per row with no subquery (a
- * subquery that shares the row text costs more than the text itself). md5 mode: the halves of md5 of
- * the row text (the caller wraps it in a subquery so the text is built once).
+ * The two 64-bit digests of a row as SQL expressions over the table's columns. typed mode: the XORs of
+ * the columns' typed hashes under two sets of seeds. md5 mode: the halves of md5 of the row text (the
+ * caller wraps it in a subquery so the text is built once).
  */
 function digestExprs(spec: TableSpec, mode: HashMode, text = rowText(spec)): [string, string] {
-  if (mode === 'md5') return digestSql('md5', text);
-  const typed = typedHashSql(spec.columns.map((c) => ({ sql: pg.escapeIdentifier(c.name), type: c.type })));
-  return [`hashtextextended(${text}, 0)`, typed];
+  if (mode === 'md5') return md5DigestSql(text);
+  const columns = digestColumns(spec.columns);
+  return [typedDigestSql(columns, 0), typedDigestSql(columns, 1)];
 }
 
 /**
@@ -110,7 +110,7 @@ function digestExprs(spec: TableSpec, mode: HashMode, text = rowText(spec)): [st
  */
 function md5Subquery(spec: TableSpec, where: string): string {
   const keyCols = spec.keys.map((k) => pg.escapeIdentifier(k.name));
-  const [h0, h1] = digestSql('md5', 'd.r');
+  const [h0, h1] = md5DigestSql('d.r');
   return `SELECT ${[...keyCols.map((k) => `d.${k}`), `${h0} AS h0`, `${h1} AS h1`].join(', ')}
             FROM (SELECT ${[...keyCols, `${rowText(spec)} AS r`].join(', ')} FROM ONLY ${qualifiedName(spec)} WHERE (${spec.filter}) AND (${where}) OFFSET 0) d`;
 }
@@ -150,18 +150,31 @@ async function aggregate(
   );
 }
 
-/** How first-level chunks are assigned: the bucket expression, and the bounds it cuts at (in order). */
+/** How first-level chunks are assigned: the bucket expression, and the key range of each bucket id. */
 interface BucketPlan {
   readonly bucket: (p: SqlParams) => string;
-  readonly bounds: KeyBound[];
+  /** The key range a bucket id stands for (ranges of different ids never overlap). */
+  readonly range: (id: number) => KeyRange;
+  /** Buckets the key space is cut into between the source's first and last key (for the report). */
+  readonly count: number;
 }
 
-const INTEGER_TYPES = new Set(['smallint', 'integer', 'bigint']);
+/** One bucket: the whole table (small tables, tables without a key). */
+const WHOLE_TABLE: BucketPlan = { bucket: () => '0', range: () => ({}), count: 1 };
+
+const INTEGER_LIMITS: Readonly<Record<string, readonly [bigint, bigint]>> = {
+  smallint: [-(2n ** 15n), 2n ** 15n - 1n],
+  integer: [-(2n ** 31n), 2n ** 31n - 1n],
+  bigint: [-(2n ** 63n), 2n ** 63n - 1n],
+};
 
 /**
- * Integer leading key without a row filter: chunks of equal key width between the source's min and max
- * (read from the primary-key index), assigned by arithmetic, which costs less per row than a search
- * through sampled bounds. Bucket 0 holds keys below the min, bucket n+1 keys above the max.
+ * Integer leading key without a row filter: chunks of equal key width, the bucket being `key / width`
+ * (integer division, one operation per row: a search through bounds, or a CASE that keeps keys beyond
+ * the source's min and max apart, costs a third more on the clean path). Division truncates toward zero,
+ * so bucket 0 holds (-width, width) and bucket b < 0 holds ((b-1)*width, b*width]; keys that exist only
+ * on the target fall in buckets of their own. The width comes from the source's min and max, read from
+ * the primary-key index.
  * @returns undefined when the key is not an integer, the table is filtered, or empty
  */
 async function integerBuckets(
@@ -170,25 +183,34 @@ async function integerBuckets(
   chunks: number,
 ): Promise<BucketPlan | undefined> {
   const lead = spec.keys[0]!;
-  if (!INTEGER_TYPES.has(lead.type) || spec.filter !== 'true') return undefined;
+  const limits = INTEGER_LIMITS[lead.type];
+  if (!limits || spec.filter !== 'true') return undefined;
   const col = pg.escapeIdentifier(lead.name);
   const sql = `SELECT min(${col})::text AS lo, max(${col})::text AS hi FROM ONLY ${qualifiedName(spec)}`;
   const r = (await client.query(sql)).rows[0] as { lo: string | null; hi: string | null };
   if (r.lo === null || r.hi === null) return undefined;
   const lo = BigInt(r.lo);
   const hi = BigInt(r.hi);
-  if (hi - lo > 2n ** 60n) return undefined;
   const width = (hi - lo + BigInt(chunks)) / BigInt(chunks);
-  const n = Number((hi - lo) / width) + 1;
-  const bounds: KeyBound[] = Array.from({ length: n }, (_, i) => [String(lo + BigInt(i) * width)]);
-  bounds.push([String(hi + 1n)]);
+  // A bound beyond the column's type cannot be sent as a parameter of that type: the range is open there.
+  const bound = (v: bigint): KeyBound | undefined =>
+    v < limits[0] || v > limits[1] ? undefined : [String(v)];
+  const range = (id: number): KeyRange => {
+    const b = BigInt(id);
+    const [from, to] =
+      b > 0n
+        ? [b * width, (b + 1n) * width]
+        : b === 0n
+          ? [1n - width, width]
+          : [(b - 1n) * width + 1n, b * width + 1n];
+    const lower = bound(from);
+    const upper = bound(to);
+    return { ...(lower ? { lower } : {}), ...(upper ? { upper } : {}) };
+  };
   return {
-    bounds,
-    bucket: (p) => {
-      const k = col;
-      const [l, h, w] = [p.add(r.lo, 'int8'), p.add(r.hi, 'int8'), p.add(String(width), 'int8')];
-      return `CASE WHEN ${k} < ${l} THEN 0 WHEN ${k} > ${h} THEN ${n + 1} ELSE 1 + ((${k} - ${l}) / ${w})::int END`;
-    },
+    bucket: (p) => `${col} / ${p.add(String(width), 'int8')}`,
+    range,
+    count: Number(hi / width - lo / width) + 1,
   };
 }
 
@@ -196,9 +218,14 @@ async function integerBuckets(
 async function sampledBuckets(client: pg.Client, spec: TableSpec, chunks: number): Promise<BucketPlan> {
   const lead = spec.keys[0]!;
   const b = await leadBounds(client, spec, chunks);
-  if (b.count === 0) return { bucket: () => '0', bounds: [] };
+  if (b.count === 0) return WHOLE_TABLE;
+  const ranges = splitRange(
+    {},
+    (parseTextArray(b.literal) as string[]).map((v) => [v]),
+  );
   return {
-    bounds: (parseTextArray(b.literal) as string[]).map((v) => [v]),
+    range: (id) => ranges[id]!,
+    count: ranges.length,
     bucket: (p) => `width_bucket(${keyExpr(lead)}, ${p.add(b.literal, `${lead.type}[]`)})`,
   };
 }
@@ -362,9 +389,26 @@ export async function diffRanges(
     differences.push({ kind: 'missing-on-target', key: keyObject(k) });
   for (const k of extra.slice(0, Math.max(0, max - differences.length)))
     differences.push({ kind: 'extra-on-target', key: keyObject(k) });
-  const order = (d: RowDifference) => JSON.stringify(spec.keys.map((c) => d.key[c.name]));
-  differences.sort((x, y) => (order(x) < order(y) ? -1 : order(x) > order(y) ? 1 : 0));
+  differences.sort((x, y) =>
+    compareKeys(
+      spec.keys.map((c) => x.key[c.name]!),
+      spec.keys.map((c) => y.key[c.name]!),
+    ),
+  );
   return { differences, count: missing.length + extra.length + changed.length };
+}
+
+const INTEGER = /^-?\d+$/;
+
+/** Orders keys given as text: integers by value, anything else by code point, column by column. */
+function compareKeys(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const [x, y] = [a[i]!, b[i]!];
+    if (x === y) continue;
+    if (INTEGER.test(x) && INTEGER.test(y)) return BigInt(x) < BigInt(y) ? -1 : 1;
+    return x < y ? -1 : 1;
+  }
+  return 0;
 }
 
 function clip(v: string | null): string | null {
@@ -373,8 +417,8 @@ function clip(v: string | null): string | null {
 
 /**
  * Compares one table's data on two sessions that each read one snapshot. Clean path: one scan per side
- * that counts and checksums every first-level chunk (`width_bucket` over sampled bounds of the leading
- * key column) at once. Tables without a key get one order-independent multiset checksum and count.
+ * that counts and checksums every first-level chunk at once (integer division of an integer leading key,
+ * else `width_bucket` over sampled bounds of the leading key column). Tables without a key get one order-independent multiset checksum and count.
  */
 export async function diffTableData(
   source: pg.Client,
@@ -384,17 +428,14 @@ export async function diffTableData(
 ): Promise<TableDataDiff> {
   const chunkRows = options.chunkRows ?? 2_000;
   const keyed = spec.keys.length > 0;
-  let bucket: (p: SqlParams) => string = () => '0';
-  let bounds: KeyBound[] = [];
+  let plan = WHOLE_TABLE;
   if (keyed && spec.estimatedRows > chunkRows) {
     const chunks = Math.min(16_384, Math.ceil(spec.estimatedRows / chunkRows));
-    const plan = (await integerBuckets(source, spec, chunks)) ?? (await sampledBuckets(source, spec, chunks));
-    bucket = plan.bucket;
-    bounds = plan.bounds;
+    plan = (await integerBuckets(source, spec, chunks)) ?? (await sampledBuckets(source, spec, chunks));
   }
   const [s, t] = await Promise.all([
-    aggregate(source, spec, options.mode, bucket, {}),
-    aggregate(target, spec, options.mode, bucket, {}),
+    aggregate(source, spec, options.mode, plan.bucket, {}),
+    aggregate(target, spec, options.mode, plan.bucket, {}),
   ]);
   const combine = keyed ? (x: bigint, y: bigint) => x ^ y : (x: bigint, y: bigint) => x + y;
   const total = (m: Map<number, Agg>) =>
@@ -405,11 +446,15 @@ export async function diffTableData(
   const st = total(s);
   const tt = total(t);
 
-  const allRanges = splitRange({}, bounds);
   const mismatched: { range: KeyRange; sourceRows: number; targetRows: number }[] = [];
-  for (let i = 0; i < allRanges.length; i++) {
-    if (!same(s.get(i), t.get(i)))
-      mismatched.push({ range: allRanges[i]!, sourceRows: s.get(i)?.n ?? 0, targetRows: t.get(i)?.n ?? 0 });
+  const ids = [...new Set([...s.keys(), ...t.keys()])].sort((x, y) => x - y);
+  for (const id of ids) {
+    if (!same(s.get(id), t.get(id)))
+      mismatched.push({
+        range: plan.range(id),
+        sourceRows: s.get(id)?.n ?? 0,
+        targetRows: t.get(id)?.n ?? 0,
+      });
   }
   const found =
     keyed && mismatched.length
@@ -420,7 +465,7 @@ export async function diffTableData(
     targetRows: tt.n,
     sourceChecksum: `${st.s0}/${st.s1}`,
     targetChecksum: `${tt.s0}/${tt.s1}`,
-    chunks: allRanges.length,
+    chunks: plan.count,
     mismatchedRanges: mismatched.map((m) => m.range),
     differences: found.differences,
     differenceCount: keyed ? found.count : mismatched.length ? Math.abs(st.n - tt.n) || 1 : 0,

@@ -25,7 +25,7 @@ describe('reports', () => {
     schema: [
       { kind: 'column', object: 'public.b.n', difference: 'different', source: 'integer', target: 'bigint' },
     ],
-    hashMode: 'hashtextextended',
+    hashMode: 'typed',
     hashModeReason: 'agrees',
     bytesReceived: { source: 10, target: 10 },
     counts: { equal: 1, different: 1, 'missing-on-target': 1, 'missing-on-source': 0, skipped: 0, error: 0 },

@@ -22,7 +22,7 @@ export interface ValidateOptions {
   readonly config?: string;
   readonly concurrency: number;
   readonly schema: boolean;
-  readonly hash: 'auto' | 'md5' | 'hashtextextended';
+  readonly hash: 'auto' | 'md5' | 'typed';
   /** Re-check differing ranges after this many ms (the replication lag), `rechecks` times. */
   readonly recheckDelay?: number;
   readonly rechecks: number;
