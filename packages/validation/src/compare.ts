@@ -100,10 +100,9 @@ function socketBytes(client: pg.Client): number {
  * Planner settings of validation sessions. The planner cannot estimate how many chunks a bucket
  * expression yields, assumes one per row, and groups by sorting (spilling gigabytes at 10M rows);
  * without sorts it hashes the few thousand chunks in memory. Queries that need an order still get one
- * (through an index, or a sort when nothing else can give it). JIT compiles for longer than these
- * queries run (PostgreSQL: "Planner Method Configuration", "JIT Compilation").
+ * (through an index, or a sort when nothing else can give it) (PostgreSQL: "Planner Method Configuration").
  */
-export const PLANNER_SETTINGS = 'SET enable_sort = off; SET jit = off';
+export const PLANNER_SETTINGS = 'SET enable_sort = off';
 
 /**
  * Opens `n` connections that all read one snapshot: the first exports it inside a REPEATABLE READ
