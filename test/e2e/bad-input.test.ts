@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDmskit } from '../helpers/cli.js';
+import { runDmskit, runPnpmDmskit } from '../helpers/cli.js';
 import { createDatabase, type LocalServer, query, startServer } from '../helpers/servers.js';
 
 function oneLine(stderr: string): string {
@@ -27,6 +27,17 @@ describe('bad input: one clear line, exit code 2, nothing half-done', () => {
 
   afterAll(async () => {
     await Promise.all([replicaOnly?.stop(), target?.stop()]);
+  });
+
+  it('`pnpm dmskit validate --json` prints only JSON, and never the password of a URL on its command line', async () => {
+    const password = new URL(sourceUrl).password;
+    expect(password.length).toBeGreaterThan(8);
+    const run = await runPnpmDmskit(['validate', '--source', sourceUrl, '--target', targetUrl, '--json']);
+    expect(run.code).toBe(1);
+    const result = JSON.parse(run.stdout) as { verdict: string; tables: { status: string }[] };
+    expect(result.verdict).toBe('different');
+    expect(result.tables).toEqual([expect.objectContaining({ status: 'missing-on-target' })]);
+    expect(run.stdout + run.stderr).not.toContain(password);
   });
 
   it('an unreachable database: host and port named, no password, no stack', async () => {

@@ -53,3 +53,34 @@ export function runDmskit(
     });
   });
 }
+
+/**
+ * Runs `pnpm dmskit <args>` exactly as the README says, through the pnpm that runs the tests (turbo starts
+ * them with `pnpm run`, which sets npm_execpath), else the pnpm the repo pins (packageManager, via npx).
+ */
+export function runPnpmDmskit(args: readonly string[]): Promise<CliResult> {
+  const execPath = process.env.npm_execpath ?? '';
+  const pinned = (
+    createRequire(import.meta.url)(path.join(REPO_ROOT, 'package.json')) as { packageManager: string }
+  ).packageManager;
+  const [command, ...prefix] = execPath.includes('pnpm')
+    ? [process.execPath, execPath]
+    : ['npx', '-y', pinned.replace(/\+.*$/, '')];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command!, [...prefix, 'dmskit', ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
