@@ -11,6 +11,7 @@ export default mergeConfig(
       maxConcurrency: 1,
       poolOptions: { forks: { maxForks: 2, minForks: 1 } },
       testTimeout: 300_000,
+      setupFiles: ['helpers/setup.ts'],
     },
   }),
 );

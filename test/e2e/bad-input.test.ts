@@ -1,8 +1,8 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDmskit, runPnpmDmskit } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { createDatabase, type LocalServer, query, startServer } from '../helpers/servers.js';
 
 function oneLine(stderr: string): string {
@@ -73,7 +73,7 @@ describe('bad input: one clear line, exit code 2, nothing half-done', () => {
   });
 
   it('an invalid config: every bad field by path', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-bad-config-'));
+    const dir = await scratchDir('bad-config');
     await writeFile(
       path.join(dir, 'bad.json'),
       JSON.stringify({ name: 'X', network: { availabilityZones: ['eu-west-1a'] }, source: { host: 'h' } }),

@@ -1,10 +1,10 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDmskit } from '../helpers/cli.js';
 import { chinookSql } from '../helpers/datasets.js';
 import { independentDiff } from '../helpers/independent.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { createDatabase, type LocalServer, query, startServer, withClient } from '../helpers/servers.js';
 
 /**
@@ -70,7 +70,7 @@ describe('Chinook through the native migration', () => {
       await c.query('INSERT INTO play_log (track_id) SELECT track_id FROM track WHERE track_id % 50 = 0');
       await c.query(EXTRA_SCHEMA);
     });
-    const out = await mkdtemp(path.join(tmpdir(), 'dmskit-chinook-'));
+    const out = await scratchDir('chinook');
     let changes: Promise<void> | undefined;
     run = await runDmskit(
       [

@@ -1,11 +1,11 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadMigrationConfig } from '@dmskit/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runDmskit } from '../helpers/cli.js';
 import { independentDiff } from '../helpers/independent.js';
 import { startLedgerWriter } from '../helpers/ledger.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { createDatabase, type LocalServer, query, query1, startServer } from '../helpers/servers.js';
 
 const SCHEMA = `CREATE TABLE ledger (id bigserial PRIMARY KEY, note text NOT NULL, at timestamptz NOT NULL DEFAULT now());
@@ -26,7 +26,7 @@ describe('dmskit cutover --engine native', () => {
 
   beforeAll(async () => {
     [source, target] = await Promise.all([startServer('source', { logical: true }), startServer('target')]);
-    dir = await mkdtemp(path.join(tmpdir(), 'dmskit-cutover-'));
+    dir = await scratchDir('cutover');
   });
   afterAll(async () => {
     await Promise.all([source?.stop(), target?.stop()]);

@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDmskit } from '../helpers/cli.js';
 import { chinookSql } from '../helpers/datasets.js';
 import { startDebianServer } from '../helpers/debian.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { createDatabase, type LocalServer, query, startServer, withClient } from '../helpers/servers.js';
 
 type Check = { id: string; severity: string; passed: boolean; found: string; fix: string };
@@ -101,7 +101,7 @@ describe('operating a migration: catalog, preflight, poc', () => {
   });
 
   it('catalog inventories every database and keeps what people filled in', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-catalog-'));
+    const dir = await scratchDir('catalog');
     const file = path.join(dir, 'catalog.json');
     const first = await runDmskit(['catalog', '--source', sourceUrl, '--out', file]);
     expect(first.code, first.stderr).toBe(0);

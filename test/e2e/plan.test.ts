@@ -1,16 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadMigrationConfig } from '@dmskit/shared';
-import { afterAll, describe, expect, it } from 'vitest';
-
-/** Temporary folders this file made; removed at the end. */
-const made: string[] = [];
-afterAll(async () => {
-  await Promise.all(made.map((d) => rm(d, { recursive: true, force: true })));
-});
-
+import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, runDmskit } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 /** The example config as JSON, changed by `edit`, in a temporary folder. */
 // biome-ignore lint/suspicious/noExplicitAny: the test edits arbitrary fields of a parsed config
@@ -21,8 +14,7 @@ async function variant(edit: (config: AnyConfig) => void): Promise<string> {
   const copy = structuredClone(config) as AnyConfig;
   copy.source.caCertificateFile = path.join(REPO_ROOT, 'migrations', config.source.caCertificateFile!);
   edit(copy);
-  const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-plan-config-'));
-  made.push(dir);
+  const dir = await scratchDir('plan-config');
   const file = path.join(dir, 'migration.json');
   await writeFile(file, JSON.stringify(copy));
   return file;
@@ -30,7 +22,14 @@ async function variant(edit: (config: AnyConfig) => void): Promise<string> {
 
 describe('dmskit plan --offline', () => {
   it('plans the example: exit 0, the summary, no dangerous change, no failed policy', async () => {
-    const run = await runDmskit(['plan', '--config', 'migrations/ecommerce.ts', '--offline']);
+    const run = await runDmskit([
+      'plan',
+      '--config',
+      'migrations/ecommerce.ts',
+      '--offline',
+      '--out',
+      await scratchDir('plan'),
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('## dmskit plan: `ecommerce-staging`');
     expect(run.stdout).toMatch(/\*\*\d+ to add, 0 to change, 0 to replace, 0 to destroy\*\*/);
@@ -42,7 +41,7 @@ describe('dmskit plan --offline', () => {
     const open = await variant((c) => {
       c.target.appCidrs = ['0.0.0.0/0'];
     });
-    const run = await runDmskit(['plan', '--config', open, '--offline']);
+    const run = await runDmskit(['plan', '--config', open, '--offline', '--out', await scratchDir('plan')]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('dmskit: 1 policy check(s) failed: DMSKIT-NET-001');
     expect(run.stdout).toMatch(
@@ -56,14 +55,13 @@ describe('dmskit plan --offline', () => {
         { id: 'DMSKIT-NET-001', reason: 'public demo endpoint, torn down after the rehearsal' },
       ];
     });
-    const ok = await runDmskit(['plan', '--config', waived, '--offline']);
+    const ok = await runDmskit(['plan', '--config', waived, '--offline', '--out', await scratchDir('plan')]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('1 waived');
   });
 
   it('flags at the top a plan that replaces the running replication task (real terraform plan over a prior state)', async () => {
-    const out = await mkdtemp(path.join(tmpdir(), 'dmskit-plan-'));
-    made.push(out);
+    const out = await scratchDir('plan');
     const first = await runDmskit(['plan', '--config', 'migrations/ecommerce.ts', '--offline', '--out', out]);
     expect(first.code, first.stderr).toBe(0);
     const stackDir = path.join(out, 'stacks', 'ecommerce-staging');

@@ -1,9 +1,9 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDmskit } from '../helpers/cli.js';
 import { independentDiff } from '../helpers/independent.js';
+import { scratchDir } from '../helpers/scratch.js';
 import {
   createDatabase,
   expectNothingLeft,
@@ -38,7 +38,7 @@ describe('dmskit rehearse on servers the user passes in, with live writes', () =
       createDatabase(source, 'shop'),
       createDatabase(target, 'shop'),
     ]);
-    out = await mkdtemp(path.join(tmpdir(), 'dmskit-report-'));
+    out = await scratchDir('report');
     const run = await runDmskit([
       'rehearse',
       '--source-url',
@@ -114,7 +114,7 @@ describe('dmskit rehearse on servers the user passes in, with live writes', () =
     expect(run.stdout).toMatch(/public\.customers\s*│\s*different/);
     expect(run.stdout).toContain('DIFFERENT');
     expect(run.stdout).toMatch(/different: public\.customers \(id=\d+\): full_name: "[^"]+" -> "[^"]+!"/);
-    const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-validate-'));
+    const dir = await scratchDir('validate');
     const files = await runDmskit([
       'validate',
       '--source',
@@ -144,7 +144,7 @@ describe('dmskit rehearse on servers the user passes in, with live writes', () =
 
 describe('dmskit rehearse with no arguments', () => {
   it('starts its own servers, migrates, validates equal and stops them', async () => {
-    const out = await mkdtemp(path.join(tmpdir(), 'dmskit-report-'));
+    const out = await scratchDir('report');
     const run = await runDmskit(['rehearse', '--scale', '0.05', '--cdc-seconds', '2', '--out', out]);
     expect(run.code, run.stderr).toBe(0);
     const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));

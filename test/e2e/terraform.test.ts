@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   findProviderMirror,
@@ -9,13 +7,8 @@ import {
   terraformPlan,
   terraformValidate,
 } from '@dmskit/infra';
-import { afterAll, describe, expect, it } from 'vitest';
-
-/** Temporary folders this file made; removed at the end. */
-const made: string[] = [];
-afterAll(async () => {
-  await Promise.all(made.map((d) => rm(d, { recursive: true, force: true })));
-});
+import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../helpers/scratch.js';
 
 import { exampleConfigs, PASSWORD_KEYS, readTree } from '../helpers/terraform.js';
 
@@ -33,8 +26,7 @@ describe('every example config: synth, terraform init against the provider mirro
 
   for (const config of configs) {
     it(`${path.basename(config)}`, async () => {
-      const out = await mkdtemp(path.join(tmpdir(), 'dmskit-synth-'));
-      made.push(out);
+      const out = await scratchDir('synth');
       const [stack] = await synthStacks([config], out, { offline: true });
       const tf = await terraformEnv({ offline: true, workDir: out });
       await terraformInit(stack!, tf);

@@ -1,7 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadMigrationConfig, parseMigrationConfig, tableMappingsJson } from '@dmskit/shared';
 import { Testing } from 'cdktf';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { subnetCidr } from './cidr.js';
 import { MigrationStack, type MigrationStackProps } from './stack.js';
 
@@ -14,8 +16,12 @@ type Synth = {
   provider: Record<string, unknown[]>;
 };
 
+/** One output folder for every synth of this file (Testing.app() would make one per call and leave it). */
+const outdir = mkdtempSync(path.join(tmpdir(), 'dmskit-cdktf-test-'));
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
 function synth(props: MigrationStackProps): Synth {
-  const app = Testing.app();
+  const app = Testing.app({ outdir });
   const stack = new MigrationStack(app, 'test', props);
   return JSON.parse(Testing.synth(stack)) as Synth;
 }

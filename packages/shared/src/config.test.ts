@@ -1,7 +1,7 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ConfigError, UsageError } from './errors.js';
 import { loadMigrationConfig } from './load.js';
 import { parseMigrationConfig } from './parse.js';
@@ -122,6 +122,7 @@ describe('loadMigrationConfig', () => {
 
   it('loads JSON and reports a missing file and bad JSON as usage errors', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-config-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     await writeFile(path.join(dir, 'ok.json'), JSON.stringify(minimal));
     await writeFile(path.join(dir, 'broken.json'), '{ "name": ');
     expect((await loadMigrationConfig('ok.json', { cwd: dir })).config.name).toBe('billing');

@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UsageError } from '@dmskit/shared';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { type CutoverState, defaultStateFile, fileStateStore, memoryStateStore } from './state.js';
 
 const state: CutoverState = {
@@ -18,6 +18,7 @@ const state: CutoverState = {
 describe('cutover state', () => {
   it('a file store saves atomically and loads what it saved', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-state-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const store = fileStateStore(path.join(dir, 'nested', 'state.json'));
     expect(await store.load()).toBeUndefined();
     await store.save(state);
@@ -31,6 +32,7 @@ describe('cutover state', () => {
 
   it('refuses a file that is not a cutover state, naming it', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-state-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const file = path.join(dir, 'state.json');
     await writeFile(file, '{"hello": 1}');
     await expect(fileStateStore(file).load()).rejects.toThrowError(UsageError);
