@@ -5,7 +5,7 @@ import pg from 'pg';
  * - `typed`: each column hashed by its type's own 64-bit hash function (`hashint4extended`,
  *   `hash_numeric_extended`, ...; PostgreSQL: "Hash Indexes", support function 2) with a seed per column
  *   and per digest, NULL as a constant per column, and the column hashes XORed. No value is printed as
- *   text unless its type must be (see {@link columnHashSql}), which is why this mode costs about half a
+ *   text unless its type must be (see `DIRECT` below), which is why this mode costs about half a
  *   `hashtextextended(t::text, 0)` scan. The same on servers of one major version and platform, which the
  *   start-up self-check proves;
  * - `md5`: the two halves of md5 of the row text `ROW(...)::text` (portable between any two servers, slower).
@@ -55,8 +55,10 @@ const DIRECT: Readonly<Record<string, (digest: 0 | 1) => string>> = {
   real: () => 'CASE WHEN $ = 0 THEN hashtextextended($::text, $s) ELSE hashfloat4extended($, $s) END',
   'double precision': () =>
     'CASE WHEN $ = 0 THEN hashtextextended($::text, $s) ELSE hashfloat8extended($, $s) END',
-  // jsonb's hash treats 1.0 and 1.00 inside a document alike: the first digest hashes its text (exact),
-  // the second its binary form (cheaper), so the two still differ on every other change.
+  // jsonb's own hash treats 1.0 and 1.00 inside a document alike, and does not mark where a nested
+  // array ends ([[1],2] vs [[1,2]]): the first digest hashes the text (exact), the second the binary
+  // form (0.6 of the text's cost). A change of that kind is caught by the first digest's 64 bits alone;
+  // every other change by both.
   jsonb: (digest) => (digest === 0 ? 'hashtextextended($::text, $s)' : 'jsonb_hash_extended($, $s)'),
 };
 
