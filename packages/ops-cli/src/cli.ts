@@ -81,7 +81,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     .option('--no-schema', 'compare data only')
     .addOption(
-      new Option('--hash <mode>', 'row digest: auto runs the self-check')
+      new Option(
+        '--hash <mode>',
+        'row digest: typed (each column by its type, fast), md5 (of the row text, portable); auto runs the self-check',
+      )
         .choices(['auto', 'typed', 'md5'])
         .default('auto'),
     )
