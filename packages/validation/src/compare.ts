@@ -3,6 +3,7 @@ import pg from 'pg';
 import { listTables, type TableInfo, tableKey } from './catalog.js';
 import { type ConnectionInput, closeQuietly, openConnection } from './connection.js';
 import {
+  type ChecksumFold,
   diffRanges,
   diffTableData,
   type RowDifference,
@@ -52,6 +53,8 @@ export interface ComparisonResult {
   /** Schema differences; null when the schema diff was not asked for. */
   readonly schema: readonly SchemaDifference[] | null;
   readonly hashMode: HashMode;
+  /** How chunk checksums were folded: `xor` (PostgreSQL 14+ on both sides) or `sum`. */
+  readonly checksumFold: ChecksumFold;
   readonly hashModeReason: string;
   /** Wall time of the whole comparison, in ms. */
   readonly durationMs: number;
@@ -72,6 +75,8 @@ export interface CompareOptions {
   readonly schema?: boolean;
   /** `auto` runs the hash self-check. @default 'auto' */
   readonly hashMode?: 'auto' | HashMode;
+  /** `auto`: `xor` when both servers have `bit_xor` (PostgreSQL 14+), else `sum`. @default 'auto' */
+  readonly checksumFold?: 'auto' | ChecksumFold;
   /** Rows per first-level chunk. @default 2_000 */
   readonly chunkRows?: number;
   /** Ranges up to this many rows are compared row by row. @default 2_000 */
@@ -94,6 +99,13 @@ const DMS_CONTROL_TABLE = /^awsdms_/;
 function socketBytes(client: pg.Client): number {
   return ((client as unknown as { connection?: { stream?: { bytesRead?: number } } }).connection?.stream
     ?.bytesRead ?? 0) as number;
+}
+
+/** Whether both servers have the `bit_xor` aggregate (PostgreSQL 14: "Aggregate Functions"). */
+async function bothHaveBitXor(source: pg.Client, target: pg.Client): Promise<boolean> {
+  const sql = "SELECT current_setting('server_version_num')::int >= 140000 AS ok";
+  const [a, b] = await Promise.all([source.query(sql), target.query(sql)]);
+  return (a.rows[0] as { ok: boolean }).ok && (b.rows[0] as { ok: boolean }).ok;
 }
 
 /**
@@ -217,6 +229,12 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
       options.hashMode && options.hashMode !== 'auto'
         ? { mode: options.hashMode, reason: `${options.hashMode} chosen by the caller` }
         : await chooseHashMode(sourceSessions[0]!, targetSessions[0]!);
+    const fold: ChecksumFold =
+      options.checksumFold && options.checksumFold !== 'auto'
+        ? options.checksumFold
+        : (await bothHaveBitXor(sourceSessions[0]!, targetSessions[0]!))
+          ? 'xor'
+          : 'sum';
     const [sourceTables, targetTables] = await Promise.all([
       listTables(sourceSessions[0]!),
       listTables(targetSessions[0]!),
@@ -267,6 +285,7 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
     const queue = [...work].sort((a, b) => b.source.estimatedRows - a.source.estimatedRows);
     const diffOptions = {
       mode: hash.mode,
+      fold,
       ...(options.chunkRows ? { chunkRows: options.chunkRows } : {}),
       ...(options.leafRows ? { leafRows: options.leafRows } : {}),
       ...(options.maxDifferences ? { maxDifferences: options.maxDifferences } : {}),
@@ -337,8 +356,8 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
         const still: { range: KeyRange; sourceRows: number; targetRows: number }[] = [];
         for (const range of p.ranges) {
           const [a, b] = await Promise.all([
-            rangeAggregates(sc, p.spec, hash.mode, range),
-            rangeAggregates(tc, p.spec, hash.mode, range),
+            rangeAggregates(sc, p.spec, diffOptions, range),
+            rangeAggregates(tc, p.spec, diffOptions, range),
           ]);
           if (a.n !== b.n || a.s0 !== b.s0 || a.s1 !== b.s1)
             still.push({ range, sourceRows: a.n, targetRows: b.n });
@@ -404,6 +423,7 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
       schema,
       hashMode: hash.mode,
       hashModeReason: hash.reason,
+      checksumFold: fold,
       durationMs: Math.round(performance.now() - started),
       bytesReceived: bytes,
     };

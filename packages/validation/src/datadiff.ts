@@ -44,8 +44,17 @@ export interface RowDifference {
   }[];
 }
 
+/**
+ * How a chunk's row digests are folded: `xor` (`bit_xor`, PostgreSQL 14+; an int8 state, the fastest in a
+ * hashed aggregate) or `sum` (any version; a numeric state). Tables without a key always sum, so that
+ * duplicate rows count.
+ */
+export type ChecksumFold = 'xor' | 'sum';
+
 export interface DataDiffOptions {
   readonly mode: HashMode;
+  /** @default 'xor' */
+  readonly fold?: ChecksumFold;
   /**
    * Rows per first-level chunk. Small chunks keep the cost of a difference small (only its chunk is read
    * again); width_bucket's binary search keeps many chunks cheap on the clean path. @default 2_000
@@ -117,21 +126,22 @@ function md5Subquery(spec: TableSpec, where: string): string {
 
 /**
  * Count and two 64-bit digests per bucket of the rows in `range`. Keyed tables combine digests with
- * bit_xor (their rows are distinct, and an int8 XOR keeps no per-group state to allocate, where a
- * numeric sum makes a hashed aggregate several times slower); tables without a key sum them, so that
- * duplicates count.
+ * bit_xor when the servers have it (their rows are distinct, and an int8 XOR keeps no per-group state
+ * to allocate, where a numeric sum makes a hashed aggregate several times slower); tables without a key,
+ * and servers before PostgreSQL 14, sum them (duplicates count).
  */
 async function aggregate(
   client: pg.Client,
   spec: TableSpec,
-  mode: HashMode,
+  options: Pick<DataDiffOptions, 'mode' | 'fold'>,
   bucketSql: (p: SqlParams) => string,
   range: KeyRange,
 ): Promise<Map<number, Agg>> {
   const params = new SqlParams();
   const where = rangeSql(spec.keys, range, params);
   const bucket = bucketSql(params);
-  const fold = spec.keys.length ? 'bit_xor' : 'sum';
+  const fold = xorFold(spec, options) ? 'bit_xor' : 'sum';
+  const mode = options.mode;
   const select = (from: string, h0: string, h1: string) =>
     `SELECT ${bucket} AS b, count(*)::int8 AS n, coalesce(${fold}(${h0}), 0)::text AS s0, coalesce(${fold}(${h1}), 0)::text AS s1 FROM ${from} GROUP BY 1`;
   const sql =
@@ -311,6 +321,10 @@ async function rowValues(
   return new Map(rows.map((r: { k: string[]; v: (string | null)[] }) => [JSON.stringify(r.k), r.v]));
 }
 
+/** Whether chunk digests are XORed: keyed tables (distinct rows) on servers that have bit_xor. */
+const xorFold = (spec: TableSpec, options: Pick<DataDiffOptions, 'fold'>) =>
+  spec.keys.length > 0 && (options.fold ?? 'xor') === 'xor';
+
 const same = (a: Agg | undefined, b: Agg | undefined) =>
   (a ?? ZERO).n === (b ?? ZERO).n && (a ?? ZERO).s0 === (b ?? ZERO).s0 && (a ?? ZERO).s1 === (b ?? ZERO).s1;
 
@@ -360,8 +374,8 @@ export async function diffRanges(
       }
       const bucket = (p: SqlParams) => subRangeSql(spec.keys, bounds, p);
       const [s, t] = await Promise.all([
-        aggregate(source, spec, options.mode, bucket, r.range),
-        aggregate(target, spec, options.mode, bucket, r.range),
+        aggregate(source, spec, options, bucket, r.range),
+        aggregate(target, spec, options, bucket, r.range),
       ]);
       splitRange(r.range, bounds).forEach((part, i) => {
         if (!same(s.get(i), t.get(i)))
@@ -434,10 +448,10 @@ export async function diffTableData(
     plan = (await integerBuckets(source, spec, chunks)) ?? (await sampledBuckets(source, spec, chunks));
   }
   const [s, t] = await Promise.all([
-    aggregate(source, spec, options.mode, plan.bucket, {}),
-    aggregate(target, spec, options.mode, plan.bucket, {}),
+    aggregate(source, spec, options, plan.bucket, {}),
+    aggregate(target, spec, options, plan.bucket, {}),
   ]);
-  const combine = keyed ? (x: bigint, y: bigint) => x ^ y : (x: bigint, y: bigint) => x + y;
+  const combine = xorFold(spec, options) ? (x: bigint, y: bigint) => x ^ y : (x: bigint, y: bigint) => x + y;
   const total = (m: Map<number, Agg>) =>
     [...m.values()].reduce(
       (acc, a) => ({ n: acc.n + a.n, s0: combine(acc.s0, a.s0), s1: combine(acc.s1, a.s1) }),
@@ -477,9 +491,9 @@ export async function diffTableData(
 export async function rangeAggregates(
   client: pg.Client,
   spec: TableSpec,
-  mode: HashMode,
+  options: Pick<DataDiffOptions, 'mode' | 'fold'>,
   range: KeyRange,
 ): Promise<Agg> {
-  const m = await aggregate(client, spec, mode, () => '0', range);
+  const m = await aggregate(client, spec, options, () => '0', range);
   return m.get(0) ?? ZERO;
 }

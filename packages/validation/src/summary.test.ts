@@ -26,6 +26,7 @@ describe('reports', () => {
       { kind: 'column', object: 'public.b.n', difference: 'different', source: 'integer', target: 'bigint' },
     ],
     hashMode: 'typed',
+    checksumFold: 'xor',
     hashModeReason: 'agrees',
     bytesReceived: { source: 10, target: 10 },
     counts: { equal: 1, different: 1, 'missing-on-target': 1, 'missing-on-source': 0, skipped: 0, error: 0 },

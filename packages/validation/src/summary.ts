@@ -43,7 +43,7 @@ const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 export function comparisonMarkdown(result: ComparisonResult): string {
   const lines = [`**Validation: ${verdictLine(result)}**`, ''];
   lines.push(
-    `Digest: ${result.hashMode} (${result.hashModeReason}); received ${result.bytesReceived.source} bytes from the source, ${result.bytesReceived.target} from the target.`,
+    `Digest: ${result.hashMode} (${result.hashModeReason}), chunk checksums folded by ${result.checksumFold}; received ${result.bytesReceived.source} bytes from the source, ${result.bytesReceived.target} from the target.`,
     '',
   );
   if (result.schema?.length) {
