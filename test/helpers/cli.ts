@@ -14,20 +14,16 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/**
- * Runs `dmskit <args>` as a child process, as `pnpm dmskit` does (node with the tsx loader), from the
- * repo root. `onStderrLine` sees progress lines as they come, so a test can act during a phase.
- */
-export function runDmskit(
-  args: readonly string[],
-  options: {
-    cwd?: string;
-    onStderrLine?: (line: string, child: import('node:child_process').ChildProcess) => void;
-    timeoutMs?: number;
-  } = {},
-): Promise<CliResult> {
+interface RunOptions {
+  cwd?: string;
+  onStderrLine?: (line: string, child: import('node:child_process').ChildProcess) => void;
+  timeoutMs?: number;
+}
+
+/** Runs `command` from the repo root (or `cwd`) and collects its output; killed after `timeoutMs`. */
+function run(command: string, args: readonly string[], options: RunOptions): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, BIN, ...args], {
+    const child = spawn(command, args, {
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -55,6 +51,14 @@ export function runDmskit(
 }
 
 /**
+ * Runs `dmskit <args>` as a child process, as `pnpm dmskit` does (node with the tsx loader), from the
+ * repo root. `onStderrLine` sees progress lines as they come, so a test can act during a phase.
+ */
+export function runDmskit(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
+  return run(process.execPath, ['--import', TSX, BIN, ...args], options);
+}
+
+/**
  * Runs `pnpm dmskit <args>` exactly as the README says, through the pnpm that runs the tests (turbo starts
  * them with `pnpm run`, which sets npm_execpath), else the pnpm the repo pins (packageManager, via npx).
  */
@@ -66,21 +70,5 @@ export function runPnpmDmskit(args: readonly string[]): Promise<CliResult> {
   const [command, ...prefix] = execPath.includes('pnpm')
     ? [process.execPath, execPath]
     : ['npx', '-y', pinned.replace(/\+.*$/, '')];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command!, [...prefix, 'dmskit', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, FORCE_COLOR: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return run(command!, [...prefix, 'dmskit', ...args], {});
 }
