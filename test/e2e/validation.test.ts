@@ -209,6 +209,29 @@ describe('compareDatabases', () => {
     ]);
   });
 
+  it('names rows whose integer keys lie beyond the source’s first and last key, up to the type’s limits', async () => {
+    await both(
+      'CREATE TABLE e (id int PRIMARY KEY, v text); CREATE TABLE s (id smallint PRIMARY KEY, v text)',
+    );
+    await both("INSERT INTO e SELECT g, 'v' || g FROM generate_series(1, 1000) g; ANALYZE e");
+    await both("INSERT INTO s SELECT g, 'v' || g FROM generate_series(-500, 500) g; ANALYZE s");
+    await query(
+      target,
+      `INSERT INTO e VALUES (-2147483648, 'min'), (-7, 'neg'), (0, 'zero'), (2147483647, 'max');
+       INSERT INTO s VALUES (-32768, 'min'), (32767, 'max'); UPDATE s SET v = 'changed' WHERE id = -1`,
+    );
+    const result = await compare({ chunkRows: 50, leafRows: 8 });
+    expect(result.tables[0]!.chunks).toBeGreaterThan(10);
+    expect(diffs(result, 'e')).toEqual(
+      ['-2147483648', '-7', '0', '2147483647'].map((id) => ({ kind: 'extra-on-target', key: { id } })),
+    );
+    expect(diffs(result, 's')).toEqual([
+      { kind: 'extra-on-target', key: { id: '-32768' } },
+      { kind: 'different', key: { id: '-1' }, columns: [{ name: 'v', source: 'v-1', target: 'changed' }] },
+      { kind: 'extra-on-target', key: { id: '32767' } },
+    ]);
+  });
+
   it('compares a compound key', async () => {
     await both('CREATE TABLE lines (order_id int, line text, qty int, PRIMARY KEY (order_id, line))');
     await both(
