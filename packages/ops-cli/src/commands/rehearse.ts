@@ -3,22 +3,23 @@ import { redact, UsageError } from '@dmskit/shared';
 import type { CommandOutcome } from '../cli.js';
 import { parseConnectionUrl } from '../pg/url.js';
 import { rehearsalMarkdown, writeRehearsalReport } from '../rehearsal/report.js';
-import { type RehearsalReport, runRehearsal } from '../rehearsal/run.js';
+import { type RehearsalOptions, type RehearsalReport, runRehearsal } from '../rehearsal/run.js';
 import { createProgress } from '../ui/progress.js';
 import { loadConfigOption } from './config.js';
 
 /** The `--config` default: the e-commerce example. */
 export const DEFAULT_CONFIG = 'migrations/ecommerce.ts';
 
-export interface RehearseOptions {
+/** `dmskit rehearse` flags: the rehearsal's own options, plus where the config and the report are. */
+export interface RehearseOptions
+  extends Pick<
+    RehearsalOptions,
+    'sourceUrl' | 'targetUrl' | 'sampleData' | 'scale' | 'writeRate' | 'cdcSeconds'
+  > {
   readonly cwd: string;
+  /** Migration config file, relative to `cwd`. */
   readonly config: string;
-  readonly sourceUrl?: string;
-  readonly targetUrl?: string;
-  readonly sampleData: boolean;
-  readonly scale: number;
-  readonly writeRate: number;
-  readonly cdcSeconds: number;
+  /** Report folder, relative to `cwd`. */
   readonly out: string;
   readonly json?: boolean;
 }
