@@ -57,7 +57,7 @@ export interface DataDiffOptions {
   readonly fold?: ChecksumFold;
   /**
    * Rows per first-level chunk. Small chunks keep the cost of a difference small (only its chunk is read
-   * again); width_bucket's binary search keeps many chunks cheap on the clean path. @default 2_000
+   * again); a bucket costs one division (integer keys) or one binary search (others) a row, however many. @default 2_000
    */
   readonly chunkRows?: number;
   /** A mismatching range at most this big (rows) is compared row by row. @default 2_000 */
