@@ -33,7 +33,7 @@ describe('dmskit cutover --engine native', () => {
   });
 
   /** A migration of its own (own database, slot and state file), replicating, with a writer running. */
-  async function migration() {
+  async function migration(cutover: Record<string, unknown> = {}) {
     n++;
     const db = `app${n}`;
     const [sourceUrl, targetUrl] = await Promise.all([
@@ -46,6 +46,7 @@ describe('dmskit cutover --engine native', () => {
       ...structuredClone(config),
       name: `cut${n}`,
       source: { ...config.source, caCertificateFile: undefined },
+      cutover: { ...config.cutover, ...cutover },
     };
     const configFile = path.join(dir, `cut${n}.json`);
     await writeFile(configFile, JSON.stringify(cfg));
@@ -58,6 +59,8 @@ describe('dmskit cutover --engine native', () => {
       sourceUrl,
       '--target-url',
       targetUrl,
+      '--state-dir',
+      path.join(dir, `state${n}`),
     ];
     const started = await runDmskit(['start', ...common]);
     expect(started.code, started.stderr).toBe(0);
@@ -91,7 +94,7 @@ describe('dmskit cutover --engine native', () => {
     await m.writer.stop();
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(
-      /Writes were unavailable for \d+ ms: fence \d+ ms, waiting for LSN [0-9A-F]+\/[0-9A-F]+ \d+ ms/,
+      /Writes were unavailable for \d+ ms: fence \d+ ms, watermark on the target \d+ ms \(committed at [0-9A-F]+\/[0-9A-F]+\)/,
     );
     expect(m.writer.rejected()).toBeGreaterThan(0); // the application met the fence
     await noRowLost(m);
@@ -111,17 +114,8 @@ describe('dmskit cutover --engine native', () => {
 
   it('killed mid-way, resumes where it stopped and loses no row', async () => {
     const m = await migration();
-    let killed = false;
-    const first = await runDmskit(['cutover', ...m.args], {
-      onStderrLine: (line, child) => {
-        if (!killed && line.startsWith('  fence:')) {
-          killed = true;
-          child.kill('SIGKILL');
-        }
-      },
-    });
-    expect(killed).toBe(true);
-    expect(first.code).toBeNull();
+    const first = await runDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: 'kill:fence' } });
+    expect(first.code).toBeNull(); // killed right after the fence was recorded
     const state = JSON.parse(await readFile(m.state, 'utf8'));
     expect(state).toMatchObject({ status: 'in-progress', fence: { method: 'read-only' } });
     const second = await runDmskit(['cutover', ...m.args]);
@@ -132,8 +126,27 @@ describe('dmskit cutover --engine native', () => {
     await noRowLost(m);
   });
 
-  it('failing on purpose (the target was changed behind its back): exit 2, the source writable, replication resumed', async () => {
+  it('final validation after ready: a row changed on the target behind its back is named, exit 1, the target stays ready', async () => {
     const m = await migration();
+    await query(m.targetUrl, 'UPDATE accounts SET balance = -1 WHERE id = 7');
+    const run = await runDmskit(['cutover', ...m.args]);
+    await m.writer.stop();
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toContain('Final validation (after-ready): different');
+    expect(run.stderr).toMatch(
+      /validation: final validation is different .*public\.accounts: 1 row\(s\) differ/,
+    );
+    // The window held no validation; the source stays fenced, the target is ready.
+    const state = JSON.parse(await readFile(m.state, 'utf8'));
+    expect(state).toMatchObject({ status: 'ready', validation: { verdict: 'different' } });
+    expect(state.window.validationMs).toBe(0);
+    await expect(query(m.sourceUrl, "INSERT INTO ledger (note) VALUES ('x')")).rejects.toThrowError(
+      /read-only/,
+    );
+  });
+
+  it('failing on purpose (the target was changed behind its back, validation before ready): exit 2, the source writable, replication resumed', async () => {
+    const m = await migration({ finalValidation: 'before-ready' });
     await query(m.targetUrl, 'UPDATE accounts SET balance = -1 WHERE id = 7');
     const run = await runDmskit(['cutover', ...m.args]);
     await m.writer.stop();
@@ -150,23 +163,17 @@ describe('dmskit cutover --engine native', () => {
 
   it('rollback by hand after a killed cutover: unfenced, replication enabled again', async () => {
     const m = await migration();
-    let killed = false;
-    await runDmskit(['cutover', ...m.args], {
-      onStderrLine: (line, child) => {
-        if (!killed && line.startsWith('  stop-replication:')) {
-          killed = true;
-          child.kill('SIGKILL');
-        }
-      },
+    const killed = await runDmskit(['cutover', ...m.args], {
+      env: { DMSKIT_FAULT: 'kill:stop-replication' },
     });
-    expect(killed).toBe(true);
+    expect(killed.code).toBeNull();
     await expect(query(m.sourceUrl, "INSERT INTO ledger (note) VALUES ('fenced?')")).rejects.toThrowError(
       /read-only/,
     );
     const rb = await runDmskit(['rollback', ...m.args]);
     await m.writer.stop();
     expect(rb.code, rb.stderr).toBe(0);
-    expect(rb.stdout).toContain('fence released (read-only)');
+    expect(rb.stdout).toContain('fence released (read-only): default_transaction_read_only of app');
     expect(rb.stdout).toContain('replication resumed (native)');
     await query(m.sourceUrl, "INSERT INTO ledger (note) VALUES ('writable again')");
     expect(
@@ -178,7 +185,7 @@ describe('dmskit cutover --engine native', () => {
     const run = await runDmskit(['cutover', '--dry-run', '--engine', 'dms']);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('DMS: StopReplicationTask ecommerce-staging-task; wait until stopped');
-    expect(run.stdout).toContain('source: ALTER DATABASE shop SET default_transaction_read_only = on');
-    expect(run.stdout.match(/^\d+\. /gm)).toHaveLength(9);
+    expect(run.stdout).toContain('source: ALTER DATABASE "shop" SET default_transaction_read_only = on');
+    expect(run.stdout.match(/^\d+\. /gm)).toHaveLength(8);
   });
 });

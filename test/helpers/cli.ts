@@ -16,6 +16,8 @@ export interface CliResult {
 
 interface RunOptions {
   cwd?: string;
+  /** Variables added to the environment (DMSKIT_FAULT=kill:<step> for fault tests). */
+  env?: Record<string, string>;
   onStderrLine?: (line: string, child: import('node:child_process').ChildProcess) => void;
   timeoutMs?: number;
 }
@@ -25,7 +27,7 @@ function run(command: string, args: readonly string[], options: RunOptions): Pro
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd ?? REPO_ROOT,
-      env: { ...process.env, FORCE_COLOR: '0' },
+      env: { ...process.env, FORCE_COLOR: '0', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -4,6 +4,7 @@ import {
   type CatalogTable,
   dmsSlotName,
   type MigrationConfig,
+  nativeObjectNames,
   resourceName,
   resourceTags,
   tableMappingsJson,
@@ -166,7 +167,9 @@ export class MigrationStack extends TerraformStack {
       target: { databaseName, secretArn: targetSecret.arn },
       secretsAccessRoleArn: roles.secretsAccessRole.arn,
       migrationType: config.task.migrationType,
-      tableMappings: tableMappingsJson(config.task, props.catalog),
+      tableMappings: tableMappingsJson(config.task, props.catalog, {
+        watermarkTable: nativeObjectNames(config).watermarkTable,
+      }),
       taskSettings: taskSettingsJson(config.task),
     });
     this.monitoring = new MigrationMonitoring(this, 'Monitoring', {

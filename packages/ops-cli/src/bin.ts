@@ -6,11 +6,32 @@ import { main } from './cli.js';
  * The `dmskit` entry point: the only place that prints an error and calls `process.exit`. A usage or
  * external error prints one line; anything else is a dmskit bug and prints its stack.
  */
+/**
+ * A server that went away or refused (a connection lost, a server restarted, an SQL error from a
+ * remote server) is an external failure, not a dmskit bug: one line, exit 2.
+ */
+function serverFailure(error: unknown): string | undefined {
+  const e = error as { message?: string; code?: string; severity?: string } | undefined;
+  if (!e?.message) return undefined;
+  if (e.severity && e.code) return `the server said: ${e.message} (SQLSTATE ${e.code})`;
+  if (['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(e.code ?? ''))
+    return `lost the connection to a server: ${e.message}`;
+  if (
+    /Connection terminated|Client has encountered a connection error|terminating connection/i.test(e.message)
+  )
+    return `lost the connection to a server: ${e.message}`;
+  return undefined;
+}
+
 try {
   process.exit(await main(process.argv.slice(2)));
 } catch (error) {
+  const external = serverFailure(error);
   if (error instanceof DmskitError && error.kind !== 'internal') {
     process.stderr.write(`dmskit: ${redact(error.message)}\n`);
+  } else if (external && !(error instanceof DmskitError)) {
+    process.stderr.write(`dmskit: ${redact(external)}\n`);
+    process.exit(2);
   } else {
     process.stderr.write(`dmskit: internal error: ${redact((error as Error)?.stack ?? String(error))}\n`);
   }

@@ -1,9 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 
-/** What a command hands back to the entry point: the exit code, and output already printed. */
-export interface CommandOutcome {
-  readonly exitCode: number;
-}
+import type { CommandOutcome } from './outcome.js';
+
+export type { CommandOutcome };
 
 function positiveNumber(name: string) {
   return (value: string) => {
@@ -184,6 +183,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       'native: source database URL (default: from the config and its password variable)',
     )
     .option('--target-url <url>', 'native: target database URL')
+    .option('--state-dir <dir>', 'folder of the state and lock files', '.dmskit')
     .action(async (opts) => {
       if (opts.engine === 'native') {
         const { nativeStart } = await import('./commands/native.js');
@@ -245,7 +245,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       'cutover',
       'Cut over: fence the source, wait for the slot to confirm its LSN, stop replication, copy sequences, validate (resumable)',
     ],
-    ['rollback', 'Undo an unfinished cutover: release the fence and resume replication'],
+    [
+      'rollback',
+      'Undo a cutover: release the fence (read back) and resume replication; after ready only with --force',
+    ],
+    [
+      'abandon',
+      'Remove everything the migration created on both servers: fence, subscription, slot, publications, watermark',
+    ],
   ] as const) {
     const cmd = program
       .command(name)
@@ -259,7 +266,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         'source database URL (default: from the config and its password variable)',
       )
       .option('--target-url <url>', 'target database URL (the Aurora writer)')
-      .option('--state <file>', 'state file (default .dmskit/cutover-<name>-<environment>.json)');
+      .option('--state-dir <dir>', 'folder of the state and lock files', '.dmskit')
+      .option('--state <file>', 'cutover state file (default <state-dir>/cutover-<name>-<environment>.json)');
     if (name === 'cutover') {
       cmd
         .option('--dry-run', 'print the steps and what each would run; connect nowhere')
@@ -268,10 +276,17 @@ export async function main(argv: readonly string[]): Promise<number> {
           const { cutover } = await import('./commands/cutover.js');
           outcome = await cutover({ ...opts, cwd: process.cwd() });
         });
+    } else if (name === 'rollback') {
+      cmd
+        .option('--force', 'after the target was declared ready: unfence the source although the two diverge')
+        .action(async (opts) => {
+          const { rollback } = await import('./commands/cutover.js');
+          outcome = await rollback({ ...opts, cwd: process.cwd() });
+        });
     } else {
-      cmd.action(async (opts) => {
-        const { rollback } = await import('./commands/cutover.js');
-        outcome = await rollback({ ...opts, cwd: process.cwd() });
+      cmd.option('--dry-run', 'print what would be removed; connect nowhere').action(async (opts) => {
+        const { abandon } = await import('./commands/abandon.js');
+        outcome = await abandon({ ...opts, cwd: process.cwd() });
       });
     }
   }

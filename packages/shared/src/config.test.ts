@@ -20,6 +20,12 @@ const minimal = {
 };
 
 describe('parseMigrationConfig', () => {
+  it('a revoke-login fence needs the application roles', () => {
+    expect(() => parseMigrationConfig({ ...minimal, cutover: { fenceMethod: 'revoke-login' } })).toThrowError(
+      "cutover.applicationRoles: must name the application's roles when fenceMethod is 'revoke-login'",
+    );
+  });
+
   it('applies every default, nested ones included', () => {
     const { config } = parseMigrationConfig(minimal);
     expect(config.environment).toBe('dev');
@@ -32,8 +38,12 @@ describe('parseMigrationConfig', () => {
     expect(config.task.lob).toEqual({ mode: 'limited', maxLobSizeKb: 32 });
     expect(config.cutover).toEqual({
       maxLagSeconds: 5,
+      maxLagBytes: 64 * 1024 * 1024,
       fenceMethod: 'read-only',
+      applicationRoles: [],
       lsnWaitTimeoutSeconds: 300,
+      maxFenceSeconds: 30,
+      finalValidation: 'after-ready',
     });
     expect(config.network.connectivity).toEqual({
       type: 'vpn',

@@ -282,19 +282,47 @@ export const TaskSchema = z.object({
   sourceCatalogFile: z.string().optional(),
 });
 
-export const FENCE_METHODS = ['read-only', 'lock-tables'] as const;
+export const FENCE_METHODS = ['read-only', 'lock-tables', 'revoke-login'] as const;
 
 export const CutoverSchema = z.object({
   /** Lag (seconds) under which writes may be fenced. @default 5 */
   maxLagSeconds: z.number().min(0).max(3600).default(5),
   /**
-   * How writes on the source are stopped. read-only: `default_transaction_read_only` on the database and
-   * the open sessions ended; lock-tables: one transaction holds EXCLUSIVE locks on every migrated table.
+   * Lag in bytes (the source's WAL position minus the slot's confirmed LSN) under which writes may be
+   * fenced. @default 67108864 (64 MiB)
+   */
+  maxLagBytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(64 * 1024 * 1024),
+  /**
+   * How writes on the source are stopped (README: "Fence methods"; each keeps the source fenced after
+   * dmskit exits).
+   * - read-only: `default_transaction_read_only = on` on the database and every other session ended; a
+   *   session that asks for read-write itself (`BEGIN READ WRITE`) is not stopped.
+   * - lock-tables: EXCLUSIVE locks on every migrated table wait out the writes in flight, then triggers
+   *   that refuse INSERT, UPDATE, DELETE and TRUNCATE are committed on them; only an owner or superuser
+   *   can get past them.
+   * - revoke-login: the roles in `applicationRoles` lose LOGIN and their sessions are ended.
    * @default 'read-only'
    */
   fenceMethod: z.enum(FENCE_METHODS).default('read-only'),
+  /** The application's roles, which the revoke-login fence locks out. @default [] */
+  applicationRoles: z.array(z.string().min(1)).default([]),
   /** How long to wait for the replication slot to confirm the fence LSN, in seconds. @default 300 */
   lsnWaitTimeoutSeconds: z.number().int().min(1).max(86_400).default(300),
+  /**
+   * The longest the source may stay fenced before the target is ready, in seconds: past it the fence is
+   * released and the cutover fails. @default 30
+   */
+  maxFenceSeconds: z.number().min(1).max(3600).default(30),
+  /**
+   * When the final validation runs: after the target is declared ready (out of the write-unavailability
+   * window; the fenced source against the target's snapshot taken at ready), or before, inside the window
+   * (a difference then cancels the cutover). @default 'after-ready'
+   */
+  finalValidation: z.enum(['after-ready', 'before-ready']).default('after-ready'),
 });
 
 /** Where Terraform keeps this stack's state (S3, locked). */
@@ -386,6 +414,13 @@ export const MigrationConfigSchema = z
         code: 'custom',
         path: ['network', 'vpcCidr'],
         message: 'must be /24 or larger to hold one subnet per availability zone',
+      });
+    }
+    if (cfg.cutover.fenceMethod === 'revoke-login' && cfg.cutover.applicationRoles.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cutover', 'applicationRoles'],
+        message: "must name the application's roles when fenceMethod is 'revoke-login'",
       });
     }
     const major = Number(cfg.target.engineVersion.split('.')[0]);

@@ -39,6 +39,10 @@ export function nativeObjectNames(config: Pick<MigrationConfig, 'name' | 'enviro
   insertOnlyPublication: string;
   subscription: string;
   slot: string;
+  /** Table in the `dmskit` schema holding this migration's watermark row (source and target). */
+  watermarkTable: string;
+  /** Trigger (and its function in the `dmskit` schema) of the lock-tables fence. */
+  fenceTrigger: string;
 } {
   const base = `dmskit_${config.name}_${config.environment}`.replace(/-/g, '_').slice(0, 50);
   return {
@@ -46,8 +50,13 @@ export function nativeObjectNames(config: Pick<MigrationConfig, 'name' | 'enviro
     insertOnlyPublication: `${base}_pub_ins`,
     subscription: `${base}_sub`,
     slot: `${base}_slot`,
+    watermarkTable: `${base}_watermark`,
+    fenceTrigger: `${base}_fence`,
   };
 }
+
+/** The schema of dmskit's own objects on both servers (watermark tables, fence triggers). */
+export const DMSKIT_SCHEMA = 'dmskit';
 
 /** The DMS replication slot name the source endpoint uses. */
 export function dmsSlotName(config: Pick<MigrationConfig, 'name' | 'environment'>): string {

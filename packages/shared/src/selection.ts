@@ -1,4 +1,5 @@
 import type { SelectionRule } from './config.js';
+import { DMSKIT_SCHEMA } from './names.js';
 
 /** A table by schema and name, as PostgreSQL spells them (unquoted, case kept). */
 export interface TableName {
@@ -6,7 +7,8 @@ export interface TableName {
   readonly table: string;
 }
 
-const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
+// `dmskit` holds dmskit's own objects (watermark, fence triggers): replicated on purpose, never migrated.
+const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema', 'pg_toast', DMSKIT_SCHEMA]);
 
 /**
  * Turns a DMS object-locator value into a RegExp: `%` matches any run of characters, everything else is
@@ -23,7 +25,8 @@ export function locatorPattern(value: string): RegExp {
 /**
  * Whether a table is in scope: at least one `include` rule matches it and no `exclude` rule does, the way
  * DMS combines selection rules ("Selection rules and actions": an explicit exclude wins over an include).
- * System schemas (`pg_catalog`, `information_schema`, `pg_toast`, `pg_temp_*`) are never in scope.
+ * System schemas (`pg_catalog`, `information_schema`, `pg_toast`, `pg_temp_*`) and dmskit's own
+ * (`dmskit`) are never in scope.
  */
 export function isSelected(name: TableName, rules: readonly SelectionRule[]): boolean {
   if (SYSTEM_SCHEMAS.has(name.schema) || name.schema.startsWith('pg_temp_')) return false;

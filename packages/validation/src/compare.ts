@@ -88,6 +88,12 @@ export interface CompareOptions {
    * `attempts` times, before a difference is reported. @default no re-check
    */
   readonly recheck?: { readonly delayMs: number; readonly attempts: number };
+  /**
+   * A snapshot exported on the target (`pg_export_snapshot()`) by a transaction that stays open until the
+   * comparison ends: the target is read as it was then (the cutover's ready moment), whatever the
+   * application writes after it. @default a snapshot of its own
+   */
+  readonly targetSnapshot?: string;
   /** Called when a table is done, for progress displays. */
   readonly onTable?: (result: TableComparison, done: number, total: number) => void;
 }
@@ -118,12 +124,14 @@ export const PLANNER_SETTINGS = 'SET enable_sort = off';
 
 /**
  * Opens `n` connections that all read one snapshot: the first exports it inside a REPEATABLE READ
- * transaction, the others import it (PostgreSQL: "Snapshot Synchronization Functions").
+ * transaction, the others import it (PostgreSQL: "Snapshot Synchronization Functions"). With `imported`,
+ * every connection imports that snapshot instead (its exporting transaction must stay open meanwhile).
  */
 export async function openSnapshotSessions(
   input: ConnectionInput,
   role: string,
   n: number,
+  imported?: string,
 ): Promise<pg.Client[]> {
   const clients: pg.Client[] = [];
   try {
@@ -134,7 +142,9 @@ export async function openSnapshotSessions(
     clients.push(first);
     await first.query(PLANNER_SETTINGS);
     await first.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const snapshot = ((await first.query('SELECT pg_export_snapshot() AS id')).rows[0] as { id: string }).id;
+    if (imported) await first.query(`SET TRANSACTION SNAPSHOT ${pg.escapeLiteral(imported)}`);
+    const snapshot =
+      imported ?? ((await first.query('SELECT pg_export_snapshot() AS id')).rows[0] as { id: string }).id;
     for (let i = 1; i < n; i++) {
       const c = await openConnection(input, role, { pinSettings: true, applicationName: 'dmskit-validate' });
       clients.push(c);
@@ -152,7 +162,7 @@ export async function openSnapshotSessions(
 async function openBoth(options: CompareOptions, n: number): Promise<[pg.Client[], pg.Client[]]> {
   const opened = await Promise.allSettled([
     openSnapshotSessions(options.source, 'source', n),
-    openSnapshotSessions(options.target, 'target', n),
+    openSnapshotSessions(options.target, 'target', n, options.targetSnapshot),
   ]);
   const failed = opened.find((o) => o.status === 'rejected');
   if (failed) {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { redact } from '@dmskit/shared';
 import Table from 'cli-table3';
 import { catalogServer, readCatalog } from '../catalog/catalog.js';
-import type { CommandOutcome } from '../cli.js';
+import type { CommandOutcome } from '../outcome.js';
 import { parseConnectionUrl } from '../pg/url.js';
 import { formatBytes, formatCount } from '../ui/format.js';
 

@@ -1,5 +1,7 @@
+import path from 'node:path';
 import { type MigrationConfig, registerSecret, UsageError } from '@dmskit/shared';
 import { parseConnectionUrl } from '../pg/url.js';
+import { defaultStateFile } from '../runbook/state.js';
 
 /**
  * The source URL of a migration: `--source-url`, or built from the config (host, port, database, user,
@@ -39,3 +41,19 @@ export function targetUrlOf(flag: string | undefined): string {
 
 /** The engine a command drives: `--engine`, else DMS. */
 export type EngineName = 'dms' | 'native';
+
+/**
+ * The state files of a migration: the start's and the cutover's, in `--state-dir` (default `.dmskit`
+ * under the working directory); `--state` names the cutover's file itself.
+ */
+export function statePaths(
+  o: { cwd: string; stateDir?: string; state?: string },
+  config: Pick<MigrationConfig, 'name' | 'environment'>,
+): { readonly dir: string; readonly cutover: string; readonly start: string } {
+  const dir = path.resolve(o.cwd, o.stateDir ?? '.dmskit');
+  return {
+    dir,
+    cutover: o.state ? path.resolve(o.cwd, o.state) : defaultStateFile(dir, config.name, config.environment),
+    start: defaultStateFile(dir, config.name, config.environment, 'start'),
+  };
+}

@@ -1,22 +1,29 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import {
-  dmsSlotName,
-  type MigrationConfig,
-  nativeObjectNames,
-  selectTables,
-  UsageError,
-} from '@dmskit/shared';
+import { dmsSlotName, type MigrationConfig, nativeObjectNames, selectTables } from '@dmskit/shared';
 import { closeQuietly, describeConnection, listTables, openConnection } from '@dmskit/validation';
 import type pg from 'pg';
-import type { CommandOutcome } from '../cli.js';
 import { dmsCutoverEngine } from '../dms/engine.js';
 import { createDmsClient, dmsResourceIds } from '../dms/task.js';
 import { nativeCutoverEngine } from '../native/engine.js';
-import { type CutoverResult, cutoverSettings, rollbackCutover, runCutover } from '../runbook/cutover.js';
+import type { NativeStartState } from '../native/start-state.js';
+import type { CommandOutcome } from '../outcome.js';
+import { parseConnectionUrl } from '../pg/url.js';
+import {
+  type CutoverResult,
+  cutoverOrder,
+  cutoverSettings,
+  rollbackCutover,
+  runCutover,
+} from '../runbook/cutover.js';
 import type { CutoverEngine } from '../runbook/engine.js';
-import { defaultStateFile, fileStateStore } from '../runbook/state.js';
+import { releaseSql } from '../runbook/fence.js';
+import { lockMigration } from '../runbook/lock.js';
+import { fileStateStore } from '../runbook/state.js';
+import { watermarkTableName } from '../runbook/watermark.js';
 import { loadConfigOption } from './config.js';
-import { type EngineName, sourceUrlOf, targetUrlOf } from './context.js';
+import { type EngineName, sourceUrlOf, statePaths, targetUrlOf } from './context.js';
+import { withInterrupts } from './interrupts.js';
+import { startStateStore } from './native.js';
 
 export interface CutoverCommandOptions {
   readonly cwd: string;
@@ -25,6 +32,7 @@ export interface CutoverCommandOptions {
   readonly sourceUrl?: string;
   readonly targetUrl?: string;
   readonly state?: string;
+  readonly stateDir?: string;
   readonly dryRun?: boolean;
   readonly json?: boolean;
 }
@@ -33,181 +41,243 @@ function engineFor(
   name: EngineName,
   config: MigrationConfig,
   source: pg.Client,
-  target: pg.Client,
+  target: pg.Client | undefined,
+  owned: NativeStartState['created'] | undefined,
 ): CutoverEngine {
-  if (name === 'native') return nativeCutoverEngine(source, target, nativeObjectNames(config));
+  if (name === 'native') return nativeCutoverEngine(source, target!, nativeObjectNames(config), owned);
   return dmsCutoverEngine({
     client: createDmsClient(config.aws.region),
     cloudwatch: new CloudWatchClient({ region: config.aws.region, retryMode: 'adaptive', maxAttempts: 8 }),
     config,
     source,
+    ...(target ? { target } : {}),
   });
 }
 
+/** The fence's SQL, as the dry run shows it. */
+function fenceActions(config: MigrationConfig, database: string): string[] {
+  const db = `"${database.replace(/"/g, '""')}"`;
+  const c = config.cutover;
+  if (c.fenceMethod === 'read-only')
+    return [
+      `source: ALTER DATABASE ${db} SET default_transaction_read_only = on`,
+      'source: pg_terminate_backend() for every other client session of the database; wait until they are gone',
+      `release: ${releaseSql({ method: 'read-only', database, since: '', prior: null }).join(' ')} (or the prior value, read before the fence)`,
+    ];
+  if (c.fenceMethod === 'revoke-login')
+    return [
+      `source: ALTER ROLE ... NOLOGIN for ${c.applicationRoles.join(', ')}; their sessions ended`,
+      'release: ALTER ROLE ... LOGIN for the roles that had it',
+    ];
+  return [
+    'source: BEGIN; LOCK TABLE <every migrated table> IN EXCLUSIVE MODE; CREATE TRIGGER ... BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE (refuses writes); COMMIT',
+    `release: DROP TRIGGER ${nativeObjectNames(config).fenceTrigger} on each table`,
+  ];
+}
+
 /** The runbook with what each step would run, without connecting anywhere (`--dry-run`). */
-export function cutoverDryRun(config: MigrationConfig, engine: EngineName, stateFile: string): string {
+export function cutoverDryRun(
+  config: MigrationConfig,
+  engine: EngineName,
+  stateFile: string,
+  sourceDatabase = config.source.database,
+): string {
   const n = nativeObjectNames(config);
   const ids = dmsResourceIds(config);
   const slot = engine === 'native' ? n.slot : dmsSlotName(config);
-  const fence =
-    config.cutover.fenceMethod === 'read-only'
-      ? [
-          `source: ALTER DATABASE ${config.source.database} SET default_transaction_read_only = on`,
-          'source: pg_terminate_backend() for every other client session of the database; wait until they are gone',
-        ]
-      : ['source: BEGIN; LOCK TABLE <every migrated table> IN EXCLUSIVE MODE (held until dmskit exits)'];
-  const steps: [string, string[]][] = [
-    [
-      'preconditions',
-      engine === 'native'
+  const watermark = watermarkTableName(n.watermarkTable);
+  const c = config.cutover;
+  const actions: Record<string, string[]> = {
+    preconditions: [
+      ...(engine === 'native'
         ? [
-            `target: pg_subscription_rel of ${n.subscription}: every table ready`,
-            `source: lag of slot ${slot} <= ${config.cutover.maxLagSeconds} s`,
+            `target: pg_subscription_rel of ${n.subscription}: every table ready; subscription enabled, apply worker running`,
           ]
         : [
             `DMS: DescribeReplicationTasks ${ids.task}: running`,
             'DMS: DescribeTableStatistics: every table loaded, no validation failure',
-            `CloudWatch: CDCLatencyTarget <= ${config.cutover.maxLagSeconds} s`,
-          ],
+            `CloudWatch: CDCLatencySource + CDCLatencyTarget <= ${c.maxLagSeconds} s`,
+          ]),
+      `source: slot ${slot}: a walsender reads it, wal_status reserved or extended, lag <= ${c.maxLagSeconds} s and ${c.maxLagBytes} bytes`,
+      'source: no prepared transaction (pg_prepared_xacts)',
+      `both: the watermark table ${watermark} exists and replicates`,
     ],
-    ['fence', fence],
-    ['read-lsn', ['source: SELECT pg_current_wal_lsn()']],
-    [
-      'wait-for-lsn',
-      [
-        `source: poll pg_replication_slots until confirmed_flush_lsn of ${slot} >= the fence LSN (timeout ${config.cutover.lsnWaitTimeoutSeconds} s)`,
-      ],
+    fence: [
+      'state file: the fence record (what it replaces) is saved before the source changes',
+      ...fenceActions(config, sourceDatabase),
+      'source: no prepared transaction; the fence proven in a new session',
     ],
-    [
-      'stop-replication',
-      [
-        engine === 'native'
-          ? `target: ALTER SUBSCRIPTION ${n.subscription} DISABLE`
-          : `DMS: StopReplicationTask ${ids.task}; wait until stopped`,
-      ],
+    watermark: [
+      `source: INSERT INTO ${watermark}; the WAL position after the commit`,
+      `target: poll until the row is there (at most ${c.lsnWaitTimeoutSeconds} s and within cutover.maxFenceSeconds = ${c.maxFenceSeconds} s); replication health checked meanwhile, a break releases the fence at once`,
     ],
-    [
-      'sequences',
-      [
-        'source: last_value, is_called of every sequence in scope',
-        'target: SELECT setval(...) for each, in one transaction',
-      ],
+    'stop-replication': [
+      engine === 'native'
+        ? `target: ALTER SUBSCRIPTION ${n.subscription} DISABLE`
+        : `DMS: StopReplicationTask ${ids.task}; wait until stopped`,
     ],
-    ['validation', ['both: schema diff and data by key ranges (dmskit validate); must be equal']],
-    ['ready', ['print the connection switch and the write-unavailability window; the source stays fenced']],
-    [
-      'finish',
-      [
-        engine === 'native'
-          ? `target: DROP SUBSCRIPTION ${n.subscription}; source: DROP PUBLICATION ${n.publication}, ${n.insertOnlyPublication}`
-          : `source: pg_drop_replication_slot('${slot}')`,
-      ],
+    sequences: [
+      'source: last_value, is_called of every sequence in scope',
+      'target: SELECT setval(...) for each, in one transaction',
     ],
-  ];
+    ready: [
+      'print the connection switch and the write-unavailability window; the source stays fenced',
+      ...(c.finalValidation === 'after-ready'
+        ? ['target: a snapshot exported at this moment, held for the final validation']
+        : []),
+    ],
+    validation: [
+      c.finalValidation === 'after-ready'
+        ? "both: schema and data by key ranges, the fenced source against the target's snapshot at ready (out of the window)"
+        : 'both: schema diff and data by key ranges (dmskit validate); must be equal, inside the window',
+    ],
+    finish: [
+      engine === 'native'
+        ? `target: DROP SUBSCRIPTION ${n.subscription}; source: DROP PUBLICATION ${n.publication}, ${n.insertOnlyPublication}; both: DROP TABLE ${watermark}`
+        : `source: pg_drop_replication_slot('${slot}'); both: DROP TABLE ${watermark}`,
+    ],
+  };
   const lines = [
-    `Cutover runbook of ${config.name} (${config.environment}), engine ${engine}, fence ${config.cutover.fenceMethod}; state in ${stateFile}`,
+    `Cutover runbook of ${config.name} (${config.environment}), engine ${engine}, fence ${c.fenceMethod}, final validation ${c.finalValidation}; state in ${stateFile}`,
     '',
   ];
-  steps.forEach(([step, actions], i) => {
+  cutoverOrder(c.finalValidation).forEach((step, i) => {
     lines.push(`${i + 1}. ${step}`);
-    for (const a of actions) lines.push(`     ${a}`);
+    for (const a of actions[step] ?? []) lines.push(`     ${a}`);
   });
   lines.push(
     '',
-    'On any failure before ready: the fence is released and replication resumed. `dmskit rollback` does the same by hand.',
+    'One run per migration at a time (an advisory lock on the source and a lock file). On any failure before ready: the fence is released, read back, and replication resumed. `dmskit rollback` does the same by hand.',
   );
   return `${lines.join('\n')}\n`;
 }
 
+/** The state file of the native start, whose record says which objects the migration created. */
+async function ownedObjects(file: string): Promise<NativeStartState['created'] | undefined> {
+  return (await startStateStore(file).load())?.created;
+}
+
+/** The sessions and lock a cutover or rollback runs with, closed by `close`. */
+async function session(o: Omit<CutoverCommandOptions, 'dryRun'>, needTarget: boolean) {
+  const { config } = await loadConfigOption(o.config, o.cwd);
+  const paths = statePaths(o, config);
+  const stateFile = paths.cutover;
+  const sourceUrl = sourceUrlOf(config, o.sourceUrl);
+  const targetUrl = needTarget || o.engine === 'native' ? targetUrlOf(o.targetUrl) : undefined;
+  const lock = await lockMigration({
+    source: sourceUrl,
+    migration: `${config.name}/${config.environment}`,
+    file: `${stateFile}.lock`,
+  });
+  let source: pg.Client | undefined;
+  let target: pg.Client | undefined;
+  const close = async () => {
+    await Promise.all([closeQuietly(source), closeQuietly(target)]);
+    await lock.release();
+  };
+  try {
+    source = await openConnection(sourceUrl, 'source', { applicationName: 'dmskit-control' });
+    await source.query('SET default_transaction_read_only = off');
+    if (targetUrl) target = await openConnection(targetUrl, 'target', { applicationName: 'dmskit-control' });
+    const owned = o.engine === 'native' ? await ownedObjects(paths.start) : undefined;
+    const engine = engineFor(o.engine, config, source, target, owned);
+    return { config, stateFile, sourceUrl, targetUrl, source, target, engine, lock, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
 /**
- * `dmskit cutover`: the cutover runbook against the real servers, resumable from its state file; or,
- * with `--dry-run`, the steps it would run.
+ * `dmskit cutover`: the cutover runbook against the real servers, locked to one run per migration and
+ * resumable from its state file; or, with `--dry-run`, the steps it would run.
+ * @returns exit code 0 when the target is ready and the final validation equal, 1 when it is ready but
+ *   the final validation (after ready) found differences
  */
 export async function cutover(
   o: CutoverCommandOptions,
 ): Promise<CommandOutcome & { result?: CutoverResult }> {
   const { config } = await loadConfigOption(o.config, o.cwd);
-  const stateFile = o.state ?? defaultStateFile(o.cwd, config.name, config.environment);
+  const stateFile = statePaths(o, config).cutover;
   if (o.dryRun) {
-    process.stdout.write(cutoverDryRun(config, o.engine, stateFile));
+    const sourceDatabase = o.sourceUrl ? parseConnectionUrl(o.sourceUrl, '--source-url').database : undefined;
+    process.stdout.write(cutoverDryRun(config, o.engine, stateFile, sourceDatabase));
     return { exitCode: 0 };
   }
-  if (config.cutover.fenceMethod === 'lock-tables') {
-    throw new UsageError(
-      "cutover.fenceMethod 'lock-tables' fences only while dmskit runs (rehearsals): use 'read-only' for a cutover",
-    );
-  }
-  const sourceUrl = sourceUrlOf(config, o.sourceUrl);
-  const targetUrl = targetUrlOf(o.targetUrl);
-  const source = await openConnection(sourceUrl, 'source', { applicationName: 'dmskit-control' });
-  let target: pg.Client | undefined;
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort(
-      new UsageError(`interrupted by ${signal}: the source was unfenced and replication resumed`, {
-        exitCode: 130,
-      }),
-    );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const s = await session(o, true);
   try {
-    await source.query('SET default_transaction_read_only = off');
-    target = await openConnection(targetUrl, 'target', { applicationName: 'dmskit-control' });
-    const engine = engineFor(o.engine, config, source, target);
-    const tables = selectTables(await listTables(source), config.task.tableMappings);
-    const result = await runCutover({
-      source: sourceUrl,
-      target: targetUrl,
-      sourceControl: source,
-      targetControl: target,
-      engine,
-      ...cutoverSettings(config),
-      tables,
-      state: fileStateStore(stateFile),
-      onStep: (step, detail) => process.stderr.write(`  ${step}: ${detail}\n`),
-      signal: controller.signal,
-    });
+    const tables = selectTables(await listTables(s.source), config.task.tableMappings);
+    const state = fileStateStore(stateFile);
+    const result = await withInterrupts(
+      (signal) =>
+        runCutover({
+          source: s.sourceUrl,
+          target: s.targetUrl!,
+          sourceControl: s.source,
+          targetControl: s.target!,
+          engine: s.engine,
+          ...cutoverSettings(config),
+          tables,
+          exemptPids: [s.lock.pid],
+          state,
+          onStep: (step, detail) => {
+            process.stderr.write(`  ${step}: ${detail}\n`);
+            faultHook(step);
+          },
+          signal,
+        }),
+      {
+        what: 'the cutover was stopped',
+        leftBehind: () => `the source may still be fenced; run dmskit rollback (state in ${stateFile})`,
+      },
+    );
     const w = result.window;
     const { fence: _fence, ...printable } = result;
+    const equal = !result.validation || result.validation.verdict === 'equal';
     if (o.json) process.stdout.write(`${JSON.stringify(printable, null, 2)}\n`);
     else {
       process.stdout.write(
         [
-          `Target ready${result.resumed ? ' (resumed cutover)' : ''}. Switch the applications' connection strings from ${describeConnection(sourceUrl)} to ${describeConnection(targetUrl)}.`,
-          `Writes were unavailable for ${w.totalMs} ms: fence ${w.fenceMs} ms, waiting for LSN ${result.fenceLsn} ${w.waitForLsnMs} ms, stopping replication ${w.stopReplicationMs} ms, sequences ${w.sequencesMs} ms (${result.sequences.length}), final validation ${w.validationMs} ms.`,
-          `The source stays fenced (read-only); state in ${stateFile}.`,
+          `Target ready${result.resumed ? ' (resumed cutover)' : ''}. Switch the applications' connection strings from ${describeConnection(s.sourceUrl)} to ${describeConnection(s.targetUrl!)}.`,
+          `Writes were unavailable for ${w.totalMs} ms: fence ${w.fenceMs} ms, watermark on the target ${w.watermarkMs} ms (committed at ${result.fenceLsn}), stopping replication ${w.stopReplicationMs} ms, sequences ${w.sequencesMs} ms (${result.sequences.length})${result.finalValidation === 'before-ready' ? `, final validation ${w.validationMs} ms` : ''}.`,
+          result.validation
+            ? `Final validation (${result.finalValidation}): ${result.validation.verdict}${equal ? '' : ': dmskit validate names the rows'}.`
+            : 'Final validation: run by the interrupted cutover.',
+          `The source stays fenced (${result.fenceMethod}: ${result.fenceProof}); state in ${stateFile}.`,
           '',
         ].join('\n'),
       );
     }
-    return { exitCode: 0, result };
+    return { exitCode: equal ? 0 : 1, result };
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await Promise.all([closeQuietly(source), closeQuietly(target)]);
+    await s.close();
   }
 }
 
-/** `dmskit rollback`: releases the fence of an unfinished cutover and resumes replication. */
-export async function rollback(o: Omit<CutoverCommandOptions, 'dryRun'>): Promise<CommandOutcome> {
-  const { config } = await loadConfigOption(o.config, o.cwd);
-  const stateFile = o.state ?? defaultStateFile(o.cwd, config.name, config.environment);
-  const sourceUrl = sourceUrlOf(config, o.sourceUrl);
-  const source = await openConnection(sourceUrl, 'source', { applicationName: 'dmskit-control' });
-  let target: pg.Client | undefined;
+/**
+ * A test hook: `DMSKIT_FAULT=kill:<step>` kills this process with SIGKILL right after the named cutover
+ * step is recorded, so fault tests stop the CLI at an exact step instead of racing its output.
+ */
+function faultHook(step: string): void {
+  const fault = process.env.DMSKIT_FAULT;
+  if (fault === `kill:${step}`) process.kill(process.pid, 'SIGKILL');
+}
+
+/** `dmskit rollback`: releases the fence of a cutover and resumes replication, read back. */
+export async function rollback(
+  o: Omit<CutoverCommandOptions, 'dryRun'> & { force?: boolean },
+): Promise<CommandOutcome> {
+  const s = await session(o, false);
   try {
-    await source.query('SET default_transaction_read_only = off');
-    target =
-      o.engine === 'native'
-        ? await openConnection(targetUrlOf(o.targetUrl), 'target', { applicationName: 'dmskit-control' })
-        : undefined;
-    const engine = engineFor(o.engine, config, source, target ?? source);
-    for (const line of await rollbackCutover({ source: sourceUrl, engine, state: fileStateStore(stateFile) }))
-      process.stdout.write(`${line}\n`);
+    const done = await rollbackCutover({
+      source: s.sourceUrl,
+      engine: s.engine,
+      state: fileStateStore(s.stateFile),
+      ...(o.force ? { force: true } : {}),
+    });
+    for (const line of done.lines) process.stdout.write(`${line}\n`);
     return { exitCode: 0 };
   } finally {
-    await Promise.all([closeQuietly(source), closeQuietly(target)]);
+    await s.close();
   }
 }

@@ -1,9 +1,9 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { UsageError } from '@dmskit/shared';
 import Table from 'cli-table3';
-import type { CommandOutcome } from '../cli.js';
 import { assess, reloadTable, startTask, stopTask, taskStatus, testConnections } from '../dms/operations.js';
 import { createDmsClient, dmsResourceIds, findTask } from '../dms/task.js';
+import type { CommandOutcome } from '../outcome.js';
 import { sleep } from '../util/time.js';
 import { loadConfigOption } from './config.js';
 

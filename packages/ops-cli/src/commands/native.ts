@@ -1,13 +1,17 @@
 import { nativeObjectNames } from '@dmskit/shared';
 import { closeQuietly, openConnection } from '@dmskit/validation';
-import type { CommandOutcome } from '../cli.js';
 import { startNativeMigration } from '../native/engine.js';
+import type { NativeStartState } from '../native/start-state.js';
 import { replicationStatus } from '../native/status.js';
+import type { CommandOutcome } from '../outcome.js';
+import { lockMigration } from '../runbook/lock.js';
+import { fileStateStore, type StateStore } from '../runbook/state.js';
 import { formatBytes } from '../ui/format.js';
 import { createProgress } from '../ui/progress.js';
 import { sleep } from '../util/time.js';
 import { loadConfigOption } from './config.js';
-import { sourceUrlOf, targetUrlOf } from './context.js';
+import { sourceUrlOf, statePaths, targetUrlOf } from './context.js';
+import { withInterrupts } from './interrupts.js';
 
 interface NativeOptions {
   readonly cwd: string;
@@ -15,6 +19,12 @@ interface NativeOptions {
   readonly sourceUrl?: string;
   readonly targetUrl?: string;
   readonly json?: boolean;
+  readonly stateDir?: string;
+}
+
+/** The start state file of a migration (`<state dir>/start-<name>-<environment>.json`). */
+export function startStateStore(file: string): StateStore<NativeStartState> {
+  return fileStateStore<NativeStartState>(file, { name: 'start', version: 1 });
 }
 
 async function sessions(o: NativeOptions) {
@@ -32,33 +42,73 @@ async function sessions(o: NativeOptions) {
 }
 
 /**
- * `dmskit start --engine native`: schema, publication and subscription, full load and post-data; returns
- * with CDC running on the servers (the subscription keeps applying changes after dmskit exits).
+ * `dmskit start --engine native`: schema, watermark, publication and subscription, full load and
+ * post-data; returns with CDC running on the servers (the subscription keeps applying changes after
+ * dmskit exits). Locked to one run per migration; killed, it continues when run again; failed or
+ * interrupted, it removes what it created.
  */
 export async function nativeStart(o: NativeOptions): Promise<CommandOutcome> {
-  const s = await sessions(o);
+  const { config } = await loadConfigOption(o.config, o.cwd);
+  const store = startStateStore(statePaths(o, config).start);
+  const sourceUrl = sourceUrlOf(config, o.sourceUrl);
+  const lock = await lockMigration({
+    source: sourceUrl,
+    migration: `${config.name}/${config.environment}`,
+    file: `${store.location}.lock`,
+  });
+  let s: Awaited<ReturnType<typeof sessions>> | undefined;
   const progress = createProgress(process.stderr);
   try {
-    const started = await startNativeMigration({
-      config: s.config,
-      sourceUrl: s.sourceUrl,
-      targetUrl: s.targetUrl,
-      source: s.source,
-      target: s.target,
-      progress,
-    });
-    await started.dump.dispose();
+    s = await sessions(o);
+    const open = s;
+    const started = await withInterrupts(
+      (signal) =>
+        startNativeMigration({
+          config: open.config,
+          sourceUrl: open.sourceUrl,
+          targetUrl: open.targetUrl,
+          source: open.source,
+          target: open.target,
+          progress,
+          store,
+          signal,
+        }),
+      {
+        what: 'the start was stopped and what it created removed',
+        leftBehind: () => `the publication, subscription and slot of ${config.name}; run dmskit abandon`,
+        say: (line) => progress.info(line),
+      },
+    );
     process.stdout.write(
-      `full load done: ${started.fullLoadRows} rows of ${started.tables.length} table(s) in ${started.fullLoadMs} ms; subscription ${started.names.subscription} is applying changes\n`,
+      `full load done: ${started.fullLoadRows} rows of ${started.tables.length} table(s) in ${started.fullLoadMs} ms${started.resumed ? ' (continued an interrupted start)' : ''}; subscription ${started.names.subscription} is applying changes\n`,
     );
     return { exitCode: 0 };
   } finally {
     progress.stop();
-    await Promise.all([closeQuietly(s.source), closeQuietly(s.target)]);
+    await Promise.all([closeQuietly(s?.source), closeQuietly(s?.target)]);
+    await lock.release();
   }
 }
 
-/** `dmskit status --engine native [--watch]`: per-table state and lag of the subscription. */
+function statusLines(status: Awaited<ReturnType<typeof replicationStatus>>): string[] {
+  const lines = status.tables.map((t) => `${t.schema}.${t.table}: ${t.state} (${t.rows} rows)`);
+  const seconds = status.lagSeconds === null ? 'unknown' : status.lagSeconds.toFixed(2);
+  const safe = status.slot.safeWalSizeBytes === null ? 'no limit' : formatBytes(status.slot.safeWalSizeBytes);
+  lines.push(
+    `lag: ${formatBytes(status.lagBytes)} / ${seconds} s; full load ${status.fullLoadDone ? 'done' : 'in progress'}`,
+    `slot ${status.slot.slot}: wal_status ${status.slot.walStatus ?? '-'}, ${status.slot.walsenderConnected ? 'walsender connected' : 'no walsender'}, WAL before invalidation ${safe}`,
+    `subscription: ${status.subscription.enabled ? 'enabled' : 'disabled'}, apply worker ${status.subscription.applyWorker ? 'running' : 'not running'}, ${status.subscription.applyErrors} apply error(s), ${status.subscription.syncErrors} copy error(s)`,
+  );
+  for (const p of [...status.slot.problems, ...status.subscription.problems]) lines.push(`problem: ${p}`);
+  for (const w of status.slot.warnings) lines.push(`warning: ${w}`);
+  return lines;
+}
+
+/**
+ * `dmskit status --engine native [--watch]`: per-table state, lag in bytes and seconds, the slot's health
+ * (`wal_status`, walsender, WAL left before invalidation) and the subscription's (apply worker, errors).
+ * @returns exit code 1 when replication has a problem
+ */
 export async function nativeStatus(
   o: NativeOptions & { watch?: boolean; interval?: number },
 ): Promise<CommandOutcome> {
@@ -67,16 +117,15 @@ export async function nativeStatus(
   try {
     for (;;) {
       const status = await replicationStatus(s.source, s.target, nativeObjectNames(s.config));
+      const problems = status.slot.problems.length + status.subscription.problems.length;
       if (o.json) process.stdout.write(`${JSON.stringify(status)}\n`);
-      else if (o.watch) progress.frame(status);
-      else {
-        for (const t of status.tables)
-          process.stdout.write(`${t.schema}.${t.table}: ${t.state} (${t.rows} rows)\n`);
-        process.stdout.write(
-          `lag: ${formatBytes(status.lagBytes)} / ${status.lagSeconds.toFixed(2)} s; full load ${status.fullLoadDone ? 'done' : 'in progress'}\n`,
-        );
-      }
-      if (!o.watch) return { exitCode: 0 };
+      else if (o.watch)
+        progress.frame({
+          ...status,
+          problems: [...status.slot.problems, ...status.subscription.problems, ...status.slot.warnings],
+        });
+      else process.stdout.write(`${statusLines(status).join('\n')}\n`);
+      if (!o.watch) return { exitCode: problems ? 1 : 0 };
       await sleep((o.interval ?? 2) * 1000);
     }
   } finally {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { redact } from '@dmskit/shared';
-import type { CommandOutcome } from '../cli.js';
+import type { CommandOutcome } from '../outcome.js';
 
 export interface PlanOptions {
   readonly cwd: string;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { selectTables } from '@dmskit/shared';
 import { closeQuietly, compareDatabases, listTables, openConnection, verdictLine } from '@dmskit/validation';
-import type { CommandOutcome } from '../cli.js';
+import type { CommandOutcome } from '../outcome.js';
 import { parseConnectionUrl, urlWithoutPassword } from '../pg/url.js';
 import { assertTargetEmpty, serverFacts } from '../rehearsal/checks.js';
 import { findPgTool, runPgTool } from '../schema/pgtools.js';

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { redact, UsageError } from '@dmskit/shared';
-import type { CommandOutcome } from '../cli.js';
+import type { CommandOutcome } from '../outcome.js';
 import { parseConnectionUrl } from '../pg/url.js';
 import { preflightMarkdown, runPreflight } from '../preflight/run.js';
 import { loadConfigOption } from './config.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { redact, UsageError } from '@dmskit/shared';
-import type { CommandOutcome } from '../cli.js';
+import type { CommandOutcome } from '../outcome.js';
 import { parseConnectionUrl } from '../pg/url.js';
 import { rehearsalMarkdown, writeRehearsalReport } from '../rehearsal/report.js';
 import { type RehearsalOptions, type RehearsalReport, runRehearsal } from '../rehearsal/run.js';

@@ -10,7 +10,7 @@ import {
   verdictLine,
 } from '@dmskit/validation';
 import Table from 'cli-table3';
-import type { CommandOutcome } from '../cli.js';
+import type { CommandOutcome } from '../outcome.js';
 import { parseConnectionUrl } from '../pg/url.js';
 import { formatCount } from '../ui/format.js';
 import { loadConfigOption } from './config.js';

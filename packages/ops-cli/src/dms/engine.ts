@@ -3,10 +3,18 @@ import type {
   DatabaseMigrationServiceClient,
   ReplicationTask,
 } from '@aws-sdk/client-database-migration-service';
-import { dmsSlotName, type MigrationConfig } from '@dmskit/shared';
+import {
+  DMSKIT_SCHEMA,
+  dmsSlotName,
+  ExternalError,
+  type MigrationConfig,
+  nativeObjectNames,
+} from '@dmskit/shared';
 import type pg from 'pg';
 import { dropReplicationSlot } from '../native/subscription.js';
 import type { CutoverEngine, ReplicationReadiness } from '../runbook/engine.js';
+import { slotHealth } from '../runbook/slot-health.js';
+import { watermarkTableName } from '../runbook/watermark.js';
 import { startTask, stopTask, taskStatus, VALIDATION_FAILURES } from './operations.js';
 import { dmsResourceIds, findTask } from './task.js';
 
@@ -23,6 +31,8 @@ export function dmsCutoverEngine(options: {
   cloudwatch: CloudWatchClient;
   config: MigrationConfig;
   source: pg.Client;
+  /** The target database (Aurora), where the watermark must arrive. */
+  target?: pg.Client;
   waitTimeoutMs?: number;
   pollMs?: number;
 }): CutoverEngine {
@@ -33,26 +43,54 @@ export function dmsCutoverEngine(options: {
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
   };
   const task = (): Promise<ReplicationTask> => findTask(options.client, options.config);
+  const watermarkTable = nativeObjectNames(options.config).watermarkTable;
   return {
     name: 'dms',
     slot,
+    watermarkTable,
     readiness: async (): Promise<ReplicationReadiness> => {
       const t = await task();
       const status = await taskStatus(options.client, options.cloudwatch, t, ids.instance);
-      const problems: string[] = [];
+      const health = await slotHealth(options.source, slot);
+      const problems: string[] = [...health.problems];
       if (status.status !== 'running') problems.push(`task ${status.task} is ${status.status}, not running`);
       if (status.lastError && status.status !== 'running') problems.push(`last error: ${status.lastError}`);
       const loading = status.tables.filter((x) => !LOADED.has(x.state));
-      const latency = status.cdcLatencySeconds.target ?? status.cdcLatencySeconds.source;
+      // CDCLatencySource is the delay reading the source, CDCLatencyTarget the delay applying on the
+      // target: the total is their sum (DMS: "Replication task metrics").
+      const { source, target } = status.cdcLatencySeconds;
+      const latency = source === null && target === null ? null : (source ?? 0) + (target ?? 0);
       if (latency === null) problems.push('no CDC latency in CloudWatch for the last 10 minutes');
       return {
         fullLoadComplete: status.tables.length > 0 && loading.length === 0,
-        lagSeconds: latency ?? Number.POSITIVE_INFINITY,
+        lagSeconds: latency,
+        slot: health,
+        warnings: health.warnings,
         validationFailures: status.tables
           .filter((x) => VALIDATION_FAILURES.has(x.validationState) || x.validationFailedRecords > 0)
           .map((x) => x.table),
         problems: [...problems, ...loading.slice(0, 5).map((x) => `${x.table} is ${x.state}`)],
       };
+    },
+    health: async () => {
+      const h = await slotHealth(options.source, slot);
+      return { problems: h.problems, applyErrors: 0 };
+    },
+    prepareWatermark: async () => {
+      for (const [side, client] of [
+        ['source', options.source],
+        ['target', options.target],
+      ] as const) {
+        if (!client) continue;
+        const { rowCount } = await client.query(
+          'SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2',
+          [DMSKIT_SCHEMA, watermarkTable],
+        );
+        if (!rowCount)
+          throw new ExternalError(
+            `the watermark table ${watermarkTableName(watermarkTable)} is not on the ${side}: dmskit start creates it on the source before the task starts, and the task's table mappings replicate it`,
+          );
+      }
     },
     stopReplication: async () => {
       await stopTask(options.client, await task(), wait);

@@ -211,10 +211,29 @@ describe('status and readiness', () => {
       .resolves({ ReplicationTasks: [task('stopped', { LastFailureMessage: 'stopped by user' })] });
     dms.on(DescribeTableStatisticsCommand).resolves(stats);
     cw.on(GetMetricStatisticsCommand).resolves({ Datapoints: [{ Timestamp: new Date(), Average: 1 }] });
-    const engine = dmsCutoverEngine({ client, cloudwatch, config, source: undefined as never, pollMs: 1 });
+    // The slot as pg_replication_slots shows it with a walsender reading it (this test is about DMS).
+    const source = {
+      query: async () => ({
+        rows: [
+          {
+            current_lsn: '0/3000000',
+            exists: true,
+            wal_status: 'reserved',
+            safe_wal_size: null,
+            confirmed_lsn: '0/2FFFF00',
+            lag_bytes: '256',
+            walsender: true,
+            replay_lag: null,
+          },
+        ],
+      }),
+    } as never;
+    const engine = dmsCutoverEngine({ client, cloudwatch, config, source, pollMs: 1 });
     const r = await engine.readiness();
     expect(r.fullLoadComplete).toBe(true);
-    expect(r.lagSeconds).toBe(1);
+    // "Replication task metrics": CDCLatencySource and CDCLatencyTarget add up to the total latency.
+    expect(r.lagSeconds).toBe(2);
+    expect(r.slot).toMatchObject({ walStatus: 'reserved', lagBytes: 256, walsenderConnected: true });
     expect(r.validationFailures).toEqual(['public.customers']);
     expect(r.problems).toEqual([
       'task ecommerce-staging-task is stopped, not running',

@@ -1,4 +1,6 @@
 import {
+  DMSKIT_SCHEMA,
+  DmskitError,
   ExternalError,
   type MigrationConfig,
   nativeObjectNames,
@@ -14,19 +16,17 @@ import {
   replicaIdentityWarning,
   serverFacts,
 } from '../rehearsal/checks.js';
-import type { CutoverEngine, ReplicationReadiness } from '../runbook/engine.js';
-import {
-  dumpSchema,
-  existingObjects,
-  primaryKeys,
-  restorePostData,
-  restorePreData,
-  type SchemaDump,
-} from '../schema/copy.js';
+import type { CutoverEngine, ReplicationHealth, ReplicationReadiness } from '../runbook/engine.js';
+import { slotHealth } from '../runbook/slot-health.js';
+import { memoryStateStore, type StateStore } from '../runbook/state.js';
+import { ensureWatermarkTable, watermarkTableName } from '../runbook/watermark.js';
+import { dumpSchema, existingObjects, primaryKeys, restorePostData, restorePreData } from '../schema/copy.js';
 import type { Progress } from '../ui/progress.js';
 import { since, sleep } from '../util/time.js';
-import { createPublications, dropPublications, type Publications } from './publication.js';
-import { type ReplicationStatus, replicationStatus } from './status.js';
+import { assertNamesFree, dropCreatedObjects } from './objects.js';
+import { createPublications, dropPublications, publicationPlan } from './publication.js';
+import { type NativeStartState, type NativeStartStep, newStartState } from './start-state.js';
+import { type ReplicationStatus, replicationStatus, subscriptionHealth } from './status.js';
 import { createSubscription, dropReplicationSlot, dropSubscription } from './subscription.js';
 
 export type NativeNames = ReturnType<typeof nativeObjectNames>;
@@ -63,10 +63,11 @@ export async function watchReplication(
     const status = await replicationStatus(source, target, names);
     if (options.peak) {
       options.peak.bytes = Math.max(options.peak.bytes, status.lagBytes);
-      options.peak.seconds = Math.max(options.peak.seconds, status.lagSeconds);
+      options.peak.seconds = Math.max(options.peak.seconds, status.lagSeconds ?? 0);
     }
     options.progress.frame({
       ...status,
+      problems: [...status.slot.problems, ...status.subscription.problems, ...status.slot.warnings],
       ...(options.sourceRows ? { sourceRows: options.sourceRows } : {}),
       ...(options.writes ? { writes: options.writes() } : {}),
     });
@@ -83,28 +84,56 @@ export async function watchReplication(
 export interface NativeStart {
   readonly names: NativeNames;
   readonly tables: readonly TableInfo[];
-  readonly publications: Publications;
-  readonly dump: SchemaDump;
+  readonly publications: readonly string[];
+  readonly insertOnly: readonly TableInfo[];
   readonly schema: {
     readonly preDataEntries: number;
     readonly primaryKeys: number;
     readonly postDataEntries: number;
+    readonly pgDump: string;
   };
   readonly fullLoadMs: number;
   readonly fullLoadRows: number;
   readonly warnings: readonly string[];
   readonly sourceMajor: number;
   readonly targetMajor: number;
+  /** Whether this run continued an interrupted start. */
+  readonly resumed: boolean;
+  /** The final state: what was created (the only objects a cleanup may drop). */
+  readonly state: NativeStartState;
+}
+
+/** The native engine's start state of a migration, for `start`, `cutover`, `abandon` and the rehearsal. */
+export function nativeStartNames(names: NativeNames): NativeStartState['names'] {
+  return {
+    publications: [names.publication, names.insertOnlyPublication],
+    subscription: names.subscription,
+    slot: names.slot,
+    watermarkTable: names.watermarkTable,
+  };
+}
+
+async function countRows(target: pg.Client, tables: readonly TableInfo[]): Promise<number> {
+  let rows = 0;
+  for (const x of tables) {
+    const { rows: r } = await target.query(`SELECT count(*)::int8 AS n FROM ONLY ${qualifiedName(x)}`);
+    rows += Number((r[0] as { n: string }).n);
+  }
+  return rows;
 }
 
 /**
  * Starts a native migration and returns once the full load is done and post-data is in place, CDC
- * running: checks both servers, copies pre-data and primary keys with pg_dump/pg_restore, publishes the
- * tables in scope (insert-only for tables without replica identity), subscribes the target, watches the
- * full load, then restores post-data. Nothing is left behind if it fails: the subscription, slot and
- * publications it created are dropped. `beforeReplication` runs after the schema copy (the rehearsal
- * starts its writer there).
- * @throws UsageError for a source without wal_level=logical, a non-empty target, an empty scope
+ * running: checks both servers, copies pre-data and primary keys with pg_dump/pg_restore, creates the
+ * watermark table, publishes the tables in scope (insert-only for tables without replica identity),
+ * subscribes the target, watches the full load, then restores post-data.
+ * Every step is recorded in `store` before and after it runs: run again after a kill, it continues where
+ * it stopped (schema copied: skipped; subscription there: watched; post-data missing: applied). On a
+ * failure or an abort, what this start created (as recorded, never guessed from a name) is dropped through
+ * new connections, and the error says what was removed or the SQL of what could not be.
+ * `beforeReplication` runs after the schema copy (the rehearsal starts its writer there).
+ * @throws UsageError for a source without wal_level=logical, a non-empty target, an empty scope, a name
+ *   taken by another migration, a state file of other servers
  */
 export async function startNativeMigration(options: {
   config: MigrationConfig;
@@ -113,6 +142,7 @@ export async function startNativeMigration(options: {
   source: pg.Client;
   target: pg.Client;
   progress: Progress;
+  store?: StateStore<NativeStartState>;
   peak?: LagPeak;
   writes?: () => number;
   beforeReplication?: () => void;
@@ -124,6 +154,15 @@ export async function startNativeMigration(options: {
     source: describeConnection(options.sourceUrl),
     target: describeConnection(options.targetUrl),
   };
+  const store = options.store ?? memoryStateStore<NativeStartState>();
+  const migration = `${config.name}/${config.environment}`;
+  const previous = await store.load();
+  if (previous && (previous.source !== where.source || previous.target !== where.target))
+    throw new UsageError(
+      `${store.location} holds the start of ${previous.migration} from ${previous.source} to ${previous.target}, not ${where.source} to ${where.target}: run dmskit abandon with those servers, or move the file away`,
+    );
+  const state = previous ?? newStartState(migration, where.source, where.target, nativeStartNames(names));
+  const resumed = Object.keys(state.steps).length > 0;
   const [sourceFacts, targetFacts] = await Promise.all([serverFacts(source), serverFacts(target)]);
   assertReplicable(sourceFacts, targetFacts, where);
   const allTables = await listTables(source);
@@ -136,8 +175,24 @@ export async function startNativeMigration(options: {
     warnings.push(identityWarning);
     progress.info(`warning: ${identityWarning}`);
   }
-  await assertTargetEmpty(target, tables, where.target);
+  if (resumed)
+    progress.info(
+      `continuing the start begun ${state.startedAt} (done: ${Object.keys(state.steps).join(', ')})`,
+    );
+  else await assertTargetEmpty(target, tables, where.target);
   signal?.throwIfAborted();
+
+  const step = async <T>(name: NativeStartStep, run: () => Promise<T>): Promise<T | undefined> => {
+    if (state.steps[name]) return undefined;
+    signal?.throwIfAborted();
+    state.intent = name;
+    await store.save(state);
+    const out = await run();
+    state.steps[name] = new Date().toISOString();
+    state.intent = undefined;
+    await store.save(state);
+    return out;
+  };
 
   progress.phase(
     `copying the schema (pg_dump --schema-only): pre-data and primary keys of ${tables.length} table(s)`,
@@ -149,110 +204,216 @@ export async function startNativeMigration(options: {
     selected: tables,
     all: allTables,
   });
-  let created: Publications | undefined;
+  const schema = {
+    preDataEntries: 0,
+    primaryKeys: 0,
+    postDataEntries: 0,
+    pgDump: `${dump.pgDump.path} (${dump.pgDump.version})`,
+  };
+  const publish = [...tables];
   try {
     progress.info(`using ${dump.pgDump.path} (${dump.pgDump.version})`);
     const existing = await existingObjects(target);
     const keys = await primaryKeys(source);
-    const restored = await restorePreData(dump, options.targetUrl, existing, keys);
+    await step('pre-data', async () => {
+      schema.preDataEntries = (
+        await restorePreData(dump, options.targetUrl, existing, keys, 'pre-data')
+      ).preData;
+    });
+    await step('primary-keys', async () => {
+      schema.primaryKeys = (
+        await restorePreData(dump, options.targetUrl, existing, keys, 'keys')
+      ).primaryKeys;
+    });
     options.beforeReplication?.();
 
+    await step('watermark', async () => {
+      state.created.watermark = { table: names.watermarkTable, source: false, target: false };
+      state.created.watermark.source = await ensureWatermarkTable(source, names.watermarkTable);
+      state.created.watermark.target = await ensureWatermarkTable(target, names.watermarkTable);
+    });
+    const watermark = await watermarkTableInfo(source, names.watermarkTable);
+    if (watermark) publish.push(watermark);
+
     progress.phase('full load: publication on the source, subscription on the target');
-    created = await createPublications(source, tables, names);
-    await createSubscription(target, {
-      name: names.subscription,
+    await assertNamesFree(source, target, state, {
+      publications: [names.publication, names.insertOnlyPublication],
+      subscription: names.subscription,
       slot: names.slot,
-      publications: created.names,
-      conninfo: toConninfo(parseConnectionUrl(options.sourceUrl, '--source-url')),
+    });
+    const publications = publicationPlan(publish, names);
+    await step('publication', async () => {
+      state.created.publications = [...publications.names];
+      await store.save(state);
+      await createPublications(source, publish, names);
+    });
+    await step('subscription', async () => {
+      // Rows of an earlier, abandoned copy would collide with the new one.
+      await truncateTables(target, tables);
+      state.created.subscription = names.subscription;
+      state.created.slot = names.slot;
+      await store.save(state);
+      await createSubscription(target, {
+        name: names.subscription,
+        slot: names.slot,
+        publications: publications.names,
+        conninfo: toConninfo(parseConnectionUrl(options.sourceUrl, '--source-url')),
+      });
     });
     const t = performance.now();
-    await watchReplication(source, target, names, {
-      until: (s) => s.fullLoadDone,
-      timeoutMs: 24 * 3600_000,
-      what: 'the full load',
-      progress,
-      sourceRows: new Map(tables.map((x) => [`${x.schema}.${x.table}`, x.estimatedRows])),
-      ...(options.peak ? { peak: options.peak } : {}),
-      ...(options.writes ? { writes: options.writes } : {}),
-      ...(signal ? { signal } : {}),
+    await step('full-load', async () => {
+      await watchReplication(source, target, names, {
+        until: (s) => s.fullLoadDone,
+        timeoutMs: 24 * 3600_000,
+        what: 'the full load',
+        progress,
+        sourceRows: new Map(tables.map((x) => [`${x.schema}.${x.table}`, x.estimatedRows])),
+        ...(options.peak ? { peak: options.peak } : {}),
+        ...(options.writes ? { writes: options.writes } : {}),
+        ...(signal ? { signal } : {}),
+      });
+      progress.stop();
+      state.fullLoad = { ms: since(t), rows: await countRows(target, tables) };
     });
-    const fullLoadMs = since(t);
-    progress.stop();
-    let fullLoadRows = 0;
-    for (const x of tables) {
-      fullLoadRows += Number(
-        (
-          (await target.query(`SELECT count(*)::int8 AS n FROM ONLY ${qualifiedName(x)}`)).rows[0] as {
-            n: string;
-          }
-        ).n,
-      );
-    }
+    const fullLoad = state.fullLoad ?? { ms: since(t), rows: await countRows(target, tables) };
     progress.info(
-      `full load done in ${fullLoadMs} ms (${fullLoadRows.toLocaleString('en-US')} rows); CDC is applying changes`,
+      `full load done in ${fullLoad.ms} ms (${fullLoad.rows.toLocaleString('en-US')} rows); CDC is applying changes`,
     );
     progress.phase('post-data: secondary indexes, foreign keys, triggers');
-    const postData = await restorePostData(dump, options.targetUrl, existing, keys);
+    await step('post-data', async () => {
+      schema.postDataEntries = await restorePostData(dump, options.targetUrl, existing, keys);
+    });
     return {
       names,
       tables,
-      publications: created,
-      dump,
-      schema: {
-        preDataEntries: restored.preData,
-        primaryKeys: restored.primaryKeys,
-        postDataEntries: postData,
-      },
-      fullLoadMs,
-      fullLoadRows,
+      publications: publications.names,
+      insertOnly: publications.insertOnly,
+      schema,
+      fullLoadMs: fullLoad.ms,
+      fullLoadRows: fullLoad.rows,
       warnings,
       sourceMajor: sourceFacts.major,
       targetMajor: targetFacts.major,
+      resumed,
+      state,
     };
   } catch (error) {
-    await dropSubscription(target, names.subscription).catch(() => undefined);
-    await dropReplicationSlot(source, names.slot).catch(() => undefined);
-    if (created) await dropPublications(source, created.names).catch(() => undefined);
+    progress.stop();
+    throw await cleanupAfterFailure(error, {
+      source: options.sourceUrl,
+      target: options.targetUrl,
+      state,
+      store,
+    });
+  } finally {
     await dump.dispose();
-    throw error;
   }
 }
 
 /**
- * The native engine as the cutover runbook drives it: readiness from pg_subscription_rel and the slot;
- * stop = `ALTER SUBSCRIPTION ... DISABLE` (so a rollback can enable it again); finish = drop the
- * subscription, its slot and the publications.
+ * Drops what a failed start created and returns the error to throw: one line, saying what was removed
+ * and, when a server could not be reached, the SQL that removes the rest.
  */
-export function nativeCutoverEngine(source: pg.Client, target: pg.Client, names: NativeNames): CutoverEngine {
+export async function cleanupAfterFailure(
+  error: unknown,
+  options: { source: string; target: string; state: NativeStartState; store: StateStore<NativeStartState> },
+): Promise<unknown> {
+  const cleanup = await dropCreatedObjects({
+    source: options.source,
+    target: options.target,
+    state: options.state,
+  });
+  await options.store.save(options.state).catch(() => undefined);
+  const what = cleanup.left.length
+    ? `; could not remove everything, run by hand: ${cleanup.left.join(' ')}`
+    : cleanup.removed.length
+      ? `; removed ${cleanup.removed.join(', ')}`
+      : '';
+  if (error instanceof DmskitError) {
+    const Kind = error.kind === 'usage' ? UsageError : ExternalError;
+    return new Kind(`${error.message}${what}`, { exitCode: error.exitCode, cause: error });
+  }
+  return new ExternalError(`start failed: ${(error as Error)?.message ?? String(error)}${what}`, {
+    cause: error,
+  });
+}
+
+async function watermarkTableInfo(source: pg.Client, table: string): Promise<TableInfo | undefined> {
+  const all = await listTables(source);
+  return all.find((t) => t.schema === DMSKIT_SCHEMA && t.table === table);
+}
+
+async function truncateTables(target: pg.Client, tables: readonly TableInfo[]): Promise<void> {
+  if (tables.length) await target.query(`TRUNCATE ${tables.map(qualifiedName).join(', ')}`);
+}
+
+/**
+ * The native engine as the cutover runbook drives it: readiness and health from the slot (walsender,
+ * `wal_status`, byte lag) and the subscription (enabled, apply worker, apply errors, every table ready);
+ * stop = `ALTER SUBSCRIPTION ... DISABLE` (so a rollback can enable it again); finish = drop the
+ * subscription, its slot and the publications. With `owned` (the start state's record), finish drops only
+ * what the start created.
+ */
+export function nativeCutoverEngine(
+  source: pg.Client,
+  target: pg.Client,
+  names: NativeNames,
+  owned?: NativeStartState['created'],
+): CutoverEngine {
   const sub = pg.escapeIdentifier(names.subscription);
-  const publications = [names.publication, names.insertOnlyPublication];
+  const publications = owned ? owned.publications : [names.publication, names.insertOnlyPublication];
+  const health = async (): Promise<ReplicationHealth & { slot: Awaited<ReturnType<typeof slotHealth>> }> => {
+    const [slot, subscription] = await Promise.all([
+      slotHealth(source, names.slot),
+      subscriptionHealth(target, names.subscription),
+    ]);
+    return {
+      slot,
+      problems: [...slot.problems, ...subscription.problems],
+      applyErrors: subscription.applyErrors,
+    };
+  };
   return {
     name: 'native',
     slot: names.slot,
+    watermarkTable: names.watermarkTable,
     readiness: async (): Promise<ReplicationReadiness> => {
-      const problems: string[] = [];
-      const { rows } = await target.query('SELECT subenabled FROM pg_subscription WHERE subname = $1', [
-        names.subscription,
-      ]);
-      if (rows.length === 0) {
+      const h = await health();
+      if (!h.slot.exists || h.problems.some((p) => p.includes('does not exist'))) {
         return {
           fullLoadComplete: false,
-          lagSeconds: Number.POSITIVE_INFINITY,
+          lagSeconds: null,
+          slot: h.slot,
           validationFailures: [],
-          problems: [
-            `subscription ${names.subscription} does not exist on the target (run dmskit start first)`,
-          ],
+          problems: [...h.problems, 'run dmskit start --engine native first'],
+          warnings: h.slot.warnings,
         };
       }
-      if (!(rows[0] as { subenabled: boolean }).subenabled)
-        problems.push(`subscription ${names.subscription} is disabled`);
       const status = await replicationStatus(source, target, names);
       return {
         fullLoadComplete: status.fullLoadDone,
-        lagSeconds: status.lagSeconds,
+        lagSeconds: h.slot.lagSeconds,
+        slot: h.slot,
         validationFailures: [],
-        problems,
+        problems: h.problems,
+        warnings: h.slot.warnings,
       };
+    },
+    health,
+    prepareWatermark: async () => {
+      await ensureWatermarkTable(source, names.watermarkTable);
+      await ensureWatermarkTable(target, names.watermarkTable);
+      const { rowCount } = await source.query(
+        'SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3',
+        [names.publication, DMSKIT_SCHEMA, names.watermarkTable],
+      );
+      if (rowCount) return;
+      // A migration started by an older dmskit: publish the watermark and let the subscription see it,
+      // without copying (the table is empty).
+      await source.query(
+        `ALTER PUBLICATION ${pg.escapeIdentifier(names.publication)} ADD TABLE ${watermarkTableName(names.watermarkTable)}`,
+      );
+      await target.query(`ALTER SUBSCRIPTION ${sub} REFRESH PUBLICATION WITH (copy_data = false)`);
     },
     stopReplication: async () => {
       await target.query(`ALTER SUBSCRIPTION ${sub} DISABLE`);
@@ -261,14 +422,25 @@ export function nativeCutoverEngine(source: pg.Client, target: pg.Client, names:
       await target.query(`ALTER SUBSCRIPTION ${sub} ENABLE`);
     },
     finish: async () => {
-      await dropSubscription(target, names.subscription);
-      await dropReplicationSlot(source, names.slot);
+      if (!owned || owned.subscription) await dropSubscription(target, names.subscription);
+      if (!owned || owned.slot) {
+        const { rows } = await source.query(
+          'SELECT database = current_database() AS ours FROM pg_replication_slots WHERE slot_name = $1',
+          [names.slot],
+        );
+        if ((rows[0] as { ours: boolean } | undefined)?.ours) await dropReplicationSlot(source, names.slot);
+      }
       await dropPublications(source, publications);
+      if (owned) {
+        owned.publications = [];
+        owned.subscription = undefined;
+        owned.slot = undefined;
+      }
     },
     describe: () => ({
       stop: `target: ALTER SUBSCRIPTION ${sub} DISABLE`,
       resume: `target: ALTER SUBSCRIPTION ${sub} ENABLE`,
-      finish: `target: DROP SUBSCRIPTION ${sub}; source: pg_drop_replication_slot('${names.slot}') if left; DROP PUBLICATION ${publications.join(', ')}`,
+      finish: `target: DROP SUBSCRIPTION ${sub}; source: pg_drop_replication_slot('${names.slot}') if left; DROP PUBLICATION ${publications.join(', ')}; both: DROP TABLE ${watermarkTableName(names.watermarkTable)}`,
     }),
   };
 }

@@ -10,6 +10,22 @@ export interface Publications {
   readonly insertOnly: readonly TableInfo[];
 }
 
+/** Which publications a migration's tables need, and which tables are published insert-only. */
+export function publicationPlan(
+  tables: readonly TableInfo[],
+  names: { publication: string; insertOnlyPublication: string },
+): Publications {
+  const full = tables.some((t) => t.hasReplicaIdentity);
+  const insertOnly = tables.filter((t) => !t.hasReplicaIdentity);
+  return {
+    names: [
+      ...(full ? [names.publication] : []),
+      ...(insertOnly.length ? [names.insertOnlyPublication] : []),
+    ],
+    insertOnly,
+  };
+}
+
 /**
  * Creates the publications of a migration on the source, in one transaction: one for the tables that have
  * a primary key or replica identity (all changes), and one, publishing only INSERT and TRUNCATE, for the

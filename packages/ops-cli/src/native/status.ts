@@ -1,5 +1,6 @@
-import type { TableName } from '@dmskit/shared';
+import { ExternalError, type TableName } from '@dmskit/shared';
 import type pg from 'pg';
+import { type SlotHealth, slotHealth } from '../runbook/slot-health.js';
 
 /**
  * Full-load state of one table in a subscription, from `pg_subscription_rel.srsubstate`
@@ -21,17 +22,19 @@ export interface TableProgress extends TableName {
   readonly rows: number;
 }
 
-/** Where replication stands: per-table full load, and lag of the slot behind the source's WAL. */
+/** Where replication stands: per-table full load, lag and the health of both ends. */
 export interface ReplicationStatus {
   readonly tables: readonly TableProgress[];
   /** WAL bytes the slot has not yet confirmed: `pg_current_wal_lsn() - confirmed_flush_lsn`. */
   readonly lagBytes: number;
-  /** Seconds behind, from the walsender's `replay_lag`; 0 when it reports none (caught up and idle). */
-  readonly lagSeconds: number;
+  /** Seconds behind, from the walsender's `replay_lag`; null when no walsender reads the slot. */
+  readonly lagSeconds: number | null;
   readonly currentLsn: string;
   readonly confirmedLsn: string | null;
   /** Whether every table reached `ready` (full load done, CDC applying). */
   readonly fullLoadDone: boolean;
+  readonly slot: SlotHealth;
+  readonly subscription: SubscriptionHealth;
 }
 
 const TABLE_STATES_SQL = `
@@ -43,33 +46,26 @@ SELECT n.nspname AS schema, c.relname AS table, sr.srsubstate AS state,
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_stat_progress_copy p ON p.relid = c.oid
   LEFT JOIN pg_stat_user_tables st ON st.relid = c.oid
- WHERE s.subname = $1
+ WHERE s.subname = $1 AND n.nspname <> 'dmskit'
  ORDER BY 1, 2`;
 
-const SLOT_LAG_SQL = `
-SELECT pg_current_wal_lsn()::text AS current_lsn, s.confirmed_flush_lsn::text AS confirmed_lsn,
-       coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn), 0)::int8 AS lag_bytes,
-       coalesce((SELECT extract(epoch FROM r.replay_lag) FROM pg_stat_replication r WHERE r.pid = s.active_pid), 0)::float8 AS lag_seconds
-  FROM pg_replication_slots s
- WHERE s.slot_name = $1`;
-
 /**
- * Reads the subscription's per-table state on the target and the slot's lag on the source.
- * @throws Error when the slot does not exist on the source
+ * Reads the subscription's per-table state and health on the target and the slot's health on the source.
+ * @throws ExternalError when the slot or the subscription does not exist
  */
 export async function replicationStatus(
   source: pg.Client,
   target: pg.Client,
   names: { subscription: string; slot: string },
 ): Promise<ReplicationStatus> {
-  const [tables, slot] = await Promise.all([
+  const [tables, slot, subscription] = await Promise.all([
     target.query(TABLE_STATES_SQL, [names.subscription]),
-    source.query(SLOT_LAG_SQL, [names.slot]),
+    slotHealth(source, names.slot),
+    subscriptionHealth(target, names.subscription),
   ]);
-  const s = slot.rows[0] as
-    | { current_lsn: string; confirmed_lsn: string | null; lag_bytes: string; lag_seconds: number }
-    | undefined;
-  if (!s) throw new Error(`replication slot ${names.slot} does not exist on the source`);
+  if (!slot.exists) throw new ExternalError(`replication slot ${names.slot} does not exist on the source`);
+  if (!subscription.exists)
+    throw new ExternalError(`subscription ${names.subscription} does not exist on the target`);
   const progress = tables.rows.map((r: { schema: string; table: string; state: string; rows: string }) => ({
     schema: r.schema,
     table: r.table,
@@ -78,11 +74,13 @@ export async function replicationStatus(
   }));
   return {
     tables: progress,
-    lagBytes: Math.max(0, Number(s.lag_bytes)),
-    lagSeconds: Number(s.lag_seconds),
-    currentLsn: s.current_lsn,
-    confirmedLsn: s.confirmed_lsn,
+    lagBytes: slot.lagBytes,
+    lagSeconds: slot.lagSeconds,
+    currentLsn: slot.currentLsn,
+    confirmedLsn: slot.confirmedLsn,
     fullLoadDone: progress.length > 0 && progress.every((t) => t.state === 'ready'),
+    slot,
+    subscription,
   };
 }
 
@@ -93,4 +91,67 @@ export function lsnAtLeast(a: string, b: string): boolean {
     return BigInt(`0x${hi}`) * 2n ** 32n + BigInt(`0x${lo}`);
   };
   return n(a) >= n(b);
+}
+
+/** The subscription's side of replication health, read on the target. */
+export interface SubscriptionHealth {
+  readonly exists: boolean;
+  readonly enabled: boolean;
+  /** Whether the subscription's apply worker is running (`pg_stat_subscription`, relid null). */
+  readonly applyWorker: boolean;
+  /** Errors while applying changes and while copying tables, since the statistics were reset. */
+  readonly applyErrors: number;
+  readonly syncErrors: number;
+  readonly problems: readonly string[];
+}
+
+// pg_stat_subscription_stats exists from PostgreSQL 15 ("pg_stat_subscription_stats").
+const SUBSCRIPTION_HEALTH_SQL = `
+SELECT s.subenabled AS enabled,
+       EXISTS (SELECT 1 FROM pg_stat_subscription w WHERE w.subid = s.oid AND w.relid IS NULL AND w.pid IS NOT NULL) AS worker,
+       %STATS%
+  FROM pg_subscription s
+ WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+
+/**
+ * Reads the subscription's health on the target: enabled, its apply worker running, its error counts.
+ * An apply error count that grows means the subscriber cannot apply a change (for example a row that
+ * breaks a constraint on the target); the server log has the message.
+ */
+export async function subscriptionHealth(
+  target: pg.Client,
+  subscription: string,
+): Promise<SubscriptionHealth> {
+  const major = Number(
+    ((await target.query('SHOW server_version_num')).rows[0] as { server_version_num: string })
+      .server_version_num,
+  );
+  const stats =
+    major >= 150000
+      ? '(SELECT st.apply_error_count FROM pg_stat_subscription_stats st WHERE st.subid = s.oid)::int8 AS apply_errors, (SELECT st.sync_error_count FROM pg_stat_subscription_stats st WHERE st.subid = s.oid)::int8 AS sync_errors'
+      : '0::int8 AS apply_errors, 0::int8 AS sync_errors';
+  const row = (await target.query(SUBSCRIPTION_HEALTH_SQL.replace('%STATS%', stats), [subscription]))
+    .rows[0] as
+    | { enabled: boolean; worker: boolean; apply_errors: string | null; sync_errors: string | null }
+    | undefined;
+  if (!row)
+    return {
+      exists: false,
+      enabled: false,
+      applyWorker: false,
+      applyErrors: 0,
+      syncErrors: 0,
+      problems: [`subscription ${subscription} does not exist on the target`],
+    };
+  const problems: string[] = [];
+  if (!row.enabled) problems.push(`subscription ${subscription} is disabled`);
+  else if (!row.worker) problems.push(`the apply worker of subscription ${subscription} is not running`);
+  return {
+    exists: true,
+    enabled: row.enabled,
+    applyWorker: row.worker,
+    applyErrors: Number(row.apply_errors ?? 0),
+    syncErrors: Number(row.sync_errors ?? 0),
+    problems,
+  };
 }

@@ -1,4 +1,4 @@
-import { displayName, type MigrationConfig } from '@dmskit/shared';
+import { displayName, InternalError, type MigrationConfig } from '@dmskit/shared';
 import {
   type ComparisonResult,
   closeQuietly,
@@ -13,7 +13,12 @@ import {
   startNativeMigration,
   watchReplication,
 } from '../native/engine.js';
+import { dropCreatedObjects } from '../native/objects.js';
+import type { NativeStartState } from '../native/start-state.js';
 import { type CutoverResult, cutoverSettings, runCutover } from '../runbook/cutover.js';
+import { releaseFence } from '../runbook/fence.js';
+import { lockMigration } from '../runbook/lock.js';
+import { memoryStateStore } from '../runbook/state.js';
 import { ecommerceSizes, loadEcommerce } from '../sample/ecommerce.js';
 import { startWriter, type Writer, type WriterStats } from '../sample/writer.js';
 import { startEmbeddedServer } from '../servers/embedded.js';
@@ -136,6 +141,12 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
 
     const source = await openConnection(sourceUrl, 'source', { applicationName: 'dmskit-control' });
     cleanups.push(() => closeQuietly(source));
+    // One run of a migration at a time, also for rehearsals on servers passed in.
+    const lock = await lockMigration({
+      source: sourceUrl,
+      migration: `${config.name}/${config.environment}`,
+    });
+    cleanups.push(lock.release);
     const target = await openConnection(targetUrl, 'target', { applicationName: 'dmskit-control' });
     cleanups.push(() => closeQuietly(target));
     const [sourceFacts, targetFacts] = await Promise.all([serverFacts(source), serverFacts(target)]);
@@ -157,7 +168,9 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
 
     const peak: LagPeak = { bytes: 0, seconds: 0 };
     const writes = () => writer?.stats().transactions ?? 0;
+    const startStore = memoryStateStore<NativeStartState>();
     const native = await startNativeMigration({
+      store: startStore,
       config,
       sourceUrl,
       targetUrl,
@@ -175,9 +188,15 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         );
       },
     });
-    cleanups.push(native.dump.dispose);
-    const engine = nativeCutoverEngine(source, target, native.names);
-    cleanups.push(() => engine.finish());
+    const engine = nativeCutoverEngine(source, target, native.names, native.state.created);
+    // Through new connections: the control sessions may be gone (a server restarted, the network cut).
+    cleanups.push(async () => {
+      const left = await dropCreatedObjects({ source: sourceUrl!, target: targetUrl!, state: native.state });
+      if (left.left.length)
+        progress.info(
+          `could not remove everything the rehearsal created; run by hand: ${left.left.join(' ')}`,
+        );
+    });
     writer?.markCdcStart();
     const appliedBefore = await appliedChanges(target, native.tables);
 
@@ -196,7 +215,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     progress.phase(`waiting for lag under ${config.cutover.maxLagSeconds} s`);
     const ready = await watchReplication(source, target, native.names, {
       ...watch,
-      until: (s) => s.lagSeconds <= config.cutover.maxLagSeconds,
+      until: (s) => s.lagSeconds !== null && s.lagSeconds <= config.cutover.maxLagSeconds,
       timeoutMs: 600_000,
       what: `lag under ${config.cutover.maxLagSeconds} s`,
     });
@@ -211,23 +230,24 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       engine,
       ...cutoverSettings(config),
       tables: native.tables,
+      exemptPids: [lock.pid],
       onStep: (step, detail) => {
         if (step === 'fence') void writer?.stop(); // fenced: nothing the writer sends from now on can commit
         progress.info(`${step}: ${detail}`);
       },
       ...(signal ? { signal } : {}),
     });
-    cleanups.push(() => cutover.fence.release());
     const cdcMs = since(cdcStart);
     const writerStats = writer ? await writer.stop() : null;
     writer = undefined;
     // A rehearsal gives the source back.
-    await cutover.fence.release();
-    progress.info('source unfenced (a rehearsal leaves the source as it found it)');
+    const unfenced = await releaseFence(sourceUrl, cutover.fence);
+    progress.info(`source unfenced: ${unfenced} (a rehearsal leaves the source as it found it)`);
     await sleep(1000); // the subscription's last statistics reach the target's counters
     const appliedAfter = await appliedChanges(target, native.tables);
 
     const { fence: _fence, validation, ...cutoverFacts } = cutover;
+    if (!validation) throw new InternalError('the rehearsal cutover returned no final validation');
     return {
       migration: config.name,
       engine: 'native',
@@ -244,7 +264,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         targetRows: t.target?.rows ?? null,
         status: t.status,
       })),
-      schema: { ...native.schema, pgDump: `${native.dump.pgDump.path} (${native.dump.pgDump.version})` },
+      schema: native.schema,
       fullLoad: { durationMs: native.fullLoadMs, rows: native.fullLoadRows },
       cdc: {
         durationMs: cdcMs,
@@ -252,7 +272,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         changesAppliedOnTarget: Math.max(0, appliedAfter - appliedBefore),
         writer: writerStats,
       },
-      lag: { peakBytes: peak.bytes, peakSeconds: peak.seconds, atCutoverSeconds: ready.lagSeconds },
+      lag: { peakBytes: peak.bytes, peakSeconds: peak.seconds, atCutoverSeconds: ready.lagSeconds ?? 0 },
       cutover: { ...cutoverFacts, sourceUnfenced: true },
       validation,
       warnings: native.warnings,

@@ -1,12 +1,26 @@
+import type { SlotHealth } from './slot-health.js';
+
 /** Where replication stands before a cutover. */
 export interface ReplicationReadiness {
   /** The full load of every table is complete and CDC is applying changes. */
   readonly fullLoadComplete: boolean;
-  readonly lagSeconds: number;
+  /** Seconds behind; null when unknown (no walsender, no latency metric): never read as 0. */
+  readonly lagSeconds: number | null;
+  /** The slot on the source, read back: walsender, `wal_status`, `safe_wal_size`, byte lag. */
+  readonly slot: SlotHealth;
   /** Tables whose replication-side validation reports a failure (DMS), by name. */
   readonly validationFailures: readonly string[];
   /** One line per problem that blocks the cutover. */
   readonly problems: readonly string[];
+  /** One line per thing worth knowing that does not block it. */
+  readonly warnings: readonly string[];
+}
+
+/** Replication health while the source is fenced: anything in `problems` ends the fence at once. */
+export interface ReplicationHealth {
+  readonly problems: readonly string[];
+  /** Apply errors counted so far by the target (a count that grows is a problem). */
+  readonly applyErrors: number;
 }
 
 /**
@@ -17,7 +31,17 @@ export interface CutoverEngine {
   readonly name: 'native' | 'dms';
   /** The replication slot on the source that feeds the target. */
   readonly slot: string;
+  /** The watermark table (in the `dmskit` schema) that this engine replicates to the target. */
+  readonly watermarkTable: string;
   readiness(): Promise<ReplicationReadiness>;
+  /** Cheap health read, polled while the source is fenced. */
+  health(): Promise<ReplicationHealth>;
+  /**
+   * Makes sure the watermark table exists on both sides and replicates (native: created and published if a
+   * migration started without it).
+   * @throws ExternalError when it cannot replicate (DMS: the table is not in the task's table mappings)
+   */
+  prepareWatermark(): Promise<void>;
   /** Stops applying changes to the target (disable the subscription, stop the task). */
   stopReplication(): Promise<void>;
   /** Undoes stopReplication (rollback). */

@@ -1,23 +1,39 @@
-import type { FenceMethod, TableName } from '@dmskit/shared';
+import { DMSKIT_SCHEMA, ExternalError, type FenceMethod, type TableName, UsageError } from '@dmskit/shared';
 import { type ConnectionInput, closeQuietly, openConnection, qualifiedName } from '@dmskit/validation';
 import pg from 'pg';
+import { sleep } from '../util/time.js';
 
-/** What is needed to undo a fence from another process: the method, and the setting it replaced. */
+/**
+ * Everything needed to put a fence in place and to undo it from any process, read once before the first
+ * fence of a cutover and saved in the state file before the source changes (write-ahead): a fence applied
+ * again, or released, always uses this record, never what dmskit's own fence left on the server.
+ */
 export interface FenceRecord {
   readonly method: FenceMethod;
-  /** read-only: the database, and its `default_transaction_read_only` before the fence (null: not set). */
-  readonly database?: string;
+  /** The source database. */
+  readonly database: string;
+  /** When the fence was planned (ISO); sessions started after it are ended when it is released. */
+  readonly since: string;
+  /** read-only: the database's `default_transaction_read_only` before the fence (null: not set). */
   readonly prior?: string | null;
+  /** revoke-login: the application roles and whether each could log in before the fence. */
+  readonly roles?: readonly { readonly name: string; readonly canLogin: boolean }[];
+  /** lock-tables: the guarded tables, and the name of the trigger and its function in `dmskit`. */
+  readonly tables?: readonly TableName[];
+  readonly trigger?: string;
 }
 
-/** Writes on the source are stopped until {@link Fence.release} is called. */
-export interface Fence {
-  readonly method: FenceMethod;
-  readonly record: FenceRecord;
-  /** Client sessions the fence ended (read-only method). */
-  readonly sessionsEnded: number;
-  /** Lets writes in again, restoring the database setting that was there before. Safe to call twice. */
-  release(): Promise<void>;
+/** A fence that could not be released: the source stays fenced until the SQL in the message is run. */
+export class FenceReleaseFailed extends ExternalError {
+  readonly sql: readonly string[];
+  constructor(record: FenceRecord, reason: string, options?: { cause?: unknown }) {
+    const sql = releaseSql(record);
+    super(
+      `the source ${record.database} is still fenced (${record.method}): ${reason}; release it by hand: ${sql.join(' ')}`,
+      options,
+    );
+    this.sql = sql;
+  }
 }
 
 const SETTING = 'default_transaction_read_only';
@@ -27,11 +43,42 @@ SELECT (SELECT split_part(s, '=', 2) FROM unnest(rs.setconfig) s WHERE s LIKE '$
   FROM pg_db_role_setting rs
  WHERE rs.setrole = 0 AND rs.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())`;
 
+// A role-level setting wins over the database's (PostgreSQL: "ALTER ROLE": role-and-database settings
+// override role settings, which override database settings): such a role would start read-write.
+const ROLE_OVERRIDES_SQL = `
+SELECT DISTINCT r.rolname
+  FROM pg_db_role_setting rs JOIN pg_roles r ON r.oid = rs.setrole
+ WHERE rs.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+   AND EXISTS (SELECT 1 FROM unnest(rs.setconfig) s WHERE s LIKE '${SETTING}=%')
+ ORDER BY 1`;
+
+const PREPARED_SQL = `
+SELECT gid FROM pg_prepared_xacts WHERE database = current_database() ORDER BY prepared`;
+
+const ROLES_SQL = 'SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY($1::text[])';
+
 const END_SESSIONS_SQL = `
 SELECT pid, pg_terminate_backend(pid) AS ended
   FROM pg_stat_activity
  WHERE datname = current_database() AND pid <> pg_backend_pid()
+   AND backend_type = 'client backend' AND NOT (pid = ANY($1::int[]))
+   AND (cardinality($2::text[]) = 0 OR usename = ANY($2::text[]))`;
+
+// Sessions that write: a transaction id is assigned at the first write (PostgreSQL: "pg_stat_activity",
+// backend_xid). Under a read-only fence only a session that asked for read-write can have one.
+const END_WRITERS_SQL = `
+SELECT pid, pg_terminate_backend(pid) AS ended
+  FROM pg_stat_activity
+ WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL
    AND backend_type = 'client backend' AND NOT (pid = ANY($1::int[]))`;
+
+// Sessions started while the fence held begin read-only: ended on release, so applications reconnect
+// writable. dmskit's own sessions are named dmskit-*.
+const END_FENCED_SESSIONS_SQL = `
+SELECT pid, pg_terminate_backend(pid) AS ended
+  FROM pg_stat_activity
+ WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+   AND backend_start >= $1::timestamptz AND application_name NOT LIKE 'dmskit%'`;
 
 async function waitGone(client: pg.Client, pids: readonly number[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -41,115 +88,344 @@ async function waitGone(client: pg.Client, pids: readonly number[], timeoutMs: n
     ]);
     if (!rowCount) return;
     if (Date.now() > deadline)
-      throw new Error(`sessions ${pids.join(', ')} did not end within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
+      throw new ExternalError(`sessions ${pids.join(', ')} did not end within ${timeoutMs} ms`);
+    await sleep(10);
+  }
+}
+
+async function endSessions(
+  client: pg.Client,
+  sql: string,
+  params: unknown[],
+  timeoutMs = 30_000,
+): Promise<number> {
+  const { rows } = await client.query(sql, params);
+  const pids = (rows as { pid: number; ended: boolean }[]).filter((r) => r.ended).map((r) => r.pid);
+  await waitGone(client, pids, timeoutMs);
+  return pids.length;
+}
+
+/**
+ * The prepared transactions of the source database, by gid. One that is committed after the fence would
+ * write past it, and `COMMIT PREPARED` needs no read-write session (PostgreSQL: "PREPARE TRANSACTION").
+ */
+export async function preparedTransactions(client: pg.Client): Promise<string[]> {
+  return ((await client.query(PREPARED_SQL)).rows as { gid: string }[]).map((r) => r.gid);
+}
+
+/** @throws UsageError (exit 2) naming every prepared transaction of the database */
+export async function assertNoPreparedTransactions(client: pg.Client, when: string): Promise<void> {
+  const gids = await preparedTransactions(client);
+  if (gids.length) {
+    throw new UsageError(
+      `${when}: the source has ${gids.length} prepared transaction(s) (${gids.join(', ')}), which could commit past the fence: COMMIT PREPARED or ROLLBACK PREPARED them first`,
+    );
   }
 }
 
 /**
- * read-only fence: `ALTER DATABASE ... SET default_transaction_read_only = on`, so every new session is
- * read-only, then ends every other client session of the database and waits until they are gone, so no
- * transaction can commit after the fence LSN is read (PostgreSQL: "Client Connection Defaults",
- * "Server Signaling Functions"). Replication walsenders and the `exempt` sessions (dmskit's own) stay.
+ * Reads what a fence will replace and checks that it can hold, changing nothing: the database's prior
+ * `default_transaction_read_only` (read-only), the roles' LOGIN (revoke-login), the tables (lock-tables).
+ * @throws UsageError when the method cannot hold: a role that sets `default_transaction_read_only` itself
+ *   (read-only), an application role that does not exist or is dmskit's own user (revoke-login), no table
  */
-async function fenceReadOnly(
-  source: ConnectionInput,
+export async function planFence(
   control: pg.Client,
-  exempt: readonly number[],
-  previous?: FenceRecord,
-): Promise<Fence> {
-  const database = ((await control.query('SELECT current_database() AS db')).rows[0] as { db: string }).db;
-  // A resumed cutover keeps the setting recorded before its first fence, not its own 'on'.
-  const prior =
-    previous?.method === 'read-only'
-      ? (previous.prior ?? null)
-      : (((await control.query(PRIOR_SETTING_SQL)).rows[0] as { value: string | null } | undefined)?.value ??
-        null);
-  await control.query(`SET ${SETTING} = off`);
-  await control.query(`ALTER DATABASE ${pg.escapeIdentifier(database)} SET ${SETTING} = on`);
-  const record: FenceRecord = { method: 'read-only', database, prior };
-  let released = false;
-  // A new session: the control session may be gone (Ctrl-C), and new sessions now start read-only.
-  const release = async () => {
-    if (released) return;
-    await releaseFenceRecord(source, record);
-    released = true;
+  options: { method: FenceMethod; tables: readonly TableName[]; roles: readonly string[]; trigger: string },
+): Promise<FenceRecord> {
+  const { db, me } = (await control.query('SELECT current_database() AS db, current_user AS me')).rows[0] as {
+    db: string;
+    me: string;
   };
-  try {
-    const ended = await control.query(END_SESSIONS_SQL, [exempt]);
-    const pids = ended.rows.filter((r: { ended: boolean }) => r.ended).map((r: { pid: number }) => r.pid);
-    await waitGone(control, pids, 30_000);
-    return { method: 'read-only', record, sessionsEnded: pids.length, release };
-  } catch (error) {
-    await release();
-    throw error;
+  const since = new Date().toISOString();
+  if (options.method === 'read-only') {
+    const overrides = ((await control.query(ROLE_OVERRIDES_SQL)).rows as { rolname: string }[]).map(
+      (r) => r.rolname,
+    );
+    if (overrides.length) {
+      throw new UsageError(
+        `the read-only fence cannot hold for role(s) ${overrides.join(', ')}, which set ${SETTING} themselves (ALTER ROLE ... SET): reset it, or use fenceMethod 'revoke-login'`,
+      );
+    }
+    const prior =
+      ((await control.query(PRIOR_SETTING_SQL)).rows[0] as { value: string | null } | undefined)?.value ??
+      null;
+    return { method: 'read-only', database: db, since, prior };
   }
-}
-
-/**
- * lock-tables fence: one transaction takes EXCLUSIVE locks on every migrated table (reads go on, writes
- * wait) and holds them until release (PostgreSQL: "Explicit Locking", "Table-Level Locks"). Taking the lock
- * waits for transactions already writing, so every write before the fence has committed.
- */
-async function fenceLockTables(source: ConnectionInput, tables: readonly TableName[]): Promise<Fence> {
-  const holder = await openConnection(source, 'source', { applicationName: 'dmskit-fence' });
-  try {
-    await holder.query('BEGIN');
-    await holder.query("SET LOCAL lock_timeout = '60s'");
-    await holder.query(`LOCK TABLE ${tables.map(qualifiedName).join(', ')} IN EXCLUSIVE MODE`);
-  } catch (error) {
-    await closeQuietly(holder);
-    throw error;
+  if (options.method === 'revoke-login') {
+    if (options.roles.includes(me))
+      throw new UsageError(`cutover.applicationRoles names ${me}, the user dmskit connects as`);
+    const found = (await control.query(ROLES_SQL, [options.roles])).rows as {
+      rolname: string;
+      rolcanlogin: boolean;
+    }[];
+    const missing = options.roles.filter((r) => !found.some((f) => f.rolname === r));
+    if (missing.length)
+      throw new UsageError(`cutover.applicationRoles: no role ${missing.join(', ')} on the source`);
+    return {
+      method: 'revoke-login',
+      database: db,
+      since,
+      roles: options.roles.map((name) => ({
+        name,
+        canLogin: found.find((f) => f.rolname === name)!.rolcanlogin,
+      })),
+    };
   }
-  let released = false;
+  if (options.tables.length === 0) throw new UsageError('the lock-tables fence needs at least one table');
   return {
     method: 'lock-tables',
-    record: { method: 'lock-tables' },
-    sessionsEnded: 0,
-    release: async () => {
-      if (released) return;
-      released = true;
-      await holder.query('ROLLBACK').catch(() => undefined);
-      await closeQuietly(holder);
-    },
+    database: db,
+    since,
+    tables: options.tables.map((t) => ({ schema: t.schema, table: t.table })),
+    trigger: options.trigger,
   };
 }
 
+function triggerFunction(record: FenceRecord): string {
+  return `${pg.escapeIdentifier(DMSKIT_SCHEMA)}.${pg.escapeIdentifier(record.trigger!)}`;
+}
+
 /**
- * Undoes a fence from its record, in any process: read-only restores the database's setting as it was
- * before the fence (in a new session, which may itself start read-only); lock-tables needs nothing, its
- * locks ended with the session that held them.
+ * Puts the fence of `record` in place (idempotent: applying it again is harmless) and ends the sessions
+ * that could still write. `control` is a dmskit session on the source; `exempt` are pids of dmskit's own
+ * sessions that must survive. When this returns, no transaction that began before it can still commit a
+ * write on the migrated tables.
+ * - read-only: `ALTER DATABASE ... SET default_transaction_read_only = on`, then every other client
+ *   session of the database is ended (PostgreSQL: "Client Connection Defaults", "Server Signaling
+ *   Functions"); walsenders stay.
+ * - lock-tables: in one transaction, EXCLUSIVE locks on every table (waiting out the writes in flight;
+ *   "Table-Level Locks"), then a statement trigger on each that refuses INSERT, UPDATE, DELETE and
+ *   TRUNCATE; committed, so it outlives dmskit. Writers queued behind the locks meet the trigger. Apply
+ *   workers (session_replication_role = replica) do not fire it ("ALTER TABLE ... ENABLE TRIGGER").
+ * - revoke-login: `ALTER ROLE ... NOLOGIN` for each application role, then their sessions are ended.
+ * @returns how many sessions were ended
  */
-export async function releaseFenceRecord(source: ConnectionInput, record: FenceRecord): Promise<void> {
-  if (record.method !== 'read-only' || !record.database) return;
-  const c = await openConnection(source, 'source', { applicationName: 'dmskit-unfence' });
+export async function applyFence(
+  control: pg.Client,
+  record: FenceRecord,
+  exempt: readonly number[],
+): Promise<{ sessionsEnded: number }> {
+  await control.query(`SET ${SETTING} = off`);
+  const db = pg.escapeIdentifier(record.database);
+  if (record.method === 'read-only') {
+    await control.query(`ALTER DATABASE ${db} SET ${SETTING} = on`);
+    return { sessionsEnded: await endSessions(control, END_SESSIONS_SQL, [exempt, []]) };
+  }
+  if (record.method === 'revoke-login') {
+    for (const role of record.roles ?? [])
+      await control.query(`ALTER ROLE ${pg.escapeIdentifier(role.name)} NOLOGIN`);
+    const names = (record.roles ?? []).map((r) => r.name);
+    return { sessionsEnded: await endSessions(control, END_SESSIONS_SQL, [exempt, names]) };
+  }
+  const fn = triggerFunction(record);
+  const trigger = pg.escapeIdentifier(record.trigger!);
+  await control.query('BEGIN');
   try {
-    const db = pg.escapeIdentifier(record.database);
-    await c.query(`SET ${SETTING} = off`);
-    await c.query(
-      record.prior === null || record.prior === undefined
-        ? `ALTER DATABASE ${db} RESET ${SETTING}`
-        : `ALTER DATABASE ${db} SET ${SETTING} = ${pg.escapeLiteral(record.prior)}`,
+    await control.query("SET LOCAL lock_timeout = '20s'");
+    await control.query(`LOCK TABLE ${record.tables!.map(qualifiedName).join(', ')} IN EXCLUSIVE MODE`);
+    await control.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(DMSKIT_SCHEMA)}`);
+    await control.query(
+      `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $fence$
+       BEGIN
+         RAISE EXCEPTION 'dmskit: %.% is fenced for a cutover: writes go to the new primary', TG_TABLE_SCHEMA, TG_TABLE_NAME
+           USING ERRCODE = 'read_only_sql_transaction';
+       END $fence$`,
     );
+    for (const t of record.tables!) {
+      await control.query(`DROP TRIGGER IF EXISTS ${trigger} ON ${qualifiedName(t)}`);
+      await control.query(
+        `CREATE TRIGGER ${trigger} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${qualifiedName(t)} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+      );
+    }
+    await control.query('COMMIT');
+  } catch (error) {
+    await control.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+  return { sessionsEnded: 0 };
+}
+
+/**
+ * Between the fence and ready: ends any session that is writing although the fence holds (read-only: a
+ * session that asked for read-write; revoke-login: a role outside the list cannot be stopped and is left).
+ * @returns how many sessions were ended
+ */
+export async function enforceFence(
+  control: pg.Client,
+  record: FenceRecord,
+  exempt: readonly number[],
+): Promise<number> {
+  if (record.method !== 'read-only') return 0;
+  return endSessions(control, END_WRITERS_SQL, [exempt]);
+}
+
+/**
+ * Reads back, in a new session, whether the fence of `record` is in place.
+ * @returns null when it holds, else what is missing (one line)
+ */
+export async function fenceGap(source: ConnectionInput, record: FenceRecord): Promise<string | null> {
+  const c = await openConnection(source, 'source', { applicationName: 'dmskit-fence-check' });
+  try {
+    if (record.method === 'read-only') {
+      const { rows } = await c.query(`SELECT current_setting('${SETTING}') AS v`);
+      return (rows[0] as { v: string }).v === 'on' ? null : `a new session starts with ${SETTING} = off`;
+    }
+    if (record.method === 'revoke-login') {
+      const names = (record.roles ?? []).map((r) => r.name);
+      const can = (
+        (await c.query(`${ROLES_SQL} AND rolcanlogin`, [names])).rows as { rolname: string }[]
+      ).map((r) => r.rolname);
+      if (can.length) return `role(s) ${can.join(', ')} can log in`;
+      const { rows } = await c.query(
+        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND usename = ANY($1::text[])',
+        [names],
+      );
+      const n = (rows[0] as { n: number }).n;
+      return n ? `${n} session(s) of the application roles are still open` : null;
+    }
+    const { rows } = await c.query(
+      `SELECT count(*)::int AS n FROM pg_trigger t
+        WHERE t.tgname = $1 AND t.tgenabled = 'O'
+          AND t.tgrelid IN (SELECT (quote_ident(s) || '.' || quote_ident(n))::regclass FROM unnest($2::text[], $3::text[]) AS x(s, n))`,
+      [record.trigger, record.tables!.map((t) => t.schema), record.tables!.map((t) => t.table)],
+    );
+    const guarded = (rows[0] as { n: number }).n;
+    if (guarded < record.tables!.length)
+      return `${record.tables!.length - guarded} of ${record.tables!.length} table(s) have no fence trigger`;
+    // A real write, rolled back: the trigger must refuse it.
+    const first = qualifiedName(record.tables![0]!);
+    await c.query('BEGIN');
+    try {
+      await c.query(`DELETE FROM ${first} WHERE false`);
+      return `a DELETE on ${first} was not refused`;
+    } catch {
+      return null;
+    } finally {
+      await c.query('ROLLBACK').catch(() => undefined);
+    }
   } finally {
     await closeQuietly(c);
   }
 }
 
 /**
- * Stops writes on the source with the configured method. `control` is a dmskit session on the source
- * database; `exempt` are backend pids of dmskit's own sessions that must survive the fence.
- * @throws when the fence cannot be put in place; nothing is left fenced then
+ * Proves the fence in a new session (as the checks of {@link fenceGap}).
+ * @throws ExternalError naming what does not hold
  */
-export async function fenceWrites(options: {
-  method: FenceMethod;
-  source: ConnectionInput;
-  control: pg.Client;
-  tables: readonly TableName[];
-  exempt?: readonly number[];
-  /** The record of an earlier fence of the same cutover (resume). */
-  previous?: FenceRecord;
-}): Promise<Fence> {
-  if (options.method === 'lock-tables') return fenceLockTables(options.source, options.tables);
-  return fenceReadOnly(options.source, options.control, options.exempt ?? [], options.previous);
+export async function proveFence(source: ConnectionInput, record: FenceRecord): Promise<string> {
+  const gap = await fenceGap(source, record);
+  if (gap) throw new ExternalError(`the fence (${record.method}) does not hold: ${gap}`);
+  return record.method === 'read-only'
+    ? 'a new session starts read-only'
+    : record.method === 'revoke-login'
+      ? `role(s) ${(record.roles ?? []).map((r) => r.name).join(', ')} cannot log in and have no session`
+      : `a write on ${displayTables(record)} is refused`;
+}
+
+function displayTables(record: FenceRecord): string {
+  const n = record.tables?.length ?? 0;
+  return n === 1 ? qualifiedName(record.tables![0]!) : `each of ${n} tables`;
+}
+
+/** The SQL that releases a fence by hand, for messages when dmskit cannot. */
+export function releaseSql(record: FenceRecord): string[] {
+  const db = pg.escapeIdentifier(record.database);
+  if (record.method === 'read-only') {
+    return [
+      record.prior === null || record.prior === undefined
+        ? `ALTER DATABASE ${db} RESET ${SETTING};`
+        : `ALTER DATABASE ${db} SET ${SETTING} = ${pg.escapeLiteral(record.prior)};`,
+    ];
+  }
+  if (record.method === 'revoke-login') {
+    return (record.roles ?? [])
+      .filter((r) => r.canLogin)
+      .map((r) => `ALTER ROLE ${pg.escapeIdentifier(r.name)} LOGIN;`);
+  }
+  return [
+    ...record.tables!.map(
+      (t) => `DROP TRIGGER IF EXISTS ${pg.escapeIdentifier(record.trigger!)} ON ${qualifiedName(t)};`,
+    ),
+    `DROP FUNCTION IF EXISTS ${triggerFunction(record)}();`,
+  ];
+}
+
+/**
+ * Releases a fence from its record, in a new session of any process, then reads the source back: the
+ * database setting restored to what it was before the first fence (read-only), LOGIN given back to the
+ * roles that had it (revoke-login), the triggers and their function dropped (lock-tables). Sessions
+ * opened while a read-only fence held are ended, so applications reconnect writable.
+ * Connection failures are retried for about `retryMs`.
+ * @returns a line saying what was read back
+ * @throws FenceReleaseFailed (exit 2) with the exact SQL to run by hand when it cannot be released or read back
+ */
+export async function releaseFence(
+  source: ConnectionInput,
+  record: FenceRecord,
+  options: { retryMs?: number } = {},
+): Promise<string> {
+  const deadline = Date.now() + (options.retryMs ?? 10_000);
+  for (;;) {
+    try {
+      return await releaseOnce(source, record);
+    } catch (error) {
+      if (error instanceof FenceReleaseFailed || Date.now() > deadline)
+        throw error instanceof FenceReleaseFailed
+          ? error
+          : new FenceReleaseFailed(record, (error as Error).message, { cause: error });
+      await sleep(500);
+    }
+  }
+}
+
+async function releaseOnce(source: ConnectionInput, record: FenceRecord): Promise<string> {
+  const c = await openConnection(source, 'source', {
+    applicationName: 'dmskit-unfence',
+    connectTimeoutMs: 5000,
+  });
+  try {
+    await c.query(`SET ${SETTING} = off`);
+    await c.query("SET lock_timeout = '10s'");
+    for (const sql of releaseSql(record)) await c.query(sql);
+    let ended = 0;
+    if (record.method === 'read-only') ended = await endSessions(c, END_FENCED_SESSIONS_SQL, [record.since]);
+    const gap = await releaseGap(c, record);
+    if (gap) throw new FenceReleaseFailed(record, `read back: ${gap}`);
+    return record.method === 'read-only'
+      ? `${SETTING} of ${record.database} is ${record.prior ?? 'not set'} again${ended ? `; ${ended} session(s) opened during the fence ended` : ''}`
+      : record.method === 'revoke-login'
+        ? `LOGIN given back to ${
+            (record.roles ?? [])
+              .filter((r) => r.canLogin)
+              .map((r) => r.name)
+              .join(', ') || 'no role (none had it)'
+          }`
+        : `fence triggers dropped from ${record.tables!.length} table(s)`;
+  } finally {
+    await closeQuietly(c);
+  }
+}
+
+/** What of a released fence is still on the server, read in `c`; null when nothing is. */
+async function releaseGap(c: pg.Client, record: FenceRecord): Promise<string | null> {
+  if (record.method === 'read-only') {
+    const value =
+      ((await c.query(PRIOR_SETTING_SQL)).rows[0] as { value: string | null } | undefined)?.value ?? null;
+    return value === (record.prior ?? null)
+      ? null
+      : `${SETTING} of ${record.database} is ${value ?? 'not set'}`;
+  }
+  if (record.method === 'revoke-login') {
+    const want = (record.roles ?? []).filter((r) => r.canLogin).map((r) => r.name);
+    const locked = (
+      (await c.query(`${ROLES_SQL} AND NOT rolcanlogin`, [want])).rows as { rolname: string }[]
+    ).map((r) => r.rolname);
+    return locked.length ? `role(s) ${locked.join(', ')} still cannot log in` : null;
+  }
+  const { rows } = await c.query('SELECT count(*)::int AS n FROM pg_trigger WHERE tgname = $1', [
+    record.trigger,
+  ]);
+  const n = (rows[0] as { n: number }).n;
+  return n ? `${n} fence trigger(s) ${record.trigger} remain` : null;
 }

@@ -3,12 +3,14 @@ import path from 'node:path';
 import { UsageError } from '@dmskit/shared';
 import type { FenceRecord } from './fence.js';
 
-/** The steps of the cutover runbook, in order. */
+/**
+ * The steps of the cutover runbook, in the order of `cutover.finalValidation: 'before-ready'`; with
+ * `after-ready` (the default) `validation` runs after `ready`, out of the write-unavailability window.
+ */
 export const CUTOVER_STEPS = [
   'preconditions',
   'fence',
-  'read-lsn',
-  'wait-for-lsn',
+  'watermark',
   'stop-replication',
   'sequences',
   'validation',
@@ -18,48 +20,67 @@ export const CUTOVER_STEPS = [
 export type CutoverStep = (typeof CUTOVER_STEPS)[number];
 
 /**
- * What a cutover has done so far, saved after every step so that an interrupted cutover resumes where
- * it stopped, and a rollback knows what to undo (the fence's prior setting, a stopped task).
+ * What a cutover has done so far, saved before and after every step (write-ahead) so that an interrupted
+ * cutover resumes where it stopped, and a rollback knows what to undo (the fence's record, a stopped
+ * replication).
  */
 export interface CutoverState {
-  readonly version: 1;
+  readonly version: 2;
   readonly migration: string;
   readonly engine: 'native' | 'dms';
   status: 'in-progress' | 'ready' | 'failed' | 'rolled-back';
   startedAt: string;
+  /** The step begun last (saved before it changes anything). */
+  current?: CutoverStep;
   /** When writes first stopped (ISO); the window runs from here, across a resume too. */
   fenceStartedAt?: string;
+  /** The fence, saved before the source changes; it stays until `fenceReleased` is set. */
   fence?: FenceRecord;
-  fenceLsn?: string;
-  confirmedLsn?: string;
+  /** When the fence was released and what was read back then. */
+  fenceReleased?: { at: string; readBack: string };
+  /** The watermark committed on the source after the fence; `seenMs`: how long until the target showed it. */
+  watermark?: { token: string; lsn: string; seenMs?: number };
+  /** When the target was declared ready (ISO), and the window then, in ms. */
+  readyAt?: string;
+  window?: Record<string, number>;
+  sequences?: number;
+  /** The final validation's verdict (after ready it does not undo the cutover). */
+  validation?: { verdict: string; at: string; summary: string };
   steps: Partial<Record<CutoverStep, { at: string; ms: number; detail: string }>>;
   error?: string;
 }
 
-/** Where the state lives. */
-export interface StateStore {
-  load(): Promise<CutoverState | undefined>;
-  save(state: CutoverState): Promise<void>;
+/** Where a state lives. */
+export interface StateStore<T = CutoverState> {
+  load(): Promise<T | undefined>;
+  save(state: T): Promise<void>;
   readonly location: string;
 }
 
 /**
  * A JSON state file, replaced atomically (write to a temporary file, then rename) so a kill leaves
  * either the old or the new state, never half of one.
- * @throws UsageError when the file exists but is not a cutover state
+ * @param kind - what the file holds ("cutover"), and the version this dmskit writes
+ * @throws UsageError when the file exists but is not such a state
  */
-export function fileStateStore(file: string): StateStore {
+export function fileStateStore<T extends { version: number } = CutoverState>(
+  file: string,
+  kind: { name: string; version: number } = { name: 'cutover', version: 2 },
+): StateStore<T> {
   return {
     location: file,
     load: async () => {
       const text = await readFile(file, 'utf8').catch(() => undefined);
       if (text === undefined) return undefined;
       try {
-        const state = JSON.parse(text) as CutoverState;
-        if (state.version !== 1 || !state.steps) throw new Error('not a dmskit cutover state');
+        const state = JSON.parse(text) as T;
+        if (typeof state !== 'object' || state === null || !('steps' in state))
+          throw new Error(`not a dmskit ${kind.name} state`);
+        if (state.version !== kind.version)
+          throw new Error(`a ${kind.name} state of version ${String(state.version)}, from another dmskit`);
         return state;
       } catch (error) {
-        throw new UsageError(`${file}: ${(error as Error).message}; move it away to start a new cutover`);
+        throw new UsageError(`${file}: ${(error as Error).message}; move it away to start anew`);
       }
     },
     save: async (state) => {
@@ -72,8 +93,8 @@ export function fileStateStore(file: string): StateStore {
 }
 
 /** A state kept in memory (the rehearsal: one process, nothing to resume). */
-export function memoryStateStore(): StateStore {
-  let current: CutoverState | undefined;
+export function memoryStateStore<T = CutoverState>(): StateStore<T> {
+  let current: T | undefined;
   return {
     location: 'memory',
     load: async () => (current ? structuredClone(current) : undefined),
@@ -83,7 +104,7 @@ export function memoryStateStore(): StateStore {
   };
 }
 
-/** The default state file of a migration: `.dmskit/cutover-<name>-<environment>.json` under `cwd`. */
-export function defaultStateFile(cwd: string, name: string, environment: string): string {
-  return path.join(cwd, '.dmskit', `cutover-${name}-${environment}.json`);
+/** A migration's state file in a state folder: `<dir>/<kind>-<name>-<environment>.json`. */
+export function defaultStateFile(dir: string, name: string, environment: string, kind = 'cutover'): string {
+  return path.join(dir, `${kind}-${name}-${environment}.json`);
 }

@@ -141,7 +141,8 @@ export async function primaryKeys(source: pg.Client): Promise<PrimaryKeyRef[]> {
 
 /**
  * Restores pre-data (types, functions, sequences, tables) and then the primary keys, each in one
- * transaction, so the initial copy loads into keyed tables that CDC can update by key.
+ * transaction, so the initial copy loads into keyed tables that CDC can update by key. `part` restores one
+ * of the two only (a resumed start).
  * @returns the number of TOC entries restored in each step
  */
 export async function restorePreData(
@@ -149,19 +150,26 @@ export async function restorePreData(
   targetUrl: string,
   existing: { schemas: ReadonlySet<string>; extensions: ReadonlySet<string> },
   keys: readonly PrimaryKeyRef[],
+  part: 'pre-data' | 'keys' | 'both' = 'both',
 ): Promise<{ preData: number; primaryKeys: number }> {
   const usable = dump.entries.filter((e) => !isPreexisting(e, existing));
-  const preData = await restore(
-    dump,
-    targetUrl,
-    usable.filter((e) => !isPrimaryKeyEntry(e, keys)),
-    'pre-data',
-  );
-  const primaryKeys = await restore(
-    dump,
-    targetUrl,
-    usable.filter((e) => isPrimaryKeyEntry(e, keys)),
-  );
+  const preData =
+    part === 'keys'
+      ? 0
+      : await restore(
+          dump,
+          targetUrl,
+          usable.filter((e) => !isPrimaryKeyEntry(e, keys)),
+          'pre-data',
+        );
+  const primaryKeys =
+    part === 'pre-data'
+      ? 0
+      : await restore(
+          dump,
+          targetUrl,
+          usable.filter((e) => isPrimaryKeyEntry(e, keys)),
+        );
   return { preData, primaryKeys };
 }
 

@@ -10,7 +10,10 @@ export interface ProgressFrame {
   /** Source rows per `schema.table`, when known. */
   readonly sourceRows?: ReadonlyMap<string, number>;
   readonly lagBytes: number;
-  readonly lagSeconds: number;
+  /** null: unknown (no walsender reads the slot). */
+  readonly lagSeconds: number | null;
+  /** Problems of the replication's health, shown under the lag. */
+  readonly problems?: readonly string[];
   /** Transactions committed on the source by the sample writer, if one runs. */
   readonly writes?: number;
 }
@@ -26,7 +29,9 @@ export interface Progress {
 
 function lagLine(f: ProgressFrame): string {
   const writes = f.writes === undefined ? '' : `  writes committed on source: ${formatCount(f.writes)}`;
-  return `lag: ${formatBytes(f.lagBytes)} / ${f.lagSeconds.toFixed(2)} s${writes}`;
+  const seconds = f.lagSeconds === null ? 'unknown s (no walsender)' : `${f.lagSeconds.toFixed(2)} s`;
+  const problems = f.problems?.length ? `\n  ${f.problems.join('\n  ')}` : '';
+  return `lag: ${formatBytes(f.lagBytes)} / ${seconds}${writes}${problems}`;
 }
 
 function renderTable(f: ProgressFrame): string {

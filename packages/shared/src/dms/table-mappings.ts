@@ -1,5 +1,6 @@
 import type { SelectionRule, TableSettingsRule, TaskConfig, TransformationRule } from '../config.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { DMSKIT_SCHEMA } from '../names.js';
 import { locatorPattern } from '../selection.js';
 
 /** What the synth-time checks need to know of the source: its tables, their columns and partitions. */
@@ -178,14 +179,23 @@ export function tableMappingIssues(task: TaskConfig, catalog?: readonly CatalogT
 /**
  * The DMS table-mapping document of a task: selection rules, then transformation rules, then
  * table-settings rules, with rule ids 1..n in that order. Same config, same JSON, byte for byte.
+ * With `watermarkTable`, a last selection rule includes dmskit's watermark table (`dmskit.<table>`), which
+ * the cutover commits on the source after the fence and waits for on the target.
  * @throws ConfigError listing every rule DMS would reject (see {@link tableMappingIssues})
  */
-export function tableMappingsJson(task: TaskConfig, catalog?: readonly CatalogTable[]): string {
+export function tableMappingsJson(
+  task: TaskConfig,
+  catalog?: readonly CatalogTable[],
+  options: { watermarkTable?: string } = {},
+): string {
   const issues = tableMappingIssues(task, catalog);
   if (issues.length) throw new ConfigError(issues);
   let id = 0;
+  const watermark: SelectionRule[] = options.watermarkTable
+    ? [{ action: 'include', schema: DMSKIT_SCHEMA, table: options.watermarkTable, name: 'dmskit-watermark' }]
+    : [];
   const rules = [
-    ...task.tableMappings.map((r) => selectionRule(r, ++id)),
+    ...[...task.tableMappings, ...watermark].map((r) => selectionRule(r, ++id)),
     ...task.transformations.map((r) => transformationRule(r, ++id)),
     ...task.tableSettings.map((r) => tableSettingsRule(r, ++id)),
   ];

@@ -1,0 +1,98 @@
+import { rm } from 'node:fs/promises';
+import { ExternalError } from '@dmskit/shared';
+import { dropCreatedObjects } from '../native/objects.js';
+import type { CommandOutcome } from '../outcome.js';
+import { releaseFence, releaseSql } from '../runbook/fence.js';
+import { lockMigration } from '../runbook/lock.js';
+import { fileStateStore } from '../runbook/state.js';
+import { loadConfigOption } from './config.js';
+import { sourceUrlOf, statePaths, targetUrlOf } from './context.js';
+import { startStateStore } from './native.js';
+
+export interface AbandonOptions {
+  readonly cwd: string;
+  readonly config: string;
+  readonly sourceUrl?: string;
+  readonly targetUrl?: string;
+  readonly state?: string;
+  readonly stateDir?: string;
+  readonly dryRun?: boolean;
+}
+
+/**
+ * `dmskit abandon`: removes everything a migration created on both servers, as its state files record it
+ * (never guessed from a name): the cutover's fence (released and read back), the subscription, the slot,
+ * the publications and the watermark tables. The target's tables and rows are kept. With `--dry-run`, it
+ * prints what it would remove and connects nowhere.
+ * @returns exit code 0 when everything is gone
+ * @throws ExternalError (exit 2) listing the SQL of what could not be removed
+ */
+export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
+  const { config } = await loadConfigOption(o.config, o.cwd);
+  const paths = statePaths(o, config);
+  const cutoverFile = paths.cutover;
+  const cutoverStore = fileStateStore(cutoverFile);
+  const startStore = startStateStore(paths.start);
+  const [cutover, start] = await Promise.all([cutoverStore.load(), startStore.load()]);
+  const fence = cutover?.fence && !cutover.fenceReleased ? cutover.fence : undefined;
+  const created = start?.created;
+  const plan = [
+    ...(fence ? [`source: release the ${fence.method} fence: ${releaseSql(fence).join(' ')}`] : []),
+    ...(created?.subscription || start?.intent === 'subscription'
+      ? [`target: DROP SUBSCRIPTION ${start!.names.subscription}`]
+      : []),
+    ...(created?.slot || start?.intent === 'subscription'
+      ? [`source: drop replication slot ${start!.names.slot}`]
+      : []),
+    ...(created?.publications.length ? [`source: DROP PUBLICATION ${created.publications.join(', ')}`] : []),
+    ...(created?.watermark ? [`source and target: DROP TABLE dmskit.${created.watermark.table}`] : []),
+  ];
+  if (o.dryRun || plan.length === 0) {
+    process.stdout.write(
+      plan.length
+        ? `dmskit abandon of ${config.name} (${config.environment}) would:\n${plan.map((p) => `  ${p}`).join('\n')}\n`
+        : `nothing recorded for ${config.name} (${config.environment}) in ${cutoverFile} or ${startStore.location}: nothing to remove\n`,
+    );
+    return { exitCode: 0 };
+  }
+  const sourceUrl = sourceUrlOf(config, o.sourceUrl);
+  const lock = await lockMigration({
+    source: sourceUrl,
+    migration: `${config.name}/${config.environment}`,
+    file: `${startStore.location}.lock`,
+  });
+  try {
+    const left: string[] = [];
+    if (fence && cutover) {
+      const readBack = await releaseFence(sourceUrl, fence).catch((e: Error) => {
+        left.push(e.message);
+        return undefined;
+      });
+      if (readBack) {
+        cutover.fenceReleased = { at: new Date().toISOString(), readBack };
+        cutover.status = 'rolled-back';
+        await cutoverStore.save(cutover);
+        process.stdout.write(`fence released: ${readBack}\n`);
+      }
+    }
+    if (start) {
+      const cleanup = await dropCreatedObjects({
+        source: sourceUrl,
+        target: targetUrlOf(o.targetUrl),
+        state: start,
+      });
+      for (const r of cleanup.removed) process.stdout.write(`removed ${r}\n`);
+      left.push(...cleanup.left);
+      await startStore.save(start);
+    }
+    if (left.length)
+      throw new ExternalError(`abandon could not remove everything; run by hand: ${left.join(' ')}`);
+    await Promise.all([rm(cutoverFile, { force: true }), rm(startStore.location, { force: true })]);
+    process.stdout.write(
+      `${config.name} (${config.environment}) abandoned: nothing of it is left on the servers; the target's tables and rows are kept\n`,
+    );
+    return { exitCode: 0 };
+  } finally {
+    await lock.release();
+  }
+}

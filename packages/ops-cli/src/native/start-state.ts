@@ -1,0 +1,62 @@
+/** The steps of `dmskit start --engine native`, in order; each is recorded when done. */
+export const NATIVE_START_STEPS = [
+  'pre-data',
+  'primary-keys',
+  'watermark',
+  'publication',
+  'subscription',
+  'full-load',
+  'post-data',
+] as const;
+export type NativeStartStep = (typeof NATIVE_START_STEPS)[number];
+
+/**
+ * What a native start has done and created, saved before and after each step (write-ahead), so that a
+ * killed start continues where it stopped and a cleanup drops only what this migration created: objects
+ * are recorded here, never guessed from a name (another migration's slot may have the same name).
+ */
+export interface NativeStartState {
+  readonly version: 1;
+  readonly migration: string;
+  /** `host:port/database` of each side, so that a state is never applied to other servers. */
+  readonly source: string;
+  readonly target: string;
+  readonly startedAt: string;
+  /** The names this start uses (from the config), so a cleanup knows what an unfinished step created. */
+  readonly names: {
+    readonly publications: readonly string[];
+    readonly subscription: string;
+    readonly slot: string;
+    readonly watermarkTable: string;
+  };
+  /** The step begun last; its objects may exist although it was not recorded as done. */
+  intent?: NativeStartStep;
+  steps: Partial<Record<NativeStartStep, string>>;
+  created: {
+    publications: string[];
+    subscription?: string | undefined;
+    /** The slot on the source, created by the subscription. */
+    slot?: string | undefined;
+    watermark?: { table: string; source: boolean; target: boolean };
+  };
+  fullLoad?: { ms: number; rows: number };
+}
+
+/** A new state for a start of `migration` between the two servers. */
+export function newStartState(
+  migration: string,
+  source: string,
+  target: string,
+  names: NativeStartState['names'],
+): NativeStartState {
+  return {
+    version: 1,
+    migration,
+    source,
+    target,
+    names,
+    startedAt: new Date().toISOString(),
+    steps: {},
+    created: { publications: [] },
+  };
+}

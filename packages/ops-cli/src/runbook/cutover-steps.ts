@@ -1,0 +1,261 @@
+import { ExternalError } from '@dmskit/shared';
+import { type ComparisonResult, closeQuietly, compareDatabases, openConnection } from '@dmskit/validation';
+import type pg from 'pg';
+import type { CutoverOptions, CutoverResult, CutoverWindow } from './cutover-types.js';
+import {
+  applyFence,
+  assertNoPreparedTransactions,
+  enforceFence,
+  planFence,
+  preparedTransactions,
+  proveFence,
+} from './fence.js';
+import { copySequences, type SequenceCopy } from './sequences.js';
+import type { CutoverState, CutoverStep } from './state.js';
+import { commitWatermark, dropWatermarkTable, waitForWatermark } from './watermark.js';
+
+/** What the steps of one run share: the options, the state (saved by `save`), and what they found. */
+export interface StepContext {
+  readonly options: CutoverOptions;
+  readonly state: CutoverState;
+  readonly save: () => Promise<void>;
+  readonly resumed: boolean;
+  sessionsEnded?: number;
+  fenceProof?: string;
+  sequences?: SequenceCopy[];
+  validation?: ComparisonResult;
+  /** A target session holding the snapshot exported at ready, until the final validation ends. */
+  targetSnapshot?: pg.Client;
+  snapshotId?: string;
+  /** Builds the result once every step is done. */
+  result?: () => CutoverResult;
+}
+
+/** One step: does its work (idempotent), reads its effect back, returns a line for the operator. */
+type Step = (ctx: StepContext) => Promise<string>;
+
+async function controlPid(ctx: StepContext): Promise<number[]> {
+  const { pid } = (await ctx.options.sourceControl.query('SELECT pg_backend_pid() AS pid')).rows[0] as {
+    pid: number;
+  };
+  return [pid, ...(ctx.options.exemptPids ?? [])];
+}
+
+/** Time left (ms) before the fence has lasted `maxFenceMs`. @throws ExternalError when none is left */
+function fenceTimeLeft(ctx: StepContext): number {
+  const started = ctx.state.fenceStartedAt ? Date.parse(ctx.state.fenceStartedAt) : Date.now();
+  const left = ctx.options.maxFenceMs - (Date.now() - started);
+  if (left <= 0)
+    throw new ExternalError(
+      `the source has been fenced for longer than cutover.maxFenceSeconds (${ctx.options.maxFenceMs / 1000} s)`,
+    );
+  return left;
+}
+
+const preconditions: Step = async (ctx) => {
+  const { options } = ctx;
+  const r = await options.engine.readiness();
+  const problems = [...r.problems];
+  if (!r.fullLoadComplete) problems.push('the full load is not complete');
+  if (r.lagSeconds === null) problems.push('the lag in seconds is unknown (no walsender reads the slot)');
+  else if (r.lagSeconds > options.maxLagSeconds)
+    problems.push(
+      `lag is ${r.lagSeconds.toFixed(1)} s, over cutover.maxLagSeconds = ${options.maxLagSeconds}`,
+    );
+  if (r.slot.lagBytes > options.maxLagBytes)
+    problems.push(`lag is ${r.slot.lagBytes} bytes, over cutover.maxLagBytes = ${options.maxLagBytes}`);
+  if (r.validationFailures.length) problems.push(`validation failed for ${r.validationFailures.join(', ')}`);
+  if (problems.length) throw new ExternalError(problems.join('; '));
+  await assertNoPreparedTransactions(options.sourceControl, 'cannot fence');
+  await options.engine.prepareWatermark();
+  const warn = r.warnings.length ? `; warning: ${r.warnings.join('; ')}` : '';
+  return `full load complete, lag ${r.lagSeconds!.toFixed(2)} s and ${r.slot.lagBytes} bytes, slot ${r.slot.slot} ${r.slot.walStatus}, no validation failure${warn}`;
+};
+
+const fence: Step = async (ctx) => {
+  const { options, state } = ctx;
+  if (!state.fence) {
+    // Write-ahead: what the fence replaces is read once and saved before the source changes.
+    state.fence = await planFence(options.sourceControl, {
+      method: options.fenceMethod,
+      tables: options.tables,
+      roles: options.applicationRoles,
+      trigger: options.fenceTrigger,
+    });
+    state.fenceStartedAt = new Date().toISOString();
+    await ctx.save();
+  }
+  const { sessionsEnded } = await applyFence(options.sourceControl, state.fence, await controlPid(ctx));
+  const gids = await preparedTransactions(options.sourceControl);
+  if (gids.length)
+    throw new ExternalError(
+      `prepared transaction(s) ${gids.join(', ')} appeared while fencing; they could commit past the fence`,
+    );
+  ctx.sessionsEnded = sessionsEnded;
+  ctx.fenceProof = await proveFence(options.source, state.fence);
+  return `writes fenced (${state.fence.method}), ${sessionsEnded} session(s) ended; proven in a new session: ${ctx.fenceProof}`;
+};
+
+const watermark: Step = async (ctx) => {
+  const { options, state } = ctx;
+  const exempt = await controlPid(ctx);
+  const before = await options.engine.health();
+  if (before.problems.length) throw new ExternalError(`replication is broken: ${before.problems.join('; ')}`);
+  if (!state.watermark) {
+    state.watermark = await commitWatermark(
+      options.sourceControl,
+      options.engine.watermarkTable,
+      `cutover of ${options.migration} at ${new Date().toISOString()}`,
+    );
+    await ctx.save();
+  }
+  const { token, lsn } = state.watermark;
+  const check = async () => {
+    const h = await options.engine.health();
+    if (h.problems.length)
+      throw new ExternalError(`replication broke while the source was fenced: ${h.problems.join('; ')}`);
+    if (h.applyErrors > before.applyErrors)
+      throw new ExternalError(
+        `the target failed to apply a change while the source was fenced (apply errors ${before.applyErrors} -> ${h.applyErrors}; the target's log has the error)`,
+      );
+    const ended = await enforceFence(options.sourceControl, state.fence!, exempt);
+    if (ended) ctx.sessionsEnded = (ctx.sessionsEnded ?? 0) + ended;
+  };
+  const seenMs = await waitForWatermark(options.targetControl, options.engine.watermarkTable, token, {
+    timeoutMs: Math.min(options.lsnWaitTimeoutMs, fenceTimeLeft(ctx)),
+    check,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  // A session that wrote through the fence after the watermark would be lost: none may be left.
+  await check();
+  state.watermark = { token, lsn, seenMs };
+  return `watermark committed at ${lsn} reached the target in ${seenMs} ms: every write before the fence is on the target`;
+};
+
+const stopReplication: Step = async (ctx) => {
+  fenceTimeLeft(ctx);
+  await ctx.options.engine.stopReplication();
+  return `replication stopped (${ctx.options.engine.name})`;
+};
+
+const sequences: Step = async (ctx) => {
+  fenceTimeLeft(ctx);
+  ctx.sequences = await copySequences(
+    ctx.options.sourceControl,
+    ctx.options.targetControl,
+    ctx.options.selection,
+  );
+  ctx.state.sequences = ctx.sequences.length;
+  return `${ctx.sequences.length} sequence value(s) copied`;
+};
+
+function windowOf(state: CutoverState, validationInside: boolean): CutoverWindow {
+  const ms = (s: CutoverStep) => state.steps[s]?.ms ?? 0;
+  return {
+    totalMs: Date.parse(state.readyAt!) - Date.parse(state.fenceStartedAt!),
+    fenceMs: ms('fence'),
+    watermarkMs: state.watermark?.seenMs ?? ms('watermark'),
+    stopReplicationMs: ms('stop-replication'),
+    sequencesMs: ms('sequences'),
+    validationMs: validationInside ? ms('validation') : 0,
+  };
+}
+
+const ready: Step = async (ctx) => {
+  const { options, state } = ctx;
+  fenceTimeLeft(ctx);
+  if (options.finalValidation === 'after-ready') {
+    // The target as it is at ready, held for the final validation: later application writes do not count.
+    const c = await openConnection(options.target, 'target', { applicationName: 'dmskit-snapshot' });
+    ctx.targetSnapshot = c;
+    await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    ctx.snapshotId = ((await c.query('SELECT pg_export_snapshot() AS id')).rows[0] as { id: string }).id;
+  }
+  state.status = 'ready';
+  state.readyAt = new Date().toISOString();
+  const w = windowOf(state, options.finalValidation === 'before-ready');
+  state.window = { ...w };
+  await ctx.save();
+  return `target ready; writes were unavailable for ${w.totalMs} ms`;
+};
+
+function validationSummary(v: ComparisonResult): string {
+  const bad = v.tables
+    .filter((x) => x.status !== 'equal')
+    .map((x) => `${x.table.schema}.${x.table.table}: ${x.reasons.join('; ')}`);
+  const schema = (v.schema ?? []).map((d) => `${d.kind} ${d.object} ${d.difference}`);
+  return [...bad, ...schema].slice(0, 5).join(' | ');
+}
+
+const validation: Step = async (ctx) => {
+  const { options, state } = ctx;
+  const afterReady = options.finalValidation === 'after-ready';
+  if (!afterReady) fenceTimeLeft(ctx);
+  const v = await compareDatabases({
+    source: options.source,
+    target: options.target,
+    selection: options.selection,
+    ...(ctx.snapshotId ? { targetSnapshot: ctx.snapshotId } : {}),
+  });
+  await closeQuietly(ctx.targetSnapshot);
+  ctx.targetSnapshot = undefined;
+  ctx.validation = v;
+  const where = afterReady
+    ? ctx.snapshotId
+      ? "the fenced source against the target's snapshot at ready"
+      : 'the fenced source against the live target (the snapshot at ready was lost with the interrupted run)'
+    : 'inside the window';
+  state.validation = { verdict: v.verdict, at: new Date().toISOString(), summary: validationSummary(v) };
+  if (v.verdict !== 'equal' && !afterReady)
+    throw new ExternalError(`final validation is ${v.verdict}: ${validationSummary(v)}`);
+  return v.verdict === 'equal'
+    ? `final validation equal over ${v.tables.length} table(s) (${where})`
+    : `final validation is ${v.verdict} (${where}): ${validationSummary(v)}`;
+};
+
+const finish: Step = async (ctx) => {
+  const { options, state } = ctx;
+  await options.engine.finish();
+  await dropWatermarkTable(options.sourceControl, options.engine.watermarkTable);
+  await dropWatermarkTable(options.targetControl, options.engine.watermarkTable);
+  ctx.result = () => ({
+    window: windowOf(state, options.finalValidation === 'before-ready'),
+    fenceMethod: state.fence!.method,
+    fenceProof: ctx.fenceProof ?? 'proven by the run that fenced',
+    fenceLsn: state.watermark!.lsn,
+    sessionsEnded: ctx.sessionsEnded ?? 0,
+    sequences: ctx.sequences ?? [],
+    finalValidation: options.finalValidation,
+    ...(ctx.validation ? { validation: ctx.validation } : {}),
+    resumed: ctx.resumed,
+    fence: state.fence!,
+  });
+  return 'replication objects and the watermark removed';
+};
+
+/**
+ * A resumed cutover whose fence was applied by an interrupted run: applies the same record again (ending
+ * sessions opened since) and proves it, before any later step relies on it.
+ */
+export async function refence(ctx: StepContext): Promise<string> {
+  const { sessionsEnded } = await applyFence(
+    ctx.options.sourceControl,
+    ctx.state.fence!,
+    await controlPid(ctx),
+  );
+  ctx.sessionsEnded = sessionsEnded;
+  ctx.fenceProof = await proveFence(ctx.options.source, ctx.state.fence!);
+  return `the fence of the interrupted run holds (${ctx.state.fence!.method}): ${ctx.fenceProof}`;
+}
+
+/** The cutover's steps by name; the runbook loop runs them in {@link cutoverOrder}. */
+export const STEPS: Record<CutoverStep, Step> = {
+  preconditions,
+  fence,
+  watermark,
+  'stop-replication': stopReplication,
+  sequences,
+  ready,
+  validation,
+  finish,
+};

@@ -1,0 +1,78 @@
+import type { FenceMethod, SelectionRule, TableName } from '@dmskit/shared';
+import type { ComparisonResult, ConnectionInput } from '@dmskit/validation';
+import type pg from 'pg';
+import type { CutoverEngine } from './engine.js';
+import type { FenceRecord } from './fence.js';
+import type { SequenceCopy } from './sequences.js';
+import type { CutoverStep, StateStore } from './state.js';
+
+/** Where the final validation runs: after ready (default, out of the window) or before. */
+export type FinalValidation = 'after-ready' | 'before-ready';
+
+/** The write-unavailability window and its parts, in ms. */
+export interface CutoverWindow {
+  /** From the moment the fence began to the moment the target was declared ready (across a resume). */
+  readonly totalMs: number;
+  readonly fenceMs: number;
+  /** From the watermark's commit on the source until the target showed it. */
+  readonly watermarkMs: number;
+  readonly stopReplicationMs: number;
+  readonly sequencesMs: number;
+  /** 0 when the final validation runs after ready. */
+  readonly validationMs: number;
+}
+
+export interface CutoverResult {
+  readonly window: CutoverWindow;
+  readonly fenceMethod: FenceMethod;
+  /** How the fence was proven in a new session. */
+  readonly fenceProof: string;
+  /** The source's WAL position right after the watermark's commit. */
+  readonly fenceLsn: string;
+  readonly sessionsEnded: number;
+  readonly sequences: readonly SequenceCopy[];
+  readonly finalValidation: FinalValidation;
+  /** The final validation: the fenced source against the target as it was at ready. */
+  readonly validation?: ComparisonResult;
+  /** Whether this run picked up an interrupted cutover. */
+  readonly resumed: boolean;
+  /** The fence, still in place: a real cutover keeps it; a rehearsal releases it with {@link releaseFence}. */
+  readonly fence: FenceRecord;
+}
+
+/** The settings of a cutover that come from the migration config. */
+export interface CutoverSettings {
+  readonly fenceMethod: FenceMethod;
+  /** Name of the lock-tables fence's trigger and function. */
+  readonly fenceTrigger: string;
+  /** Roles locked out by the revoke-login fence. */
+  readonly applicationRoles: readonly string[];
+  /** Lag (s) above which the cutover does not start. */
+  readonly maxLagSeconds: number;
+  /** Lag (bytes) above which the cutover does not start. */
+  readonly maxLagBytes: number;
+  /** Longest time (ms) the source may be fenced before ready; past it the fence is released. */
+  readonly maxFenceMs: number;
+  /** Longest wait (ms) for the watermark, within `maxFenceMs`. */
+  readonly lsnWaitTimeoutMs: number;
+  readonly finalValidation: FinalValidation;
+  readonly selection: readonly SelectionRule[];
+  /** `name/environment`, in the state file and messages. */
+  readonly migration: string;
+}
+
+export interface CutoverOptions extends CutoverSettings {
+  readonly source: ConnectionInput;
+  readonly target: ConnectionInput;
+  /** dmskit sessions on the source and target databases (not read-only). */
+  readonly sourceControl: pg.Client;
+  readonly targetControl: pg.Client;
+  readonly engine: CutoverEngine;
+  readonly tables: readonly TableName[];
+  /** Backend pids on the source that the fence must not end, besides `sourceControl` (the lock's). */
+  readonly exemptPids?: readonly number[];
+  /** Where progress is kept; a file makes the cutover resumable. @default in memory */
+  readonly state?: StateStore;
+  readonly onStep?: (step: CutoverStep, detail: string) => void;
+  readonly signal?: AbortSignal;
+}

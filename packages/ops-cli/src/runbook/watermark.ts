@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { DMSKIT_SCHEMA, ExternalError } from '@dmskit/shared';
+import pg from 'pg';
+import { sleep } from '../util/time.js';
+
+/**
+ * The watermark: a row dmskit commits on the source after the fence and then reads on the target.
+ * Logical replication and DMS apply transactions in commit order (PostgreSQL: "Logical Replication >
+ * Architecture"; DMS: "Transactional apply"), so when the target shows it, every write the source
+ * committed before it is on the target too: the proof that nothing was left behind. It does not rely on
+ * the slot's confirmed position, which a DMS task advances as it reads (and spills on the replication
+ * instance), nor on the subscriber's feedback interval.
+ */
+
+/** The qualified name of a migration's watermark table (in the `dmskit` schema, on both sides). */
+export function watermarkTableName(table: string): string {
+  return `${pg.escapeIdentifier(DMSKIT_SCHEMA)}.${pg.escapeIdentifier(table)}`;
+}
+
+/** The table's DDL: one row per cutover attempt; a primary key so that DMS and subscriptions apply it. */
+export function watermarkDdl(table: string): string[] {
+  return [
+    `CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(DMSKIT_SCHEMA)}`,
+    `CREATE TABLE IF NOT EXISTS ${watermarkTableName(table)} (token uuid PRIMARY KEY, committed_at timestamptz NOT NULL DEFAULT now(), note text)`,
+  ];
+}
+
+/**
+ * Creates the watermark table if missing (on the source, and the same table on the target).
+ * @returns whether it was created now
+ */
+export async function ensureWatermarkTable(client: pg.Client, table: string): Promise<boolean> {
+  const { rowCount } = await client.query(
+    'SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2',
+    [DMSKIT_SCHEMA, table],
+  );
+  if (rowCount) return false;
+  for (const sql of watermarkDdl(table)) await client.query(sql);
+  return true;
+}
+
+/**
+ * Drops the watermark table, and the `dmskit` schema when nothing else is left in it.
+ */
+export async function dropWatermarkTable(client: pg.Client, table: string): Promise<void> {
+  await client.query(`DROP TABLE IF EXISTS ${watermarkTableName(table)}`);
+  const { rowCount } = await client.query(
+    `SELECT 1 FROM pg_depend d JOIN pg_namespace n ON d.refobjid = n.oid
+      WHERE n.nspname = $1 AND d.refclassid = 'pg_namespace'::regclass LIMIT 1`,
+    [DMSKIT_SCHEMA],
+  );
+  if (!rowCount) await client.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(DMSKIT_SCHEMA)}`);
+}
+
+/** A committed watermark: its token and the source's WAL position right after its commit. */
+export interface Watermark {
+  readonly token: string;
+  readonly lsn: string;
+}
+
+/**
+ * Commits a new watermark row on the source (in its own transaction, through `control`, which must be
+ * allowed to write under the fence) and reads the WAL position after the commit.
+ */
+export async function commitWatermark(control: pg.Client, table: string, note: string): Promise<Watermark> {
+  const token = randomUUID();
+  await control.query(`INSERT INTO ${watermarkTableName(table)} (token, note) VALUES ($1, $2)`, [
+    token,
+    note,
+  ]);
+  const { rows } = await control.query('SELECT pg_current_wal_lsn()::text AS lsn');
+  return { token, lsn: (rows[0] as { lsn: string }).lsn };
+}
+
+/** Whether the target shows the watermark. */
+export async function watermarkSeen(target: pg.Client, table: string, token: string): Promise<boolean> {
+  const { rowCount } = await target.query(`SELECT 1 FROM ${watermarkTableName(table)} WHERE token = $1`, [
+    token,
+  ]);
+  return Boolean(rowCount);
+}
+
+/**
+ * Waits until the target shows the watermark, polling every `pollMs` (default 5 ms); between polls,
+ * `check` may throw to stop the wait at once (replication broken, fence gone).
+ * @returns the wait in ms
+ * @throws ExternalError when `timeoutMs` passes first
+ */
+export async function waitForWatermark(
+  target: pg.Client,
+  table: string,
+  token: string,
+  options: {
+    timeoutMs: number;
+    pollMs?: number;
+    check?: () => Promise<void>;
+    checkEveryMs?: number;
+    signal?: AbortSignal;
+  },
+): Promise<number> {
+  const start = performance.now();
+  const deadline = Date.now() + options.timeoutMs;
+  let nextCheck = Date.now() + (options.checkEveryMs ?? 250);
+  for (;;) {
+    options.signal?.throwIfAborted();
+    if (await watermarkSeen(target, table, token)) return Math.round(performance.now() - start);
+    if (Date.now() > deadline)
+      throw new ExternalError(`the watermark did not reach the target within ${options.timeoutMs} ms`);
+    if (options.check && Date.now() >= nextCheck) {
+      await options.check();
+      nextCheck = Date.now() + (options.checkEveryMs ?? 250);
+    }
+    await sleep(options.pollMs ?? 5, options.signal);
+  }
+}
