@@ -74,3 +74,51 @@ export function runPnpmDmskit(args: readonly string[]): Promise<CliResult> {
     : ['npx', '-y', pinned.replace(/\+.*$/, '')];
   return run(command!, [...prefix, 'dmskit', ...args], {});
 }
+
+/** A dmskit run in progress: its lines so far, a wait for a line, signals, and its end. */
+export interface RunningDmskit {
+  readonly result: Promise<CliResult>;
+  /** Resolves with the first stderr line matching `re` (already seen or still to come). */
+  line(re: RegExp): Promise<string>;
+  /** Sends a signal to the CLI process. */
+  signal(sig: NodeJS.Signals): void;
+}
+
+/**
+ * Starts `dmskit <args>` and returns at once; the test waits for a line (such as the
+ * `dmskit-fault: paused at <step>` of a `DMSKIT_FAULT=pause:<step>` run), acts, then signals it.
+ */
+export function startDmskit(
+  args: readonly string[],
+  options: Omit<RunOptions, 'onStderrLine'> = {},
+): RunningDmskit {
+  const seen: string[] = [];
+  const waiting: { re: RegExp; resolve: (l: string) => void }[] = [];
+  let child: import('node:child_process').ChildProcess | undefined;
+  const result = runDmskit(args, {
+    ...options,
+    onStderrLine: (l, c) => {
+      child = c;
+      seen.push(l);
+      for (const w of waiting.splice(0)) {
+        if (w.re.test(l)) w.resolve(l);
+        else waiting.push(w);
+      }
+    },
+  });
+  return {
+    result,
+    line: (re) =>
+      new Promise<string>((resolve, reject) => {
+        const found = seen.find((l) => re.test(l));
+        if (found) return resolve(found);
+        waiting.push({ re, resolve });
+        void result.then((r) =>
+          reject(new Error(`dmskit ended (${r.code}) before a line matching ${re}:\n${r.stderr}`)),
+        );
+      }),
+    signal: (sig) => {
+      child?.kill(sig);
+    },
+  };
+}

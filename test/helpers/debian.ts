@@ -49,17 +49,11 @@ export async function startDebianServer(): Promise<LocalServer | undefined> {
     '-E',
     'UTF8',
   ]);
-  await asOwner(path.join(BIN, 'pg_ctl'), [
-    '-D',
-    data,
-    '-w',
-    '-l',
-    path.join(parent, 'log'),
-    '-o',
-    `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${parent} -c fsync=off`,
-    'start',
-  ]);
+  const serverOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${parent} -c fsync=off`;
+  const startArgs = ['-D', data, '-w', '-l', path.join(parent, 'log'), '-o', serverOptions, 'start'];
+  await asOwner(path.join(BIN, 'pg_ctl'), startArgs);
   const urlFor = (db: string) => `postgres://postgres:${password}@127.0.0.1:${port}/${db}`;
+  const pgCtl = (args: string[]) => asOwner(path.join(BIN, 'pg_ctl'), ['-D', data, ...args]);
   let stopped = false;
   return {
     url: urlFor('postgres'),
@@ -74,6 +68,11 @@ export async function startDebianServer(): Promise<LocalServer | undefined> {
         () => undefined,
       );
       await rm(parent, { recursive: true, force: true });
+    },
+    restart: async (mode, o = {}) => {
+      await pgCtl(['-m', mode, '-w', 'stop']);
+      if (o.downMs) await new Promise((r) => setTimeout(r, o.downMs));
+      await asOwner(path.join(BIN, 'pg_ctl'), startArgs);
     },
   };
 }

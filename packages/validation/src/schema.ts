@@ -73,7 +73,9 @@ const QUERIES: Record<SchemaObjectKind, string> = {
               WHERE p.prokind IN ('f', 'p', 'w') AND n.nspname = ANY($1::text[]) AND ${NOT_EXTENSION('pg_proc', 'p.oid')}`,
   trigger: `SELECT n.nspname || '.' || c.relname || ': ' || t.tgname AS name, pg_get_triggerdef(t.oid, true) AS def
               FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE NOT t.tgisinternal AND ${IN_SCOPE}`,
+             WHERE NOT t.tgisinternal AND ${IN_SCOPE}
+               -- the cutover's lock-tables fence: dmskit's own, on the source only while it holds
+               AND t.tgfoid NOT IN (SELECT p.oid FROM pg_proc p JOIN pg_namespace pn ON pn.oid = p.pronamespace WHERE pn.nspname = 'dmskit')`,
   enum: `SELECT n.nspname || '.' || t.typname AS name, (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) AS def
            FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
           WHERE t.typtype = 'e' AND n.nspname = ANY($1::text[]) AND ${NOT_EXTENSION('pg_type', 't.oid')}`,

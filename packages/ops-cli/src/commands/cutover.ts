@@ -220,10 +220,7 @@ export async function cutover(
           tables,
           exemptPids: [s.lock.pid],
           state,
-          onStep: (step, detail) => {
-            process.stderr.write(`  ${step}: ${detail}\n`);
-            faultHook(step);
-          },
+          onStep: (step, detail) => process.stderr.write(`  ${step}: ${detail}\n`),
           signal,
         }),
       {
@@ -252,15 +249,6 @@ export async function cutover(
   } finally {
     await s.close();
   }
-}
-
-/**
- * A test hook: `DMSKIT_FAULT=kill:<step>` kills this process with SIGKILL right after the named cutover
- * step is recorded, so fault tests stop the CLI at an exact step instead of racing its output.
- */
-function faultHook(step: string): void {
-  const fault = process.env.DMSKIT_FAULT;
-  if (fault === `kill:${step}`) process.kill(process.pid, 'SIGKILL');
 }
 
 /** `dmskit rollback`: releases the fence of a cutover and resumes replication, read back. */

@@ -17,6 +17,7 @@ import {
   serverFacts,
 } from '../rehearsal/checks.js';
 import type { CutoverEngine, ReplicationHealth, ReplicationReadiness } from '../runbook/engine.js';
+import { faultPoint } from '../runbook/faults.js';
 import { slotHealth } from '../runbook/slot-health.js';
 import { memoryStateStore, type StateStore } from '../runbook/state.js';
 import { ensureWatermarkTable, watermarkTableName } from '../runbook/watermark.js';
@@ -191,6 +192,7 @@ export async function startNativeMigration(options: {
     state.steps[name] = new Date().toISOString();
     state.intent = undefined;
     await store.save(state);
+    await faultPoint(`start:${name}`, signal);
     return out;
   };
 

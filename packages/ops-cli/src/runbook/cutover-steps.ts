@@ -2,6 +2,7 @@ import { ExternalError } from '@dmskit/shared';
 import { type ComparisonResult, closeQuietly, compareDatabases, openConnection } from '@dmskit/validation';
 import type pg from 'pg';
 import type { CutoverOptions, CutoverResult, CutoverWindow } from './cutover-types.js';
+import { faultPoint } from './faults.js';
 import {
   applyFence,
   assertNoPreparedTransactions,
@@ -84,6 +85,7 @@ const fence: Step = async (ctx) => {
     });
     state.fenceStartedAt = new Date().toISOString();
     await ctx.save();
+    await faultPoint('fence:planned', options.signal);
   }
   const { sessionsEnded } = await applyFence(options.sourceControl, state.fence, await controlPid(ctx));
   const gids = await preparedTransactions(options.sourceControl);
@@ -108,6 +110,7 @@ const watermark: Step = async (ctx) => {
       `cutover of ${options.migration} at ${new Date().toISOString()}`,
     );
     await ctx.save();
+    await faultPoint('watermark:committed', options.signal);
   }
   const { token, lsn } = state.watermark;
   const check = async () => {

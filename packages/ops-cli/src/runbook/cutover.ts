@@ -3,6 +3,7 @@ import { type ConnectionInput, closeQuietly } from '@dmskit/validation';
 import { refence, STEPS, type StepContext } from './cutover-steps.js';
 import type { CutoverOptions, CutoverResult, CutoverSettings, FinalValidation } from './cutover-types.js';
 import type { CutoverEngine } from './engine.js';
+import { faultPoint } from './faults.js';
 import { FenceReleaseFailed, releaseFence } from './fence.js';
 import {
   CUTOVER_STEPS,
@@ -128,6 +129,7 @@ export async function runCutover(options: CutoverOptions): Promise<CutoverResult
       state.steps[step] = { at: new Date().toISOString(), ms: Math.round(performance.now() - t), detail };
       await store.save(state);
       say(step, detail);
+      await faultPoint(step, options.signal);
     }
     return ctx.result!();
   } catch (error) {

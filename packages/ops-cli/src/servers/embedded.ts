@@ -16,6 +16,12 @@ export interface LocalServer {
   urlFor(database: string): string;
   /** Stops the server and deletes its data directory. Safe to call twice. */
   stop(): Promise<void>;
+  /**
+   * Stops the server and starts it again on the same port and data: `immediate` is a crash (SIGQUIT to
+   * the postmaster, as `pg_ctl -m immediate`: no checkpoint, crash recovery at start), `fast` a clean
+   * shutdown (SIGINT). Sessions are cut either way. `downMs` keeps it down that long.
+   */
+  restart(mode: 'immediate' | 'fast', options?: { downMs?: number }): Promise<void>;
 }
 
 export interface EmbeddedServerOptions {
@@ -120,5 +126,15 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   }
   const urlFor = (database: string) =>
     `postgres://postgres:${password}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
-  return { url: urlFor('postgres'), port, user: 'postgres', password, urlFor, stop };
+  const restart = async (mode: 'immediate' | 'fast', o: { downMs?: number } = {}) => {
+    const child = (pg as unknown as { process?: import('node:child_process').ChildProcess }).process;
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill(mode === 'immediate' ? 'SIGQUIT' : 'SIGINT');
+      await exited;
+    }
+    if (o.downMs) await new Promise((r) => setTimeout(r, o.downMs));
+    await pg.start();
+  };
+  return { url: urlFor('postgres'), port, user: 'postgres', password, urlFor, stop, restart };
 }

@@ -1,0 +1,422 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDmskit, startDmskit } from '../helpers/cli.js';
+import { checkHistory, type HistoryWriter, LEDGER_DDL, startHistoryWriter } from '../helpers/history.js';
+import { prepareMigration, startMigration, type TestMigration, until } from '../helpers/migration.js';
+import { startProxy } from '../helpers/proxy.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { createDatabase, type LocalServer, query, startServer, withClient } from '../helpers/servers.js';
+
+/**
+ * Fault injection on real servers, in the manner of PostgreSQL's TAP tests and Jepsen: a writer records
+ * every acknowledged commit while dmskit cuts over; faults are injected at named steps (DMSKIT_FAULT
+ * pauses or kills the CLI right after a step is recorded, so nothing depends on timing): a second run, a
+ * prepared transaction, a session that turns read-write, SIGKILL at each step then resume or rollback,
+ * servers crashed (`-m immediate`), the network between the servers cut, a slot invalidated. After each,
+ * the checker asserts 0 lost and 0 duplicated acknowledged writes, nothing left on the servers, and the
+ * source fenced or writable exactly as dmskit said.
+ */
+
+const SCHEMA = `${LEDGER_DDL};
+  CREATE TABLE accounts (id int PRIMARY KEY, balance numeric(12,2) NOT NULL);
+  INSERT INTO accounts SELECT g, g FROM generate_series(1, 500) g;
+  INSERT INTO ledger (op) SELECT -g FROM generate_series(1, 1000) g;`;
+
+describe('faults during a cutover', () => {
+  let source: LocalServer;
+  let target: LocalServer;
+  let dir: string;
+
+  beforeAll(async () => {
+    [source, target] = await Promise.all([
+      startServer('source', { logical: true, settings: { max_prepared_transactions: 5 } }),
+      startServer('target'),
+    ]);
+    dir = await scratchDir('faults');
+  });
+  afterAll(async () => {
+    await Promise.all([source?.stop(), target?.stop()]);
+  });
+
+  async function migrate(cutover: Record<string, unknown> = {}) {
+    const m = await startMigration(source, target, dir, { schema: SCHEMA, cutover });
+    const writer = startHistoryWriter(m.sourceUrl);
+    await until('the writer to commit', async () => writer.ok.length > 20);
+    return { m, writer };
+  }
+
+  async function writable(url: string): Promise<boolean> {
+    try {
+      await query(url, 'UPDATE accounts SET balance = balance WHERE id = 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Jepsen's set check: every acknowledged write on the target once, none that failed. */
+  async function noLoss(m: TestMigration, writer: HistoryWriter) {
+    await writer.stop();
+    const check = await checkHistory(m.targetUrl, writer);
+    expect(check.acknowledged).toBeGreaterThan(0);
+    expect({ lost: check.lost, duplicated: check.duplicated, phantom: check.phantom }).toEqual({
+      lost: [],
+      duplicated: [],
+      phantom: [],
+    });
+  }
+
+  /** After a rollback, replication carries on: wait until the target holds every acknowledged write. */
+  async function caughtUp(m: TestMigration, writer: HistoryWriter) {
+    await writer.stop();
+    await until(
+      'the target to catch up',
+      async () => (await checkHistory(m.targetUrl, writer)).lost.length === 0,
+    );
+    await noLoss(m, writer);
+  }
+
+  async function nothingLeft(m: TestMigration) {
+    expect(
+      await query(m.sourceUrl, 'SELECT slot_name FROM pg_replication_slots WHERE slot_name = $1', [m.slot]),
+    ).toEqual([]);
+    expect(await query(m.sourceUrl, 'SELECT pubname FROM pg_publication')).toEqual([]);
+    expect(
+      await query(m.targetUrl, 'SELECT subname FROM pg_subscription WHERE subname = $1', [m.subscription]),
+    ).toEqual([]);
+  }
+
+  const state = async (m: TestMigration) =>
+    JSON.parse(await readFile(path.join(m.stateDir, `cutover-${m.name}-staging.json`), 'utf8'));
+
+  it('two cutovers at once: the second exits 2 naming the holder and changes nothing; the first completes, 0 lost', async () => {
+    const { m, writer } = await migrate();
+    const first = startDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: 'pause:fence' } });
+    await first.line(/dmskit-fault: paused at fence/);
+    const second = await runDmskit(['cutover', ...m.args]);
+    expect(second.code).toBe(2);
+    expect(second.stderr.trim()).toMatch(
+      /^dmskit: migration m\w+\/staging is locked by dmskit pid \d+ on .+ since \d{4}-/,
+    );
+    expect(second.stderr.trim().split('\n')).toHaveLength(1);
+    first.signal('SIGUSR2');
+    const done = await first.result;
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toContain('The source stays fenced (read-only');
+    expect(await writable(m.sourceUrl)).toBe(false);
+    await noLoss(m, writer);
+    await nothingLeft(m);
+  });
+
+  it('a prepared transaction: refused before the fence, named, the source never fenced', async () => {
+    const { m, writer } = await migrate();
+    await withClient(m.sourceUrl, (c) =>
+      c.query("BEGIN; INSERT INTO ledger (op) VALUES (0); PREPARE TRANSACTION 'app_tx_7'"),
+    );
+    const run = await runDmskit(['cutover', ...m.args]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toMatch(
+      /^dmskit: cutover failed at preconditions: .*app_tx_7.*; the source was never fenced$/,
+    );
+    expect(await writable(m.sourceUrl)).toBe(true);
+    await query(m.sourceUrl, "ROLLBACK PREPARED 'app_tx_7'");
+    // One prepared while the fence is being put in place: found after it, the fence released.
+    const paused = startDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: 'pause:fence:planned' } });
+    await paused.line(/paused at fence:planned/);
+    await withClient(m.sourceUrl, (c) =>
+      c.query("BEGIN; INSERT INTO ledger (op) VALUES (0); PREPARE TRANSACTION 'app_tx_8'"),
+    );
+    paused.signal('SIGUSR2');
+    const again = await paused.result;
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(
+      /prepared transaction\(s\) app_tx_8 appeared while fencing.*the source was unfenced and takes writes again/,
+    );
+    expect(await writable(m.sourceUrl)).toBe(true);
+    await query(m.sourceUrl, "ROLLBACK PREPARED 'app_tx_8'");
+    const last = await runDmskit(['cutover', ...m.args]);
+    expect(last.code, last.stderr).toBe(0);
+    await noLoss(m, writer);
+  });
+
+  it('a session that turns itself read-write under the read-only fence is ended; its write never commits', async () => {
+    const { m, writer } = await migrate();
+    const run = startDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: 'pause:fence' } });
+    await run.line(/paused at fence/);
+    const rogue = await withClientOpen(m.sourceUrl);
+    await rogue.query('BEGIN READ WRITE');
+    await rogue.query('INSERT INTO ledger (op) VALUES (999999999)');
+    run.signal('SIGUSR2');
+    const done = await run.result;
+    expect(done.code, done.stderr).toBe(0);
+    await expect(rogue.query('COMMIT')).rejects.toThrow();
+    await rogue.end().catch(() => undefined);
+    expect(await query(m.sourceUrl, 'SELECT op FROM ledger WHERE op = 999999999')).toEqual([]);
+    await noLoss(m, writer);
+  });
+
+  it('lock-tables: a write from any session is refused by the fence, which outlives the CLI', async () => {
+    const { m, writer } = await migrate({ fenceMethod: 'lock-tables' });
+    const run = await runDmskit(['cutover', ...m.args]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(
+      'The source stays fenced (lock-tables: a write on each of 2 tables is refused)',
+    );
+    await expect(
+      withClient(m.sourceUrl, async (c) => {
+        await c.query('BEGIN READ WRITE');
+        await c.query('INSERT INTO ledger (op) VALUES (1)');
+      }),
+    ).rejects.toThrow(/is fenced for a cutover/);
+    await noLoss(m, writer);
+    const rb = await runDmskit(['rollback', '--force', ...m.args]);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(rb.stdout).toContain('fence released (lock-tables): fence triggers dropped from 2 table(s)');
+    expect(await writable(m.sourceUrl)).toBe(true);
+  });
+
+  it('rollback after ready refuses without --force and says what would diverge', async () => {
+    const { m, writer } = await migrate();
+    const run = await runDmskit(['cutover', ...m.args]);
+    expect(run.code, run.stderr).toBe(0);
+    const rb = await runDmskit(['rollback', ...m.args]);
+    expect(rb.code).toBe(2);
+    expect(rb.stderr).toMatch(
+      /declared ready at .*writes made on the target since then are not on the source/,
+    );
+    expect(await writable(m.sourceUrl)).toBe(false);
+    await noLoss(m, writer);
+  });
+
+  for (const step of [
+    'fence:planned',
+    'fence',
+    'watermark:committed',
+    'watermark',
+    'stop-replication',
+    'sequences',
+    'ready',
+  ]) {
+    it(`SIGKILL at ${step}, then cutover again: resumes, 0 lost, nothing left`, async () => {
+      const { m, writer } = await migrate();
+      const killed = await runDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: `kill:${step}` } });
+      expect(killed.code).toBeNull();
+      const resumed = await runDmskit(['cutover', ...m.args]);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.stdout).toContain('Target ready (resumed cutover)');
+      expect(await writable(m.sourceUrl)).toBe(false);
+      expect((await state(m)).status).toBe('ready');
+      await noLoss(m, writer);
+      await nothingLeft(m);
+    });
+  }
+
+  for (const step of ['fence:planned', 'watermark', 'stop-replication']) {
+    it(`SIGKILL at ${step}, then rollback: the source writable as said, replication on, 0 lost`, async () => {
+      const { m, writer } = await migrate();
+      const killed = await runDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: `kill:${step}` } });
+      expect(killed.code).toBeNull();
+      const rb = await runDmskit(['rollback', ...m.args]);
+      expect(rb.code, rb.stderr).toBe(0);
+      expect(rb.stdout).toMatch(
+        /fence released \(read-only\): default_transaction_read_only of db_\w+ is not set again/,
+      );
+      expect(await writable(m.sourceUrl)).toBe(true);
+      expect(
+        await query(m.targetUrl, 'SELECT subenabled FROM pg_subscription WHERE subname = $1', [
+          m.subscription,
+        ]),
+      ).toEqual([{ subenabled: true }]);
+      await caughtUp(m, writer);
+    });
+  }
+
+  it('the network between the servers cut during the proof: the fence is released at once, exit 2, nothing lost', async () => {
+    const { m, writer } = await migrate();
+    const proxy = await startProxy(source.port);
+    try {
+      // The subscription reaches the source through the proxy; dmskit's own sessions do not.
+      const conninfo = `host=127.0.0.1 port=${proxy.port} dbname=${new URL(m.sourceUrl).pathname.slice(1)} user=postgres password=${source.password}`;
+      await query(m.targetUrl, `ALTER SUBSCRIPTION ${m.subscription} CONNECTION '${conninfo}'`);
+      await until('the subscription to stream through the proxy', async () => proxy.open() > 0);
+      const run = startDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: 'pause:fence' } });
+      await run.line(/paused at fence/);
+      proxy.cut();
+      const t = Date.now();
+      run.signal('SIGUSR2');
+      const done = await run.result;
+      expect(done.code).toBe(2);
+      expect(lastLine(done.stderr)).toMatch(
+        /^dmskit: cutover failed at watermark: .*replication.*; the source was unfenced and takes writes again \(default_transaction_read_only of db_\w+ is not set again/,
+      );
+      expect(Date.now() - t).toBeLessThan(20_000); // not the 30 s of maxFenceSeconds
+      expect(await writable(m.sourceUrl)).toBe(true);
+      proxy.restore();
+      await caughtUp(m, writer);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('the target crashes during the proof: exit 2 in one line, the source unfenced, nothing lost', async () => {
+    const { m, writer } = await migrate();
+    const run = startDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: 'pause:fence' } });
+    await run.line(/paused at fence/);
+    await target.restart('immediate');
+    run.signal('SIGUSR2');
+    const done = await run.result;
+    expect(done.code).toBe(2);
+    expect(done.stderr).not.toContain('internal error');
+    expect(done.stderr).toMatch(/the source was unfenced and takes writes again/);
+    expect(await writable(m.sourceUrl)).toBe(true);
+    await caughtUp(m, writer);
+  });
+
+  it('the source crashes while fenced: the fence is released through a new connection once it is back', async () => {
+    const { m, writer } = await migrate();
+    const run = startDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: 'pause:fence' } });
+    await run.line(/paused at fence/);
+    await source.restart('immediate');
+    run.signal('SIGUSR2');
+    const done = await run.result;
+    expect(done.code).toBe(2);
+    expect(done.stderr).not.toContain('internal error');
+    expect(done.stderr).toMatch(/the source was unfenced and takes writes again/);
+    expect(await writable(m.sourceUrl)).toBe(true);
+    await caughtUp(m, writer);
+  });
+
+  for (const step of ['start:pre-data', 'start:publication', 'start:subscription', 'start:full-load']) {
+    it(`start killed at ${step} continues when run again; the cutover then loses nothing`, async () => {
+      const m = await prepareMigration(source, target, dir, { schema: SCHEMA });
+      const writer = startHistoryWriter(m.sourceUrl);
+      const killed = await runDmskit(['start', ...m.args], { env: { DMSKIT_FAULT: `kill:${step}` } });
+      expect(killed.code).toBeNull();
+      const again = await runDmskit(['start', ...m.args]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toContain('(continued an interrupted start)');
+      const cut = await runDmskit(['cutover', ...m.args]);
+      expect(cut.code, cut.stderr).toBe(0);
+      await noLoss(m, writer);
+      await nothingLeft(m);
+    });
+  }
+
+  it("the source crashes during a rehearsal's CDC: exit 2 in one line, nothing left once it is back", async () => {
+    const [sourceUrl, targetUrl] = await Promise.all([
+      createDatabase(source, 'rehearsal_crash'),
+      createDatabase(target, 'rehearsal_crash'),
+    ]);
+    const run = startDmskit(
+      [
+        'rehearse',
+        '--source-url',
+        sourceUrl,
+        '--target-url',
+        targetUrl,
+        '--scale',
+        '0.05',
+        '--cdc-seconds',
+        '2',
+      ],
+      { env: { DMSKIT_FAULT: 'pause:start:post-data' } },
+    );
+    await run.line(/paused at start:post-data/);
+    await source.restart('immediate');
+    run.signal('SIGUSR2');
+    const done = await run.result;
+    expect(done.code).toBe(2);
+    expect(done.stderr).not.toContain('internal error');
+    expect(lastLine(done.stderr)).toMatch(/^dmskit: /);
+    // Other tests' migrations replicate on the same servers: only this database's objects count.
+    expect(
+      await query(
+        sourceUrl,
+        'SELECT slot_name FROM pg_replication_slots WHERE database = current_database()',
+      ),
+    ).toEqual([]);
+    expect(await query(sourceUrl, 'SELECT pubname FROM pg_publication')).toEqual([]);
+    expect(
+      await query(
+        targetUrl,
+        'SELECT subname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = current_database()',
+      ),
+    ).toEqual([]);
+    expect(
+      await query(
+        sourceUrl,
+        'SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())',
+      ),
+    ).toEqual([]);
+    await query(sourceUrl, 'UPDATE products SET price = price WHERE id = 1');
+  });
+});
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').at(-1) ?? '';
+}
+
+async function withClientOpen(url: string) {
+  const pg = (await import('pg')).default;
+  const c = new pg.Client({ connectionString: url });
+  c.on('error', () => undefined);
+  await c.connect();
+  return c;
+}
+
+describe('faults around the full load and CDC', () => {
+  let source: LocalServer;
+  let target: LocalServer;
+  let dir: string;
+
+  beforeAll(async () => {
+    [source, target] = await Promise.all([
+      startServer('source', {
+        logical: true,
+        settings: {
+          max_slot_wal_keep_size: '1MB',
+          max_wal_size: '32MB',
+          min_wal_size: '32MB',
+          wal_keep_size: 0,
+        },
+      }),
+      startServer('target'),
+    ]);
+    dir = await scratchDir('faults-cdc');
+  });
+  afterAll(async () => {
+    await Promise.all([source?.stop(), target?.stop()]);
+  });
+
+  it('a slot invalidated by max_slot_wal_keep_size: status says so, the cutover refuses before fencing', async () => {
+    const m = await startMigration(source, target, dir, { schema: SCHEMA });
+    await query(m.targetUrl, `ALTER SUBSCRIPTION ${m.subscription} DISABLE`);
+    await until('the slot to be lost', async () => {
+      await query(
+        m.sourceUrl,
+        'INSERT INTO ledger (op) SELECT g FROM generate_series(1, 20000) g; SELECT pg_switch_wal(); CHECKPOINT;',
+      );
+      const [row] = await query<{ wal_status: string }>(
+        m.sourceUrl,
+        'SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1',
+        [m.slot],
+      );
+      return row?.wal_status === 'lost';
+    });
+    await query(m.targetUrl, `ALTER SUBSCRIPTION ${m.subscription} ENABLE`);
+    const status = await runDmskit(['status', ...m.args]);
+    expect(status.code, status.stderr).toBe(1);
+    expect(status.stdout).toMatch(/problem: replication slot \w+ is lost: the WAL it needs was removed/);
+    const run = await runDmskit(['cutover', ...m.args]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toMatch(
+      /^dmskit: cutover failed at preconditions: .*is lost.*; the source was never fenced$/,
+    );
+    expect(await query(m.sourceUrl, 'SELECT setconfig FROM pg_db_role_setting')).toEqual([]);
+    const gone = await runDmskit(['abandon', ...m.args]);
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(await query(m.sourceUrl, 'SELECT slot_name FROM pg_replication_slots')).toEqual([]);
+    expect(await query(m.targetUrl, 'SELECT subname FROM pg_subscription')).toEqual([]);
+  });
+});
