@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDmskit } from '../helpers/cli.js';
+import { runDmskit, startDmskit } from '../helpers/cli.js';
 import { createDatabase, expectNothingLeft, type LocalServer, startServer } from '../helpers/servers.js';
 
 function portRefuses(port: number): Promise<boolean> {
@@ -26,15 +26,22 @@ describe('Ctrl-C', () => {
     await Promise.all([source?.stop(), target?.stop()]);
   });
 
-  for (const phase of ['» full load:', '» CDC:', '  fence:']) {
-    it(`during "${phase.trim()}" on the user's servers: exit 130, no publication, subscription or slot left, source writable`, async () => {
-      const db = `shop_${phase.replace(/[^a-z]/gi, '').toLowerCase()}`;
+  // Each phase is reached through a fault point (the CLI pauses right after the step is recorded), then
+  // Ctrl-C is sent the way a terminal sends it: SIGINT to the whole process group, and a second copy a few
+  // ms later, as tsx relays it to node. Nothing here races the CLI's output.
+  for (const [phase, point] of [
+    ['full load', 'start:subscription'],
+    ['CDC', 'start:post-data'],
+    ['fence', 'fence'],
+    ['watermark', 'watermark:committed'],
+  ] as const) {
+    it(`Ctrl-C during ${phase} on the user's servers: exit 130, no publication, subscription or slot left, source writable`, async () => {
+      const db = `shop_${point.replace(/[^a-z]/gi, '').toLowerCase()}`;
       const [sourceUrl, targetUrl] = await Promise.all([
         createDatabase(source, db),
         createDatabase(target, db),
       ]);
-      let sent = false;
-      const run = await runDmskit(
+      const run = startDmskit(
         [
           'rehearse',
           '--source-url',
@@ -44,20 +51,18 @@ describe('Ctrl-C', () => {
           '--scale',
           '0.05',
           '--cdc-seconds',
-          '3',
+          '1',
         ],
-        {
-          onStderrLine: (line, child) => {
-            if (!sent && line.startsWith(phase)) {
-              sent = true;
-              child.kill('SIGINT');
-            }
-          },
-        },
+        { env: { DMSKIT_FAULT: `pause:${point}` }, detached: true },
       );
-      expect(sent).toBe(true);
-      expect(run.code, run.stderr).toBe(130);
-      expect(run.stderr).toContain('dmskit: interrupted by SIGINT');
+      await run.line(new RegExp(`paused at ${point}$`));
+      run.signalGroup('SIGINT');
+      await new Promise((r) => setTimeout(r, 20));
+      run.signalGroup('SIGINT');
+      const done = await run.result;
+      expect(done.code, done.stderr).toBe(130);
+      expect(done.stderr).toMatch(/dmskit: interrupted by SIGINT/);
+      expect(done.stderr).not.toContain('SIGINT again');
       await expectNothingLeft(sourceUrl, targetUrl, 'UPDATE products SET price = price WHERE id = 1');
     });
   }

@@ -18,6 +18,8 @@ interface RunOptions {
   cwd?: string;
   /** Variables added to the environment (DMSKIT_FAULT=kill:<step> for fault tests). */
   env?: Record<string, string>;
+  /** Run in a process group of its own, so a test can signal the group as a terminal does. */
+  detached?: boolean;
   onStderrLine?: (line: string, child: import('node:child_process').ChildProcess) => void;
   timeoutMs?: number;
 }
@@ -29,6 +31,7 @@ function run(command: string, args: readonly string[], options: RunOptions): Pro
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, FORCE_COLOR: '0', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.detached ?? false,
     });
     let stdout = '';
     let stderr = '';
@@ -64,15 +67,19 @@ export function runDmskit(args: readonly string[], options: RunOptions = {}): Pr
  * Runs `pnpm dmskit <args>` exactly as the README says, through the pnpm that runs the tests (turbo starts
  * them with `pnpm run`, which sets npm_execpath), else the pnpm the repo pins (packageManager, via npx).
  */
-export function runPnpmDmskit(args: readonly string[]): Promise<CliResult> {
+export function runPnpmDmskit(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
+  const [command, ...prefix] = pnpmCommand();
+  return run(command!, [...prefix, 'dmskit', ...args], options);
+}
+
+function pnpmCommand(): string[] {
   const execPath = process.env.npm_execpath ?? '';
   const pinned = (
     createRequire(import.meta.url)(path.join(REPO_ROOT, 'package.json')) as { packageManager: string }
   ).packageManager;
-  const [command, ...prefix] = execPath.includes('pnpm')
+  return execPath.includes('pnpm')
     ? [process.execPath, execPath]
     : ['npx', '-y', pinned.replace(/\+.*$/, '')];
-  return run(command!, [...prefix, 'dmskit', ...args], {});
 }
 
 /** A dmskit run in progress: its lines so far, a wait for a line, signals, and its end. */
@@ -82,6 +89,8 @@ export interface RunningDmskit {
   line(re: RegExp): Promise<string>;
   /** Sends a signal to the CLI process. */
   signal(sig: NodeJS.Signals): void;
+  /** Sends a signal to the CLI's whole process group, as a terminal's Ctrl-C does (needs `detached`). */
+  signalGroup(sig: NodeJS.Signals): void;
 }
 
 /**
@@ -95,8 +104,10 @@ export function startDmskit(
   const seen: string[] = [];
   const waiting: { re: RegExp; resolve: (l: string) => void }[] = [];
   let child: import('node:child_process').ChildProcess | undefined;
-  const result = runDmskit(args, {
-    ...options,
+  const { viaPnpm, ...runOptions } = options;
+  const runner = viaPnpm ? runPnpmDmskit : runDmskit;
+  const result = runner(args, {
+    ...runOptions,
     onStderrLine: (l, c) => {
       child = c;
       seen.push(l);
@@ -119,6 +130,9 @@ export function startDmskit(
       }),
     signal: (sig) => {
       child?.kill(sig);
+    },
+    signalGroup: (sig) => {
+      if (child?.pid) process.kill(-child.pid, sig);
     },
   };
 }

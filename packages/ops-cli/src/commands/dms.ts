@@ -1,11 +1,14 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { UsageError } from '@dmskit/shared';
+import { nativeObjectNames, UsageError } from '@dmskit/shared';
+import { closeQuietly, openConnection } from '@dmskit/validation';
 import Table from 'cli-table3';
 import { assess, reloadTable, startTask, stopTask, taskStatus, testConnections } from '../dms/operations.js';
 import { createDmsClient, dmsResourceIds, findTask } from '../dms/task.js';
 import type { CommandOutcome } from '../outcome.js';
+import { ensureWatermarkTable } from '../runbook/watermark.js';
 import { sleep } from '../util/time.js';
 import { loadConfigOption } from './config.js';
+import { sourceUrlOf } from './context.js';
 
 interface DmsOptions {
   readonly cwd: string;
@@ -26,11 +29,26 @@ async function context(o: DmsOptions) {
   return { config, client, task: await findTask(client, config) };
 }
 
-/** `dmskit start [--mode start|resume|reload]`: starts the replication task and waits until it runs. */
+/**
+ * `dmskit start [--mode start|resume|reload]`: starts the replication task and waits until it runs. A
+ * first start creates the watermark table on the source (`dmskit.<name>_watermark`, which the task's
+ * table mappings include), so that the cutover can prove on the target that every write arrived.
+ */
 export async function start(
-  o: DmsOptions & { mode: 'start' | 'resume' | 'reload' },
+  o: DmsOptions & { mode: 'start' | 'resume' | 'reload'; sourceUrl?: string },
 ): Promise<CommandOutcome> {
-  const { client, task } = await context(o);
+  const { client, task, config } = await context(o);
+  if (o.mode === 'start') {
+    const source = await openConnection(sourceUrlOf(config, o.sourceUrl), 'source', {
+      applicationName: 'dmskit-control',
+    });
+    try {
+      if (await ensureWatermarkTable(source, nativeObjectNames(config).watermarkTable))
+        process.stderr.write('  created the watermark table on the source\n');
+    } finally {
+      await closeQuietly(source);
+    }
+  }
   const t = await startTask(client, task, o.mode, WAIT(o));
   process.stdout.write(`${t.ReplicationTaskIdentifier}: ${t.Status}\n`);
   return { exitCode: 0 };

@@ -6,6 +6,7 @@ import { rehearsalMarkdown, writeRehearsalReport } from '../rehearsal/report.js'
 import { type RehearsalOptions, type RehearsalReport, runRehearsal } from '../rehearsal/run.js';
 import { createProgress } from '../ui/progress.js';
 import { loadConfigOption } from './config.js';
+import { withInterrupts } from './interrupts.js';
 
 /** The `--config` default: the e-commerce example. */
 export const DEFAULT_CONFIG = 'migrations/ecommerce.ts';
@@ -51,43 +52,31 @@ export async function rehearse(
     };
     progress.info('no --config: every table of every schema is migrated');
   }
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130); // a second Ctrl-C does not wait for the clean-up
-    progress.info(`${signal}: stopping; cleaning up (press Ctrl-C again to quit at once)`);
-    controller.abort(
-      new UsageError(
-        `interrupted by ${signal}: servers stopped, source unfenced, replication objects removed`,
-        { exitCode: 130 },
-      ),
+  const report = await withInterrupts(
+    (signal) =>
+      runRehearsal({
+        config,
+        ...(options.sourceUrl ? { sourceUrl: options.sourceUrl } : {}),
+        ...(options.targetUrl ? { targetUrl: options.targetUrl } : {}),
+        sampleData: options.sampleData,
+        scale: options.scale,
+        writeRate: options.writeRate,
+        cdcSeconds: options.cdcSeconds,
+        progress,
+        signal,
+      }),
+    {
+      what: 'servers stopped, source unfenced, replication objects removed',
+      leftBehind: () =>
+        'what the rehearsal created on servers passed in (publication, subscription, slot, fence): run it again, or remove them by hand',
+      say: (line) => progress.info(line),
+    },
+  );
+  const files = await writeRehearsalReport(report, path.resolve(options.cwd, options.out));
+  if (options.json) process.stdout.write(`${redact(JSON.stringify(report, null, 2))}\n`);
+  else
+    process.stdout.write(
+      `\n${rehearsalMarkdown(report)}\nReport written to ${files.markdown} and ${files.json}\n`,
     );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const report = await runRehearsal({
-      config,
-      ...(options.sourceUrl ? { sourceUrl: options.sourceUrl } : {}),
-      ...(options.targetUrl ? { targetUrl: options.targetUrl } : {}),
-      sampleData: options.sampleData,
-      scale: options.scale,
-      writeRate: options.writeRate,
-      cdcSeconds: options.cdcSeconds,
-      progress,
-      signal: controller.signal,
-    });
-    const files = await writeRehearsalReport(report, path.resolve(options.cwd, options.out));
-    if (options.json) process.stdout.write(`${redact(JSON.stringify(report, null, 2))}\n`);
-    else
-      process.stdout.write(
-        `\n${rehearsalMarkdown(report)}\nReport written to ${files.markdown} and ${files.json}\n`,
-      );
-    return { exitCode: report.validation.verdict === 'equal' ? 0 : 1, report };
-  } catch (error) {
-    if (controller.signal.aborted) throw controller.signal.reason;
-    throw error;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  return { exitCode: report.validation.verdict === 'equal' ? 0 : 1, report };
 }

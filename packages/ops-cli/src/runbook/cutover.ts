@@ -39,8 +39,12 @@ export function cutoverSettings(config: MigrationConfig): CutoverSettings {
  */
 export class CutoverFailed extends DmskitError {
   readonly step: CutoverStep;
-  constructor(step: CutoverStep, message: string, options: { cause?: unknown; exitCode?: number }) {
-    super('external', `cutover failed at ${step}: ${message}`, options);
+  constructor(
+    step: CutoverStep,
+    message: string,
+    options: { cause?: unknown; exitCode?: number; interrupted?: boolean },
+  ) {
+    super('external', options.interrupted ? message : `cutover failed at ${step}: ${message}`, options);
     this.step = step;
   }
 }
@@ -180,10 +184,13 @@ async function undo(ctx: StepContext, step: CutoverStep, error: unknown): Promis
   await ctx.save().catch(() => undefined);
   const reason = options.signal?.aborted ? options.signal.reason : undefined;
   if (reason instanceof DmskitError) exitCode = reason.exitCode;
-  throw new CutoverFailed(step, `${reason instanceof Error ? reason.message : message}; ${source}`, {
-    cause: error,
-    ...(exitCode !== undefined ? { exitCode } : {}),
-  });
+  throw new CutoverFailed(
+    step,
+    reason instanceof Error
+      ? `${reason.message.split(':')[0]} at ${step}: ${source}`
+      : `${message}; ${source}`,
+    { cause: error, ...(exitCode !== undefined ? { exitCode, interrupted: true } : {}) },
+  );
 }
 
 /** What `dmskit rollback` did, one line each, every one read back from the servers. */
