@@ -104,10 +104,8 @@ export function startDmskit(
   const seen: string[] = [];
   const waiting: { re: RegExp; resolve: (l: string) => void }[] = [];
   let child: import('node:child_process').ChildProcess | undefined;
-  const { viaPnpm, ...runOptions } = options;
-  const runner = viaPnpm ? runPnpmDmskit : runDmskit;
-  const result = runner(args, {
-    ...runOptions,
+  const result = runDmskit(args, {
+    ...options,
     onStderrLine: (l, c) => {
       child = c;
       seen.push(l);
