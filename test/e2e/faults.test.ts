@@ -140,17 +140,23 @@ describe('faults during a cutover', () => {
     await noLoss(m, writer);
   });
 
-  it('a session that turns itself read-write under the read-only fence is ended; its write never commits', async () => {
+  it('a session that turns itself read-write under the read-only fence cannot write, during the cutover or after it', async () => {
     const { m, writer } = await migrate();
     const run = startDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: 'pause:fence' } });
     await run.line(/paused at fence/);
     const rogue = await withClientOpen(m.sourceUrl);
     await rogue.query('BEGIN READ WRITE');
-    await rogue.query('INSERT INTO ledger (op) VALUES (999999999)');
+    await expect(rogue.query('INSERT INTO ledger (op) VALUES (999999999)')).rejects.toThrow(
+      /is fenced for a cutover/,
+    );
+    await rogue.query('ROLLBACK');
     run.signal('SIGUSR2');
     const done = await run.result;
     expect(done.code, done.stderr).toBe(0);
-    await expect(rogue.query('COMMIT')).rejects.toThrow();
+    expect(done.stdout).toContain('a write on each of 2 tables is refused even in a read-write transaction');
+    // After dmskit exits, the fence still holds for a session that asks for read-write.
+    await rogue.query('SET default_transaction_read_only = off');
+    await expect(rogue.query('UPDATE accounts SET balance = 0 WHERE id = 1')).rejects.toThrow(/is fenced/);
     await rogue.end().catch(() => undefined);
     expect(await query(m.sourceUrl, 'SELECT op FROM ledger WHERE op = 999999999')).toEqual([]);
     await noLoss(m, writer);
@@ -231,6 +237,56 @@ describe('faults during a cutover', () => {
       await caughtUp(m, writer);
     });
   }
+
+  it('abandon after a killed cutover: --dry-run says what it would remove; then nothing is left, the source writable', async () => {
+    const { m, writer } = await migrate();
+    const killed = await runDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: 'kill:watermark' } });
+    expect(killed.code).toBeNull();
+    // A session opened while fenced starts read-only; the release ends it so the application reconnects.
+    const during = await withClientOpen(m.sourceUrl);
+    const plan = await runDmskit(['abandon', '--dry-run', ...m.args]);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(
+      /release the read-only fence: ALTER DATABASE "db_\w+" RESET default_transaction_read_only;/,
+    );
+    expect(plan.stdout).toContain(`DROP SUBSCRIPTION ${m.subscription}`);
+    expect(plan.stdout).toContain(`drop replication slot ${m.slot}`);
+    expect(await writable(m.sourceUrl)).toBe(false); // the dry run changed nothing
+    const gone = await runDmskit(['abandon', ...m.args]);
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(gone.stdout).toMatch(
+      /fence released: default_transaction_read_only of db_\w+ is not set again, no write guard left; 1 session\(s\) opened during the fence ended/,
+    );
+    await expect(during.query('SELECT 1')).rejects.toThrow();
+    await during.end().catch(() => undefined);
+    expect(await writable(m.sourceUrl)).toBe(true);
+    await writer.stop();
+    await nothingLeft(m);
+    for (const url of [m.sourceUrl, m.targetUrl])
+      expect(await query(url, "SELECT nspname FROM pg_namespace WHERE nspname = 'dmskit'")).toEqual([]);
+  });
+
+  it("a start whose slot name another database's migration holds: exit 2 naming it, the other's slot untouched", async () => {
+    const first = await startMigration(source, target, dir, { schema: SCHEMA, name: 'twin' });
+    const second = await prepareMigration(source, target, dir, {
+      schema: SCHEMA,
+      name: 'twin',
+      database: 'db_twin_2',
+    });
+    const run = await runDmskit(['start', ...second.args]);
+    expect(run.code).toBe(2);
+    expect(lastLine(run.stderr)).toMatch(
+      /^dmskit: replication slot dmskit_twin_staging_slot already exists on the source \(database db_twin\), not created by this start/,
+    );
+    expect(
+      await query(first.sourceUrl, 'SELECT database FROM pg_replication_slots WHERE slot_name = $1', [
+        first.slot,
+      ]),
+    ).toEqual([{ database: 'db_twin' }]);
+    expect(await query(second.sourceUrl, 'SELECT pubname FROM pg_publication')).toEqual([]);
+    const gone = await runDmskit(['abandon', ...first.args]);
+    expect(gone.code, gone.stderr).toBe(0);
+  });
 
   it('the network between the servers cut during the proof: the fence is released at once, exit 2, nothing lost', async () => {
     const { m, writer } = await migrate();

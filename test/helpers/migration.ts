@@ -36,7 +36,7 @@ export async function prepareMigration(
 ): Promise<TestMigration> {
   count++;
   const name = options.name ?? `m${process.pid % 1000}x${count}`;
-  const db = `db_${name.replace(/-/g, '_')}`;
+  const db = options.database ?? `db_${name.replace(/-/g, '_')}`;
   const [sourceUrl, targetUrl] = await Promise.all([createDatabase(source, db), createDatabase(target, db)]);
   await query(sourceUrl, options.schema);
   const { config } = await loadMigrationConfig('migrations/ecommerce.ts', { cwd: REPO_ROOT });
@@ -49,7 +49,7 @@ export async function prepareMigration(
   };
   const configFile = path.join(dir, `${name}.json`);
   await writeFile(configFile, JSON.stringify(cfg));
-  const stateDir = path.join(dir, `${name}-state`);
+  const stateDir = path.join(dir, `${db}-state`);
   const args = [
     '--config',
     configFile,

@@ -16,7 +16,7 @@ import {
   runCutover,
 } from '../runbook/cutover.js';
 import type { CutoverEngine } from '../runbook/engine.js';
-import { releaseSql } from '../runbook/fence.js';
+import { fenceGap, releaseSql } from '../runbook/fence.js';
 import { lockMigration } from '../runbook/lock.js';
 import { fileStateStore } from '../runbook/state.js';
 import { watermarkTableName } from '../runbook/watermark.js';
@@ -231,6 +231,8 @@ export async function cutover(
     const w = result.window;
     const { fence: _fence, ...printable } = result;
     const equal = !result.validation || result.validation.verdict === 'equal';
+    // What is said about the source is read back now, not remembered from the fence step.
+    const gap = await fenceGap(s.sourceUrl, result.fence);
     if (o.json) process.stdout.write(`${JSON.stringify(printable, null, 2)}\n`);
     else {
       process.stdout.write(
@@ -240,12 +242,14 @@ export async function cutover(
           result.validation
             ? `Final validation (${result.finalValidation}): ${result.validation.verdict}${equal ? '' : ': dmskit validate names the rows'}.`
             : 'Final validation: run by the interrupted cutover.',
-          `The source stays fenced (${result.fenceMethod}: ${result.fenceProof}); state in ${stateFile}.`,
+          gap
+            ? `WARNING: the source is no longer fenced (${result.fenceMethod}): ${gap}; state in ${stateFile}.`
+            : `The source stays fenced (${result.fenceMethod}: ${result.fenceProof}); state in ${stateFile}.`,
           '',
         ].join('\n'),
       );
     }
-    return { exitCode: equal ? 0 : 1, result };
+    return { exitCode: gap ? 2 : equal ? 0 : 1, result };
   } finally {
     await s.close();
   }

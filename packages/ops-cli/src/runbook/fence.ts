@@ -2,6 +2,7 @@ import { DMSKIT_SCHEMA, ExternalError, type FenceMethod, type TableName, UsageEr
 import { type ConnectionInput, closeQuietly, openConnection, qualifiedName } from '@dmskit/validation';
 import pg from 'pg';
 import { sleep } from '../util/time.js';
+import { dropDmskitSchemaIfEmpty } from './watermark.js';
 
 /**
  * Everything needed to put a fence in place and to undo it from any process, read once before the first
@@ -18,7 +19,10 @@ export interface FenceRecord {
   readonly prior?: string | null;
   /** revoke-login: the application roles and whether each could log in before the fence. */
   readonly roles?: readonly { readonly name: string; readonly canLogin: boolean }[];
-  /** lock-tables: the guarded tables, and the name of the trigger and its function in `dmskit`. */
+  /**
+   * read-only and lock-tables: the tables the write guard covers, and the name of its trigger and of the
+   * trigger's function in the `dmskit` schema.
+   */
   readonly tables?: readonly TableName[];
   readonly trigger?: string;
 }
@@ -150,7 +154,7 @@ export async function planFence(
     const prior =
       ((await control.query(PRIOR_SETTING_SQL)).rows[0] as { value: string | null } | undefined)?.value ??
       null;
-    return { method: 'read-only', database: db, since, prior };
+    return { method: 'read-only', database: db, since, prior, ...guardOf(options) };
   }
   if (options.method === 'revoke-login') {
     if (options.roles.includes(me))
@@ -173,13 +177,13 @@ export async function planFence(
     };
   }
   if (options.tables.length === 0) throw new UsageError('the lock-tables fence needs at least one table');
-  return {
-    method: 'lock-tables',
-    database: db,
-    since,
-    tables: options.tables.map((t) => ({ schema: t.schema, table: t.table })),
-    trigger: options.trigger,
-  };
+  return { method: 'lock-tables', database: db, since, ...guardOf(options) };
+}
+
+function guardOf(options: { tables: readonly TableName[]; trigger: string }) {
+  return options.tables.length
+    ? { tables: options.tables.map((t) => ({ schema: t.schema, table: t.table })), trigger: options.trigger }
+    : {};
 }
 
 function triggerFunction(record: FenceRecord): string {
@@ -205,25 +209,48 @@ export async function applyFence(
   control: pg.Client,
   record: FenceRecord,
   exempt: readonly number[],
-): Promise<{ sessionsEnded: number }> {
+): Promise<{ sessionsEnded: number; guarded: boolean }> {
   await control.query(`SET ${SETTING} = off`);
   const db = pg.escapeIdentifier(record.database);
   if (record.method === 'read-only') {
     await control.query(`ALTER DATABASE ${db} SET ${SETTING} = on`);
-    return { sessionsEnded: await endSessions(control, END_SESSIONS_SQL, [exempt, []]) };
+    const sessionsEnded = await endSessions(control, END_SESSIONS_SQL, [exempt, []]);
+    // The write guard too, so that a session that asks for read-write cannot write either; without the
+    // privilege to create triggers, the fence is the setting alone, and its proof says so.
+    const guarded = await installGuard(control, record, '5s').then(
+      () => true,
+      (error: { code?: string }) => {
+        if (error.code === '42501') return false;
+        throw error;
+      },
+    );
+    return { sessionsEnded, guarded };
   }
   if (record.method === 'revoke-login') {
     for (const role of record.roles ?? [])
       await control.query(`ALTER ROLE ${pg.escapeIdentifier(role.name)} NOLOGIN`);
     const names = (record.roles ?? []).map((r) => r.name);
-    return { sessionsEnded: await endSessions(control, END_SESSIONS_SQL, [exempt, names]) };
+    return { sessionsEnded: await endSessions(control, END_SESSIONS_SQL, [exempt, names]), guarded: false };
   }
+  await installGuard(control, record, '20s');
+  return { sessionsEnded: 0, guarded: true };
+}
+
+/**
+ * The write guard: in one transaction, EXCLUSIVE locks on every table (waiting out the writes in flight;
+ * PostgreSQL "Table-Level Locks"), then a statement trigger on each that refuses INSERT, UPDATE, DELETE
+ * and TRUNCATE; committed, so it outlives dmskit. Apply workers (session_replication_role = replica) do
+ * not fire it ("ALTER TABLE ... ENABLE TRIGGER").
+ * @throws the server's error (42501 without the privilege to create triggers); nothing is left then
+ */
+async function installGuard(control: pg.Client, record: FenceRecord, lockTimeout: string): Promise<void> {
+  if (!record.trigger || !record.tables?.length) return;
   const fn = triggerFunction(record);
-  const trigger = pg.escapeIdentifier(record.trigger!);
+  const trigger = pg.escapeIdentifier(record.trigger);
   await control.query('BEGIN');
   try {
-    await control.query("SET LOCAL lock_timeout = '20s'");
-    await control.query(`LOCK TABLE ${record.tables!.map(qualifiedName).join(', ')} IN EXCLUSIVE MODE`);
+    await control.query(`SET LOCAL lock_timeout = ${pg.escapeLiteral(lockTimeout)}`);
+    await control.query(`LOCK TABLE ${record.tables.map(qualifiedName).join(', ')} IN EXCLUSIVE MODE`);
     await control.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(DMSKIT_SCHEMA)}`);
     await control.query(
       `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $fence$
@@ -232,18 +259,20 @@ export async function applyFence(
            USING ERRCODE = 'read_only_sql_transaction';
        END $fence$`,
     );
-    for (const t of record.tables!) {
-      await control.query(`DROP TRIGGER IF EXISTS ${trigger} ON ${qualifiedName(t)}`);
-      await control.query(
-        `CREATE TRIGGER ${trigger} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${qualifiedName(t)} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
-      );
-    }
+    // One round trip for every table: the window does not grow with a trip per table.
+    await control.query(
+      record.tables
+        .map(
+          (t) =>
+            `DROP TRIGGER IF EXISTS ${trigger} ON ${qualifiedName(t)}; CREATE TRIGGER ${trigger} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${qualifiedName(t)} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+        )
+        .join('; '),
+    );
     await control.query('COMMIT');
   } catch (error) {
     await control.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
-  return { sessionsEnded: 0 };
 }
 
 /**
@@ -284,26 +313,44 @@ export async function fenceGap(source: ConnectionInput, record: FenceRecord): Pr
       const n = (rows[0] as { n: number }).n;
       return n ? `${n} session(s) of the application roles are still open` : null;
     }
-    const { rows } = await c.query(
-      `SELECT count(*)::int AS n FROM pg_trigger t
-        WHERE t.tgname = $1 AND t.tgenabled = 'O'
-          AND t.tgrelid IN (SELECT (quote_ident(s) || '.' || quote_ident(n))::regclass FROM unnest($2::text[], $3::text[]) AS x(s, n))`,
-      [record.trigger, record.tables!.map((t) => t.schema), record.tables!.map((t) => t.table)],
-    );
-    const guarded = (rows[0] as { n: number }).n;
-    if (guarded < record.tables!.length)
-      return `${record.tables!.length - guarded} of ${record.tables!.length} table(s) have no fence trigger`;
-    // A real write, rolled back: the trigger must refuse it.
-    const first = qualifiedName(record.tables![0]!);
-    await c.query('BEGIN');
-    try {
-      await c.query(`DELETE FROM ${first} WHERE false`);
-      return `a DELETE on ${first} was not refused`;
-    } catch {
-      return null;
-    } finally {
-      await c.query('ROLLBACK').catch(() => undefined);
-    }
+    return await guardGap(c, record);
+  } finally {
+    await closeQuietly(c);
+  }
+}
+
+/** What of the write guard is missing, read in `c`: triggers on every table, and a real write refused. */
+async function guardGap(c: pg.Client, record: FenceRecord): Promise<string | null> {
+  const tables = record.tables ?? [];
+  if (!tables.length) return null;
+  const { rows } = await c.query(
+    `SELECT count(*)::int AS n FROM pg_trigger t
+      WHERE t.tgname = $1 AND t.tgenabled = 'O'
+        AND t.tgrelid IN (SELECT (quote_ident(s) || '.' || quote_ident(n))::regclass FROM unnest($2::text[], $3::text[]) AS x(s, n))`,
+    [record.trigger, tables.map((t) => t.schema), tables.map((t) => t.table)],
+  );
+  const guarded = (rows[0] as { n: number }).n;
+  if (guarded < tables.length)
+    return `${tables.length - guarded} of ${tables.length} table(s) have no fence trigger`;
+  // A real write, rolled back: the trigger must refuse it (a statement trigger fires on zero rows).
+  const first = qualifiedName(tables[0]!);
+  await c.query('BEGIN READ WRITE');
+  try {
+    await c.query(`DELETE FROM ${first} WHERE false`);
+    return `a DELETE on ${first} was not refused`;
+  } catch {
+    return null;
+  } finally {
+    await c.query('ROLLBACK').catch(() => undefined);
+  }
+}
+
+/** Whether the write guard's triggers hold on every table of the record, read in a new session. */
+export async function guardInPlace(source: ConnectionInput, record: FenceRecord): Promise<boolean> {
+  if (!record.trigger || !record.tables?.length) return false;
+  const c = await openConnection(source, 'source', { applicationName: 'dmskit-fence-check' });
+  try {
+    return (await guardGap(c, record)) === null;
   } finally {
     await closeQuietly(c);
   }
@@ -316,11 +363,13 @@ export async function fenceGap(source: ConnectionInput, record: FenceRecord): Pr
 export async function proveFence(source: ConnectionInput, record: FenceRecord): Promise<string> {
   const gap = await fenceGap(source, record);
   if (gap) throw new ExternalError(`the fence (${record.method}) does not hold: ${gap}`);
-  return record.method === 'read-only'
-    ? 'a new session starts read-only'
-    : record.method === 'revoke-login'
-      ? `role(s) ${(record.roles ?? []).map((r) => r.name).join(', ')} cannot log in and have no session`
-      : `a write on ${displayTables(record)} is refused`;
+  if (record.method === 'read-only')
+    return (await guardInPlace(source, record))
+      ? `a new session starts read-only, and a write on ${displayTables(record)} is refused even in a read-write transaction`
+      : 'a new session starts read-only (no write guard: dmskit may not create triggers, so a session that asks for read-write could write)';
+  return record.method === 'revoke-login'
+    ? `role(s) ${(record.roles ?? []).map((r) => r.name).join(', ')} cannot log in and have no session`
+    : `a write on ${displayTables(record)} is refused`;
 }
 
 function displayTables(record: FenceRecord): string {
@@ -331,23 +380,26 @@ function displayTables(record: FenceRecord): string {
 /** The SQL that releases a fence by hand, for messages when dmskit cannot. */
 export function releaseSql(record: FenceRecord): string[] {
   const db = pg.escapeIdentifier(record.database);
-  if (record.method === 'read-only') {
-    return [
-      record.prior === null || record.prior === undefined
-        ? `ALTER DATABASE ${db} RESET ${SETTING};`
-        : `ALTER DATABASE ${db} SET ${SETTING} = ${pg.escapeLiteral(record.prior)};`,
-    ];
-  }
   if (record.method === 'revoke-login') {
     return (record.roles ?? [])
       .filter((r) => r.canLogin)
       .map((r) => `ALTER ROLE ${pg.escapeIdentifier(r.name)} LOGIN;`);
   }
+  const guard =
+    record.trigger && record.tables?.length
+      ? [
+          ...record.tables.map(
+            (t) => `DROP TRIGGER IF EXISTS ${pg.escapeIdentifier(record.trigger!)} ON ${qualifiedName(t)};`,
+          ),
+          `DROP FUNCTION IF EXISTS ${triggerFunction(record)}();`,
+        ]
+      : [];
+  if (record.method !== 'read-only') return guard;
   return [
-    ...record.tables!.map(
-      (t) => `DROP TRIGGER IF EXISTS ${pg.escapeIdentifier(record.trigger!)} ON ${qualifiedName(t)};`,
-    ),
-    `DROP FUNCTION IF EXISTS ${triggerFunction(record)}();`,
+    record.prior === null || record.prior === undefined
+      ? `ALTER DATABASE ${db} RESET ${SETTING};`
+      : `ALTER DATABASE ${db} SET ${SETTING} = ${pg.escapeLiteral(record.prior)};`,
+    ...guard,
   ];
 }
 
@@ -388,12 +440,13 @@ async function releaseOnce(source: ConnectionInput, record: FenceRecord): Promis
     await c.query(`SET ${SETTING} = off`);
     await c.query("SET lock_timeout = '10s'");
     for (const sql of releaseSql(record)) await c.query(sql);
+    if (record.trigger) await dropDmskitSchemaIfEmpty(c);
     let ended = 0;
     if (record.method === 'read-only') ended = await endSessions(c, END_FENCED_SESSIONS_SQL, [record.since]);
     const gap = await releaseGap(c, record);
     if (gap) throw new FenceReleaseFailed(record, `read back: ${gap}`);
     return record.method === 'read-only'
-      ? `${SETTING} of ${record.database} is ${record.prior ?? 'not set'} again${ended ? `; ${ended} session(s) opened during the fence ended` : ''}`
+      ? `${SETTING} of ${record.database} is ${record.prior ?? 'not set'} again${record.trigger ? ', no write guard left' : ''}${ended ? `; ${ended} session(s) opened during the fence ended` : ''}`
       : record.method === 'revoke-login'
         ? `LOGIN given back to ${
             (record.roles ?? [])
@@ -409,13 +462,6 @@ async function releaseOnce(source: ConnectionInput, record: FenceRecord): Promis
 
 /** What of a released fence is still on the server, read in `c`; null when nothing is. */
 async function releaseGap(c: pg.Client, record: FenceRecord): Promise<string | null> {
-  if (record.method === 'read-only') {
-    const value =
-      ((await c.query(PRIOR_SETTING_SQL)).rows[0] as { value: string | null } | undefined)?.value ?? null;
-    return value === (record.prior ?? null)
-      ? null
-      : `${SETTING} of ${record.database} is ${value ?? 'not set'}`;
-  }
   if (record.method === 'revoke-login') {
     const want = (record.roles ?? []).filter((r) => r.canLogin).map((r) => r.name);
     const locked = (
@@ -423,6 +469,12 @@ async function releaseGap(c: pg.Client, record: FenceRecord): Promise<string | n
     ).map((r) => r.rolname);
     return locked.length ? `role(s) ${locked.join(', ')} still cannot log in` : null;
   }
+  if (record.method === 'read-only') {
+    const value =
+      ((await c.query(PRIOR_SETTING_SQL)).rows[0] as { value: string | null } | undefined)?.value ?? null;
+    if (value !== (record.prior ?? null)) return `${SETTING} of ${record.database} is ${value ?? 'not set'}`;
+  }
+  if (!record.trigger) return null;
   const { rows } = await c.query('SELECT count(*)::int AS n FROM pg_trigger WHERE tgname = $1', [
     record.trigger,
   ]);

@@ -44,6 +44,11 @@ export async function ensureWatermarkTable(client: pg.Client, table: string): Pr
  */
 export async function dropWatermarkTable(client: pg.Client, table: string): Promise<void> {
   await client.query(`DROP TABLE IF EXISTS ${watermarkTableName(table)}`);
+  await dropDmskitSchemaIfEmpty(client);
+}
+
+/** Drops the `dmskit` schema when no object is left in it (another migration's may be). */
+export async function dropDmskitSchemaIfEmpty(client: pg.Client): Promise<void> {
   const { rowCount } = await client.query(
     `SELECT 1 FROM pg_depend d JOIN pg_namespace n ON d.refobjid = n.oid
       WHERE n.nspname = $1 AND d.refclassid = 'pg_namespace'::regclass LIMIT 1`,
