@@ -80,7 +80,8 @@ export async function checkHistory(url: string, w: HistoryWriter): Promise<Histo
     return {
       acknowledged: w.ok.length,
       lost: w.ok.filter((op) => !seen.has(op)),
-      duplicated: [...seen].filter(([, n]) => n > 1).map(([op]) => op),
+      // The writer's ops are positive; seed rows and other writers use negative numbers.
+      duplicated: [...seen].filter(([op, n]) => op > 0 && n > 1).map(([op]) => op),
       phantom: w.fail.filter((op) => seen.has(op)),
     };
   } finally {

@@ -31,6 +31,8 @@ export async function prepareMigration(
     schema: string;
     cutover?: Record<string, unknown>;
     name?: string;
+    /** @default `db_<name>` */
+    database?: string;
     sourceUrl?: (db: string) => string;
   },
 ): Promise<TestMigration> {

@@ -284,6 +284,22 @@ export const TaskSchema = z.object({
 
 export const FENCE_METHODS = ['read-only', 'lock-tables', 'revoke-login'] as const;
 
+/** A connection pooler that the cutover pauses, repoints at the target and resumes (PgBouncer). */
+export const PoolerSchema = z.object({
+  type: z.literal('pgbouncer'),
+  /**
+   * The admin console, `postgres://admin@host:6432/pgbouncer` (a user in PgBouncer's `admin_users`; a
+   * password in the URL is never printed).
+   */
+  adminUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/.+\/pgbouncer(\?.*)?$/, 'must be a postgres:// URL of the database pgbouncer'),
+  /** The database name clients use, an entry of `[databases]` in the ini file. */
+  database: z.string().min(1),
+  /** The ini file dmskit repoints (path on the machine running dmskit, relative to the working directory). */
+  iniFile: z.string().min(1),
+});
+
 export const CutoverSchema = z.object({
   /** Lag (seconds) under which writes may be fenced. @default 5 */
   maxLagSeconds: z.number().min(0).max(3600).default(5),
@@ -323,6 +339,17 @@ export const CutoverSchema = z.object({
    * (a difference then cancels the cutover). @default 'after-ready'
    */
   finalValidation: z.enum(['after-ready', 'before-ready']).default('after-ready'),
+  /**
+   * The pooler clients reach the source through: paused before the fence (clients' queries wait), pointed
+   * at the target and resumed at ready, so clients see a pause and no error. Needs transaction pooling.
+   */
+  pooler: PoolerSchema.optional(),
+  /**
+   * A shell command run at the switch, right before ready, with DMSKIT_TARGET_HOST, DMSKIT_TARGET_PORT and
+   * DMSKIT_TARGET_DATABASE in its environment (another pooler, a DNS record); a non-zero exit cancels the
+   * cutover.
+   */
+  switchCommand: z.string().min(1).optional(),
 });
 
 /** Where Terraform keeps this stack's state (S3, locked). */
@@ -444,6 +471,7 @@ export type TaskConfig = z.output<typeof TaskSchema>;
 export type SourceFilter = z.output<typeof SourceFilterSchema>;
 export type PasswordSource = z.output<typeof PasswordSourceSchema>;
 export type FenceMethod = (typeof FENCE_METHODS)[number];
+export type PoolerConfig = z.output<typeof PoolerSchema>;
 
 /** Whether two IPv4 CIDR blocks share an address. */
 export function cidrsOverlap(a: string, b: string): boolean {

@@ -111,6 +111,21 @@ export function cutoverDryRun(
       `source: INSERT INTO ${watermark}; the WAL position after the commit`,
       `target: poll until the row is there (at most ${c.lsnWaitTimeoutSeconds} s and within cutover.maxFenceSeconds = ${c.maxFenceSeconds} s); replication health checked meanwhile, a break releases the fence at once`,
     ],
+    pause: c.pooler
+      ? [
+          `PgBouncer ${c.pooler.adminUrl.replace(/\/\/[^@]*@/, '//')}: PAUSE ${c.pooler.database} (clients' queries wait)`,
+        ]
+      : [],
+    switch: [
+      ...(c.pooler
+        ? [
+            `${c.pooler.iniFile}: [databases] ${c.pooler.database} = host, port and dbname of the target (a copy kept as .dmskit-before); RELOAD`,
+          ]
+        : []),
+      ...(c.switchCommand
+        ? [`sh -c ${JSON.stringify(c.switchCommand)} with DMSKIT_TARGET_HOST, _PORT, _DATABASE`]
+        : []),
+    ],
     'stop-replication': [
       engine === 'native'
         ? `target: ALTER SUBSCRIPTION ${n.subscription} DISABLE`
@@ -121,6 +136,7 @@ export function cutoverDryRun(
       'target: SELECT setval(...) for each, in one transaction',
     ],
     ready: [
+      ...(c.pooler ? [`PgBouncer: RESUME ${c.pooler.database}: the held queries run on the target`] : []),
       'print the connection switch and the write-unavailability window; the source stays fenced',
       ...(c.finalValidation === 'after-ready'
         ? ['target: a snapshot exported at this moment, held for the final validation']
@@ -141,7 +157,7 @@ export function cutoverDryRun(
     `Cutover runbook of ${config.name} (${config.environment}), engine ${engine}, fence ${c.fenceMethod}, final validation ${c.finalValidation}; state in ${stateFile}`,
     '',
   ];
-  cutoverOrder(c.finalValidation).forEach((step, i) => {
+  cutoverOrder(c).forEach((step, i) => {
     lines.push(`${i + 1}. ${step}`);
     for (const a of actions[step] ?? []) lines.push(`     ${a}`);
   });
@@ -237,8 +253,14 @@ export async function cutover(
     else {
       process.stdout.write(
         [
-          `Target ready${result.resumed ? ' (resumed cutover)' : ''}. Switch the applications' connection strings from ${describeConnection(s.sourceUrl)} to ${describeConnection(s.targetUrl!)}.`,
-          `Writes were unavailable for ${w.totalMs} ms: fence ${w.fenceMs} ms, watermark on the target ${w.watermarkMs} ms (committed at ${result.fenceLsn}), stopping replication ${w.stopReplicationMs} ms, sequences ${w.sequencesMs} ms (${result.sequences.length})${result.finalValidation === 'before-ready' ? `, final validation ${w.validationMs} ms` : ''}.`,
+          `Target ready${result.resumed ? ' (resumed cutover)' : ''}. ${
+            config.cutover.pooler
+              ? `PgBouncer's ${config.cutover.pooler.database} now points at ${describeConnection(s.targetUrl!)}: clients were paused, not disconnected.`
+              : config.cutover.switchCommand
+                ? `The switch command pointed clients at ${describeConnection(s.targetUrl!)}.`
+                : `Switch the applications' connection strings from ${describeConnection(s.sourceUrl)} to ${describeConnection(s.targetUrl!)}.`
+          }`,
+          `Writes were unavailable for ${w.totalMs} ms: ${config.cutover.pooler ? `pause ${w.pauseMs} ms, ` : ''}fence ${w.fenceMs} ms, watermark on the target ${w.watermarkMs} ms (committed at ${result.fenceLsn}), stopping replication ${w.stopReplicationMs} ms, sequences ${w.sequencesMs} ms (${result.sequences.length})${config.cutover.pooler || config.cutover.switchCommand ? `, switch ${w.switchMs} ms` : ''}${result.finalValidation === 'before-ready' ? `, final validation ${w.validationMs} ms` : ''}.`,
           result.validation
             ? `Final validation (${result.finalValidation}): ${result.validation.verdict}${equal ? '' : ': dmskit validate names the rows'}.`
             : 'Final validation: run by the interrupted cutover.',

@@ -1,6 +1,16 @@
+import { spawn } from 'node:child_process';
+import { copyFile } from 'node:fs/promises';
+import path from 'node:path';
 import { ExternalError } from '@dmskit/shared';
 import { type ComparisonResult, closeQuietly, compareDatabases, openConnection } from '@dmskit/validation';
 import type pg from 'pg';
+import {
+  pausePooler,
+  reloadPooler,
+  repointIniFile,
+  resumePooler,
+  type SwitchTarget,
+} from '../pooler/pgbouncer.js';
 import type { CutoverOptions, CutoverResult, CutoverWindow } from './cutover-types.js';
 import { faultPoint } from './faults.js';
 import {
@@ -42,9 +52,15 @@ async function controlPid(ctx: StepContext): Promise<number[]> {
   return [pid, ...(ctx.options.exemptPids ?? [])];
 }
 
-/** Time left (ms) before the fence has lasted `maxFenceMs`. @throws ExternalError when none is left */
+/** When writes stopped: the pooler's PAUSE, else the fence (ISO), or undefined before either. */
+function windowStart(state: CutoverState): string | undefined {
+  return state.pooler?.pausedAt ?? state.fenceStartedAt;
+}
+
+/** Time left (ms) before writes have been stopped for `maxFenceMs`. @throws ExternalError when none is left */
 function fenceTimeLeft(ctx: StepContext): number {
-  const started = ctx.state.fenceStartedAt ? Date.parse(ctx.state.fenceStartedAt) : Date.now();
+  const start = windowStart(ctx.state);
+  const started = start ? Date.parse(start) : Date.now();
   const left = ctx.options.maxFenceMs - (Date.now() - started);
   if (left <= 0)
     throw new ExternalError(
@@ -155,11 +171,13 @@ const sequences: Step = async (ctx) => {
 function windowOf(state: CutoverState, validationInside: boolean): CutoverWindow {
   const ms = (s: CutoverStep) => state.steps[s]?.ms ?? 0;
   return {
-    totalMs: Date.parse(state.readyAt!) - Date.parse(state.fenceStartedAt!),
+    totalMs: Date.parse(state.readyAt!) - Date.parse(windowStart(state)!),
+    pauseMs: ms('pause'),
     fenceMs: ms('fence'),
     watermarkMs: state.watermark?.seenMs ?? ms('watermark'),
     stopReplicationMs: ms('stop-replication'),
     sequencesMs: ms('sequences'),
+    switchMs: ms('switch'),
     validationMs: validationInside ? ms('validation') : 0,
   };
 }
@@ -175,12 +193,135 @@ const ready: Step = async (ctx) => {
     ctx.snapshotId = ((await c.query('SELECT pg_export_snapshot() AS id')).rows[0] as { id: string }).id;
   }
   state.status = 'ready';
+  await ctx.save();
+  let resumeError: unknown;
+  if (options.pooler) {
+    // Clients' held queries now run on the target.
+    await resumePooler(options.pooler.adminUrl, options.pooler.database).then(
+      () => {
+        state.pooler = { ...state.pooler, resumed: true };
+      },
+      (error) => {
+        resumeError = error;
+      },
+    );
+  }
   state.readyAt = new Date().toISOString();
   const w = windowOf(state, options.finalValidation === 'before-ready');
   state.window = { ...w };
   await ctx.save();
-  return `target ready; writes were unavailable for ${w.totalMs} ms`;
+  if (resumeError)
+    throw new ExternalError(
+      `the target is ready, but PgBouncer did not resume ${options.pooler!.database} (${(resumeError as Error).message}): run RESUME ${options.pooler!.database} on its admin console`,
+    );
+  return `target ready${options.pooler ? ', PgBouncer resumed on it' : ''}; writes were unavailable for ${w.totalMs} ms`;
 };
+
+const pause: Step = async (ctx) => {
+  const { options, state } = ctx;
+  const pooler = options.pooler!;
+  state.pooler = { ...state.pooler, pausedAt: state.pooler?.pausedAt ?? new Date().toISOString() };
+  await ctx.save();
+  await pausePooler(pooler.adminUrl, pooler.database);
+  return `PgBouncer paused ${pooler.database}: clients' queries wait, none fails`;
+};
+
+function switchTarget(options: CutoverOptions): SwitchTarget {
+  const t = options.target;
+  if (typeof t === 'string') {
+    const u = new URL(t);
+    return {
+      host: u.hostname,
+      port: Number(u.port || 5432),
+      database: decodeURIComponent(u.pathname.slice(1)),
+    };
+  }
+  return { host: t.host ?? 'localhost', port: t.port ?? 5432, database: t.database ?? '' };
+}
+
+const switchStep: Step = async (ctx) => {
+  const { options, state } = ctx;
+  fenceTimeLeft(ctx);
+  const target = switchTarget(options);
+  const done: string[] = [];
+  if (options.pooler) {
+    const ini = path.resolve(options.pooler.iniFile);
+    if (!state.pooler?.iniBackup) {
+      const backup = `${ini}.dmskit-before`;
+      await copyFile(ini, backup);
+      state.pooler = { ...state.pooler, iniBackup: backup };
+      await ctx.save();
+    }
+    await repointIniFile(ini, options.pooler.database, target);
+    state.pooler = { ...state.pooler, switched: true };
+    await ctx.save();
+    await reloadPooler(options.pooler.adminUrl);
+    done.push(
+      `PgBouncer's ${options.pooler.database} points at ${target.host}:${target.port}/${target.database} (still paused)`,
+    );
+  }
+  if (options.switchCommand) {
+    await runSwitchCommand(options.switchCommand, target, fenceTimeLeft(ctx));
+    done.push('the switch command succeeded');
+  }
+  return done.join('; ');
+};
+
+/** Runs the switch command with the target in its environment. @throws ExternalError on a non-zero exit */
+function runSwitchCommand(command: string, target: SwitchTarget, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', command], {
+      env: {
+        ...process.env,
+        DMSKIT_TARGET_HOST: target.host,
+        DMSKIT_TARGET_PORT: String(target.port),
+        DMSKIT_TARGET_DATABASE: target.database,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: timeoutMs,
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr = `${stderr}${d}`.slice(-500);
+    });
+    child.on('error', (e) => reject(new ExternalError(`cutover.switchCommand: ${e.message}`)));
+    child.on('close', (code, signal) =>
+      code === 0
+        ? resolve()
+        : reject(
+            new ExternalError(
+              `cutover.switchCommand exited ${code ?? signal}${stderr.trim() ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`,
+            ),
+          ),
+    );
+  });
+}
+
+/**
+ * Before ready, after the fence was released: puts the pooler's ini back and resumes it on the source.
+ * @returns what was done, to add to the failure's message
+ */
+export async function undoPooler(ctx: StepContext): Promise<string> {
+  const { options, state } = ctx;
+  if (!options.pooler || !state.pooler?.pausedAt || state.pooler.resumed) return '';
+  const out: string[] = [];
+  try {
+    if (state.pooler.switched && state.pooler.iniBackup) {
+      await copyFile(state.pooler.iniBackup, path.resolve(options.pooler.iniFile));
+      await reloadPooler(options.pooler.adminUrl);
+      state.pooler.switched = false;
+      out.push('PgBouncer points at the source again');
+    }
+    await resumePooler(options.pooler.adminUrl, options.pooler.database);
+    state.pooler.resumed = true;
+    out.push(`PgBouncer resumed ${options.pooler.database} on the source`);
+  } catch (error) {
+    out.push(
+      `PgBouncer could not be resumed on the source (${(error as Error).message}): restore ${state.pooler.iniBackup ?? options.pooler.iniFile}, RELOAD and RESUME ${options.pooler.database} by hand`,
+    );
+  }
+  return `; ${out.join('; ')}`;
+}
 
 function validationSummary(v: ComparisonResult): string {
   const bad = v.tables
@@ -254,10 +395,12 @@ export async function refence(ctx: StepContext): Promise<string> {
 /** The cutover's steps by name; the runbook loop runs them in {@link cutoverOrder}. */
 export const STEPS: Record<CutoverStep, Step> = {
   preconditions,
+  pause,
   fence,
   watermark,
   'stop-replication': stopReplication,
   sequences,
+  switch: switchStep,
   ready,
   validation,
   finish,

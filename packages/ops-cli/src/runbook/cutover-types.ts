@@ -1,4 +1,4 @@
-import type { FenceMethod, SelectionRule, TableName } from '@dmskit/shared';
+import type { FenceMethod, PoolerConfig, SelectionRule, TableName } from '@dmskit/shared';
 import type { ComparisonResult, ConnectionInput } from '@dmskit/validation';
 import type pg from 'pg';
 import type { CutoverEngine } from './engine.js';
@@ -11,13 +11,20 @@ export type FinalValidation = 'after-ready' | 'before-ready';
 
 /** The write-unavailability window and its parts, in ms. */
 export interface CutoverWindow {
-  /** From the moment the fence began to the moment the target was declared ready (across a resume). */
+  /**
+   * From the moment writes stopped (the pooler paused, else the fence began) to the moment the target was
+   * declared ready and the pooler resumed (across a resume).
+   */
   readonly totalMs: number;
+  /** PAUSE in the pooler (0 without one). */
+  readonly pauseMs: number;
   readonly fenceMs: number;
   /** From the watermark's commit on the source until the target showed it. */
   readonly watermarkMs: number;
   readonly stopReplicationMs: number;
   readonly sequencesMs: number;
+  /** Repointing the pooler or running the switch command (0 without them). */
+  readonly switchMs: number;
   /** 0 when the final validation runs after ready. */
   readonly validationMs: number;
 }
@@ -56,6 +63,10 @@ export interface CutoverSettings {
   /** Longest wait (ms) for the watermark, within `maxFenceMs`. */
   readonly lsnWaitTimeoutMs: number;
   readonly finalValidation: FinalValidation;
+  /** The pooler paused before the fence and switched to the target at ready. */
+  readonly pooler?: PoolerConfig;
+  /** A shell command run at the switch (target host, port, database in its environment). */
+  readonly switchCommand?: string;
   readonly selection: readonly SelectionRule[];
   /** `name/environment`, in the state file and messages. */
   readonly migration: string;

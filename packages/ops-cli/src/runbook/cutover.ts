@@ -1,6 +1,6 @@
 import { DmskitError, type MigrationConfig, nativeObjectNames, UsageError } from '@dmskit/shared';
 import { type ConnectionInput, closeQuietly } from '@dmskit/validation';
-import { refence, STEPS, type StepContext } from './cutover-steps.js';
+import { refence, STEPS, type StepContext, undoPooler } from './cutover-steps.js';
 import type { CutoverOptions, CutoverResult, CutoverSettings, FinalValidation } from './cutover-types.js';
 import type { CutoverEngine } from './engine.js';
 import { faultPoint } from './faults.js';
@@ -28,6 +28,8 @@ export function cutoverSettings(config: MigrationConfig): CutoverSettings {
     maxFenceMs: c.maxFenceSeconds * 1000,
     lsnWaitTimeoutMs: c.lsnWaitTimeoutSeconds * 1000,
     finalValidation: c.finalValidation,
+    ...(c.pooler ? { pooler: c.pooler } : {}),
+    ...(c.switchCommand ? { switchCommand: c.switchCommand } : {}),
     selection: config.task.tableMappings,
     migration: `${config.name}/${config.environment}`,
   };
@@ -49,10 +51,23 @@ export class CutoverFailed extends DmskitError {
   }
 }
 
-/** The order of the steps: validation inside the window only with `before-ready`. */
-export function cutoverOrder(finalValidation: FinalValidation): CutoverStep[] {
-  const order: CutoverStep[] = ['preconditions', 'fence', 'watermark', 'stop-replication', 'sequences'];
-  return finalValidation === 'before-ready'
+/**
+ * The order of the steps: `pause` only with a pooler, `switch` only with a pooler or a switch command,
+ * validation inside the window only with `before-ready`.
+ */
+export function cutoverOrder(
+  settings: Pick<CutoverSettings, 'finalValidation' | 'pooler' | 'switchCommand'>,
+): CutoverStep[] {
+  const order: CutoverStep[] = [
+    'preconditions',
+    ...(settings.pooler ? (['pause'] as const) : []),
+    'fence',
+    'watermark',
+    'stop-replication',
+    'sequences',
+    ...(settings.pooler || settings.switchCommand ? (['switch'] as const) : []),
+  ];
+  return settings.finalValidation === 'before-ready'
     ? [...order, 'validation', 'ready', 'finish']
     : [...order, 'ready', 'validation', 'finish'];
 }
@@ -110,7 +125,7 @@ export async function runCutover(options: CutoverOptions): Promise<CutoverResult
   const state = startingState(previous, options);
   const resumed = state === previous;
   if (resumed) {
-    const done = cutoverOrder(options.finalValidation).filter((s) => state.steps[s]);
+    const done = cutoverOrder(options).filter((s) => state.steps[s]);
     say(
       'preconditions',
       `resuming the cutover started ${state.startedAt} (done: ${done.join(', ') || 'nothing'})`,
@@ -123,7 +138,7 @@ export async function runCutover(options: CutoverOptions): Promise<CutoverResult
       step = 'fence';
       say('fence', await refence(ctx));
     }
-    for (step of cutoverOrder(options.finalValidation)) {
+    for (step of cutoverOrder(options)) {
       if (state.steps[step]) continue;
       options.signal?.throwIfAborted();
       state.current = step;
@@ -180,6 +195,7 @@ async function undo(ctx: StepContext, step: CutoverStep, error: unknown): Promis
         source += `; replication could not be resumed (${e.message}): run dmskit rollback`;
       });
   }
+  source += await undoPooler(ctx);
   state.status = 'failed';
   await ctx.save().catch(() => undefined);
   const reason = options.signal?.aborted ? options.signal.reason : undefined;

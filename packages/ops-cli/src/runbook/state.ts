@@ -9,10 +9,12 @@ import type { FenceRecord } from './fence.js';
  */
 export const CUTOVER_STEPS = [
   'preconditions',
+  'pause',
   'fence',
   'watermark',
   'stop-replication',
   'sequences',
+  'switch',
   'validation',
   'ready',
   'finish',
@@ -40,6 +42,8 @@ export interface CutoverState {
   fenceReleased?: { at: string; readBack: string };
   /** The watermark committed on the source after the fence; `seenMs`: how long until the target showed it. */
   watermark?: { token: string; lsn: string; seenMs?: number };
+  /** The pooler: when it was paused, the copy of its ini file before the switch, whether it was switched. */
+  pooler?: { pausedAt?: string; iniBackup?: string; switched?: boolean; resumed?: boolean };
   /** When the target was declared ready (ISO), and the window then, in ms. */
   readyAt?: string;
   window?: Record<string, number>;
