@@ -28,7 +28,10 @@ export async function prepareMigration(
   target: LocalServer,
   dir: string,
   options: {
-    schema: string;
+    /** SQL run on the new source database. */
+    schema?: string;
+    /** The source database exists already (with its data): only the target's is created. */
+    sourceExists?: boolean;
     cutover?: Record<string, unknown>;
     name?: string;
     /** @default `db_<name>` */
@@ -39,8 +42,11 @@ export async function prepareMigration(
   count++;
   const name = options.name ?? `m${process.pid % 1000}x${count}`;
   const db = options.database ?? `db_${name.replace(/-/g, '_')}`;
-  const [sourceUrl, targetUrl] = await Promise.all([createDatabase(source, db), createDatabase(target, db)]);
-  await query(sourceUrl, options.schema);
+  const [sourceUrl, targetUrl] = await Promise.all([
+    options.sourceExists ? source.urlFor(db) : createDatabase(source, db),
+    createDatabase(target, db),
+  ]);
+  if (options.schema) await query(sourceUrl, options.schema);
   const { config } = await loadMigrationConfig('migrations/ecommerce.ts', { cwd: REPO_ROOT });
   const cfg = {
     ...structuredClone(config),
