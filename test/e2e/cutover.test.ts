@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadMigrationConfig } from '@dmskit/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, runDmskit } from '../helpers/cli.js';
+import { REPO_ROOT, runDmskit, startDmskit } from '../helpers/cli.js';
 import { independentDiff } from '../helpers/independent.js';
 import { startLedgerWriter } from '../helpers/ledger.js';
 import { scratchDir } from '../helpers/scratch.js';
@@ -145,6 +145,21 @@ describe('dmskit cutover --engine native', () => {
     );
   });
 
+  it('final validation after ready ignores what the application writes on the target after ready', async () => {
+    const m = await migration();
+    const run = startDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: 'pause:ready' } });
+    await run.line(/paused at ready$/);
+    // The application, switched to the target, writes at once: after the snapshot of the ready moment.
+    await query(m.targetUrl, "INSERT INTO ledger (note) VALUES ('written on the new primary')");
+    await query(m.targetUrl, 'UPDATE accounts SET balance = balance + 1 WHERE id = 3');
+    run.signal('SIGUSR2');
+    const done = await run.result;
+    await m.writer.stop();
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toContain('Final validation (after-ready): equal');
+    expect(done.stderr).toContain("the fenced source against the target's snapshot at ready");
+  });
+
   it('failing on purpose (the target was changed behind its back, validation before ready): exit 2, the source writable, replication resumed', async () => {
     const m = await migration({ finalValidation: 'before-ready' });
     await query(m.targetUrl, 'UPDATE accounts SET balance = -1 WHERE id = 7');
@@ -187,5 +202,18 @@ describe('dmskit cutover --engine native', () => {
     expect(run.stdout).toContain('DMS: StopReplicationTask ecommerce-staging-task; wait until stopped');
     expect(run.stdout).toContain('source: ALTER DATABASE "shop" SET default_transaction_read_only = on');
     expect(run.stdout.match(/^\d+\. /gm)).toHaveLength(8);
+    expect(run.stdout).toContain('pass --source-url to estimate it from the size of the tables');
+  });
+
+  it('--dry-run with --source-url estimates the window of each final-validation choice from the table sizes', async () => {
+    const m = await migration();
+    await m.writer.stop();
+    const run = await runDmskit(['cutover', '--dry-run', ...m.args]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/after-ready \(configured\): about \d+ ms whatever the size/);
+    expect(run.stdout).toMatch(
+      /before-ready: about \d+ ms \(validating [\d.]+ (kB|MB) of tables at about 90\.0 MB\/s\)/,
+    );
+    expect(run.stdout).toMatch(/ALTER DATABASE "app\d+" SET default_transaction_read_only = on/);
   });
 });

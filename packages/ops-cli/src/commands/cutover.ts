@@ -20,6 +20,7 @@ import { fenceGap, releaseSql } from '../runbook/fence.js';
 import { lockMigration } from '../runbook/lock.js';
 import { fileStateStore } from '../runbook/state.js';
 import { watermarkTableName } from '../runbook/watermark.js';
+import { formatBytes, formatDuration } from '../ui/format.js';
 import { loadConfigOption } from './config.js';
 import { type EngineName, sourceUrlOf, statePaths, targetUrlOf } from './context.js';
 import { withInterrupts } from './interrupts.js';
@@ -81,6 +82,8 @@ export function cutoverDryRun(
   engine: EngineName,
   stateFile: string,
   sourceDatabase = config.source.database,
+  /** Bytes of the tables in scope on the source, for the window estimate; unknown without a connection. */
+  tableBytes?: number,
 ): string {
   const n = nativeObjectNames(config);
   const ids = dmsResourceIds(config);
@@ -161,6 +164,7 @@ export function cutoverDryRun(
     lines.push(`${i + 1}. ${step}`);
     for (const a of actions[step] ?? []) lines.push(`     ${a}`);
   });
+  lines.push('', ...windowEstimate(config, tableBytes));
   lines.push(
     '',
     'One run per migration at a time (an advisory lock on the source and a lock file). On any failure before ready: the fence is released, read back, and replication resumed. `dmskit rollback` does the same by hand.',
@@ -171,6 +175,48 @@ export function cutoverDryRun(
 /** The state file of the native start, whose record says which objects the migration created. */
 async function ownedObjects(file: string): Promise<NativeStartState['created'] | undefined> {
   return (await startStateStore(file).load())?.created;
+}
+
+/**
+ * Validation reads each side at about this many bytes of table per second on 2 cores (BENCHMARKS.md:
+ * 10M rows in 5 s narrow, 24 s wide; the slower of the two, rounded down).
+ */
+const VALIDATION_BYTES_PER_SECOND = 90 * 1024 * 1024;
+/** The window without validation, as `pnpm bench:cutover` measures it (p95 of both sizes, rounded up). */
+const WINDOW_WITHOUT_VALIDATION_MS = 150;
+
+/** The estimated window of each `cutover.finalValidation` choice, from the size of the tables in scope. */
+export function windowEstimate(config: MigrationConfig, tableBytes?: number): string[] {
+  const chosen = config.cutover.finalValidation;
+  const head = 'Estimated write-unavailability window:';
+  const after = `  after-ready${chosen === 'after-ready' ? ' (configured)' : ''}: about ${WINDOW_WITHOUT_VALIDATION_MS} ms whatever the size (the final validation runs after ready)`;
+  if (tableBytes === undefined)
+    return [
+      head,
+      after,
+      `  before-ready${chosen === 'before-ready' ? ' (configured)' : ''}: that plus the final validation; pass --source-url to estimate it from the size of the tables`,
+    ];
+  const validationMs = Math.round((tableBytes / VALIDATION_BYTES_PER_SECOND) * 1000);
+  return [
+    head,
+    after,
+    `  before-ready${chosen === 'before-ready' ? ' (configured)' : ''}: about ${formatDuration(WINDOW_WITHOUT_VALIDATION_MS + validationMs)} (validating ${formatBytes(tableBytes)} of tables at about ${formatBytes(VALIDATION_BYTES_PER_SECOND)}/s)`,
+  ];
+}
+
+/** The bytes of the tables in scope, read from the source; undefined when it cannot be reached. */
+async function scopeBytes(url: string, config: MigrationConfig): Promise<number | undefined> {
+  const c = await openConnection(url, 'source', {
+    applicationName: 'dmskit-dry-run',
+    connectTimeoutMs: 5000,
+  }).catch(() => undefined);
+  if (!c) return undefined;
+  try {
+    const tables = selectTables(await listTables(c), config.task.tableMappings);
+    return tables.reduce((sum, t) => sum + t.bytes, 0);
+  } finally {
+    await closeQuietly(c);
+  }
 }
 
 /** The sessions and lock a cutover or rollback runs with, closed by `close`. */
@@ -217,7 +263,8 @@ export async function cutover(
   const stateFile = statePaths(o, config).cutover;
   if (o.dryRun) {
     const sourceDatabase = o.sourceUrl ? parseConnectionUrl(o.sourceUrl, '--source-url').database : undefined;
-    process.stdout.write(cutoverDryRun(config, o.engine, stateFile, sourceDatabase));
+    const bytes = o.sourceUrl ? await scopeBytes(o.sourceUrl, config) : undefined;
+    process.stdout.write(cutoverDryRun(config, o.engine, stateFile, sourceDatabase, bytes));
     return { exitCode: 0 };
   }
   const s = await session(o, true);

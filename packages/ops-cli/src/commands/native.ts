@@ -110,8 +110,29 @@ function statusLines(status: Awaited<ReturnType<typeof replicationStatus>>): str
  * @returns exit code 1 when replication has a problem
  */
 export async function nativeStatus(
-  o: NativeOptions & { watch?: boolean; interval?: number },
+  o: NativeOptions & { watch?: boolean; interval?: number; state?: string },
 ): Promise<CommandOutcome> {
+  const { config } = await loadConfigOption(o.config, o.cwd);
+  const cutover = await fileStateStore(statePaths(o, config).cutover).load();
+  if (cutover && (cutover.status === 'ready' || cutover.readyAt)) {
+    // After the cutover the replication objects are gone: the cutover's own record is the status.
+    const v = cutover.validation;
+    const lines = [
+      `cutover of ${cutover.migration}: target ready at ${cutover.readyAt}; writes were unavailable for ${cutover.window?.totalMs ?? '?'} ms`,
+      v
+        ? `final validation (${v.at}): ${v.verdict}${v.verdict === 'equal' ? '' : `: ${v.summary}`}`
+        : 'final validation: not run yet (run dmskit cutover again to finish it)',
+      cutover.steps.finish
+        ? 'replication objects removed'
+        : 'replication objects not yet removed (run dmskit cutover again)',
+      cutover.fenceReleased
+        ? `source unfenced at ${cutover.fenceReleased.at}`
+        : `the source stays fenced (${cutover.fence?.method})`,
+    ];
+    if (o.json) process.stdout.write(`${JSON.stringify({ cutover })}\n`);
+    else process.stdout.write(`${lines.join('\n')}\n`);
+    return { exitCode: v && v.verdict !== 'equal' ? 1 : 0 };
+  }
   const s = await sessions(o);
   const progress = createProgress(process.stderr, { plainIntervalMs: 0 });
   try {

@@ -11,19 +11,42 @@ export interface SwitchTarget {
 }
 
 /**
- * Runs one command on PgBouncer's admin console (the special database `pgbouncer`; PgBouncer: "Admin
- * console"), which takes only simple queries, one per connection here.
- * @throws ExternalError naming the command and PgBouncer's answer
+ * A session on PgBouncer's admin console (the special database `pgbouncer`; PgBouncer: "Admin console"),
+ * which takes only simple queries. Opened once, before the window, so that PAUSE, RELOAD and RESUME cost a
+ * round trip each; a lost session is opened again once.
  */
-async function adminCommand(adminUrl: string, command: string): Promise<void> {
-  const c = await openConnection(adminUrl, 'PgBouncer admin console', { applicationName: 'dmskit' });
-  try {
-    await c.query(command);
-  } catch (error) {
-    throw new ExternalError(`PgBouncer ${command}: ${(error as Error).message}`, { cause: error });
-  } finally {
-    await closeQuietly(c);
-  }
+export interface PoolerAdmin {
+  /** @throws ExternalError naming the command and PgBouncer's answer */
+  run(command: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function poolerAdmin(adminUrl: string): PoolerAdmin {
+  let client: pg.Client | undefined;
+  const open = async () => {
+    client ??= await openConnection(adminUrl, 'PgBouncer admin console', { applicationName: 'dmskit' });
+    return client;
+  };
+  return {
+    run: async (command) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await (await open()).query(command);
+          return;
+        } catch (error) {
+          const lost = !(error as { severity?: string }).severity;
+          await closeQuietly(client);
+          client = undefined;
+          if (!lost || attempt > 0)
+            throw new ExternalError(`PgBouncer ${command}: ${(error as Error).message}`, { cause: error });
+        }
+      }
+    },
+    close: async () => {
+      await closeQuietly(client);
+      client = undefined;
+    },
+  };
 }
 
 /**
@@ -31,18 +54,18 @@ async function adminCommand(adminUrl: string, command: string): Promise<void> {
  * database, and holds clients' new queries (they wait, nothing fails) until RESUME. In transaction pooling
  * this takes as long as the longest transaction in flight (PgBouncer: "Admin console", PAUSE).
  */
-export function pausePooler(adminUrl: string, database: string): Promise<void> {
-  return adminCommand(adminUrl, `PAUSE ${pg.escapeIdentifier(database)}`);
+export function pausePooler(admin: PoolerAdmin, database: string): Promise<void> {
+  return admin.run(`PAUSE ${pg.escapeIdentifier(database)}`);
 }
 
 /** `RESUME db`: held queries run, on whatever server the database entry now names. */
-export function resumePooler(adminUrl: string, database: string): Promise<void> {
-  return adminCommand(adminUrl, `RESUME ${pg.escapeIdentifier(database)}`);
+export function resumePooler(admin: PoolerAdmin, database: string): Promise<void> {
+  return admin.run(`RESUME ${pg.escapeIdentifier(database)}`);
 }
 
 /** `RELOAD`: PgBouncer reads its ini file again. */
-export function reloadPooler(adminUrl: string): Promise<void> {
-  return adminCommand(adminUrl, 'RELOAD');
+export function reloadPooler(admin: PoolerAdmin): Promise<void> {
+  return admin.run('RELOAD');
 }
 
 const ENTRY = /^(\s*)("(?:[^"]|"")*"|[^=\s]+)(\s*=\s*)(.*)$/;

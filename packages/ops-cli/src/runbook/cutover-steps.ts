@@ -5,7 +5,9 @@ import { ExternalError } from '@dmskit/shared';
 import { type ComparisonResult, closeQuietly, compareDatabases, openConnection } from '@dmskit/validation';
 import type pg from 'pg';
 import {
+  type PoolerAdmin,
   pausePooler,
+  poolerAdmin,
   reloadPooler,
   repointIniFile,
   resumePooler,
@@ -35,8 +37,13 @@ export interface StepContext {
   fenceProof?: string;
   sequences?: SequenceCopy[];
   validation?: ComparisonResult;
-  /** A target session holding the snapshot exported at ready, until the final validation ends. */
+  /**
+   * A target session opened before the window; at ready it exports the snapshot the final validation
+   * reads, and holds it until the comparison ends.
+   */
   targetSnapshot?: pg.Client;
+  /** The pooler's admin session, opened before the window. */
+  poolerAdmin?: PoolerAdmin;
   snapshotId?: string;
   /** Builds the result once every step is done. */
   result?: () => CutoverResult;
@@ -85,9 +92,27 @@ const preconditions: Step = async (ctx) => {
   if (problems.length) throw new ExternalError(problems.join('; '));
   await assertNoPreparedTransactions(options.sourceControl, 'cannot fence');
   await options.engine.prepareWatermark();
+  await openBeforeWindow(ctx);
   const warn = r.warnings.length ? `; warning: ${r.warnings.join('; ')}` : '';
   return `full load complete, lag ${r.lagSeconds!.toFixed(2)} s and ${r.slot.lagBytes} bytes, slot ${r.slot.slot} ${r.slot.walStatus}, no validation failure${warn}`;
 };
+
+/**
+ * Opens, before writes stop, the sessions the window will need (the target session that exports the
+ * snapshot at ready, PgBouncer's admin console), so the window does not pay for their logins; a pooler
+ * that cannot be reached stops the cutover here, before anything changed.
+ */
+export async function openBeforeWindow(ctx: StepContext): Promise<void> {
+  const { options } = ctx;
+  if (options.pooler && !ctx.poolerAdmin) {
+    ctx.poolerAdmin = poolerAdmin(options.pooler.adminUrl);
+    await ctx.poolerAdmin.run('SHOW VERSION');
+  }
+  if (options.finalValidation === 'after-ready' && !ctx.targetSnapshot)
+    ctx.targetSnapshot = await openConnection(options.target, 'target', {
+      applicationName: 'dmskit-snapshot',
+    });
+}
 
 const fence: Step = async (ctx) => {
   const { options, state } = ctx;
@@ -187,8 +212,10 @@ const ready: Step = async (ctx) => {
   fenceTimeLeft(ctx);
   if (options.finalValidation === 'after-ready') {
     // The target as it is at ready, held for the final validation: later application writes do not count.
-    const c = await openConnection(options.target, 'target', { applicationName: 'dmskit-snapshot' });
-    ctx.targetSnapshot = c;
+    ctx.targetSnapshot ??= await openConnection(options.target, 'target', {
+      applicationName: 'dmskit-snapshot',
+    });
+    const c = ctx.targetSnapshot;
     await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     ctx.snapshotId = ((await c.query('SELECT pg_export_snapshot() AS id')).rows[0] as { id: string }).id;
   }
@@ -197,7 +224,7 @@ const ready: Step = async (ctx) => {
   let resumeError: unknown;
   if (options.pooler) {
     // Clients' held queries now run on the target.
-    await resumePooler(options.pooler.adminUrl, options.pooler.database).then(
+    await resumePooler(ctx.poolerAdmin!, options.pooler.database).then(
       () => {
         state.pooler = { ...state.pooler, resumed: true };
       },
@@ -222,7 +249,7 @@ const pause: Step = async (ctx) => {
   const pooler = options.pooler!;
   state.pooler = { ...state.pooler, pausedAt: state.pooler?.pausedAt ?? new Date().toISOString() };
   await ctx.save();
-  await pausePooler(pooler.adminUrl, pooler.database);
+  await pausePooler(ctx.poolerAdmin!, pooler.database);
   return `PgBouncer paused ${pooler.database}: clients' queries wait, none fails`;
 };
 
@@ -255,7 +282,7 @@ const switchStep: Step = async (ctx) => {
     await repointIniFile(ini, options.pooler.database, target);
     state.pooler = { ...state.pooler, switched: true };
     await ctx.save();
-    await reloadPooler(options.pooler.adminUrl);
+    await reloadPooler(ctx.poolerAdmin!);
     done.push(
       `PgBouncer's ${options.pooler.database} points at ${target.host}:${target.port}/${target.database} (still paused)`,
     );
@@ -308,11 +335,11 @@ export async function undoPooler(ctx: StepContext): Promise<string> {
   try {
     if (state.pooler.switched && state.pooler.iniBackup) {
       await copyFile(state.pooler.iniBackup, path.resolve(options.pooler.iniFile));
-      await reloadPooler(options.pooler.adminUrl);
+      await reloadPooler(ctx.poolerAdmin!);
       state.pooler.switched = false;
       out.push('PgBouncer points at the source again');
     }
-    await resumePooler(options.pooler.adminUrl, options.pooler.database);
+    await resumePooler(ctx.poolerAdmin!, options.pooler.database);
     state.pooler.resumed = true;
     out.push(`PgBouncer resumed ${options.pooler.database} on the source`);
   } catch (error) {

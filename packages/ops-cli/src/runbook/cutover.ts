@@ -1,6 +1,6 @@
 import { DmskitError, type MigrationConfig, nativeObjectNames, UsageError } from '@dmskit/shared';
 import { type ConnectionInput, closeQuietly } from '@dmskit/validation';
-import { refence, STEPS, type StepContext, undoPooler } from './cutover-steps.js';
+import { openBeforeWindow, refence, STEPS, type StepContext, undoPooler } from './cutover-steps.js';
 import type { CutoverOptions, CutoverResult, CutoverSettings, FinalValidation } from './cutover-types.js';
 import type { CutoverEngine } from './engine.js';
 import { faultPoint } from './faults.js';
@@ -134,6 +134,7 @@ export async function runCutover(options: CutoverOptions): Promise<CutoverResult
   const ctx: StepContext = { options, state, save: () => store.save(state), resumed };
   let step: CutoverStep = 'preconditions';
   try {
+    if (state.steps.preconditions) await openBeforeWindow(ctx);
     if (resumed && state.status === 'in-progress' && state.steps.fence && !state.fenceReleased) {
       step = 'fence';
       say('fence', await refence(ctx));
@@ -156,6 +157,7 @@ export async function runCutover(options: CutoverOptions): Promise<CutoverResult
     throw error; // not reached: undo throws
   } finally {
     await closeQuietly(ctx.targetSnapshot);
+    await ctx.poolerAdmin?.close();
   }
 }
 

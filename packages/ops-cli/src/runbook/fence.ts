@@ -93,7 +93,7 @@ async function waitGone(client: pg.Client, pids: readonly number[], timeoutMs: n
     if (!rowCount) return;
     if (Date.now() > deadline)
       throw new ExternalError(`sessions ${pids.join(', ')} did not end within ${timeoutMs} ms`);
-    await sleep(10);
+    await sleep(2);
   }
 }
 
@@ -294,26 +294,35 @@ export async function enforceFence(
  * @returns null when it holds, else what is missing (one line)
  */
 export async function fenceGap(source: ConnectionInput, record: FenceRecord): Promise<string | null> {
+  return (await inspectFence(source, record)).gap;
+}
+
+/** One new session: what of the fence is missing, and whether the write guard holds. */
+async function inspectFence(
+  source: ConnectionInput,
+  record: FenceRecord,
+): Promise<{ gap: string | null; guarded: boolean }> {
   const c = await openConnection(source, 'source', { applicationName: 'dmskit-fence-check' });
   try {
-    if (record.method === 'read-only') {
-      const { rows } = await c.query(`SELECT current_setting('${SETTING}') AS v`);
-      return (rows[0] as { v: string }).v === 'on' ? null : `a new session starts with ${SETTING} = off`;
-    }
     if (record.method === 'revoke-login') {
       const names = (record.roles ?? []).map((r) => r.name);
       const can = (
         (await c.query(`${ROLES_SQL} AND rolcanlogin`, [names])).rows as { rolname: string }[]
       ).map((r) => r.rolname);
-      if (can.length) return `role(s) ${can.join(', ')} can log in`;
+      if (can.length) return { gap: `role(s) ${can.join(', ')} can log in`, guarded: false };
       const { rows } = await c.query(
         'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND usename = ANY($1::text[])',
         [names],
       );
       const n = (rows[0] as { n: number }).n;
-      return n ? `${n} session(s) of the application roles are still open` : null;
+      return { gap: n ? `${n} session(s) of the application roles are still open` : null, guarded: false };
     }
-    return await guardGap(c, record);
+    const guard = await guardGap(c, record);
+    const guarded = guard === null && Boolean(record.tables?.length);
+    if (record.method === 'lock-tables') return { gap: guard, guarded };
+    const { rows } = await c.query(`SELECT current_setting('${SETTING}') AS v`);
+    const on = (rows[0] as { v: string }).v === 'on';
+    return { gap: on ? null : `a new session starts with ${SETTING} = off`, guarded };
   } finally {
     await closeQuietly(c);
   }
@@ -322,7 +331,7 @@ export async function fenceGap(source: ConnectionInput, record: FenceRecord): Pr
 /** What of the write guard is missing, read in `c`: triggers on every table, and a real write refused. */
 async function guardGap(c: pg.Client, record: FenceRecord): Promise<string | null> {
   const tables = record.tables ?? [];
-  if (!tables.length) return null;
+  if (!tables.length) return 'no table to guard';
   const { rows } = await c.query(
     `SELECT count(*)::int AS n FROM pg_trigger t
       WHERE t.tgname = $1 AND t.tgenabled = 'O'
@@ -345,26 +354,16 @@ async function guardGap(c: pg.Client, record: FenceRecord): Promise<string | nul
   }
 }
 
-/** Whether the write guard's triggers hold on every table of the record, read in a new session. */
-export async function guardInPlace(source: ConnectionInput, record: FenceRecord): Promise<boolean> {
-  if (!record.trigger || !record.tables?.length) return false;
-  const c = await openConnection(source, 'source', { applicationName: 'dmskit-fence-check' });
-  try {
-    return (await guardGap(c, record)) === null;
-  } finally {
-    await closeQuietly(c);
-  }
-}
-
 /**
  * Proves the fence in a new session (as the checks of {@link fenceGap}).
+ * @returns how it was proven, for the operator
  * @throws ExternalError naming what does not hold
  */
 export async function proveFence(source: ConnectionInput, record: FenceRecord): Promise<string> {
-  const gap = await fenceGap(source, record);
+  const { gap, guarded } = await inspectFence(source, record);
   if (gap) throw new ExternalError(`the fence (${record.method}) does not hold: ${gap}`);
   if (record.method === 'read-only')
-    return (await guardInPlace(source, record))
+    return guarded
       ? `a new session starts read-only, and a write on ${displayTables(record)} is refused even in a read-write transaction`
       : 'a new session starts read-only (no write guard: dmskit may not create triggers, so a session that asks for read-write could write)';
   return record.method === 'revoke-login'
