@@ -57,7 +57,10 @@ describe('Chinook through the native migration', () => {
   const applied: string[] = [];
 
   beforeAll(async () => {
-    [source, target] = await Promise.all([startServer('source', { logical: true }), startServer('target')]);
+    [source, target] = await Promise.all([
+      startServer('source', { logical: true }),
+      startServer('target', { logical: true }),
+    ]);
     [sourceUrl, targetUrl] = await Promise.all([
       createDatabase(source, 'chinook'),
       createDatabase(target, 'chinook'),

@@ -31,7 +31,7 @@ describe('faults during a cutover', () => {
   beforeAll(async () => {
     [source, target] = await Promise.all([
       startServer('source', { logical: true, settings: { max_prepared_transactions: 5 } }),
-      startServer('target'),
+      startServer('target', { logical: true }),
     ]);
     dir = await scratchDir('faults');
   });
@@ -77,7 +77,25 @@ describe('faults during a cutover', () => {
     await noLoss(m, writer);
   }
 
+  /** After a completed cutover, `finish` ends the fall-back path; then nothing of this database is left. */
   async function nothingLeft(m: TestMigration) {
+    const st = await state(m).catch(() => undefined);
+    if (st?.readyAt && st.fallback && !st.fallback.endedAt) {
+      const done = await runDmskit(['finish', ...m.args]);
+      expect(done.code, done.stderr).toBe(0);
+    }
+    for (const url of [m.sourceUrl, m.targetUrl]) {
+      expect(
+        await query(url, 'SELECT slot_name FROM pg_replication_slots WHERE database = current_database()'),
+      ).toEqual([]);
+      expect(
+        await query(
+          url,
+          'SELECT subname FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())',
+        ),
+      ).toEqual([]);
+      expect(await query(url, 'SELECT pubname FROM pg_publication')).toEqual([]);
+    }
     expect(
       await query(m.sourceUrl, 'SELECT slot_name FROM pg_replication_slots WHERE slot_name = $1', [m.slot]),
     ).toEqual([]);
@@ -437,7 +455,7 @@ describe('faults around the full load and CDC', () => {
           wal_keep_size: 0,
         },
       }),
-      startServer('target'),
+      startServer('target', { logical: true }),
     ]);
     dir = await scratchDir('faults-cdc');
   });

@@ -19,7 +19,10 @@ describe('Ctrl-C', () => {
   let target: LocalServer;
 
   beforeAll(async () => {
-    [source, target] = await Promise.all([startServer('source', { logical: true }), startServer('target')]);
+    [source, target] = await Promise.all([
+      startServer('source', { logical: true }),
+      startServer('target', { logical: true }),
+    ]);
   });
 
   afterAll(async () => {

@@ -72,7 +72,10 @@ describe('cutover through PgBouncer', () => {
   const bouncers: PgBouncer[] = [];
 
   beforeAll(async () => {
-    [source, target] = await Promise.all([startServer('source', { logical: true }), startServer('target')]);
+    [source, target] = await Promise.all([
+      startServer('source', { logical: true }),
+      startServer('target', { logical: true }),
+    ]);
     await Promise.all([query(source.url, ROLE), query(target.url, ROLE)]);
     dir = await scratchDir('pgbouncer');
     await writeFile(

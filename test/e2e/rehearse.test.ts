@@ -33,7 +33,10 @@ describe('dmskit rehearse on servers the user passes in, with live writes', () =
   let stdout = '';
 
   beforeAll(async () => {
-    [source, target] = await Promise.all([startServer('source', { logical: true }), startServer('target')]);
+    [source, target] = await Promise.all([
+      startServer('source', { logical: true }),
+      startServer('target', { logical: true }),
+    ]);
     [sourceUrl, targetUrl] = await Promise.all([
       createDatabase(source, 'shop'),
       createDatabase(target, 'shop'),

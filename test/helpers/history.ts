@@ -16,12 +16,16 @@ export interface HistoryWriter {
 export const LEDGER_DDL =
   'CREATE TABLE ledger (id bigserial PRIMARY KEY, op bigint NOT NULL, at timestamptz NOT NULL DEFAULT now())';
 
-export function startHistoryWriter(url: string, options: { pauseMs?: number } = {}): HistoryWriter {
+/** `firstOp`: the writer numbers its ops from here (two writers of one ledger must not overlap). */
+export function startHistoryWriter(
+  url: string,
+  options: { pauseMs?: number; firstOp?: number } = {},
+): HistoryWriter {
   const ok: number[] = [];
   const fail: number[] = [];
   const info: number[] = [];
   let running = true;
-  let op = 0;
+  let op = (options.firstOp ?? 1) - 1;
   let client: pg.Client | undefined;
   const loop = (async () => {
     while (running) {

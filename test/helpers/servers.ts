@@ -53,8 +53,7 @@ export async function query1<T = Record<string, unknown>>(
 }
 
 /**
- * Nothing of a migration is left on the servers: no publication or replication slot on the source, no
- * subscription on the target, no database setting (the fence) on the source, and the source takes writes.
+ * Nothing of a migration is left on the servers: no publication, replication slot or subscription on either, no database setting (the fence) on the source, and the source takes writes.
  */
 export async function expectNothingLeft(
   sourceUrl: string,
@@ -62,9 +61,13 @@ export async function expectNothingLeft(
   probeWrite: string,
 ): Promise<void> {
   const { expect } = await import('vitest');
-  expect(await query(sourceUrl, 'SELECT pubname FROM pg_publication')).toEqual([]);
-  expect(await query(sourceUrl, 'SELECT slot_name FROM pg_replication_slots')).toEqual([]);
-  expect(await query(targetUrl, 'SELECT subname FROM pg_subscription')).toEqual([]);
+  // Both ways: the forward path (publication and slot on the source, subscription on the target) and the
+  // fall-back path (publication and slot on the target, subscription on the source).
+  for (const url of [sourceUrl, targetUrl]) {
+    expect(await query(url, 'SELECT pubname FROM pg_publication')).toEqual([]);
+    expect(await query(url, 'SELECT slot_name FROM pg_replication_slots')).toEqual([]);
+    expect(await query(url, 'SELECT subname FROM pg_subscription')).toEqual([]);
+  }
   expect(await query(sourceUrl, 'SELECT setconfig FROM pg_db_role_setting')).toEqual([]);
   for (const url of [sourceUrl, targetUrl])
     expect(await query(url, "SELECT nspname FROM pg_namespace WHERE nspname = 'dmskit'")).toEqual([]);

@@ -244,11 +244,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   for (const [name, description] of [
     [
       'cutover',
-      'Cut over: fence the source, wait for the slot to confirm its LSN, stop replication, copy sequences, validate (resumable)',
+      'Cut over: fence the source, prove with a watermark that every write reached the target, stop replication, copy sequences, switch, validate (resumable)',
     ],
     [
       'rollback',
-      'Undo a cutover: release the fence (read back) and resume replication; after ready only with --force',
+      'Undo a cutover: before ready, release the fence and resume replication; after ready, fall back over the fall-back path without loss',
+    ],
+    [
+      'finish',
+      'End the fall-back path after the cutover: the reverse subscription, its slot and publications',
     ],
     [
       'abandon',
@@ -279,11 +283,19 @@ export async function main(argv: readonly string[]): Promise<number> {
         });
     } else if (name === 'rollback') {
       cmd
-        .option('--force', 'after the target was declared ready: unfence the source although the two diverge')
+        .option(
+          '--force',
+          'after ready without a healthy fall-back path: unfence the old source although the two diverge',
+        )
         .action(async (opts) => {
           const { rollback } = await import('./commands/cutover.js');
           outcome = await rollback({ ...opts, cwd: process.cwd() });
         });
+    } else if (name === 'finish') {
+      cmd.action(async (opts) => {
+        const { finish } = await import('./commands/finish.js');
+        outcome = await finish({ ...opts, cwd: process.cwd() });
+      });
     } else {
       cmd.option('--dry-run', 'print what would be removed; connect nowhere').action(async (opts) => {
         const { abandon } = await import('./commands/abandon.js');

@@ -350,6 +350,15 @@ export const CutoverSchema = z.object({
    * cutover.
    */
   switchCommand: z.string().min(1).optional(),
+  /**
+   * Fall back without loss: at ready, PostgreSQL logical replication from the target back to the old
+   * source starts (no copy), so `dmskit rollback` after ready loses no write made on the target, until
+   * `dmskit finish` ends it. Needs wal_level = logical on the target (Aurora: rds.logical_replication = 1).
+   * @default true
+   */
+  fallback: z.boolean().default(true),
+  /** `dmskit status` warns when the fall-back path is older than this (its slot retains WAL). @default 7 */
+  fallbackMaxAgeDays: z.number().min(0).default(7),
 });
 
 /** Where Terraform keeps this stack's state (S3, locked). */

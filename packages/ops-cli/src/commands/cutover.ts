@@ -1,5 +1,11 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { dmsSlotName, type MigrationConfig, nativeObjectNames, selectTables } from '@dmskit/shared';
+import {
+  dmsSlotName,
+  type MigrationConfig,
+  nativeObjectNames,
+  selectTables,
+  UsageError,
+} from '@dmskit/shared';
 import { closeQuietly, describeConnection, listTables, openConnection } from '@dmskit/validation';
 import type pg from 'pg';
 import { dmsCutoverEngine } from '../dms/engine.js';
@@ -16,9 +22,10 @@ import {
   runCutover,
 } from '../runbook/cutover.js';
 import type { CutoverEngine } from '../runbook/engine.js';
-import { fenceGap, releaseSql } from '../runbook/fence.js';
+import { endFallback, fallbackEngine, fallbackHealth, fallbackNames } from '../runbook/fallback.js';
+import { fenceGap, releaseFence, releaseSql } from '../runbook/fence.js';
 import { lockMigration } from '../runbook/lock.js';
-import { fileStateStore } from '../runbook/state.js';
+import { type CutoverState, fileStateStore } from '../runbook/state.js';
 import { watermarkTableName } from '../runbook/watermark.js';
 import { formatBytes, formatDuration } from '../ui/format.js';
 import { loadConfigOption } from './config.js';
@@ -129,6 +136,13 @@ export function cutoverDryRun(
         ? [`sh -c ${JSON.stringify(c.switchCommand)} with DMSKIT_TARGET_HOST, _PORT, _DATABASE`]
         : []),
     ],
+    fallback: c.fallback
+      ? [
+          `target (before the window): publication ${fallbackNames(n).publication} of the migrated tables and the watermark, slot ${fallbackNames(n).slot}`,
+          "at ready (clients still held): the slot advanced to the target's current LSN",
+          `old source (after ready): CREATE SUBSCRIPTION ${fallbackNames(n).subscription} on that slot, no copy, its origin at that LSN; dmskit rollback falls back, dmskit finish ends it`,
+        ]
+      : [],
     'stop-replication': [
       engine === 'native'
         ? `target: ALTER SUBSCRIPTION ${n.subscription} DISABLE`
@@ -160,10 +174,12 @@ export function cutoverDryRun(
     `Cutover runbook of ${config.name} (${config.environment}), engine ${engine}, fence ${c.fenceMethod}, final validation ${c.finalValidation}; state in ${stateFile}`,
     '',
   ];
-  cutoverOrder(c).forEach((step, i) => {
-    lines.push(`${i + 1}. ${step}`);
-    for (const a of actions[step] ?? []) lines.push(`     ${a}`);
-  });
+  cutoverOrder({ ...c, fallback: c.fallback ? fallbackNames(nativeObjectNames(config)) : undefined }).forEach(
+    (step, i) => {
+      lines.push(`${i + 1}. ${step}`);
+      for (const a of actions[step] ?? []) lines.push(`     ${a}`);
+    },
+  );
   lines.push('', ...windowEstimate(config, tableBytes));
   lines.push(
     '',
@@ -324,12 +340,100 @@ export async function cutover(
   }
 }
 
-/** `dmskit rollback`: releases the fence of a cutover and resumes replication, read back. */
+/**
+ * A rollback after ready over a healthy fall-back path: the cutover runbook run the other way (PgBouncer
+ * paused, the target fenced, a watermark from the target seen on the old source, the reverse
+ * subscription stopped, sequences copied back, PgBouncer switched back, the old source unfenced, PgBouncer
+ * resumed), resumable from its own state file.
+ */
+async function fallBack(
+  o: Omit<CutoverCommandOptions, 'dryRun'>,
+  s: Awaited<ReturnType<typeof session>>,
+  forward: CutoverState,
+): Promise<CommandOutcome> {
+  const { config } = s;
+  const names = fallbackNames(nativeObjectNames(config));
+  const record = forward.fallback!;
+  const forwardStore = fileStateStore(s.stateFile);
+  const engine = fallbackEngine(s.source, s.target!, names, {
+    sourceUrl: s.sourceUrl,
+    targetUrl: s.targetUrl!,
+    record,
+  });
+  const tables = selectTables(await listTables(s.target!), config.task.tableMappings);
+  const { fallback: _none, ...settings } = cutoverSettings(config);
+  const result = await withInterrupts(
+    (signal) =>
+      runCutover({
+        ...settings,
+        source: s.targetUrl!,
+        target: s.sourceUrl,
+        sourceControl: s.target!,
+        targetControl: s.source,
+        engine,
+        tables,
+        state: fileStateStore(statePaths(o, config).fallback),
+        beforeResume: async () => {
+          if (forward.fence && !forward.fenceReleased) {
+            const readBack = await releaseFence(s.sourceUrl, forward.fence);
+            forward.fenceReleased = { at: new Date().toISOString(), readBack };
+          }
+          forward.status = 'rolled-back';
+          await forwardStore.save(forward);
+          return `the old source is unfenced (${forward.fenceReleased?.readBack ?? 'it was'})`;
+        },
+        onStep: (step, detail) => process.stderr.write(`  fall back, ${step}: ${detail}\n`),
+        signal,
+      }),
+    {
+      what: 'the fall back was stopped',
+      leftBehind: () => 'run dmskit rollback again to finish falling back',
+    },
+  );
+  await forwardStore.save({ ...forward, fallback: record });
+  const w = result.window;
+  process.stdout.write(
+    [
+      `Fell back to ${describeConnection(s.sourceUrl)}: every write made on the target reached it (watermark ${result.fenceLsn}); ${config.cutover.pooler ? 'PgBouncer points at it again' : `switch the applications' connection strings back to ${describeConnection(s.sourceUrl)}`}.`,
+      `Writes were unavailable for ${w.totalMs} ms. The target stays fenced (${result.fenceMethod}); the fall-back path is ended.`,
+      result.validation ? `Final validation: ${result.validation.verdict}.` : '',
+      '',
+    ]
+      .filter((l, i, a) => l || i === a.length - 1)
+      .join('\n'),
+  );
+  return { exitCode: !result.validation || result.validation.verdict === 'equal' ? 0 : 1 };
+}
+
+/**
+ * `dmskit rollback`: before ready, releases the fence of a cutover and resumes replication, read back;
+ * after ready, falls back over the fall-back path, or with `--force` only unfences the old source.
+ */
 export async function rollback(
   o: Omit<CutoverCommandOptions, 'dryRun'> & { force?: boolean },
 ): Promise<CommandOutcome> {
-  const s = await session(o, false);
+  const { config } = await loadConfigOption(o.config, o.cwd);
+  const forward = await fileStateStore(statePaths(o, config).cutover).load();
+  const afterReady = Boolean(forward?.readyAt);
+  const path = forward?.fallback && !forward.fallback.endedAt && forward.fallback.subscription;
+  const s = await session(o, afterReady);
   try {
+    if (afterReady && path) {
+      const health = await fallbackHealth(s.source, s.target!, fallbackNames(nativeObjectNames(config)));
+      if (!health.problems.length || !o.force) {
+        if (health.problems.length)
+          throw new UsageError(
+            `the fall-back path is broken (${health.problems.join('; ')}): falling back would lose the writes made on the target since ${forward!.readyAt}; rollback --force unfences the old source anyway`,
+          );
+        return await fallBack(o, s, forward!);
+      }
+      await endFallback(
+        s.sourceUrl,
+        s.targetUrl!,
+        fallbackNames(nativeObjectNames(config)),
+        forward!.fallback!,
+      );
+    }
     const done = await rollbackCutover({
       source: s.sourceUrl,
       engine: s.engine,

@@ -4,6 +4,7 @@ import { startNativeMigration } from '../native/engine.js';
 import type { NativeStartState } from '../native/start-state.js';
 import { replicationStatus } from '../native/status.js';
 import type { CommandOutcome } from '../outcome.js';
+import { fallbackHealth, fallbackNames } from '../runbook/fallback.js';
 import { lockMigration } from '../runbook/lock.js';
 import { fileStateStore, type StateStore } from '../runbook/state.js';
 import { formatBytes } from '../ui/format.js';
@@ -129,9 +130,35 @@ export async function nativeStatus(
         ? `source unfenced at ${cutover.fenceReleased.at}`
         : `the source stays fenced (${cutover.fence?.method})`,
     ];
-    if (o.json) process.stdout.write(`${JSON.stringify({ cutover })}\n`);
+    let problems = v && v.verdict !== 'equal' ? 1 : 0;
+    let fallback: Awaited<ReturnType<typeof fallbackHealth>> | undefined;
+    if (cutover.fallback?.subscription && !cutover.fallback.endedAt) {
+      const sess = await sessions(o);
+      try {
+        fallback = await fallbackHealth(sess.source, sess.target, fallbackNames(nativeObjectNames(config)));
+      } finally {
+        await Promise.all([closeQuietly(sess.source), closeQuietly(sess.target)]);
+      }
+      const seconds = fallback.slot.lagSeconds === null ? 'unknown' : fallback.slot.lagSeconds.toFixed(2);
+      const ageDays = (Date.now() - Date.parse(cutover.readyAt!)) / 86_400_000;
+      lines.push(
+        `fall-back path (target -> old source): lag ${formatBytes(fallback.slot.lagBytes)} / ${seconds} s; slot ${fallback.slot.slot} on the target: wal_status ${fallback.slot.walStatus ?? '-'}; subscription on the old source: ${fallback.subscription.enabled ? 'enabled' : 'disabled'}, ${fallback.subscription.applyErrors} apply error(s)`,
+      );
+      for (const p of fallback.problems) lines.push(`problem: ${p}`);
+      if (fallback.subscription.applyErrors > 0)
+        lines.push(
+          `problem: the old source failed to apply ${fallback.subscription.applyErrors} change(s) from the target (its server log has the error): a rollback would miss them`,
+        );
+      for (const w of fallback.slot.warnings) lines.push(`warning: fall-back path: ${w}`);
+      if (ageDays > config.cutover.fallbackMaxAgeDays)
+        lines.push(
+          `warning: the fall-back path is ${ageDays.toFixed(1)} days old (cutover.fallbackMaxAgeDays = ${config.cutover.fallbackMaxAgeDays}): its slot retains WAL on the target; run dmskit finish once you are sure`,
+        );
+      problems += fallback.problems.length + (fallback.subscription.applyErrors > 0 ? 1 : 0);
+    } else if (cutover.fallback?.endedAt) lines.push(`fall-back path ended at ${cutover.fallback.endedAt}`);
+    if (o.json) process.stdout.write(`${JSON.stringify({ cutover, fallback })}\n`);
     else process.stdout.write(`${lines.join('\n')}\n`);
-    return { exitCode: v && v.verdict !== 'equal' ? 1 : 0 };
+    return { exitCode: problems ? 1 : 0 };
   }
   const s = await sessions(o);
   const progress = createProgress(process.stderr, { plainIntervalMs: 0 });

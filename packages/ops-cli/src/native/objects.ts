@@ -72,6 +72,8 @@ async function withRetry<T>(
     let c: pg.Client | undefined;
     try {
       c = await openConnection(input, role, { applicationName: 'dmskit-cleanup', connectTimeoutMs: 5000 });
+      // A fenced source starts sessions read-only; dmskit's own may write.
+      await c.query('SET default_transaction_read_only = off');
       return await fn(c);
     } catch (error) {
       if (Date.now() > deadline) throw error;

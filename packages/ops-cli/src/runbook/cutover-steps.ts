@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ExternalError } from '@dmskit/shared';
 import { type ComparisonResult, closeQuietly, compareDatabases, openConnection } from '@dmskit/validation';
 import type pg from 'pg';
+import { parseConnectionUrl, toConninfo } from '../pg/url.js';
 import {
   type PoolerAdmin,
   pausePooler,
@@ -14,6 +15,7 @@ import {
   type SwitchTarget,
 } from '../pooler/pgbouncer.js';
 import type { CutoverOptions, CutoverResult, CutoverWindow } from './cutover-types.js';
+import { dropFallbackObjects, markFallbackStart, prepareFallback, startFallback } from './fallback.js';
 import { faultPoint } from './faults.js';
 import {
   applyFence,
@@ -92,6 +94,16 @@ const preconditions: Step = async (ctx) => {
   if (problems.length) throw new ExternalError(problems.join('; '));
   await assertNoPreparedTransactions(options.sourceControl, 'cannot fence');
   await options.engine.prepareWatermark();
+  if (options.fallback) {
+    ctx.state.fallback ??= { publications: [] };
+    await prepareFallback(
+      options.targetControl,
+      options.fallback,
+      options.tables.map((t) => ({ ...t, hasReplicaIdentity: t.hasReplicaIdentity ?? true })),
+      ctx.state.fallback,
+      ctx.save,
+    );
+  }
   await openBeforeWindow(ctx);
   const warn = r.warnings.length ? `; warning: ${r.warnings.join('; ')}` : '';
   return `full load complete, lag ${r.lagSeconds!.toFixed(2)} s and ${r.slot.lagBytes} bytes, slot ${r.slot.slot} ${r.slot.walStatus}, no validation failure${warn}`;
@@ -219,6 +231,11 @@ const ready: Step = async (ctx) => {
     await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     ctx.snapshotId = ((await c.query('SELECT pg_export_snapshot() AS id')).rows[0] as { id: string }).id;
   }
+  if (options.fallback && state.fallback && !state.fallback.startLsn) {
+    // Clients are still held: no application write has reached the target yet.
+    state.fallback.startLsn = await markFallbackStart(options.targetControl, options.fallback.slot);
+  }
+  const released = options.beforeResume ? await options.beforeResume() : undefined;
   state.status = 'ready';
   await ctx.save();
   let resumeError: unknown;
@@ -241,7 +258,7 @@ const ready: Step = async (ctx) => {
     throw new ExternalError(
       `the target is ready, but PgBouncer did not resume ${options.pooler!.database} (${(resumeError as Error).message}): run RESUME ${options.pooler!.database} on its admin console`,
     );
-  return `target ready${options.pooler ? ', PgBouncer resumed on it' : ''}; writes were unavailable for ${w.totalMs} ms`;
+  return `target ready${options.pooler ? ', PgBouncer resumed on it' : ''}${released ? `; ${released}` : ''}; writes were unavailable for ${w.totalMs} ms`;
 };
 
 const pause: Step = async (ctx) => {
@@ -325,6 +342,21 @@ function runSwitchCommand(command: string, target: SwitchTarget, timeoutMs: numb
 }
 
 /**
+ * Before ready: drops what the preconditions created of the fall-back path (the slot would retain the
+ * target's WAL). @returns what was done, for the failure's message
+ */
+export async function undoFallback(ctx: StepContext): Promise<string> {
+  const record = ctx.state.fallback;
+  if (!record || (!record.slot && !record.publications.length)) return '';
+  try {
+    await dropFallbackObjects(ctx.options.target, record);
+    return '';
+  } catch (error) {
+    return `; the fall-back path's slot ${record.slot ?? ''} on the target could not be dropped (${(error as Error).message}): run dmskit abandon`;
+  }
+}
+
+/**
  * Before ready, after the fence was released: puts the pooler's ini back and resumes it on the source.
  * @returns what was done, to add to the failure's message
  */
@@ -384,11 +416,37 @@ const validation: Step = async (ctx) => {
     : `final validation is ${v.verdict} (${where}): ${validationSummary(v)}`;
 };
 
+/**
+ * After ready: the subscription on the old source that follows the target from the ready moment (the
+ * fall-back path), until `dmskit finish` or a rollback.
+ */
+const fallback: Step = async (ctx) => {
+  const { options, state } = ctx;
+  const names = options.fallback!;
+  const record = state.fallback!;
+  record.subscription = names.subscription;
+  await ctx.save();
+  await startFallback(options.sourceControl, names, {
+    conninfo: conninfoOf(options.target),
+    publications: record.publications,
+    startLsn: record.startLsn!,
+  });
+  return `fall-back path: ${names.subscription} on the old source follows the target from ${record.startLsn}; dmskit rollback falls back without loss, dmskit finish ends it`;
+};
+
+function conninfoOf(input: CutoverOptions['target']): string {
+  if (typeof input === 'string') return toConninfo(parseConnectionUrl(input, '--target-url'));
+  throw new ExternalError('the fall-back path needs the target as a URL');
+}
+
 const finish: Step = async (ctx) => {
   const { options, state } = ctx;
   await options.engine.finish();
-  await dropWatermarkTable(options.sourceControl, options.engine.watermarkTable);
-  await dropWatermarkTable(options.targetControl, options.engine.watermarkTable);
+  // The fall-back path proves with the same watermark table, the other way: it stays until dmskit finish.
+  if (!options.fallback) {
+    await dropWatermarkTable(options.sourceControl, options.engine.watermarkTable);
+    await dropWatermarkTable(options.targetControl, options.engine.watermarkTable);
+  }
   ctx.result = () => ({
     window: windowOf(state, options.finalValidation === 'before-ready'),
     fenceMethod: state.fence!.method,
@@ -401,7 +459,9 @@ const finish: Step = async (ctx) => {
     resumed: ctx.resumed,
     fence: state.fence!,
   });
-  return 'replication objects and the watermark removed';
+  return options.fallback
+    ? 'forward replication objects removed'
+    : 'replication objects and the watermark removed';
 };
 
 /**
@@ -429,6 +489,7 @@ export const STEPS: Record<CutoverStep, Step> = {
   sequences,
   switch: switchStep,
   ready,
+  fallback,
   validation,
   finish,
 };

@@ -2,6 +2,7 @@ import type { FenceMethod, PoolerConfig, SelectionRule, TableName } from '@dmski
 import type { ComparisonResult, ConnectionInput } from '@dmskit/validation';
 import type pg from 'pg';
 import type { CutoverEngine } from './engine.js';
+import type { FallbackNames } from './fallback.js';
 import type { FenceRecord } from './fence.js';
 import type { SequenceCopy } from './sequences.js';
 import type { CutoverStep, StateStore } from './state.js';
@@ -67,6 +68,8 @@ export interface CutoverSettings {
   readonly pooler?: PoolerConfig;
   /** A shell command run at the switch (target host, port, database in its environment). */
   readonly switchCommand?: string;
+  /** The fall-back path's names, when it is on (`cutover.fallback`). */
+  readonly fallback?: FallbackNames;
   readonly selection: readonly SelectionRule[];
   /** `name/environment`, in the state file and messages. */
   readonly migration: string;
@@ -79,7 +82,13 @@ export interface CutoverOptions extends CutoverSettings {
   readonly sourceControl: pg.Client;
   readonly targetControl: pg.Client;
   readonly engine: CutoverEngine;
-  readonly tables: readonly TableName[];
+  /** The migrated tables; `hasReplicaIdentity: false` ones are published insert-only on the fall-back path. */
+  readonly tables: readonly (TableName & { readonly hasReplicaIdentity?: boolean })[];
+  /**
+   * Runs in the ready step before clients are resumed (the fall-back releases the old source's fence
+   * here, so that clients switched back find it writable). @returns a line for the operator
+   */
+  readonly beforeResume?: () => Promise<string>;
   /** Backend pids on the source that the fence must not end, besides `sourceControl` (the lock's). */
   readonly exemptPids?: readonly number[];
   /** Where progress is kept; a file makes the cutover resumable. @default in memory */

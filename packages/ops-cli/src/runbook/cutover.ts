@@ -1,8 +1,16 @@
 import { DmskitError, type MigrationConfig, nativeObjectNames, UsageError } from '@dmskit/shared';
 import { type ConnectionInput, closeQuietly } from '@dmskit/validation';
-import { openBeforeWindow, refence, STEPS, type StepContext, undoPooler } from './cutover-steps.js';
+import {
+  openBeforeWindow,
+  refence,
+  STEPS,
+  type StepContext,
+  undoFallback,
+  undoPooler,
+} from './cutover-steps.js';
 import type { CutoverOptions, CutoverResult, CutoverSettings, FinalValidation } from './cutover-types.js';
 import type { CutoverEngine } from './engine.js';
+import { fallbackNames } from './fallback.js';
 import { faultPoint } from './faults.js';
 import { FenceReleaseFailed, releaseFence } from './fence.js';
 import {
@@ -30,6 +38,7 @@ export function cutoverSettings(config: MigrationConfig): CutoverSettings {
     finalValidation: c.finalValidation,
     ...(c.pooler ? { pooler: c.pooler } : {}),
     ...(c.switchCommand ? { switchCommand: c.switchCommand } : {}),
+    ...(c.fallback ? { fallback: fallbackNames(nativeObjectNames(config)) } : {}),
     selection: config.task.tableMappings,
     migration: `${config.name}/${config.environment}`,
   };
@@ -56,7 +65,7 @@ export class CutoverFailed extends DmskitError {
  * validation inside the window only with `before-ready`.
  */
 export function cutoverOrder(
-  settings: Pick<CutoverSettings, 'finalValidation' | 'pooler' | 'switchCommand'>,
+  settings: Pick<CutoverSettings, 'finalValidation' | 'pooler' | 'switchCommand' | 'fallback'>,
 ): CutoverStep[] {
   const order: CutoverStep[] = [
     'preconditions',
@@ -67,9 +76,10 @@ export function cutoverOrder(
     'sequences',
     ...(settings.pooler || settings.switchCommand ? (['switch'] as const) : []),
   ];
+  const fallback: CutoverStep[] = settings.fallback ? ['fallback'] : [];
   return settings.finalValidation === 'before-ready'
-    ? [...order, 'validation', 'ready', 'finish']
-    : [...order, 'ready', 'validation', 'finish'];
+    ? [...order, 'validation', 'ready', ...fallback, 'finish']
+    : [...order, 'ready', ...fallback, 'validation', 'finish'];
 }
 
 function newState(options: CutoverOptions): CutoverState {
@@ -198,6 +208,7 @@ async function undo(ctx: StepContext, step: CutoverStep, error: unknown): Promis
       });
   }
   source += await undoPooler(ctx);
+  source += await undoFallback(ctx);
   state.status = 'failed';
   await ctx.save().catch(() => undefined);
   const reason = options.signal?.aborted ? options.signal.reason : undefined;

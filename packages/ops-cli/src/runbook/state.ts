@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '@dmskit/shared';
+import type { FallbackRecord } from './fallback.js';
 import type { FenceRecord } from './fence.js';
 
 /**
@@ -17,6 +18,7 @@ export const CUTOVER_STEPS = [
   'switch',
   'validation',
   'ready',
+  'fallback',
   'finish',
 ] as const;
 export type CutoverStep = (typeof CUTOVER_STEPS)[number];
@@ -44,6 +46,8 @@ export interface CutoverState {
   watermark?: { token: string; lsn: string; seenMs?: number };
   /** The pooler: when it was paused, the copy of its ini file before the switch, whether it was switched. */
   pooler?: { pausedAt?: string; iniBackup?: string; switched?: boolean; resumed?: boolean };
+  /** The fall-back path (reverse replication from the target to the old source), as created. */
+  fallback?: FallbackRecord;
   /** When the target was declared ready (ISO), and the window then, in ms. */
   readyAt?: string;
   window?: Record<string, number>;
