@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { runDmskit, startDmskit } from '../helpers/cli.js';
 import { checkHistory, type HistoryWriter, LEDGER_DDL, startHistoryWriter } from '../helpers/history.js';
 import { prepareMigration, startMigration, type TestMigration, until } from '../helpers/migration.js';
@@ -129,6 +129,13 @@ describe('faults during a cutover', () => {
 
   it('a prepared transaction: refused before the fence, named, the source never fenced', async () => {
     const { m, writer } = await migrate();
+    // A prepared transaction left behind would hold its locks and block every later test's slot.
+    onTestFinished(() =>
+      withClient(m.sourceUrl, async (c) => {
+        for (const { gid } of (await c.query('SELECT gid FROM pg_prepared_xacts')).rows as { gid: string }[])
+          await c.query(`ROLLBACK PREPARED '${gid}'`);
+      }),
+    );
     await withClient(m.sourceUrl, (c) =>
       c.query("BEGIN; INSERT INTO ledger (op) VALUES (0); PREPARE TRANSACTION 'app_tx_7'"),
     );

@@ -73,6 +73,14 @@ describe('operating a migration: catalog, preflight, poc', () => {
         found: 'not available on the target: pltcl',
       });
     expect(report.checks.find((c) => c.id === 'connectivity-target')?.passed).toBe(true);
+    // The fall-back path (on by default): the target must publish back to the old source.
+    expect(failed['fallback-target-logical']).toMatchObject({
+      severity: 'error',
+      found: 'wal_level = replica',
+    });
+    expect(failed['fallback-target-logical']?.fix).toContain('rds.logical_replication = 1');
+    expect(report.checks.find((c) => c.id === 'fallback-source-subscribe')?.passed).toBe(true);
+    expect(report.checks.find((c) => c.id === 'fallback-target-replication')?.passed).toBe(true);
     expect(run.stdout).not.toContain(replica.password);
   });
 

@@ -71,9 +71,16 @@ describe('MigrationStack (the example config)', async () => {
     ]);
   });
 
-  it('opens Aurora on 5432 to DMS and the app CIDRs only, and DMS to the source port on-prem', () => {
+  it('opens Aurora on 5432 to DMS, the app CIDRs and (the fall-back path) on-prem only, and DMS to the source port on-prem', () => {
     const ingress = resources(s, 'aws_vpc_security_group_ingress_rule').filter((r) => r.from_port === 5432);
-    expect(sorted(ingress.map((r) => r.cidr_ipv4 ?? 'sg'))).toEqual(['192.168.20.0/24', 'sg']);
+    // The example's on-prem CIDRs (the old source subscribes to Aurora after the cutover), its app CIDR,
+    // and the replication instance's security group.
+    expect(sorted(ingress.map((r) => r.cidr_ipv4 ?? 'sg'))).toEqual([
+      '192.168.10.0/24',
+      '192.168.20.0/24',
+      '192.168.20.0/24',
+      'sg',
+    ]);
     expect(json).not.toContain('0.0.0.0/0');
     const egress = sorted(
       resources(s, 'aws_vpc_security_group_egress_rule').map((r) => [r.cidr_ipv4 ?? 'sg', r.from_port]),
@@ -86,6 +93,26 @@ describe('MigrationStack (the example config)', async () => {
         ['10.60.0.0/16', 443],
       ]),
     );
+  });
+
+  it('turns on logical replication in Aurora for the fall-back path, and not without it', () => {
+    const param = (x: Synth) =>
+      resources(x, 'aws_rds_cluster_parameter_group')
+        .flatMap((g) => (g.parameter as { name: string; value: string; apply_method: string }[]) ?? [])
+        .filter((p) => p.name === 'rds.logical_replication');
+    expect(param(s)).toEqual([
+      { name: 'rds.logical_replication', value: '1', apply_method: 'pending-reboot' },
+    ]);
+    const ingressFromOnPrem = (x: Synth) =>
+      resources(x, 'aws_vpc_security_group_ingress_rule')
+        .filter((r) => r.cidr_ipv4 === '192.168.0.0/16')
+        .map((r) => [r.from_port, r.to_port]);
+    const on = synth({ config: withTls(), offline: true });
+    expect(param(on)).toHaveLength(1);
+    expect(ingressFromOnPrem(on)).toEqual([[5432, 5432]]);
+    const off = synth({ config: withTls({ cutover: { fallback: false } }), offline: true });
+    expect(param(off)).toEqual([]);
+    expect(ingressFromOnPrem(off)).toEqual([]);
   });
 
   it('makes an encrypted, protected Aurora cluster whose password RDS keeps in Secrets Manager', () => {

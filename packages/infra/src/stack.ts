@@ -106,6 +106,7 @@ export class MigrationStack extends TerraformStack {
       onPremCidrs: config.network.onPremCidrs,
       sourcePort: config.source.port,
       appCidrs: config.target.appCidrs,
+      fallbackFromOnPrem: config.cutover.fallback,
     });
 
     const databaseName = config.target.databaseName ?? config.source.database;
@@ -119,7 +120,12 @@ export class MigrationStack extends TerraformStack {
       subnetIds: this.network.privateSubnets.map((s) => s.id),
       securityGroupIds: [this.securityGroups.aurora.id],
       kmsKeyArn: this.key.key.arn,
-      parameters: config.target.parameters,
+      // The fall-back path publishes from Aurora: logical decoding on the writer (Aurora PostgreSQL:
+      // "Setting up logical replication", rds.logical_replication; it takes a reboot of the writer).
+      parameters: {
+        ...(config.cutover.fallback ? { 'rds.logical_replication': '1' } : {}),
+        ...config.target.parameters,
+      },
       deletionProtection: config.target.deletionProtection,
       backupRetentionDays: config.target.backupRetentionDays,
     });

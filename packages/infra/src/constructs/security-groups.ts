@@ -13,6 +13,11 @@ export interface MigrationSecurityGroupsProps {
   readonly sourcePort: number;
   /** Application networks allowed to reach Aurora on 5432. @default [] */
   readonly appCidrs?: readonly string[];
+  /**
+   * The fall-back path: the old source's subscription connects from on-prem to Aurora, so Aurora accepts
+   * the database port from `onPremCidrs`. @default false
+   */
+  readonly fallbackFromOnPrem?: boolean;
   /** @default 5432 */
   readonly targetPort?: number;
   readonly tags?: Record<string, string>;
@@ -86,6 +91,18 @@ export class MigrationSecurityGroups extends Construct {
       toPort: targetPort,
       description: 'DMS replication instance',
     });
+    if (props.fallbackFromOnPrem)
+      props.onPremCidrs.forEach(
+        (cidr, i) =>
+          new VpcSecurityGroupIngressRule(this, `AuroraFromOnPremFallback${i}`, {
+            securityGroupId: this.aurora.id,
+            cidrIpv4: cidr,
+            ipProtocol: 'tcp',
+            fromPort: targetPort,
+            toPort: targetPort,
+            description: `Fall-back path: the old source subscribes to Aurora from ${cidr}`,
+          }),
+      );
     (props.appCidrs ?? []).forEach(
       (cidr, i) =>
         new VpcSecurityGroupIngressRule(this, `AuroraFromApp${i}`, {

@@ -67,6 +67,28 @@ describe('plan summary', () => {
     ]);
   });
 
+  it('says that turning on rds.logical_replication (the fall-back path) takes a reboot of the writer', () => {
+    const params = (on: boolean) => ({
+      parameter: [
+        { name: 'rds.force_ssl', value: '1', apply_method: 'pending-reboot' },
+        ...(on ? [{ name: 'rds.logical_replication', value: '1', apply_method: 'pending-reboot' }] : []),
+      ],
+    });
+    const found = dangerousChanges({
+      resource_changes: [
+        rc('aws_rds_cluster_parameter_group.Cluster', ['update'], params(false), params(true)),
+        rc('aws_rds_cluster_parameter_group.Same', ['update'], params(true), params(true)),
+      ],
+    });
+    expect(found).toEqual([
+      {
+        address: 'aws_rds_cluster_parameter_group.Cluster',
+        kind: 'change',
+        why: 'sets rds.logical_replication to 1 (the fall-back path): it takes effect only after a reboot of the Aurora writer',
+      },
+    ]);
+  });
+
   it('counts by component', () => {
     const { total, byComponent } = changeCounts(plan);
     expect(total).toEqual({ add: 2, change: 1, replace: 1, destroy: 0 });

@@ -97,6 +97,20 @@ export function dangerousChanges(plan: PlanJson): DangerousChange[] {
           why: `opens a security group to ${open} (ports ${String(after(rc, 'from_port'))}-${String(after(rc, 'to_port'))})`,
         });
     }
+    if (kind === 'change' && rc.type === 'aws_rds_cluster_parameter_group') {
+      const value = (side: 'before' | 'after') =>
+        (
+          (side === 'before' ? before(rc, 'parameter') : after(rc, 'parameter')) as
+            | { name?: string; value?: string }[]
+            | undefined
+        )?.find((p) => p.name === 'rds.logical_replication')?.value;
+      if (value('before') !== value('after'))
+        out.push({
+          address: rc.address,
+          kind,
+          why: `sets rds.logical_replication to ${value('after') ?? 'its default'} (the fall-back path): it takes effect only after a reboot of the Aurora writer`,
+        });
+    }
     if (kind === 'destroy' && rc.type === 'aws_kms_key')
       out.push({
         address: rc.address,

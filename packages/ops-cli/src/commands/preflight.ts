@@ -24,11 +24,11 @@ export async function preflight(options: PreflightOptions): Promise<CommandOutco
     throw new UsageError('preflight needs --source <url> (and --target <url> to check the target too)');
   parseConnectionUrl(options.source, '--source');
   if (options.target) parseConnectionUrl(options.target, '--target');
-  const task = options.config ? (await loadConfigOption(options.config, options.cwd)).config.task : undefined;
+  const config = options.config ? (await loadConfigOption(options.config, options.cwd)).config : undefined;
   const report = await runPreflight({
     source: options.source,
     ...(options.target ? { target: options.target } : {}),
-    ...(task ? { task } : {}),
+    ...(config ? { task: config.task, fallback: config.cutover.fallback } : {}),
   });
   const md = preflightMarkdown(report);
   if (options.markdown) await writeFile(path.resolve(options.cwd, options.markdown), redact(md));

@@ -36,6 +36,8 @@ export interface ServerFacts {
   readonly replicationRole: boolean;
   /** Member of rds_replication (Aurora and RDS). */
   readonly rdsReplication: boolean;
+  /** Member of pg_create_subscription (PostgreSQL 16+: CREATE SUBSCRIPTION without superuser). */
+  readonly createSubscription: boolean;
   readonly slotsUsed: number;
   readonly sendersUsed: number;
   readonly ssl: boolean;
@@ -69,6 +71,7 @@ export async function readServerFacts(client: pg.Client, address: string): Promi
     await client.query(
       `SELECT current_user AS user, r.rolsuper AS superuser, r.rolreplication AS replication,
               EXISTS (SELECT 1 FROM pg_roles x WHERE x.rolname = 'rds_replication' AND pg_has_role(current_user, x.oid, 'member')) AS rds_replication,
+              EXISTS (SELECT 1 FROM pg_roles x WHERE x.rolname = 'pg_create_subscription' AND pg_has_role(current_user, x.oid, 'member')) AS create_subscription,
               current_setting('server_version') AS version, current_setting('server_version_num')::int AS num,
               (SELECT count(*) FROM pg_replication_slots)::int AS slots, (SELECT count(*) FROM pg_stat_replication)::int AS senders,
               coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false) AS ssl,
@@ -98,6 +101,7 @@ export async function readServerFacts(client: pg.Client, address: string): Promi
     user: String(role.user),
     superuser: Boolean(role.superuser),
     replicationRole: Boolean(role.replication),
+    createSubscription: Boolean(role.create_subscription),
     rdsReplication: Boolean(role.rds_replication),
     slotsUsed: Number(role.slots),
     sendersUsed: Number(role.senders),
@@ -386,6 +390,90 @@ export async function tableChecks(source: pg.Client, facts: PreflightFacts): Pro
           'info',
           `${n} sequence(s): DMS and logical replication do not migrate their values`,
           'dmskit cutover copies them after the fence; set them yourself if you cut over by hand',
+        ),
+  );
+  return out;
+}
+
+/**
+ * The fall-back path (`cutover.fallback`): the target publishes to the old source after the cutover, so
+ * it needs logical decoding (Aurora: `rds.logical_replication = 1`, "Setting up logical replication for
+ * your Aurora PostgreSQL DB cluster"), a user allowed to replicate (`rds_replication` on Aurora), a free
+ * slot and walsender; and the source's user must be allowed to create subscriptions (superuser before
+ * PostgreSQL 16, `pg_create_subscription` from 16: "CREATE SUBSCRIPTION").
+ */
+export function fallbackChecks(
+  source: ServerFacts,
+  target: ServerFacts | undefined,
+  fallback: boolean,
+): CheckResult[] {
+  if (!fallback) return [];
+  const severity: Severity = 'error';
+  const out: CheckResult[] = [];
+  const canSubscribe = source.superuser || (source.major >= 16 && source.createSubscription);
+  out.push(
+    canSubscribe
+      ? pass(
+          'fallback-source-subscribe',
+          'the source user may create the fall-back subscription',
+          severity,
+          `${source.user}`,
+        )
+      : fail(
+          'fallback-source-subscribe',
+          'the source user may create the fall-back subscription',
+          severity,
+          `${source.user} is not a superuser${source.major >= 16 ? ' nor a member of pg_create_subscription' : ''}`,
+          source.major >= 16
+            ? `GRANT pg_create_subscription TO ${source.user}, or set cutover.fallback: false`
+            : `connect as a superuser for the cutover, or set cutover.fallback: false`,
+        ),
+  );
+  if (!target) return out;
+  const logical = target.settings.wal_level === 'logical';
+  out.push(
+    logical
+      ? pass(
+          'fallback-target-logical',
+          'the target can publish (logical decoding)',
+          severity,
+          'wal_level = logical',
+        )
+      : fail(
+          'fallback-target-logical',
+          'the target can publish (logical decoding)',
+          severity,
+          `wal_level = ${target.settings.wal_level ?? 'unknown'}`,
+          'Aurora: set rds.logical_replication = 1 in the cluster parameter group and reboot the writer (the stack does it when cutover.fallback is on)',
+        ),
+  );
+  const mayReplicate = target.superuser || target.replicationRole || target.rdsReplication;
+  out.push(
+    mayReplicate
+      ? pass('fallback-target-replication', 'the target user may replicate', severity, target.user)
+      : fail(
+          'fallback-target-replication',
+          'the target user may replicate',
+          severity,
+          `${target.user} has neither REPLICATION nor rds_replication`,
+          `GRANT rds_replication TO ${target.user} (Aurora), or ALTER ROLE ${target.user} REPLICATION`,
+        ),
+  );
+  const freeSlots = Number.parseInt(target.settings.max_replication_slots ?? '0', 10) - target.slotsUsed;
+  out.push(
+    freeSlots >= 1
+      ? pass(
+          'fallback-target-slots',
+          'a replication slot is free on the target',
+          severity,
+          `${freeSlots} free`,
+        )
+      : fail(
+          'fallback-target-slots',
+          'a replication slot is free on the target',
+          severity,
+          `max_replication_slots = ${target.settings.max_replication_slots}, ${target.slotsUsed} in use`,
+          'raise max_replication_slots in the cluster parameter group (a reboot)',
         ),
   );
   return out;

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import {
   type CheckResult,
   connectionChecks,
+  fallbackChecks,
   readServerFacts,
   type ServerFacts,
   sourceServerChecks,
@@ -30,6 +31,8 @@ export async function runPreflight(options: {
   source: string;
   target?: string;
   task?: MigrationConfig['task'];
+  /** Check what the fall-back path needs (`cutover.fallback`). @default true */
+  fallback?: boolean;
 }): Promise<PreflightReport> {
   const task = options.task ?? TaskSchema.parse({});
   const cdc = task.migrationType !== 'full-load';
@@ -59,6 +62,7 @@ export async function runPreflight(options: {
       checks.push(...sourceServerChecks(s.facts, cdc));
       checks.push(...(await tableChecks(s.client, facts)));
       checks.push(...(await targetChecks(t?.client, facts)));
+      checks.push(...fallbackChecks(s.facts, t?.facts, options.fallback ?? true));
     }
     const failed = { error: 0, warning: 0, info: 0 };
     for (const c of checks) if (!c.passed) failed[c.severity]++;

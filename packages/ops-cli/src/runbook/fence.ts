@@ -117,6 +117,19 @@ export async function preparedTransactions(client: pg.Client): Promise<string[]>
   return ((await client.query(PREPARED_SQL)).rows as { gid: string }[]).map((r) => r.gid);
 }
 
+/**
+ * While fencing: a transaction prepared since the preconditions would hold its locks (the write guard
+ * would wait for it) and could commit past the fence.
+ * @throws ExternalError naming it
+ */
+async function refusePrepared(control: pg.Client): Promise<void> {
+  const gids = await preparedTransactions(control);
+  if (gids.length)
+    throw new ExternalError(
+      `prepared transaction(s) ${gids.join(', ')} appeared while fencing; they could commit past the fence`,
+    );
+}
+
 /** @throws UsageError (exit 2) naming every prepared transaction of the database */
 export async function assertNoPreparedTransactions(client: pg.Client, when: string): Promise<void> {
   const gids = await preparedTransactions(client);
@@ -215,6 +228,7 @@ export async function applyFence(
   if (record.method === 'read-only') {
     await control.query(`ALTER DATABASE ${db} SET ${SETTING} = on`);
     const sessionsEnded = await endSessions(control, END_SESSIONS_SQL, [exempt, []]);
+    await refusePrepared(control);
     // The write guard too, so that a session that asks for read-write cannot write either; without the
     // privilege to create triggers, the fence is the setting alone, and its proof says so.
     const guarded = await installGuard(control, record, '5s').then(
@@ -232,6 +246,7 @@ export async function applyFence(
     const names = (record.roles ?? []).map((r) => r.name);
     return { sessionsEnded: await endSessions(control, END_SESSIONS_SQL, [exempt, names]), guarded: false };
   }
+  await refusePrepared(control);
   await installGuard(control, record, '20s');
   return { sessionsEnded: 0, guarded: true };
 }
