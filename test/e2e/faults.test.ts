@@ -201,14 +201,18 @@ describe('faults during a cutover', () => {
       }),
     ).rejects.toThrow(/is fenced for a cutover/);
     await noLoss(m, writer);
-    const rb = await runDmskit(['rollback', '--force', ...m.args]);
+    // Falling back fences the target the same way, and unfences the old source.
+    const rb = await runDmskit(['rollback', ...m.args]);
     expect(rb.code, rb.stderr).toBe(0);
-    expect(rb.stdout).toContain('fence released (lock-tables): fence triggers dropped from 2 table(s)');
+    expect(rb.stdout).toContain('The target stays fenced (lock-tables)');
     expect(await writable(m.sourceUrl)).toBe(true);
+    await expect(query(m.targetUrl, 'UPDATE accounts SET balance = 0 WHERE id = 1')).rejects.toThrow(
+      /is fenced/,
+    );
   });
 
-  it('rollback after ready refuses without --force and says what would diverge', async () => {
-    const { m, writer } = await migrate();
+  it('without a fall-back path, rollback after ready refuses without --force and says what would diverge', async () => {
+    const { m, writer } = await migrate({ fallback: false });
     const run = await runDmskit(['cutover', ...m.args]);
     expect(run.code, run.stderr).toBe(0);
     const rb = await runDmskit(['rollback', ...m.args]);

@@ -1,7 +1,8 @@
 import { rm } from 'node:fs/promises';
-import { ExternalError } from '@dmskit/shared';
+import { ExternalError, nativeObjectNames } from '@dmskit/shared';
 import { dropCreatedObjects } from '../native/objects.js';
 import type { CommandOutcome } from '../outcome.js';
+import { endFallback, fallbackNames } from '../runbook/fallback.js';
 import { releaseFence, releaseSql } from '../runbook/fence.js';
 import { lockMigration } from '../runbook/lock.js';
 import { fileStateStore } from '../runbook/state.js';
@@ -22,7 +23,7 @@ export interface AbandonOptions {
 /**
  * `dmskit abandon`: removes everything a migration created on both servers, as its state files record it
  * (never guessed from a name): the cutover's fence (released and read back), the subscription, the slot,
- * the publications and the watermark tables. The target's tables and rows are kept. With `--dry-run`, it
+ * the publications, the watermark tables and the fall-back path. The target's tables and rows are kept. With `--dry-run`, it
  * prints what it would remove and connects nowhere.
  * @returns exit code 0 when everything is gone
  * @throws ExternalError (exit 2) listing the SQL of what could not be removed
@@ -36,6 +37,8 @@ export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
   const [cutover, start] = await Promise.all([cutoverStore.load(), startStore.load()]);
   const fence = cutover?.fence && !cutover.fenceReleased ? cutover.fence : undefined;
   const created = start?.created;
+  const path = cutover?.fallback && !cutover.fallback.endedAt ? cutover.fallback : undefined;
+  const names = fallbackNames(nativeObjectNames(config));
   const plan = [
     ...(fence ? [`source: release the ${fence.method} fence: ${releaseSql(fence).join(' ')}`] : []),
     ...(created?.subscription || start?.intent === 'subscription'
@@ -46,6 +49,11 @@ export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
       : []),
     ...(created?.publications.length ? [`source: DROP PUBLICATION ${created.publications.join(', ')}`] : []),
     ...(created?.watermark ? [`source and target: DROP TABLE dmskit.${created.watermark.table}`] : []),
+    ...(path
+      ? [
+          `the fall-back path: old source: DROP SUBSCRIPTION ${names.subscription} if made; target: drop slot ${names.slot}, DROP PUBLICATION ${path.publications.join(', ')}`,
+        ]
+      : []),
   ];
   if (o.dryRun || plan.length === 0) {
     process.stdout.write(
@@ -74,6 +82,16 @@ export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
         await cutoverStore.save(cutover);
         process.stdout.write(`fence released: ${readBack}\n`);
       }
+    }
+    if (path && cutover) {
+      const removed = await endFallback(sourceUrl, targetUrlOf(o.targetUrl), names, path).catch(
+        (e: Error) => {
+          left.push(`the fall-back path: ${e.message}`);
+          return [];
+        },
+      );
+      for (const r of removed) process.stdout.write(`removed ${r}\n`);
+      await cutoverStore.save(cutover);
     }
     if (start) {
       const cleanup = await dropCreatedObjects({
