@@ -44,6 +44,8 @@ describe('parseMigrationConfig', () => {
       lsnWaitTimeoutSeconds: 300,
       maxFenceSeconds: 30,
       finalValidation: 'after-ready',
+      fallback: true,
+      fallbackMaxAgeDays: 7,
     });
     expect(config.network.connectivity).toEqual({
       type: 'vpn',
