@@ -1,5 +1,7 @@
 // Sums the vitest JSON reports of every workspace package into one closing line: "tests: N passed, N failed".
-import { readdir, readFile } from 'node:fs/promises';
+// `--clean` removes the reports of an earlier run first, so the line always closes the run it follows
+// (turbo restores a cached package's report with its logs: test-results/** is the test task's output).
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -7,6 +9,10 @@ const dirs = [
   ...(await readdir(path.join(root, 'packages'))).map((p) => path.join(root, 'packages', p)),
   path.join(root, 'test'),
 ];
+if (process.argv.includes('--clean')) {
+  await Promise.all(dirs.map((d) => rm(path.join(d, 'test-results'), { recursive: true, force: true })));
+  process.exit(0);
+}
 let passed = 0;
 let failed = 0;
 let skipped = 0;

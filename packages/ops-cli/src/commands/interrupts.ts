@@ -3,15 +3,17 @@ import { DmskitError, UsageError } from '@dmskit/shared';
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
- * A terminal's Ctrl-C reaches every process of the foreground group, and tsx relays it to node as well:
- * signals this close to the first are the same keypress.
+ * A terminal's Ctrl-C reaches every process of the foreground group, and tsx relays it to node as well,
+ * and a busy event loop may handle the copies apart: signals within a second of the first are the same
+ * keypress. A second Ctrl-C after that quits at once.
  */
-const SAME_KEYPRESS_MS = 300;
+const SAME_KEYPRESS_MS = 1000;
 
 /**
  * Runs `fn` with an AbortSignal that the first SIGINT, SIGTERM or SIGHUP aborts (reason: a UsageError
  * with exit code 130), so that `fn` cleans up through its own error paths. A second signal, later than
- * the same keypress, quits at once after printing `leftBehind()` (what is left and how to remove it).
+ * the same keypress (a second later), quits at once after printing `leftBehind()` (what is left and how to
+ * remove it).
  */
 export async function withInterrupts<T>(
   fn: (signal: AbortSignal) => Promise<T>,
