@@ -1,7 +1,13 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDmskit, startDmskit } from '../helpers/cli.js';
-import { createDatabase, expectNothingLeft, type LocalServer, startServer } from '../helpers/servers.js';
+import {
+  createDatabase,
+  expectNothingLeft,
+  type LocalServer,
+  query,
+  startServer,
+} from '../helpers/servers.js';
 
 function portRefuses(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -69,6 +75,36 @@ describe('Ctrl-C', () => {
       await expectNothingLeft(sourceUrl, targetUrl, 'UPDATE products SET price = price WHERE id = 1');
     });
   }
+
+  it("a rehearsal killed (SIGKILL) on the user's servers: the next one removes what it left first", async () => {
+    const [sourceUrl, targetUrl] = await Promise.all([
+      createDatabase(source, 'shop_killed'),
+      createDatabase(target, 'shop_killed'),
+    ]);
+    const args = [
+      'rehearse',
+      '--source-url',
+      sourceUrl,
+      '--target-url',
+      targetUrl,
+      '--scale',
+      '0.05',
+      '--cdc-seconds',
+      '1',
+    ];
+    const killed = await runDmskit(args, { env: { DMSKIT_FAULT: 'kill:fence' } });
+    expect(killed.code).toBeNull();
+    expect(await query(sourceUrl, 'SELECT slot_name FROM pg_replication_slots')).not.toEqual([]);
+    // The next rehearsal on the same servers first removes what the killed one left (its data stays: the
+    // databases are the user's), then stops at the tables that are already there, in one line.
+    const again = await runDmskit(args);
+    expect(again.stderr).toMatch(
+      /removed what an interrupted rehearsal left: the fall-back path; the fence: default_transaction_read_only of shop_killed is not set again, no write guard left; subscription \w+; publication \w+/,
+    );
+    expect(again.code).toBe(2);
+    expect(again.stderr).not.toContain('internal error');
+    await expectNothingLeft(sourceUrl, targetUrl, 'UPDATE products SET price = price WHERE id = 1');
+  });
 
   it('with servers dmskit started: they are stopped', async () => {
     let ports: number[] = [];

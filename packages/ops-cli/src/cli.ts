@@ -56,6 +56,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       10,
     )
     .option('-o, --out <dir>', 'folder for report.json and report.md', 'rehearsal-out')
+    .option(
+      '--state-dir <dir>',
+      'servers passed in: state while it runs (a killed rehearsal is cleaned up by the next)',
+      '.dmskit',
+    )
     .option('--json', 'print the report as JSON on stdout (progress goes to stderr)')
     .action(async (opts) => {
       const { rehearse } = await import('./commands/rehearse.js');

@@ -23,6 +23,8 @@ export interface RehearseOptions
   /** Report folder, relative to `cwd`. */
   readonly out: string;
   readonly json?: boolean;
+  /** Where a rehearsal on servers passed in keeps its state while it runs. @default .dmskit */
+  readonly stateDir?: string;
 }
 
 /**
@@ -64,6 +66,7 @@ export async function rehearse(
         cdcSeconds: options.cdcSeconds,
         progress,
         signal,
+        stateDir: path.resolve(options.cwd, options.stateDir ?? '.dmskit'),
       }),
     {
       what: 'servers stopped, source unfenced, replication objects removed',

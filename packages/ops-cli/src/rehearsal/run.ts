@@ -26,6 +26,7 @@ import { startEmbeddedServer } from '../servers/embedded.js';
 import type { Progress } from '../ui/progress.js';
 import { since, sleep } from '../util/time.js';
 import { assertReplicable, serverFacts } from './checks.js';
+import { cleanLeftovers, type RehearsalStores, rehearsalStores } from './leftovers.js';
 
 export interface RehearsalOptions {
   readonly config: MigrationConfig;
@@ -42,6 +43,11 @@ export interface RehearsalOptions {
   readonly cdcSeconds: number;
   readonly progress: Progress;
   readonly signal?: AbortSignal;
+  /**
+   * On servers passed in: where the rehearsal keeps its state while it runs, so that one killed before it
+   * could clean up is cleaned up by the next run on the same servers. @default in memory
+   */
+  readonly stateDir?: string;
 }
 
 /** Everything a rehearsal measured; written as report.json and summarized in report.md. */
@@ -113,6 +119,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
   const cleanups: Cleanup[] = [];
   const database = config.target.databaseName ?? config.source.database;
   let writer: Writer | undefined;
+  let stores: RehearsalStores | undefined;
   try {
     let sourceUrl = options.sourceUrl;
     let targetUrl = options.targetUrl;
@@ -149,6 +156,18 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       migration: `${config.name}/${config.environment}`,
     });
     cleanups.push(lock.release);
+    stores =
+      options.stateDir && options.sourceUrl
+        ? rehearsalStores(
+            options.stateDir,
+            `${config.name}-${config.environment}`,
+            `${where.source} ${where.target}`,
+          )
+        : undefined;
+    if (stores) {
+      const cleaned = await cleanLeftovers(stores, { sourceUrl, targetUrl, ...where });
+      if (cleaned.length) progress.info(`removed what an interrupted rehearsal left: ${cleaned.join('; ')}`);
+    }
     const target = await openConnection(targetUrl, 'target', { applicationName: 'dmskit-control' });
     cleanups.push(() => closeQuietly(target));
     const [sourceFacts, targetFacts] = await Promise.all([serverFacts(source), serverFacts(target)]);
@@ -170,7 +189,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
 
     const peak: LagPeak = { bytes: 0, seconds: 0 };
     const writes = () => writer?.stats().transactions ?? 0;
-    const startStore = memoryStateStore<NativeStartState>();
+    const startStore = stores?.start ?? memoryStateStore<NativeStartState>();
     const native = await startNativeMigration({
       store: startStore,
       config,
@@ -232,7 +251,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       progress.info(`warning: ${note}`);
     }
     progress.phase(`cutover (${config.cutover.fenceMethod} fence)`);
-    const cutoverState = memoryStateStore();
+    const cutoverState = stores?.cutover ?? memoryStateStore();
     // Through new connections: a rehearsal leaves nothing of the fall-back path either.
     cleanups.push(async () => {
       const record = (await cutoverState.load())?.fallback;
@@ -304,6 +323,12 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
   } finally {
     progress.stop();
     await writer?.stop().catch(() => undefined);
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    let clean = true;
+    for (const c of cleanups.reverse())
+      await c().catch(() => {
+        clean = false;
+      });
+    // Everything was removed: nothing for a later run to clean up.
+    if (clean) await stores?.remove();
   }
 }
