@@ -1,5 +1,8 @@
-import { ExternalError, redact } from '@dmskit/shared';
+import { createRequire } from 'node:module';
+import { userInfo } from 'node:os';
+import { ExternalError, redact, registerSecret } from '@dmskit/shared';
 import pg from 'pg';
+import { parse as parseConnectionString } from 'pg-connection-string';
 
 /** A PostgreSQL server to connect to: a `postgres://` URL or node-postgres client options. */
 export type ConnectionInput = string | pg.ClientConfig;
@@ -45,6 +48,68 @@ function connectFailure(role: string, where: string, error: unknown): ExternalEr
   return new ExternalError(`cannot connect to ${role} ${where}: ${reason}`, { cause: error });
 }
 
+type PassfileLookup = (
+  connInfo: { host: string; port: number | string; database: string; user: string },
+  callback: (password: string | undefined) => void,
+) => void;
+const pgpass = createRequire(import.meta.url)('pgpass') as PassfileLookup;
+
+/**
+ * The password of `connInfo` in the passfile (PGPASSFILE, else ~/.pgpass; only when its mode is 0600 or
+ * stricter), read with the `pgpass` package as libpq reads it ("The Password File").
+ */
+export function passfilePassword(connInfo: {
+  host: string;
+  port: number | string;
+  database: string;
+  user: string;
+}): Promise<string | undefined> {
+  // libpq reads the passfile when the password is empty, PGPASSWORD='' included; pgpass skips the file
+  // whenever PGPASSWORD is set at all.
+  if (process.env.PGPASSWORD === '') delete process.env.PGPASSWORD;
+  return new Promise((resolve) => pgpass(connInfo, resolve)).then((found) => {
+    if (found) registerSecret(found as string);
+    return found as string | undefined;
+  });
+}
+
+/**
+ * For a URL without a password: the password as libpq finds it, PGPASSWORD, else the passfile (PGPASSFILE
+ * or ~/.pgpass, only when its mode is 0600 or stricter: "The Password File"), asked for only when the
+ * server wants one.
+ */
+function passwordFromEnvironment(url: string): Pick<pg.ClientConfig, 'password'> {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return {};
+  }
+  if (u.password) return {};
+  return {
+    password: async () => {
+      if (process.env.PGPASSWORD) return process.env.PGPASSWORD;
+      const found = await passfilePassword({
+        host: u.hostname || process.env.PGHOST || 'localhost',
+        port: u.port || process.env.PGPORT || '5432',
+        database: decodeURIComponent(u.pathname.slice(1)) || process.env.PGDATABASE || '',
+        user: decodeURIComponent(u.username) || process.env.PGUSER || userInfo().username,
+      });
+      return found ?? '';
+    },
+  };
+}
+
+/**
+ * `sslmode` with libpq's meaning ("SSL Support": `require` encrypts without verifying the certificate,
+ * `verify-full` verifies it and the host name) instead of node-postgres' default, which treats `require`
+ * as `verify-full` and warns.
+ */
+export function withLibpqSslmode(url: string): string {
+  if (!/[?&]sslmode=/.test(url) || /[?&]uselibpqcompat=/.test(url)) return url;
+  return `${url}&uselibpqcompat=true`;
+}
+
 /**
  * Opens one client. `role` ("source", "target") names the server in errors.
  * @param options.pinSettings - set {@link PINNED_SETTINGS} on the session (validation does)
@@ -55,7 +120,14 @@ export async function openConnection(
   role: string,
   options: { pinSettings?: boolean; applicationName?: string; connectTimeoutMs?: number } = {},
 ): Promise<pg.Client> {
-  const base: pg.ClientConfig = typeof input === 'string' ? { connectionString: input } : { ...input };
+  // The URL parsed here, not by node-postgres: its own parse would drop the password function.
+  const base: pg.ClientConfig =
+    typeof input === 'string'
+      ? {
+          ...(parseConnectionString(withLibpqSslmode(input)) as pg.ClientConfig),
+          ...passwordFromEnvironment(input),
+        }
+      : { ...input };
   const client = new pg.Client({
     ...base,
     application_name: options.applicationName ?? 'dmskit',

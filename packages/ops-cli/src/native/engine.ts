@@ -9,7 +9,7 @@ import {
 } from '@dmskit/shared';
 import { describeConnection, listTables, qualifiedName, type TableInfo } from '@dmskit/validation';
 import pg from 'pg';
-import { parseConnectionUrl, toConninfo } from '../pg/url.js';
+import { subscriptionConninfo } from '../pg/url.js';
 import {
   assertReplicable,
   assertTargetEmpty,
@@ -259,7 +259,7 @@ export async function startNativeMigration(options: {
         name: names.subscription,
         slot: names.slot,
         publications: publications.names,
-        conninfo: toConninfo(parseConnectionUrl(options.sourceUrl, '--source-url')),
+        conninfo: await subscriptionConninfo(options.sourceUrl, '--source-url'),
       });
     });
     const t = performance.now();

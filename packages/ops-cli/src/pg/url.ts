@@ -1,4 +1,6 @@
+import { userInfo } from 'node:os';
 import { UsageError } from '@dmskit/shared';
+import { passfilePassword } from '@dmskit/validation';
 import { parse } from 'pg-connection-string';
 
 /** The parts of a `postgres://` URL that dmskit needs, parsed by pg-connection-string. */
@@ -12,24 +14,51 @@ export interface ConnectionParts {
 }
 
 /**
- * Parses a `postgres://user:password@host:port/database?sslmode=...` URL.
+ * Parses a `postgres://user:password@host:port/database?sslmode=...` URL. What the URL leaves out comes
+ * from libpq's environment, as psql and pg_dump take it ("Environment Variables"): PGHOST, PGPORT,
+ * PGDATABASE, PGUSER, PGSSLMODE; the password is looked up later ({@link resolvePassword}).
  * @param flag - the option it came from, named in the error
- * @throws UsageError when it is not a PostgreSQL URL with a host and a database
+ * @throws UsageError when it is not a PostgreSQL URL, or no host or database is given either way
  */
 export function parseConnectionUrl(url: string, flag: string): ConnectionParts {
   if (!/^postgres(ql)?:\/\//.test(url)) throw new UsageError(`${flag}: expected a postgres:// URL`);
   const c = parse(url);
-  if (!c.host) throw new UsageError(`${flag}: the URL has no host`);
-  if (!c.database) throw new UsageError(`${flag}: the URL has no database name`);
-  const sslmode = new URL(url).searchParams.get('sslmode') ?? undefined;
+  const env = process.env;
+  const host = c.host || env.PGHOST;
+  const database = c.database || env.PGDATABASE;
+  if (!host) throw new UsageError(`${flag}: the URL has no host (and PGHOST is not set)`);
+  if (!database) throw new UsageError(`${flag}: the URL has no database name (and PGDATABASE is not set)`);
+  const sslmode = new URL(url).searchParams.get('sslmode') ?? env.PGSSLMODE ?? undefined;
   return {
-    host: c.host,
-    port: c.port ? Number(c.port) : 5432,
-    database: c.database,
-    user: c.user ?? process.env.PGUSER ?? 'postgres',
-    password: c.password ?? undefined,
+    host,
+    port: c.port ? Number(c.port) : env.PGPORT ? Number(env.PGPORT) : 5432,
+    database,
+    user: c.user || env.PGUSER || userInfo().username,
+    password: c.password || undefined,
     sslmode,
   };
+}
+
+/**
+ * The password of a connection as libpq finds it: the URL's, else PGPASSWORD, else the passfile
+ * (PGPASSFILE or ~/.pgpass, only when its mode is 0600 or stricter: "The Password File").
+ * @returns undefined when there is none (a server that trusts, or a certificate)
+ */
+export async function resolvePassword(parts: ConnectionParts): Promise<string | undefined> {
+  if (parts.password) return parts.password;
+  if (process.env.PGPASSWORD) return process.env.PGPASSWORD;
+  return passfilePassword({ host: parts.host, port: parts.port, database: parts.database, user: parts.user });
+}
+
+/**
+ * The conninfo a subscription connects with (`CREATE SUBSCRIPTION ... CONNECTION`), the password found
+ * as libpq finds it: a subscription runs in the server, which has neither dmskit's environment nor its
+ * passfile. It contains the password: never print it.
+ */
+export async function subscriptionConninfo(url: string, flag: string): Promise<string> {
+  const parts = parseConnectionUrl(url, flag);
+  const password = await resolvePassword(parts);
+  return toConninfo({ ...parts, password });
 }
 
 /** The same URL without its password (for client programs that read `PGPASSWORD`). */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ExternalError } from '@dmskit/shared';
 import { type ComparisonResult, closeQuietly, compareDatabases, openConnection } from '@dmskit/validation';
 import type pg from 'pg';
-import { parseConnectionUrl, toConninfo } from '../pg/url.js';
+import { subscriptionConninfo } from '../pg/url.js';
 import {
   type PoolerAdmin,
   pausePooler,
@@ -427,15 +427,15 @@ const fallback: Step = async (ctx) => {
   record.subscription = names.subscription;
   await ctx.save();
   await startFallback(options.sourceControl, names, {
-    conninfo: conninfoOf(options.target),
+    conninfo: await conninfoOf(options.target),
     publications: record.publications,
     startLsn: record.startLsn!,
   });
   return `fall-back path: ${names.subscription} on the old source follows the target from ${record.startLsn}; dmskit rollback falls back without loss, dmskit finish ends it`;
 };
 
-function conninfoOf(input: CutoverOptions['target']): string {
-  if (typeof input === 'string') return toConninfo(parseConnectionUrl(input, '--target-url'));
+async function conninfoOf(input: CutoverOptions['target']): Promise<string> {
+  if (typeof input === 'string') return subscriptionConninfo(input, '--target-url');
   throw new ExternalError('the fall-back path needs the target as a URL');
 }
 
