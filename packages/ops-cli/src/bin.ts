@@ -23,6 +23,10 @@ function serverFailure(error: unknown): string | undefined {
   return undefined;
 }
 
+// The AWS SDK warns that its releases after January 2027 will need Node 22; dmskit pins its SDK and
+// supports Node 20, so the seven-line warning before every message says nothing to its users.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 try {
   process.exit(await main(process.argv.slice(2)));
 } catch (error) {

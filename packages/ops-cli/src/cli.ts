@@ -1,6 +1,27 @@
+import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-
 import type { CommandOutcome } from './outcome.js';
+
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+/** The exit codes and environment every command shares, under `dmskit --help`. */
+const HELP_EPILOG = `
+Exit codes:
+  0    done; equal; ready
+  1    done, and it found something: validation different, preflight not ready, a policy failed, a problem in status
+  2    could not do it: a usage error, an unreachable server, a failed step (one line says which, and what was undone)
+  3    a dmskit bug (the message has a stack)
+  130  interrupted (Ctrl-C, SIGTERM, SIGHUP) after cleaning up
+
+Environment:
+  PGPASSWORD, PGPASSFILE (~/.pgpass)      passwords for URLs without one, as libpq finds them
+  PGHOST, PGPORT, PGDATABASE, PGUSER,     what a postgres:// URL leaves out
+  PGSSLMODE
+  DMSKIT_SOURCE_PASSWORD (the config's    the source password when no --source-url is given
+  source.password.variable)
+  DMSKIT_PG_BIN                           where pg_dump and pg_restore are
+  DMSKIT_PROVIDER_MIRROR                  the terraform provider mirror for dmskit plan --offline
+`;
 
 export type { CommandOutcome };
 
@@ -30,6 +51,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description(
       'Move on-premises PostgreSQL to Aurora PostgreSQL: rehearse, validate and cut over a migration.',
     )
+    .version(VERSION, '-V, --version', 'print the version of dmskit')
+    .addHelpText('after', HELP_EPILOG)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
@@ -44,7 +67,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--no-sample-data', 'load nothing and run no writer: migrate the source database as it is')
     .option(
       '--scale <n>',
-      'size of the sample data set (1 = about 50,000 rows)',
+      'size of the sample data set (1 = about 41,000 rows)',
       positiveNumber('--scale'),
       1,
     )

@@ -280,7 +280,17 @@ export async function cutover(
   if (o.dryRun) {
     const sourceDatabase = o.sourceUrl ? parseConnectionUrl(o.sourceUrl, '--source-url').database : undefined;
     const bytes = o.sourceUrl ? await scopeBytes(o.sourceUrl, config) : undefined;
-    process.stdout.write(cutoverDryRun(config, o.engine, stateFile, sourceDatabase, bytes));
+    const text = cutoverDryRun(config, o.engine, stateFile, sourceDatabase, bytes);
+    if (o.json) {
+      const steps = text
+        .split(/\n(?=\d+\. )/)
+        .slice(1)
+        .map((block) => {
+          const [head = '', ...actions] = block.split('\n');
+          return { step: head.replace(/^\d+\. /, ''), actions: actions.map((a) => a.trim()).filter(Boolean) };
+        });
+      process.stdout.write(`${JSON.stringify({ stateFile, tableBytes: bytes ?? null, steps }, null, 2)}\n`);
+    } else process.stdout.write(text);
     return { exitCode: 0 };
   }
   const s = await session(o, true);

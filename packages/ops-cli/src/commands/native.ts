@@ -50,6 +50,10 @@ async function sessions(o: NativeOptions) {
  */
 export async function nativeStart(o: NativeOptions): Promise<CommandOutcome> {
   const { config } = await loadConfigOption(o.config, o.cwd);
+  if (o.config === 'migrations/ecommerce.ts')
+    process.stderr.write(
+      `no --config: using ${o.config} (${config.name}), whose selection rules migrate ${config.task.tableMappings.map((r) => `${r.action} ${r.schema}.${r.table}`).join(', ')}\n`,
+    );
   const store = startStateStore(statePaths(o, config).start);
   const sourceUrl = sourceUrlOf(config, o.sourceUrl);
   const lock = await lockMigration({
