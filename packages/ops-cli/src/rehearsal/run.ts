@@ -35,7 +35,7 @@ export interface RehearsalOptions {
   readonly targetUrl?: string;
   /** Load the e-commerce data set and run the sample writer. @default true */
   readonly sampleData: boolean;
-  /** Size of the data set (1: about 50,000 rows). */
+  /** Size of the data set (1: about 41,000 rows). */
   readonly scale: number;
   /** Sample writer transactions per second. */
   readonly writeRate: number;

@@ -11,7 +11,7 @@ export const ECOMMERCE_TABLES = [
   'order_items',
 ] as const;
 
-/** Row counts per table at a given scale (scale 1: about 50,000 rows in all). */
+/** Row counts per table at a given scale (scale 1: about 41,000 rows in all). */
 export function ecommerceSizes(scale: number): Record<(typeof ECOMMERCE_TABLES)[number], number> {
   const n = (base: number) => Math.max(1, Math.round(base * scale));
   const products = n(2_000);
@@ -132,7 +132,7 @@ function loadSql(scale: number): string[] {
 }
 
 /**
- * Creates the e-commerce schema and loads it at `scale` (1: about 50,000 rows) in one transaction.
+ * Creates the e-commerce schema and loads it at `scale` (1: about 41,000 rows) in one transaction.
  * @throws UsageError when one of its tables already exists (the data set is never loaded over real data)
  * @returns rows loaded per table
  */
