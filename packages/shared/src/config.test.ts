@@ -126,6 +126,15 @@ describe('parseMigrationConfig', () => {
 });
 
 describe('loadMigrationConfig', () => {
+  it('names the file, line and column of a syntax error in a .ts config', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-config-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(path.join(dir, 'shop.ts'), "export default {\n  name: 'shop',,\n};\n");
+    await expect(loadMigrationConfig('shop.ts', { cwd: dir })).rejects.toThrowError(
+      'shop.ts: cannot be loaded: shop.ts:2:16: Expected identifier but found ","',
+    );
+  });
+
   it('loads the example TypeScript config', async () => {
     const { config } = await loadMigrationConfig('migrations/ecommerce.ts', { cwd: repoRoot });
     expect(config.name).toBe('ecommerce');

@@ -34,7 +34,7 @@ export async function loadMigrationConfig(
       const { tsImport } = await import('tsx/esm/api');
       mod = (await tsImport(pathToFileURL(absolute).href, import.meta.url)) as Record<string, unknown>;
     } catch (error) {
-      throw new UsageError(`${file}: cannot be loaded (${(error as Error).message.split('\n')[0]})`);
+      throw new UsageError(`${file}: cannot be loaded: ${loadFailure(error, absolute, file)}`);
     }
     value = mod.default ?? mod.migration;
     if (value === undefined) {
@@ -46,4 +46,20 @@ export async function loadMigrationConfig(
     );
   }
   return parseMigrationConfig(value, file);
+}
+
+/**
+ * The one line that says why a config module did not load: for a syntax error, esbuild's
+ * `path:line:column: ERROR: message` (after "Transform failed with N error(s):") as `file:line:column:
+ * message`; otherwise the error's first line.
+ */
+function loadFailure(error: unknown, absolute: string, file: string): string {
+  const message = String((error as Error)?.message ?? error);
+  const located = /(\S+):(\d+):(\d+): ERROR: (.+)/.exec(message);
+  if (located) {
+    const where = located[1] === absolute ? file : located[1];
+    // esbuild counts columns from 0; editors and compilers from 1.
+    return `${where}:${located[2]}:${Number(located[3]) + 1}: ${located[4]}`;
+  }
+  return message.split('\n')[0] ?? message;
 }
