@@ -26,7 +26,7 @@ export function rehearsalMarkdown(r: RehearsalReport): string {
       : '- Sample data: none (the database as it is)',
     `- Schema: ${r.schema.preDataEntries} pre-data entries and ${r.schema.primaryKeys} primary keys before the load, ${r.schema.postDataEntries} post-data entries after it (${r.schema.pgDump})`,
     `- Full load: ${formatCount(r.fullLoad.rows)} rows in ${formatDuration(r.fullLoad.durationMs)}`,
-    `- CDC: ${formatDuration(r.cdc.durationMs)}; ${formatCount(r.cdc.writesDuringCdc)} write transactions committed on the source after the full load; ${formatCount(r.cdc.changesAppliedOnTarget)} row changes applied on the target`,
+    `- CDC: ${formatDuration(r.cdc.durationMs)}; ${formatCount(r.cdc.changesOnSource)} row changes committed on the source after the full load${r.cdc.writer ? ` (${formatCount(r.cdc.writesDuringCdc)} sample-writer transactions)` : ''}; ${formatCount(r.cdc.changesAppliedOnTarget)} row changes applied on the target`,
     `- Peak lag: ${formatBytes(r.lag.peakBytes)} / ${r.lag.peakSeconds.toFixed(2)} s; ${r.lag.atCutoverSeconds.toFixed(2)} s when the cutover began`,
     '',
     '## Cutover',

@@ -80,6 +80,11 @@ export interface RehearsalReport {
     readonly writesDuringCdc: number;
     /** Rows inserted, updated and deleted by the subscription after the full load (target statistics). */
     readonly changesAppliedOnTarget: number;
+    /**
+     * Rows inserted, updated and deleted on the source's migrated tables after the full load, by any
+     * writer (the sample writer, the user's own load): source statistics.
+     */
+    readonly changesOnSource: number;
     readonly writer: WriterStats | null;
   };
   readonly lag: {
@@ -98,8 +103,8 @@ const STATS_SQL = `
 SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::int8 AS changes
   FROM pg_stat_user_tables WHERE (schemaname, relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
 
-async function appliedChanges(target: pg.Client, tables: readonly TableInfo[]): Promise<number> {
-  const { rows } = await target.query(STATS_SQL, [tables.map((t) => t.schema), tables.map((t) => t.table)]);
+async function rowChanges(client: pg.Client, tables: readonly TableInfo[]): Promise<number> {
+  const { rows } = await client.query(STATS_SQL, [tables.map((t) => t.schema), tables.map((t) => t.table)]);
   return Number((rows[0] as { changes: string }).changes);
 }
 
@@ -219,7 +224,8 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         );
     });
     writer?.markCdcStart();
-    const appliedBefore = await appliedChanges(target, native.tables);
+    const appliedBefore = await rowChanges(target, native.tables);
+    const sourceBefore = await rowChanges(source, native.tables);
 
     const cdcStart = performance.now();
     const watch = { progress, peak, writes, ...(signal ? { signal } : {}) };
@@ -287,7 +293,8 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     const unfenced = await releaseFence(sourceUrl, cutover.fence);
     progress.info(`source unfenced: ${unfenced} (a rehearsal leaves the source as it found it)`);
     await sleep(1000); // the subscription's last statistics reach the target's counters
-    const appliedAfter = await appliedChanges(target, native.tables);
+    const appliedAfter = await rowChanges(target, native.tables);
+    const sourceAfter = await rowChanges(source, native.tables);
 
     const { fence: _fence, validation, ...cutoverFacts } = cutover;
     if (!validation) throw new InternalError('the rehearsal cutover returned no final validation');
@@ -313,6 +320,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         durationMs: cdcMs,
         writesDuringCdc: writerStats?.transactionsDuringCdc ?? 0,
         changesAppliedOnTarget: Math.max(0, appliedAfter - appliedBefore),
+        changesOnSource: Math.max(0, sourceAfter - sourceBefore),
         writer: writerStats,
       },
       lag: { peakBytes: peak.bytes, peakSeconds: peak.seconds, atCutoverSeconds: ready.lagSeconds ?? 0 },
