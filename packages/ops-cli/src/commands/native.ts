@@ -96,7 +96,9 @@ export async function nativeStart(o: NativeOptions): Promise<CommandOutcome> {
 }
 
 function statusLines(status: Awaited<ReturnType<typeof replicationStatus>>): string[] {
-  const lines = status.tables.map((t) => `${t.schema}.${t.table}: ${t.state} (${t.rows} rows)`);
+  const lines = status.tables.map(
+    (t) => `${t.schema}.${t.table}: ${t.state} (${t.state === 'copying' ? '' : '~'}${t.rows} rows)`,
+  );
   const seconds = status.lagSeconds === null ? 'unknown' : status.lagSeconds.toFixed(2);
   const safe = status.slot.safeWalSizeBytes === null ? 'no limit' : formatBytes(status.slot.safeWalSizeBytes);
   lines.push(

@@ -34,6 +34,11 @@ function lagLine(f: ProgressFrame): string {
   return `lag: ${formatBytes(f.lagBytes)} / ${seconds}${writes}${problems}`;
 }
 
+/** A planner estimate (`reltuples`): `~` before it, `?` for a table never analysed (-1). */
+function estimate(n: number): string {
+  return n < 0 ? '?' : `~${formatCount(n)}`;
+}
+
 function renderTable(f: ProgressFrame): string {
   const table = new Table({
     head: ['table', 'state', 'rows on target', 'rows on source'],
@@ -44,8 +49,9 @@ function renderTable(f: ProgressFrame): string {
     table.push([
       displayName(t),
       t.state,
-      formatCount(t.rows),
-      f.sourceRows?.has(key) ? formatCount(f.sourceRows.get(key)!) : '',
+      // While copying, pg_stat_progress_copy counts exactly; otherwise the statistics estimate.
+      t.state === 'copying' ? formatCount(t.rows) : `~${formatCount(t.rows)}`,
+      f.sourceRows?.has(key) ? estimate(f.sourceRows.get(key)!) : '',
     ]);
   }
   return `${table.toString()}\n${lagLine(f)}`;
