@@ -263,6 +263,13 @@ describe('faults during a cutover', () => {
           m.subscription,
         ]),
       ).toEqual([{ subenabled: true }]);
+      // The fall-back path's slot, made before the fence, is gone from the target too.
+      expect(
+        await query(
+          m.targetUrl,
+          'SELECT slot_name FROM pg_replication_slots WHERE database = current_database()',
+        ),
+      ).toEqual([]);
       await caughtUp(m, writer);
     });
   }

@@ -426,7 +426,8 @@ export async function rollback(
   const forward = await fileStateStore(statePaths(o, config).cutover).load();
   const afterReady = Boolean(forward?.readyAt);
   const path = forward?.fallback && !forward.fallback.endedAt && forward.fallback.subscription;
-  const s = await session(o, afterReady);
+  // The fall-back path's slot made before the fence lives on the target: dropping it needs the target.
+  const s = await session(o, afterReady || Boolean(forward?.fallback?.slot));
   try {
     if (afterReady && path) {
       const health = await fallbackHealth(s.source, s.target!, fallbackNames(nativeObjectNames(config)));
@@ -446,6 +447,7 @@ export async function rollback(
     }
     const done = await rollbackCutover({
       source: s.sourceUrl,
+      ...(s.targetUrl ? { target: s.targetUrl } : {}),
       engine: s.engine,
       state: fileStateStore(s.stateFile),
       ...(o.force ? { force: true } : {}),

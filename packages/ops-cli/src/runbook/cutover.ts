@@ -10,7 +10,7 @@ import {
 } from './cutover-steps.js';
 import type { CutoverOptions, CutoverResult, CutoverSettings, FinalValidation } from './cutover-types.js';
 import type { CutoverEngine } from './engine.js';
-import { fallbackNames } from './fallback.js';
+import { dropFallbackObjects, fallbackNames } from './fallback.js';
 import { faultPoint } from './faults.js';
 import { FenceReleaseFailed, releaseFence } from './fence.js';
 import {
@@ -235,6 +235,8 @@ export interface RollbackResult {
  */
 export async function rollbackCutover(options: {
   source: ConnectionInput;
+  /** Where the fall-back path's slot and publications were made before the window, to drop them. */
+  target?: ConnectionInput;
   engine: CutoverEngine;
   state: StateStore;
   force?: boolean;
@@ -259,6 +261,17 @@ export async function rollbackCutover(options: {
     lines.push(`replication resumed (${options.engine.name})`);
   } else if (state.steps.finish)
     lines.push('replication was removed at finish: the source and target now diverge');
+  const path = state.fallback;
+  if (!ready && path && (path.slot || path.publications.length)) {
+    if (options.target) {
+      const removed = await dropFallbackObjects(options.target, path);
+      if (removed.length)
+        lines.push(`removed ${removed.join(', ')} (the fall-back path made before the fence)`);
+    } else
+      lines.push(
+        `the fall-back path's slot ${path.slot ?? ''} is left on the target: run dmskit abandon with --target-url`,
+      );
+  }
   state.status = 'rolled-back';
   await options.state.save(state);
   return { lines };
