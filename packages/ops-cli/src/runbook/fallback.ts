@@ -235,14 +235,7 @@ export async function endFallback(
     if (record.subscription && (await dropSubscription(source, record.subscription)))
       removed.push(`subscription ${record.subscription} on the old source`);
     record.subscription = undefined;
-    if (record.slot && (await dropReplicationSlot(target, record.slot)))
-      removed.push(`replication slot ${record.slot} on the target`);
-    record.slot = undefined;
-    for (const p of record.publications)
-      await target.query(`DROP PUBLICATION IF EXISTS ${pg.escapeIdentifier(p)}`);
-    if (record.publications.length)
-      removed.push(`publication ${record.publications.join(', ')} on the target`);
-    record.publications = [];
+    removed.push(...(await dropFallbackObjects(targetUrl, record)));
     await dropWatermarkTable(source, names.watermarkTable);
     await dropWatermarkTable(target, names.watermarkTable);
     record.endedAt = new Date().toISOString();
