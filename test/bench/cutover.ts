@@ -74,7 +74,7 @@ interface RunResult {
 }
 
 const source = await startServer('source', { logical: true });
-const target = await startServer('target');
+const target = await startServer('target', { logical: true }); // the fall-back path publishes from it
 const dir = await scratchDir('bench-cutover');
 const results = new Map<number, RunResult[]>();
 try {

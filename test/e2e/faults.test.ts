@@ -351,6 +351,45 @@ describe('faults during a cutover', () => {
     }
   });
 
+  it('the network between the servers cut during CDC: status names it, the cutover refuses before fencing, then succeeds once it is back', async () => {
+    const { m, writer } = await migrate();
+    const proxy = await startProxy(source.port);
+    try {
+      const conninfo = `host=127.0.0.1 port=${proxy.port} dbname=${new URL(m.sourceUrl).pathname.slice(1)} user=postgres password=${source.password}`;
+      await query(m.targetUrl, `ALTER SUBSCRIPTION ${m.subscription} CONNECTION '${conninfo}'`);
+      await until('the subscription to stream through the proxy', async () => proxy.open() > 0);
+      proxy.cut();
+      await until('the walsender to go', async () => {
+        const rows = await query(
+          m.sourceUrl,
+          'SELECT 1 FROM pg_stat_replication WHERE application_name = $1',
+          [m.subscription],
+        );
+        return rows.length === 0;
+      });
+      const status = await runDmskit(['status', ...m.args]);
+      expect(status.code).toBe(1);
+      expect(status.stdout).toMatch(/problem: no walsender reads replication slot/);
+      const refused = await runDmskit(['cutover', ...m.args]);
+      expect(refused.code).toBe(2);
+      expect(lastLine(refused.stderr)).toMatch(
+        /^dmskit: cutover failed at preconditions: .*no walsender.*; the source was never fenced$/,
+      );
+      expect(await writable(m.sourceUrl)).toBe(true);
+      proxy.restore();
+      await until(
+        'replication to resume',
+        async () => (await runDmskit(['status', ...m.args])).code === 0,
+        60_000,
+      );
+      const run = await runDmskit(['cutover', ...m.args]);
+      expect(run.code, run.stderr).toBe(0);
+      await noLoss(m, writer);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   // The target crashes during the proof, or the source while fenced (then the fence is released through
   // a new connection once it is back): exit 2 in one line, the source unfenced, nothing lost.
   for (const which of ['target', 'source'] as const) {
