@@ -148,19 +148,28 @@ describe('dmskit cutover --engine native', () => {
     );
   });
 
-  it('final validation after ready ignores what the application writes on the target after ready', async () => {
+  it('final validation after ready ignores what the application writes on the target after ready, and its copies on the old source', async () => {
     const m = await migration();
-    const run = startDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: 'pause:ready' } });
-    await run.line(/paused at ready$/);
-    // The application, switched to the target, writes at once: after the snapshot of the ready moment.
+    const run = startDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: 'pause:fallback' } });
+    await run.line(/paused at fallback$/);
+    // The application, switched to the target, writes at once: after the snapshots of the ready moment;
+    // the fall-back path copies its writes to the old source before the final validation reads it.
     await query(m.targetUrl, "INSERT INTO ledger (note) VALUES ('written on the new primary')");
     await query(m.targetUrl, 'UPDATE accounts SET balance = balance + 1 WHERE id = 3');
+    const deadline = Date.now() + 30_000;
+    while (
+      !(await query(m.sourceUrl, "SELECT 1 FROM ledger WHERE note = 'written on the new primary'")).length
+    ) {
+      if (Date.now() > deadline)
+        throw new Error('the fall-back path did not bring the row to the old source');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     run.signal('SIGUSR2');
     const done = await run.result;
     await m.writer.stop();
     expect(done.code, done.stderr).toBe(0);
     expect(done.stdout).toContain('Final validation (after-ready): equal');
-    expect(done.stderr).toContain("the fenced source against the target's snapshot at ready");
+    expect(done.stderr).toContain('both sides as they were at ready (snapshots taken then)');
   });
 
   it('failing on purpose (the target was changed behind its back, validation before ready): exit 2, the source writable, replication resumed', async () => {

@@ -94,6 +94,8 @@ export interface CompareOptions {
    * application writes after it. @default a snapshot of its own
    */
   readonly targetSnapshot?: string;
+  /** The same for the source (the cutover's ready moment, before the fall-back path writes into it). */
+  readonly sourceSnapshot?: string;
   /** Called when a table is done, for progress displays. */
   readonly onTable?: (result: TableComparison, done: number, total: number) => void;
 }
@@ -161,7 +163,7 @@ export async function openSnapshotSessions(
 
 async function openBoth(options: CompareOptions, n: number): Promise<[pg.Client[], pg.Client[]]> {
   const opened = await Promise.allSettled([
-    openSnapshotSessions(options.source, 'source', n),
+    openSnapshotSessions(options.source, 'source', n, options.sourceSnapshot),
     openSnapshotSessions(options.target, 'target', n, options.targetSnapshot),
   ]);
   const failed = opened.find((o) => o.status === 'rejected');

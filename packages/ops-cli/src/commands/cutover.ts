@@ -161,7 +161,7 @@ export function cutoverDryRun(
     ],
     validation: [
       c.finalValidation === 'after-ready'
-        ? "both: schema and data by key ranges, the fenced source against the target's snapshot at ready (out of the window)"
+        ? 'both: schema and data by key ranges, source and target as they were at ready, from snapshots taken then (out of the window)'
         : 'both: schema diff and data by key ranges (dmskit validate); must be equal, inside the window',
     ],
     finish: [

@@ -1,10 +1,11 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { nativeObjectNames, UsageError } from '@dmskit/shared';
+import { dmsSlotName, type MigrationConfig, nativeObjectNames, UsageError } from '@dmskit/shared';
 import { closeQuietly, openConnection } from '@dmskit/validation';
 import Table from 'cli-table3';
 import { assess, reloadTable, startTask, stopTask, taskStatus, testConnections } from '../dms/operations.js';
 import { createDmsClient, dmsResourceIds, findTask } from '../dms/task.js';
 import type { CommandOutcome } from '../outcome.js';
+import { type SlotHealth, slotHealth } from '../runbook/slot-health.js';
 import { ensureWatermarkTable } from '../runbook/watermark.js';
 import { sleep } from '../util/time.js';
 import { loadConfigOption } from './config.js';
@@ -103,14 +104,17 @@ export async function assessment(
 
 /** `dmskit status [--watch]` on DMS: task, tables, CDC latency, validation, last error. */
 export async function dmsStatus(
-  o: DmsOptions & { watch?: boolean; interval?: number },
+  o: DmsOptions & { watch?: boolean; interval?: number; sourceUrl?: string },
 ): Promise<CommandOutcome> {
   const { config, client } = await context(o);
   const cw = new CloudWatchClient({ region: config.aws.region, retryMode: 'adaptive', maxAttempts: 8 });
   for (;;) {
     const task = await findTask(client, config);
     const s = await taskStatus(client, cw, task, dmsResourceIds(config).instance);
-    if (o.json) process.stdout.write(`${JSON.stringify(s)}\n`);
+    // The task's slot on the source, when dmskit can reach it: DMS reports neither wal_status nor how
+    // close the slot is to invalidation.
+    const slot = await sourceSlotHealth(config, o.sourceUrl);
+    if (o.json) process.stdout.write(`${JSON.stringify({ ...s, slot: slot ?? null })}\n`);
     else {
       const table = new Table({
         head: ['table', 'state', 'full-load rows', 'ins/upd/del', 'validation'],
@@ -128,8 +132,40 @@ export async function dmsStatus(
       process.stdout.write(
         `${s.task}: ${s.status}, full load ${s.fullLoadProgressPercent ?? 0}%, CDC latency source ${lat(s.cdcLatencySeconds.source)} / target ${lat(s.cdcLatencySeconds.target)}${s.lastError ? `\nlast error: ${s.lastError}` : ''}\n${table.toString()}\n`,
       );
+      if (slot)
+        process.stdout.write(
+          [
+            `slot ${slot.slot} on the source: wal_status ${slot.walStatus ?? '-'}, ${slot.walsenderConnected ? 'walsender connected' : 'no walsender'}, ${slot.lagBytes} bytes behind, ${slot.safeWalSizeBytes === null ? 'no limit on retained WAL' : `${slot.safeWalSizeBytes} bytes of WAL before invalidation`}`,
+            ...slot.problems.map((p) => `problem: ${p}`),
+            ...slot.warnings.map((w) => `warning: ${w}`),
+            '',
+          ].join('\n'),
+        );
     }
-    if (!o.watch) return { exitCode: 0 };
+    if (!o.watch) return { exitCode: slot?.problems.length ? 1 : 0 };
     await sleep((o.interval ?? 10) * 1000);
+  }
+}
+
+/** The DMS task's slot on the source, read when the source can be reached (`--source-url` or the config). */
+async function sourceSlotHealth(
+  config: MigrationConfig,
+  flag: string | undefined,
+): Promise<SlotHealth | undefined> {
+  let url: string;
+  try {
+    url = sourceUrlOf(config, flag);
+  } catch {
+    return undefined;
+  }
+  const c = await openConnection(url, 'source', {
+    applicationName: 'dmskit-status',
+    connectTimeoutMs: 5000,
+  }).catch(() => undefined);
+  if (!c) return undefined;
+  try {
+    return await slotHealth(c, dmsSlotName(config));
+  } finally {
+    await closeQuietly(c);
   }
 }

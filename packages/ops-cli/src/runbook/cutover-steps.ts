@@ -44,6 +44,14 @@ export interface StepContext {
    * reads, and holds it until the comparison ends.
    */
   targetSnapshot?: pg.Client;
+  /**
+   * The same on the source: at ready it is fenced, but the fall-back path then applies the application's
+   * writes on the target into it, so the comparison reads it as it was at ready too.
+   */
+  sourceSnapshot?: pg.Client;
+  /** Its backend pid: the fence must not end it. */
+  sourceSnapshotPid?: number;
+  sourceSnapshotId?: string;
   /** The pooler's admin session, opened before the window. */
   poolerAdmin?: PoolerAdmin;
   snapshotId?: string;
@@ -58,7 +66,7 @@ async function controlPid(ctx: StepContext): Promise<number[]> {
   const { pid } = (await ctx.options.sourceControl.query('SELECT pg_backend_pid() AS pid')).rows[0] as {
     pid: number;
   };
-  return [pid, ...(ctx.options.exemptPids ?? [])];
+  return [pid, ...(ctx.sourceSnapshotPid ? [ctx.sourceSnapshotPid] : []), ...(ctx.options.exemptPids ?? [])];
 }
 
 /** When writes stopped: the pooler's PAUSE, else the fence (ISO), or undefined before either. */
@@ -124,6 +132,14 @@ export async function openBeforeWindow(ctx: StepContext): Promise<void> {
     ctx.targetSnapshot = await openConnection(options.target, 'target', {
       applicationName: 'dmskit-snapshot',
     });
+  if (options.finalValidation === 'after-ready' && !ctx.sourceSnapshot) {
+    ctx.sourceSnapshot = await openConnection(options.source, 'source', {
+      applicationName: 'dmskit-snapshot',
+    });
+    ctx.sourceSnapshotPid = (
+      (await ctx.sourceSnapshot.query('SELECT pg_backend_pid() AS pid')).rows[0] as { pid: number }
+    ).pid;
+  }
 }
 
 const fence: Step = async (ctx) => {
@@ -230,6 +246,14 @@ const ready: Step = async (ctx) => {
     const c = ctx.targetSnapshot;
     await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     ctx.snapshotId = ((await c.query('SELECT pg_export_snapshot() AS id')).rows[0] as { id: string }).id;
+    // The source as it is at ready: fenced, and not yet written by the fall-back path (it starts after).
+    const s = ctx.sourceSnapshot;
+    if (s) {
+      await s.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      ctx.sourceSnapshotId = (
+        (await s.query('SELECT pg_export_snapshot() AS id')).rows[0] as { id: string }
+      ).id;
+    }
   }
   if (options.fallback && state.fallback && !state.fallback.startLsn) {
     // Clients are still held: no application write has reached the target yet.
@@ -399,13 +423,15 @@ const validation: Step = async (ctx) => {
     target: options.target,
     selection: options.selection,
     ...(ctx.snapshotId ? { targetSnapshot: ctx.snapshotId } : {}),
+    ...(ctx.sourceSnapshotId ? { sourceSnapshot: ctx.sourceSnapshotId } : {}),
   });
-  await closeQuietly(ctx.targetSnapshot);
+  await Promise.all([closeQuietly(ctx.targetSnapshot), closeQuietly(ctx.sourceSnapshot)]);
   ctx.targetSnapshot = undefined;
+  ctx.sourceSnapshot = undefined;
   ctx.validation = v;
   const where = afterReady
     ? ctx.snapshotId
-      ? "the fenced source against the target's snapshot at ready"
+      ? 'both sides as they were at ready (snapshots taken then)'
       : 'the fenced source against the live target (the snapshot at ready was lost with the interrupted run)'
     : 'inside the window';
   state.validation = { verdict: v.verdict, at: new Date().toISOString(), summary: validationSummary(v) };

@@ -40,7 +40,7 @@ export interface CutoverResult {
   readonly sessionsEnded: number;
   readonly sequences: readonly SequenceCopy[];
   readonly finalValidation: FinalValidation;
-  /** The final validation: the fenced source against the target as it was at ready. */
+  /** The final validation: source and target as they were at ready (snapshots taken then). */
   readonly validation?: ComparisonResult;
   /** Whether this run picked up an interrupted cutover. */
   readonly resumed: boolean;

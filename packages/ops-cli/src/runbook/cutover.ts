@@ -166,7 +166,7 @@ export async function runCutover(options: CutoverOptions): Promise<CutoverResult
     await undo(ctx, step, error);
     throw error; // not reached: undo throws
   } finally {
-    await closeQuietly(ctx.targetSnapshot);
+    await Promise.all([closeQuietly(ctx.targetSnapshot), closeQuietly(ctx.sourceSnapshot)]);
     await ctx.poolerAdmin?.close();
   }
 }

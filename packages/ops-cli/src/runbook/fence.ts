@@ -66,7 +66,9 @@ SELECT pid, pg_terminate_backend(pid) AS ended
   FROM pg_stat_activity
  WHERE datname = current_database() AND pid <> pg_backend_pid()
    AND backend_type = 'client backend' AND NOT (pid = ANY($1::int[]))
-   AND (cardinality($2::text[]) = 0 OR usename = ANY($2::text[]))`;
+   AND (cardinality($2::text[]) = 0 OR usename = ANY($2::text[]))
+   -- another migration's lock: its run must keep it (a lock session never writes)
+   AND application_name NOT LIKE 'dmskit-lock %'`;
 
 // Sessions that write: a transaction id is assigned at the first write (PostgreSQL: "pg_stat_activity",
 // backend_xid). Under a read-only fence only a session that asked for read-write can have one.
