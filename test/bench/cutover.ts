@@ -69,7 +69,10 @@ interface RunResult {
   window: Record<Part, number>;
   failed: number;
   transactions: number;
+  /** The slowest transaction that overlapped the switchover (PAUSE to RESUME): the pause clients saw. */
   longestPauseMs: number;
+  /** The slowest transaction of the whole run (checkpoints, the final validation on 2 cores...). */
+  slowestMs: number;
   verdict: string;
 }
 
@@ -131,15 +134,24 @@ try {
           window: Record<Part, number>;
           validation?: { verdict: string };
         };
+        // pgbench's per-transaction log: client, transaction, latency (us), script, end (epoch s, us).
+        const state = JSON.parse(
+          await readFile(path.join(m.stateDir, `cutover-${name}-staging.json`), 'utf8'),
+        ) as { pooler?: { pausedAt?: string }; fenceStartedAt?: string; readyAt?: string };
+        const from = Date.parse(state.pooler?.pausedAt ?? state.fenceStartedAt ?? '');
+        const to = Date.parse(state.readyAt ?? '');
         let longest = 0;
+        let slowest = 0;
         let transactions = 0;
         for (const f of await readdir(logDir)) {
           for (const line of (await readFile(path.join(logDir, f), 'utf8')).split('\n')) {
-            const us = Number(line.split(' ')[2]);
-            if (Number.isFinite(us)) {
-              transactions++;
-              longest = Math.max(longest, us / 1000);
-            }
+            const [, , us, , s, usEnd] = line.split(' ').map(Number);
+            if (!Number.isFinite(us) || !Number.isFinite(s)) continue;
+            transactions++;
+            const end = s! * 1000 + usEnd! / 1000;
+            const start = end - us! / 1000;
+            slowest = Math.max(slowest, us! / 1000);
+            if (start <= to && end >= from) longest = Math.max(longest, us! / 1000);
           }
         }
         const failed = Number(/number of failed transactions: (\d+)/.exec(bench.out)?.[1] ?? Number.NaN);
@@ -148,10 +160,11 @@ try {
           failed: bench.code === 0 ? failed : Number.NaN,
           transactions,
           longestPauseMs: Math.round(longest),
+          slowestMs: Math.round(slowest),
           verdict: result.validation?.verdict ?? '?',
         });
         process.stderr.write(
-          `scale ${scale} run ${i}: window ${result.window.totalMs} ms, ${failed} failed of ${transactions} transactions, longest ${Math.round(longest)} ms, validation ${result.validation?.verdict}\n`,
+          `scale ${scale} run ${i}: window ${result.window.totalMs} ms, ${failed} failed of ${transactions} transactions, longest pause at the switchover ${Math.round(longest)} ms (slowest of the run ${Math.round(slowest)} ms), validation ${result.validation?.verdict}\n`,
         );
         await query(m.sourceUrl, `ALTER DATABASE ${db} RESET default_transaction_read_only`).catch(
           () => undefined,
@@ -215,7 +228,16 @@ for (const [scale, rs] of results) {
     failed === 0 ? 'yes' : 'no',
   ]);
   const pause = Math.max(...rs.map((r) => r.longestPauseMs));
-  targets.push([`longest client pause < 500 ms (scale ${scale})`, `${pause} ms`, pause < 500 ? 'yes' : 'no']);
+  targets.push([
+    `longest client pause at the switchover < 500 ms (scale ${scale})`,
+    `${pause} ms`,
+    pause < 500 ? 'yes' : 'no',
+  ]);
+  targets.push([
+    `(slowest transaction of the runs, scale ${scale})`,
+    `${Math.max(...rs.map((r) => r.slowestMs))} ms`,
+    '',
+  ]);
   targets.push([
     `final validation equal (scale ${scale})`,
     rs.map((r) => r.verdict).join(', '),
