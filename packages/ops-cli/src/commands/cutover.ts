@@ -22,7 +22,7 @@ import {
   runCutover,
 } from '../runbook/cutover.js';
 import type { CutoverEngine } from '../runbook/engine.js';
-import { endFallback, fallbackEngine, fallbackHealth, fallbackNames } from '../runbook/fallback.js';
+import { endFallback, fallbackEngine, fallbackNames, waitForFallback } from '../runbook/fallback.js';
 import { fenceGap, releaseFence, releaseSql } from '../runbook/fence.js';
 import { lockMigration } from '../runbook/lock.js';
 import { type CutoverState, fileStateStore } from '../runbook/state.js';
@@ -430,11 +430,26 @@ export async function rollback(
   const s = await session(o, afterReady || Boolean(forward?.fallback?.slot));
   try {
     if (afterReady && path) {
-      const health = await fallbackHealth(s.source, s.target!, fallbackNames(nativeObjectNames(config)));
-      if (!health.problems.length || !o.force) {
-        if (health.problems.length)
+      // A path just enabled (or reconnecting) may need a moment before it streams.
+      const health = await waitForFallback(
+        s.source,
+        s.target!,
+        fallbackNames(nativeObjectNames(config)),
+        10_000,
+      );
+      const failedApplies = health.subscription.applyErrors - (forward!.fallback!.applyErrorsAtStart ?? 0);
+      const problems = [
+        ...health.problems,
+        ...(failedApplies > 0
+          ? [
+              `the old source failed to apply ${failedApplies} change(s) from the target (its server log has the error)`,
+            ]
+          : []),
+      ];
+      if (!problems.length || !o.force) {
+        if (problems.length)
           throw new UsageError(
-            `the fall-back path is broken (${health.problems.join('; ')}): falling back would lose the writes made on the target since ${forward!.readyAt}; rollback --force unfences the old source anyway`,
+            `the fall-back path is broken (${problems.join('; ')}): falling back would lose the writes made on the target since ${forward!.readyAt}; rollback --force unfences the old source anyway`,
           );
         return await fallBack(o, s, forward!);
       }

@@ -151,16 +151,17 @@ export async function nativeStatus(
         `fall-back path (target -> old source): lag ${formatBytes(fallback.slot.lagBytes)} / ${seconds} s; slot ${fallback.slot.slot} on the target: wal_status ${fallback.slot.walStatus ?? '-'}; subscription on the old source: ${fallback.subscription.enabled ? 'enabled' : 'disabled'}, ${fallback.subscription.applyErrors} apply error(s)`,
       );
       for (const p of fallback.problems) lines.push(`problem: ${p}`);
-      if (fallback.subscription.applyErrors > 0)
+      const failedApplies = fallback.subscription.applyErrors - (cutover.fallback.applyErrorsAtStart ?? 0);
+      if (failedApplies > 0)
         lines.push(
-          `problem: the old source failed to apply ${fallback.subscription.applyErrors} change(s) from the target (its server log has the error): a rollback would miss them`,
+          `problem: the old source failed to apply ${failedApplies} change(s) from the target (its server log has the error): a rollback would miss them`,
         );
       for (const w of fallback.slot.warnings) lines.push(`warning: fall-back path: ${w}`);
       if (ageDays > config.cutover.fallbackMaxAgeDays)
         lines.push(
           `warning: the fall-back path is ${ageDays.toFixed(1)} days old (cutover.fallbackMaxAgeDays = ${config.cutover.fallbackMaxAgeDays}): its slot retains WAL on the target; run dmskit finish once you are sure`,
         );
-      problems += fallback.problems.length + (fallback.subscription.applyErrors > 0 ? 1 : 0);
+      problems += fallback.problems.length + (failedApplies > 0 ? 1 : 0);
     } else if (cutover.fallback?.endedAt) lines.push(`fall-back path ended at ${cutover.fallback.endedAt}`);
     if (o.json) process.stdout.write(`${JSON.stringify({ cutover, fallback })}\n`);
     else process.stdout.write(`${lines.join('\n')}\n`);

@@ -15,7 +15,13 @@ import {
   type SwitchTarget,
 } from '../pooler/pgbouncer.js';
 import type { CutoverOptions, CutoverResult, CutoverWindow } from './cutover-types.js';
-import { dropFallbackObjects, markFallbackStart, prepareFallback, startFallback } from './fallback.js';
+import {
+  dropFallbackObjects,
+  markFallbackStart,
+  prepareFallback,
+  startFallback,
+  waitForFallback,
+} from './fallback.js';
 import { faultPoint } from './faults.js';
 import {
   applyFence,
@@ -457,6 +463,11 @@ const fallback: Step = async (ctx) => {
     publications: record.publications,
     startLsn: record.startLsn!,
   });
+  // Said only once read back: the old source's apply worker runs and a walsender reads the slot.
+  const health = await waitForFallback(options.sourceControl, options.targetControl, names, 30_000);
+  record.applyErrorsAtStart = health.subscription.applyErrors;
+  if (health.problems.length)
+    return `fall-back path: ${names.subscription} created on the old source from ${record.startLsn}, but not streaming yet (${health.problems.join('; ')}): dmskit status --engine native shows it`;
   return `fall-back path: ${names.subscription} on the old source follows the target from ${record.startLsn}; dmskit rollback falls back without loss, dmskit finish ends it`;
 };
 

@@ -3,6 +3,7 @@ import { type ConnectionInput, closeQuietly, openConnection, qualifiedName } fro
 import pg from 'pg';
 import { subscriptionHealth } from '../native/status.js';
 import { dropReplicationSlot, dropSubscription } from '../native/subscription.js';
+import { sleep } from '../util/time.js';
 import type { CutoverEngine } from './engine.js';
 import { type SlotHealth, slotHealth } from './slot-health.js';
 import { dropWatermarkTable, watermarkTableName } from './watermark.js';
@@ -41,6 +42,8 @@ export interface FallbackRecord {
   /** The target's LSN at ready: where the path starts. */
   startLsn?: string;
   subscription?: string | undefined;
+  /** The old source's apply-error count when the path started streaming (the statistics are cumulative). */
+  applyErrorsAtStart?: number;
   /** When `dmskit finish` ended it. */
   endedAt?: string;
 }
@@ -185,6 +188,25 @@ export async function fallbackHealth(
       ),
     ],
   };
+}
+
+/**
+ * Waits until the fall-back path streams: a walsender on the target reads its slot and the old source's
+ * apply worker runs (the launcher starts it a moment after the subscription is enabled).
+ * @returns the health read last: problems left when `timeoutMs` passed first
+ */
+export async function waitForFallback(
+  source: pg.Client,
+  target: pg.Client,
+  names: FallbackNames,
+  timeoutMs: number,
+): Promise<FallbackHealth> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const h = await fallbackHealth(source, target, names);
+    if (!h.problems.length || Date.now() > deadline) return h;
+    await sleep(100);
+  }
 }
 
 /**
