@@ -17,7 +17,7 @@ import { Command } from 'commander';
 import { runDmskit } from '../helpers/cli.js';
 import { prepareMigration } from '../helpers/migration.js';
 import { startPgBouncer } from '../helpers/pgbouncer.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { removeScratchDirs, scratchDir } from '../helpers/scratch.js';
 import { createDatabase, query, startServer } from '../helpers/servers.js';
 
 const program = new Command('bench:cutover')
@@ -176,6 +176,7 @@ try {
   }
 } finally {
   await Promise.all([source.stop(), target.stop()]);
+  await removeScratchDirs();
 }
 
 const table = new Table({

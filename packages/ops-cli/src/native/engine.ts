@@ -200,6 +200,8 @@ export async function startNativeMigration(options: {
     `copying the schema (pg_dump --schema-only): pre-data and primary keys of ${tables.length} table(s)`,
   );
   const dump = await dumpSchema({
+    // Next to a file state: a dump a killed start left is replaced, not piled up in the temporary folder.
+    ...(store.location !== 'memory' ? { dir: `${store.location}.schema` } : {}),
     sourceUrl: options.sourceUrl,
     sourceMajor: sourceFacts.major,
     targetMajor: targetFacts.major,

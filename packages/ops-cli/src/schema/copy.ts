@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TableName } from '@dmskit/shared';
@@ -47,10 +47,20 @@ export async function dumpSchema(options: {
   targetMajor: number;
   selected: readonly TableName[];
   all: readonly TableName[];
+  /**
+   * A folder of its own for the dump (emptied first), next to a state file, so that one a killed run left
+   * is replaced by the next run instead of piling up in the temporary folder. @default a new temporary one
+   */
+  dir?: string;
 }): Promise<SchemaDump> {
   const pgDump = await findPgTool('pg_dump', options.sourceMajor);
   const pgRestore = await findPgTool('pg_restore', Math.max(options.sourceMajor, pgDump.major));
-  const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-schema-'));
+  let dir: string;
+  if (options.dir) {
+    dir = options.dir;
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+  } else dir = await mkdtemp(path.join(tmpdir(), 'dmskit-schema-'));
   const file = path.join(dir, 'schema.dump');
   const selectedKeys = new Set(options.selected.map((t) => `${t.schema}.${t.table}`));
   const schemas = [...new Set(options.selected.map((t) => t.schema))].sort();
