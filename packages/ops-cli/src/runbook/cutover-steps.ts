@@ -14,6 +14,7 @@ import {
   resumePooler,
   type SwitchTarget,
 } from '../pooler/pgbouncer.js';
+import { sleep } from '../util/time.js';
 import type { CutoverOptions, CutoverResult, CutoverWindow } from './cutover-types.js';
 import {
   dropFallbackObjects,
@@ -32,6 +33,7 @@ import {
   proveFence,
 } from './fence.js';
 import { copySequences, type SequenceCopy } from './sequences.js';
+import { slotHealth } from './slot-health.js';
 import type { CutoverState, CutoverStep } from './state.js';
 import { commitWatermark, dropWatermarkTable, waitForWatermark } from './watermark.js';
 
@@ -119,9 +121,28 @@ const preconditions: Step = async (ctx) => {
     );
   }
   await openBeforeWindow(ctx);
+  const caughtUp = await catchUp(options.sourceControl, options.engine.slot, options.signal);
   const warn = r.warnings.length ? `; warning: ${r.warnings.join('; ')}` : '';
-  return `full load complete, lag ${r.lagSeconds!.toFixed(2)} s and ${r.slot.lagBytes} bytes, slot ${r.slot.slot} ${r.slot.walStatus}, no validation failure${warn}`;
+  return `full load complete, lag ${r.lagSeconds!.toFixed(2)} s and ${caughtUp} bytes, slot ${r.slot.slot} ${r.slot.walStatus}, no validation failure${warn}`;
 };
+
+/** The byte lag under which writes are stopped at once: the watermark then arrives in a few ms. */
+const CAUGHT_UP_BYTES = 64 * 1024;
+
+/**
+ * Right before writes stop: waits (at most `maxMs`, polling every 20 ms) for a moment when the slot is
+ * nearly caught up, so the fence does not fall in a burst of lag that the watermark would then wait out
+ * while writes are unavailable. Changes nothing; the lag limits were checked already.
+ * @returns the byte lag when it stopped waiting
+ */
+async function catchUp(source: pg.Client, slot: string, signal?: AbortSignal, maxMs = 3000): Promise<number> {
+  const deadline = Date.now() + maxMs;
+  for (;;) {
+    const { lagBytes } = await slotHealth(source, slot);
+    if (lagBytes <= CAUGHT_UP_BYTES || Date.now() > deadline) return lagBytes;
+    await sleep(20, signal);
+  }
+}
 
 /**
  * Opens, before writes stop, the sessions the window will need (the target session that exports the
