@@ -6,7 +6,14 @@ import { checkHistory, type HistoryWriter, LEDGER_DDL, startHistoryWriter } from
 import { prepareMigration, startMigration, type TestMigration, until } from '../helpers/migration.js';
 import { startProxy } from '../helpers/proxy.js';
 import { scratchDir } from '../helpers/scratch.js';
-import { createDatabase, type LocalServer, query, startServer, withClient } from '../helpers/servers.js';
+import {
+  createDatabase,
+  expectNoReplicationObjects,
+  type LocalServer,
+  query,
+  startServer,
+  withClient,
+} from '../helpers/servers.js';
 
 /**
  * Fault injection on real servers, in the manner of PostgreSQL's TAP tests and Jepsen: a writer records
@@ -84,18 +91,7 @@ describe('faults during a cutover', () => {
       const done = await runDmskit(['finish', ...m.args]);
       expect(done.code, done.stderr).toBe(0);
     }
-    for (const url of [m.sourceUrl, m.targetUrl]) {
-      expect(
-        await query(url, 'SELECT slot_name FROM pg_replication_slots WHERE database = current_database()'),
-      ).toEqual([]);
-      expect(
-        await query(
-          url,
-          'SELECT subname FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())',
-        ),
-      ).toEqual([]);
-      expect(await query(url, 'SELECT pubname FROM pg_publication')).toEqual([]);
-    }
+    await expectNoReplicationObjects(m.sourceUrl, m.targetUrl);
     expect(
       await query(m.sourceUrl, 'SELECT slot_name FROM pg_replication_slots WHERE slot_name = $1', [m.slot]),
     ).toEqual([]);
@@ -451,19 +447,7 @@ describe('faults during a cutover', () => {
     expect(done.stderr).not.toContain('internal error');
     expect(lastLine(done.stderr)).toMatch(/^dmskit: /);
     // Other tests' migrations replicate on the same servers: only this database's objects count.
-    expect(
-      await query(
-        sourceUrl,
-        'SELECT slot_name FROM pg_replication_slots WHERE database = current_database()',
-      ),
-    ).toEqual([]);
-    expect(await query(sourceUrl, 'SELECT pubname FROM pg_publication')).toEqual([]);
-    expect(
-      await query(
-        targetUrl,
-        'SELECT subname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = current_database()',
-      ),
-    ).toEqual([]);
+    await expectNoReplicationObjects(sourceUrl, targetUrl);
     expect(
       await query(
         sourceUrl,

@@ -73,3 +73,23 @@ export async function expectNothingLeft(
     expect(await query(url, "SELECT nspname FROM pg_namespace WHERE nspname = 'dmskit'")).toEqual([]);
   await query(sourceUrl, probeWrite);
 }
+
+/**
+ * No replication object of this database is left on either server: slots, publications and subscriptions
+ * of the databases the URLs name (other tests' migrations may replicate on the same servers).
+ */
+export async function expectNoReplicationObjects(...urls: string[]): Promise<void> {
+  const { expect } = await import('vitest');
+  for (const url of urls) {
+    expect(
+      await query(url, 'SELECT slot_name FROM pg_replication_slots WHERE database = current_database()'),
+    ).toEqual([]);
+    expect(await query(url, 'SELECT pubname FROM pg_publication')).toEqual([]);
+    expect(
+      await query(
+        url,
+        'SELECT subname FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())',
+      ),
+    ).toEqual([]);
+  }
+}
