@@ -33,6 +33,19 @@ function positiveNumber(name: string) {
   };
 }
 
+/** `--jobs N` of the native full load: workers copying and post-data jobs (an integer, 1-64). */
+function jobsOption(): Option {
+  return new Option(
+    '--jobs <n>',
+    'native full load: tables copied at once and index builds (default: config fullLoad.jobs, else the cores, at least 2)',
+  ).argParser((value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > 64)
+      throw new InvalidArgumentError('--jobs must be a whole number from 1 to 64');
+    return n;
+  });
+}
+
 function nonNegativeNumber(name: string) {
   return (value: string) => {
     const n = Number(value);
@@ -84,6 +97,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       'servers passed in: state while it runs (a killed rehearsal is cleaned up by the next)',
       '.dmskit',
     )
+    .addOption(jobsOption())
     .option('--json', 'print the report as JSON on stdout (progress goes to stderr)')
     .action(async (opts) => {
       const { rehearse } = await import('./commands/rehearse.js');
@@ -211,6 +225,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       'native: source database URL (default: from the config and its password variable)',
     )
     .option('--target-url <url>', 'native: target database URL')
+    .addOption(jobsOption())
     .option('--state-dir <dir>', 'folder of the state and lock files', '.dmskit')
     .action(async (opts) => {
       if (opts.engine === 'native') {

@@ -361,6 +361,20 @@ export const CutoverSchema = z.object({
   fallbackMaxAgeDays: z.number().min(0).default(7),
 });
 
+/**
+ * The native engine's full load (`dmskit start --engine native`, the rehearsal): parallel COPY from the
+ * replication slot's snapshot, then post-data.
+ */
+export const FullLoadSchema = z.object({
+  /**
+   * Workers copying at once, and pg_restore jobs building indexes and constraints (`--jobs` overrides).
+   * @default the number of cores of the machine running dmskit, at least 2
+   */
+  jobs: z.number().int().min(1).max(64).optional(),
+  /** `maintenance_work_mem` of each session building indexes, in MiB. @default 256 */
+  maintenanceWorkMemMb: z.number().int().min(1).max(65_536).default(256),
+});
+
 /** Where Terraform keeps this stack's state (S3, locked). */
 export const StateSchema = z.object({
   /** S3 bucket of the state; one key per migration and environment. */
@@ -410,6 +424,7 @@ export const MigrationConfigSchema = z
     replicationInstance: ReplicationInstanceSchema.prefault({}),
     task: TaskSchema.prefault({}),
     cutover: CutoverSchema.prefault({}),
+    fullLoad: FullLoadSchema.prefault({}),
     /** Terraform state. @default local state (for trying things out only) */
     state: StateSchema.optional(),
     /** Alarm notifications go to this e-mail address (an SNS subscription), if given. */

@@ -112,13 +112,19 @@ export function withLibpqSslmode(url: string): string {
 
 /**
  * Opens one client. `role` ("source", "target") names the server in errors.
- * @param options.pinSettings - set {@link PINNED_SETTINGS} on the session (validation does)
+ * @param options.pinSettings - set {@link PINNED_SETTINGS} on the session (validation and the full load do)
  * @throws ExternalError naming host and port when the server cannot be reached or refuses the login
  */
 export async function openConnection(
   input: ConnectionInput,
   role: string,
-  options: { pinSettings?: boolean; applicationName?: string; connectTimeoutMs?: number } = {},
+  options: {
+    pinSettings?: boolean;
+    applicationName?: string;
+    connectTimeoutMs?: number;
+    /** A logical replication connection (PostgreSQL: "Streaming Replication Protocol"). */
+    replication?: 'database';
+  } = {},
 ): Promise<pg.Client> {
   // The URL parsed here, not by node-postgres: its own parse would drop the password function.
   const base: pg.ClientConfig =
@@ -132,6 +138,8 @@ export async function openConnection(
     ...base,
     application_name: options.applicationName ?? 'dmskit',
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    // Not in @types/pg; node-postgres sends it in the startup message (lib/connection-parameters.js).
+    ...((options.replication ? { replication: options.replication } : {}) as pg.ClientConfig),
   });
   // An idle client whose server goes away emits 'error'; without a listener that would crash the process.
   client.on('error', () => undefined);

@@ -7,7 +7,7 @@ import type { CommandOutcome } from '../outcome.js';
 import { fallbackHealth, fallbackNames } from '../runbook/fallback.js';
 import { lockMigration } from '../runbook/lock.js';
 import { fileStateStore, type StateStore } from '../runbook/state.js';
-import { formatBytes } from '../ui/format.js';
+import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
 import { createProgress } from '../ui/progress.js';
 import { sleep } from '../util/time.js';
 import { loadConfigOption } from './config.js';
@@ -21,6 +21,7 @@ interface NativeOptions {
   readonly targetUrl?: string;
   readonly json?: boolean;
   readonly stateDir?: string;
+  readonly jobs?: number;
 }
 
 /** The start state file of a migration (`<state dir>/start-<name>-<environment>.json`). */
@@ -77,6 +78,7 @@ export async function nativeStart(o: NativeOptions): Promise<CommandOutcome> {
           progress,
           store,
           signal,
+          ...(o.jobs ? { jobs: o.jobs } : {}),
         }),
       {
         what: 'the start was stopped and what it created removed',
@@ -85,7 +87,7 @@ export async function nativeStart(o: NativeOptions): Promise<CommandOutcome> {
       },
     );
     process.stdout.write(
-      `full load done: ${started.fullLoadRows} rows of ${started.tables.length} table(s) in ${started.fullLoadMs} ms${started.resumed ? ' (continued an interrupted start)' : ''}; subscription ${started.names.subscription} is applying changes\n`,
+      `full load done: ${formatCount(started.fullLoadRows)} rows of ${started.tables.length} table(s) in ${formatDuration(started.fullLoadMs)} with ${started.jobs} worker(s)${started.resumed ? ' (continued an interrupted start)' : ''}; indexes and constraints in place; subscription ${started.names.subscription} is applying changes\n`,
     );
     return { exitCode: 0 };
   } finally {

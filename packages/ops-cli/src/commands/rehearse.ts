@@ -25,6 +25,8 @@ export interface RehearseOptions
   readonly json?: boolean;
   /** Where a rehearsal on servers passed in keeps its state while it runs. @default .dmskit */
   readonly stateDir?: string;
+  /** Full-load workers and post-data jobs (`--jobs`). */
+  readonly jobs?: number;
 }
 
 /**
@@ -67,6 +69,7 @@ export async function rehearse(
         progress,
         signal,
         stateDir: path.resolve(options.cwd, options.stateDir ?? '.dmskit'),
+        ...(options.jobs ? { jobs: options.jobs } : {}),
       }),
     {
       what: 'servers stopped, source unfenced, replication objects removed',

@@ -9,6 +9,7 @@ import {
 } from '@dmskit/shared';
 import { describeConnection, listTables, qualifiedName, type TableInfo } from '@dmskit/validation';
 import pg from 'pg';
+import { defaultJobs, type FullLoadResult, fullLoad } from '../fullload/run.js';
 import { subscriptionConninfo } from '../pg/url.js';
 import {
   assertReplicable,
@@ -21,9 +22,17 @@ import { faultPoint } from '../runbook/faults.js';
 import { slotHealth } from '../runbook/slot-health.js';
 import { memoryStateStore, type StateStore } from '../runbook/state.js';
 import { ensureWatermarkTable, watermarkTableName } from '../runbook/watermark.js';
-import { dumpSchema, existingObjects, primaryKeys, restorePostData, restorePreData } from '../schema/copy.js';
+import {
+  dumpSchema,
+  existingObjects,
+  presentPostData,
+  primaryKeys,
+  restorePostData,
+  restorePreData,
+} from '../schema/copy.js';
+import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
 import type { Progress } from '../ui/progress.js';
-import { since, sleep } from '../util/time.js';
+import { sleep } from '../util/time.js';
 import { assertNamesFree, dropCreatedObjects } from './objects.js';
 import { createPublications, dropPublications, publicationPlan } from './publication.js';
 import { type NativeStartState, type NativeStartStep, newStartState } from './start-state.js';
@@ -89,12 +98,15 @@ export interface NativeStart {
   readonly insertOnly: readonly TableInfo[];
   readonly schema: {
     readonly preDataEntries: number;
-    readonly primaryKeys: number;
     readonly postDataEntries: number;
     readonly pgDump: string;
   };
   readonly fullLoadMs: number;
   readonly fullLoadRows: number;
+  /** Each table's rows, COPY bytes and ms. */
+  readonly fullLoad: FullLoadResult;
+  /** Workers of the full load and jobs of post-data. */
+  readonly jobs: number;
   readonly warnings: readonly string[];
   readonly sourceMajor: number;
   readonly targetMajor: number;
@@ -112,15 +124,6 @@ export function nativeStartNames(names: NativeNames): NativeStartState['names'] 
     slot: names.slot,
     watermarkTable: names.watermarkTable,
   };
-}
-
-async function countRows(target: pg.Client, tables: readonly TableInfo[]): Promise<number> {
-  let rows = 0;
-  for (const x of tables) {
-    const { rows: r } = await target.query(`SELECT count(*)::int8 AS n FROM ONLY ${qualifiedName(x)}`);
-    rows += Number((r[0] as { n: string }).n);
-  }
-  return rows;
 }
 
 /**
@@ -147,6 +150,8 @@ export async function startNativeMigration(options: {
   peak?: LagPeak;
   writes?: () => number;
   beforeReplication?: () => void;
+  /** Full-load workers and post-data jobs. @default config.fullLoad.jobs, else {@link defaultJobs} */
+  jobs?: number;
   signal?: AbortSignal;
 }): Promise<NativeStart> {
   const { config, source, target, progress, signal } = options;
@@ -210,7 +215,6 @@ export async function startNativeMigration(options: {
   });
   const schema = {
     preDataEntries: 0,
-    primaryKeys: 0,
     postDataEntries: 0,
     pgDump: `${dump.pgDump.path} (${dump.pgDump.version})`,
   };
@@ -220,14 +224,7 @@ export async function startNativeMigration(options: {
     const existing = await existingObjects(target);
     const keys = await primaryKeys(source);
     await step('pre-data', async () => {
-      schema.preDataEntries = (
-        await restorePreData(dump, options.targetUrl, existing, keys, 'pre-data')
-      ).preData;
-    });
-    await step('primary-keys', async () => {
-      schema.primaryKeys = (
-        await restorePreData(dump, options.targetUrl, existing, keys, 'keys')
-      ).primaryKeys;
+      schema.preDataEntries = await restorePreData(dump, options.targetUrl, existing, keys);
     });
     options.beforeReplication?.();
 
@@ -239,7 +236,6 @@ export async function startNativeMigration(options: {
     const watermark = await watermarkTableInfo(source, names.watermarkTable);
     if (watermark) publish.push(watermark);
 
-    progress.phase('full load: publication on the source, subscription on the target');
     await assertNamesFree(source, target, state, {
       publications: [names.publication, names.insertOnlyPublication],
       subscription: names.subscription,
@@ -251,11 +247,50 @@ export async function startNativeMigration(options: {
       await store.save(state);
       await createPublications(source, publish, names);
     });
-    await step('subscription', async () => {
-      // Rows of an earlier, abandoned copy would collide with the new one.
-      await truncateTables(target, tables);
-      state.created.subscription = names.subscription;
+    const jobs = options.jobs ?? config.fullLoad.jobs ?? defaultJobs();
+    await step('full-load', async () => {
+      // A load that was stopped half way is redone from a new snapshot: the old one died with its session,
+      // and the slot it came with would replay changes the new copy already holds.
+      if (state.created.slot) {
+        const { rows } = await source.query(
+          'SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND database = current_database()',
+          [state.created.slot],
+        );
+        if (rows.length) await dropReplicationSlot(source, state.created.slot);
+        state.created.slot = undefined;
+        await store.save(state);
+      }
       state.created.slot = names.slot;
+      await store.save(state);
+      state.fullLoad = await fullLoad({
+        sourceUrl: options.sourceUrl,
+        targetUrl: options.targetUrl,
+        source,
+        slot: names.slot,
+        sourceMajor: sourceFacts.major,
+        tables: publish,
+        jobs,
+        progress,
+        ...(signal ? { signal } : {}),
+      });
+    });
+    const loaded = state.fullLoad ?? { ms: 0, rows: 0, tables: [] };
+    progress.info(
+      `full load done in ${formatDuration(loaded.ms)}: ${formatCount(loaded.rows)} rows, ${formatBytes(
+        loaded.tables.reduce((n, t) => n + t.bytes, 0),
+      )} with ${jobs} worker(s)`,
+    );
+    progress.phase(`post-data: primary keys, indexes, constraints, triggers (${jobs} jobs)`);
+    await step('post-data', async () => {
+      schema.postDataEntries = await restorePostData(dump, options.targetUrl, existing, {
+        jobs,
+        maintenanceWorkMemMb: config.fullLoad.maintenanceWorkMemMb,
+        present: await presentPostData(target),
+      });
+    });
+    progress.phase("CDC: subscription on the target, from the full load's snapshot");
+    await step('subscription', async () => {
+      state.created.subscription = names.subscription;
       await store.save(state);
       await createSubscription(target, {
         name: names.subscription,
@@ -264,37 +299,26 @@ export async function startNativeMigration(options: {
         conninfo: await subscriptionConninfo(options.sourceUrl, '--source-url'),
       });
     });
-    const t = performance.now();
-    await step('full-load', async () => {
-      await watchReplication(source, target, names, {
-        until: (s) => s.fullLoadDone,
-        timeoutMs: 24 * 3600_000,
-        what: 'the full load',
-        progress,
-        sourceRows: new Map(tables.map((x) => [`${x.schema}.${x.table}`, x.estimatedRows])),
-        ...(options.peak ? { peak: options.peak } : {}),
-        ...(options.writes ? { writes: options.writes } : {}),
-        ...(signal ? { signal } : {}),
-      });
-      progress.stop();
-      state.fullLoad = { ms: since(t), rows: await countRows(target, tables) };
+    await watchReplication(source, target, names, {
+      until: (s) => s.fullLoadDone && s.subscription.problems.length === 0,
+      timeoutMs: 60_000,
+      what: 'the subscription taking every table',
+      progress,
+      ...(options.peak ? { peak: options.peak } : {}),
+      ...(options.writes ? { writes: options.writes } : {}),
+      ...(signal ? { signal } : {}),
     });
-    const fullLoad = state.fullLoad ?? { ms: since(t), rows: await countRows(target, tables) };
-    progress.info(
-      `full load done in ${fullLoad.ms} ms (${fullLoad.rows.toLocaleString('en-US')} rows); CDC is applying changes`,
-    );
-    progress.phase('post-data: secondary indexes, foreign keys, triggers');
-    await step('post-data', async () => {
-      schema.postDataEntries = await restorePostData(dump, options.targetUrl, existing, keys);
-    });
+    progress.stop();
     return {
       names,
       tables,
       publications: publications.names,
       insertOnly: publications.insertOnly,
       schema,
-      fullLoadMs: fullLoad.ms,
-      fullLoadRows: fullLoad.rows,
+      fullLoadMs: loaded.ms,
+      fullLoadRows: loaded.rows,
+      fullLoad: loaded,
+      jobs,
       warnings,
       sourceMajor: sourceFacts.major,
       targetMajor: targetFacts.major,
@@ -345,10 +369,6 @@ export async function cleanupAfterFailure(
 async function watermarkTableInfo(source: pg.Client, table: string): Promise<TableInfo | undefined> {
   const all = await listTables(source);
   return all.find((t) => t.schema === DMSKIT_SCHEMA && t.table === table);
-}
-
-async function truncateTables(target: pg.Client, tables: readonly TableInfo[]): Promise<void> {
-  if (tables.length) await target.query(`TRUNCATE ${tables.map(qualifiedName).join(', ')}`);
 }
 
 /**

@@ -38,7 +38,7 @@ export async function assertNamesFree(
     );
     if (rowCount) taken.push(`subscription ${names.subscription} already exists on the target`);
   }
-  if (names.slot && !mine) {
+  if (names.slot && !mine && state.created.slot !== names.slot) {
     const { rows } = await source.query('SELECT database FROM pg_replication_slots WHERE slot_name = $1', [
       names.slot,
     ]);

@@ -1,12 +1,13 @@
+import type { FullLoadResult } from '../fullload/run.js';
+
 /** The steps of `dmskit start --engine native`, in order; each is recorded when done. */
 export const NATIVE_START_STEPS = [
   'pre-data',
-  'primary-keys',
   'watermark',
   'publication',
-  'subscription',
   'full-load',
   'post-data',
+  'subscription',
 ] as const;
 export type NativeStartStep = (typeof NATIVE_START_STEPS)[number];
 
@@ -35,11 +36,11 @@ export interface NativeStartState {
   created: {
     publications: string[];
     subscription?: string | undefined;
-    /** The slot on the source, created by the subscription. */
+    /** The slot on the source, created by the full load (recorded before it is created). */
     slot?: string | undefined;
     watermark?: { table: string; source: boolean; target: boolean };
   };
-  fullLoad?: { ms: number; rows: number };
+  fullLoad?: FullLoadResult;
 }
 
 /** A new state for a start of `migration` between the two servers. */

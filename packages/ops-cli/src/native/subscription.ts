@@ -1,9 +1,10 @@
 import pg from 'pg';
 
 /**
- * Creates the subscription on the target. It creates its replication slot on the source and starts the
- * initial copy of every published table at once (PostgreSQL: "CREATE SUBSCRIPTION": `copy_data`,
- * `create_slot`, `slot_name`). `conninfo` holds the source password and is never printed.
+ * Creates the subscription on the target, on the replication slot the full load created: no copy, no new
+ * slot, so it applies exactly the changes committed after the full load's snapshot (PostgreSQL: "CREATE
+ * SUBSCRIPTION": `copy_data = false`, `create_slot = false`, `slot_name`). `conninfo` holds the source
+ * password and is never printed.
  */
 export async function createSubscription(
   target: pg.Client,
@@ -12,7 +13,7 @@ export async function createSubscription(
   await target.query(
     `CREATE SUBSCRIPTION ${pg.escapeIdentifier(options.name)} CONNECTION ${pg.escapeLiteral(options.conninfo)}
        PUBLICATION ${options.publications.map((p) => pg.escapeIdentifier(p)).join(', ')}
-       WITH (copy_data = true, create_slot = true, slot_name = ${pg.escapeLiteral(options.slot)}, enabled = true)`,
+       WITH (copy_data = false, create_slot = false, slot_name = ${pg.escapeLiteral(options.slot)}, enabled = true)`,
   );
 }
 

@@ -24,8 +24,8 @@ export function rehearsalMarkdown(r: RehearsalReport): string {
     r.sampleData
       ? `- Sample data: e-commerce set at scale ${r.sampleData.scale}`
       : '- Sample data: none (the database as it is)',
-    `- Schema: ${r.schema.preDataEntries} pre-data entries and ${r.schema.primaryKeys} primary keys before the load, ${r.schema.postDataEntries} post-data entries after it (${r.schema.pgDump})`,
-    `- Full load: ${formatCount(r.fullLoad.rows)} rows in ${formatDuration(r.fullLoad.durationMs)}`,
+    `- Schema: ${r.schema.preDataEntries} pre-data entries before the load, ${r.schema.postDataEntries} post-data entries (primary keys, indexes, constraints) after it (${r.schema.pgDump})`,
+    `- Full load: ${formatCount(r.fullLoad.rows)} rows, ${formatBytes(r.fullLoad.tables.reduce((n, t) => n + t.bytes, 0))} in ${formatDuration(r.fullLoad.durationMs)} with ${r.fullLoad.jobs} worker(s), from the replication slot's snapshot`,
     `- CDC: ${formatDuration(r.cdc.durationMs)}; ${formatCount(r.cdc.changesOnSource)} row changes committed on the source after the full load${r.cdc.writer ? ` (${formatCount(r.cdc.writesDuringCdc)} sample-writer transactions)` : ''}; ${formatCount(r.cdc.changesAppliedOnTarget)} row changes applied on the target`,
     `- Peak lag: ${formatBytes(r.lag.peakBytes)} / ${r.lag.peakSeconds.toFixed(2)} s; ${r.lag.atCutoverSeconds.toFixed(2)} s when the cutover began`,
     '',
@@ -42,6 +42,15 @@ export function rehearsalMarkdown(r: RehearsalReport): string {
     '| table | source rows | target rows | status |',
     '| --- | ---: | ---: | --- |',
     ...r.tables.map((t) => `| ${t.table} | ${t.sourceRows ?? ''} | ${t.targetRows ?? ''} | ${t.status} |`),
+    '',
+    '## Full load',
+    '',
+    '| table | rows | bytes (COPY) | ms | rows/s |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...r.fullLoad.tables.map(
+      (t) =>
+        `| ${t.schema}.${t.table} | ${formatCount(t.rows)} | ${formatBytes(t.bytes)} | ${formatCount(t.ms)} | ${t.ms > 0 ? formatCount(Math.round((t.rows * 1000) / t.ms)) : ''} |`,
+    ),
   ];
   if (r.warnings.length) lines.push('', '## Warnings', '', ...r.warnings.map((x) => `- ${x}`));
   return redact(`${lines.join('\n')}\n`);

@@ -7,6 +7,7 @@ import {
   type TableInfo,
 } from '@dmskit/validation';
 import pg from 'pg';
+import type { TableLoadResult } from '../fullload/copy.js';
 import {
   type LagPeak,
   nativeCutoverEngine,
@@ -48,6 +49,8 @@ export interface RehearsalOptions {
    * could clean up is cleaned up by the next run on the same servers. @default in memory
    */
   readonly stateDir?: string;
+  /** Full-load workers and post-data jobs. @default config.fullLoad.jobs, else the cores (at least 2) */
+  readonly jobs?: number;
 }
 
 /** Everything a rehearsal measured; written as report.json and summarized in report.md. */
@@ -69,11 +72,17 @@ export interface RehearsalReport {
   }[];
   readonly schema: {
     readonly preDataEntries: number;
-    readonly primaryKeys: number;
     readonly postDataEntries: number;
     readonly pgDump: string;
   };
-  readonly fullLoad: { readonly durationMs: number; readonly rows: number };
+  readonly fullLoad: {
+    readonly durationMs: number;
+    readonly rows: number;
+    /** Workers that copied. */
+    readonly jobs: number;
+    /** Each table's rows, COPY bytes and ms. */
+    readonly tables: readonly TableLoadResult[];
+  };
   readonly cdc: {
     readonly durationMs: number;
     /** Sample-writer transactions committed on the source after the full load, all applied by CDC. */
@@ -206,6 +215,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       peak,
       writes,
       ...(signal ? { signal } : {}),
+      ...(options.jobs ? { jobs: options.jobs } : {}),
       beforeReplication: () => {
         if (!options.sampleData) return;
         writer = startWriter(sourceUrl!, { ratePerSecond: options.writeRate });
@@ -315,7 +325,12 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         status: t.status,
       })),
       schema: native.schema,
-      fullLoad: { durationMs: native.fullLoadMs, rows: native.fullLoadRows },
+      fullLoad: {
+        durationMs: native.fullLoadMs,
+        rows: native.fullLoadRows,
+        jobs: native.jobs,
+        tables: native.fullLoad.tables,
+      },
       cdc: {
         durationMs: cdcMs,
         writesDuringCdc: writerStats?.transactionsDuringCdc ?? 0,

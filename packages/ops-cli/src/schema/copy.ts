@@ -8,8 +8,10 @@ import { findPgTool, type PgTool, runPgTool } from './pgtools.js';
 import {
   isPreexisting,
   isPrimaryKeyEntry,
+  PRESENT_POST_DATA_SQL,
   type PrimaryKeyRef,
   parseToc,
+  postDataKey,
   type TocEntry,
   tocList,
 } from './toc.js';
@@ -100,24 +102,33 @@ async function restore(
   dump: SchemaDump,
   targetUrl: string,
   entries: readonly TocEntry[],
-  section?: 'pre-data' | 'post-data',
+  section: 'pre-data' | 'post-data',
+  parallel?: { jobs: number; maintenanceWorkMemMb: number },
 ): Promise<number> {
   if (entries.length === 0) return 0;
-  const list = path.join(path.dirname(dump.file), `restore-${section ?? 'keys'}.list`);
+  const list = path.join(path.dirname(dump.file), `restore-${section}.list`);
   await writeFile(list, tocList(entries));
+  // One transaction, or several jobs (pg_restore cannot do both: "pg_restore", --jobs).
+  const mode = parallel ? [`--jobs=${parallel.jobs}`, '--exit-on-error'] : ['--single-transaction'];
+  const settings: Record<string, string> = parallel
+    ? {
+        // Each index build gets memory and parallel workers of its own ("Resource Consumption").
+        PGOPTIONS: `-c maintenance_work_mem=${parallel.maintenanceWorkMemMb}MB -c max_parallel_maintenance_workers=${Math.max(1, parallel.jobs - 1)}`,
+      }
+    : {};
   await runPgTool(
     dump.pgRestore,
     [
-      ...(section ? [`--section=${section}`] : []),
+      `--section=${section}`,
       '--no-owner',
       '--no-privileges',
       '--no-tablespaces',
-      '--single-transaction',
+      ...mode,
       `--use-list=${list}`,
       `--dbname=${urlWithoutPassword(targetUrl)}`,
       dump.file,
     ],
-    passwordEnv(targetUrl),
+    { ...passwordEnv(targetUrl), ...settings },
   );
   return entries.length;
 }
@@ -150,46 +161,44 @@ export async function primaryKeys(source: pg.Client): Promise<PrimaryKeyRef[]> {
 }
 
 /**
- * Restores pre-data (types, functions, sequences, tables) and then the primary keys, each in one
- * transaction, so the initial copy loads into keyed tables that CDC can update by key. `part` restores one
- * of the two only (a resumed start).
- * @returns the number of TOC entries restored in each step
+ * Restores pre-data (types, functions, sequences, tables) in one transaction, without the primary keys:
+ * the full load copies into bare tables, and the keys are built with the rest of post-data after it.
+ * @returns the number of TOC entries restored
  */
 export async function restorePreData(
   dump: SchemaDump,
   targetUrl: string,
   existing: { schemas: ReadonlySet<string>; extensions: ReadonlySet<string> },
   keys: readonly PrimaryKeyRef[],
-  part: 'pre-data' | 'keys' | 'both' = 'both',
-): Promise<{ preData: number; primaryKeys: number }> {
-  const usable = dump.entries.filter((e) => !isPreexisting(e, existing));
-  const preData =
-    part === 'keys'
-      ? 0
-      : await restore(
-          dump,
-          targetUrl,
-          usable.filter((e) => !isPrimaryKeyEntry(e, keys)),
-          'pre-data',
-        );
-  const primaryKeys =
-    part === 'pre-data'
-      ? 0
-      : await restore(
-          dump,
-          targetUrl,
-          usable.filter((e) => isPrimaryKeyEntry(e, keys)),
-        );
-  return { preData, primaryKeys };
+): Promise<number> {
+  const usable = dump.entries.filter((e) => !isPreexisting(e, existing) && !isPrimaryKeyEntry(e, keys));
+  return restore(dump, targetUrl, usable, 'pre-data');
 }
 
-/** Restores post-data (secondary indexes, unique and foreign keys, triggers, rules) after the initial copy. */
+/** The post-data objects the target has already (a restore a killed start left half done). */
+export async function presentPostData(target: pg.Client): Promise<Set<string>> {
+  const { rows } = await target.query(PRESENT_POST_DATA_SQL);
+  return new Set((rows as { key: string }[]).map((r) => r.key));
+}
+
+/**
+ * Restores post-data (primary keys, secondary indexes, unique and foreign keys, triggers, rules) after the
+ * full load, with `jobs` pg_restore jobs that build several indexes at once, each session with its own
+ * `maintenance_work_mem` (MiB) and `max_parallel_maintenance_workers`. Objects the target already has
+ * (`present`, from {@link presentPostData}) are skipped, so a restore that was stopped half way continues.
+ * @returns the number of TOC entries restored
+ * @throws ExternalError with pg_restore's last lines when it fails (it stops at the first error)
+ */
 export async function restorePostData(
   dump: SchemaDump,
   targetUrl: string,
   existing: { schemas: ReadonlySet<string>; extensions: ReadonlySet<string> },
-  keys: readonly PrimaryKeyRef[],
+  options: { jobs: number; maintenanceWorkMemMb: number; present: ReadonlySet<string> },
 ): Promise<number> {
-  const usable = dump.entries.filter((e) => !isPreexisting(e, existing) && !isPrimaryKeyEntry(e, keys));
-  return restore(dump, targetUrl, usable, 'post-data');
+  const usable = dump.entries.filter((e) => {
+    if (isPreexisting(e, existing)) return false;
+    const key = postDataKey(e);
+    return key === undefined || !options.present.has(key);
+  });
+  return restore(dump, targetUrl, usable, 'post-data', options);
 }

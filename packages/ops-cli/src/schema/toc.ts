@@ -55,3 +55,49 @@ export function isPreexisting(
 export function tocList(entries: readonly TocEntry[]): string {
   return `${entries.map((e) => e.line).join('\n')}\n`;
 }
+
+/** How many space-separated words name an object of each post-data TOC type (type words included). */
+const KEY_WORDS: Readonly<Record<string, number>> = {
+  INDEX: 3,
+  'INDEX ATTACH': 4,
+  CONSTRAINT: 4,
+  'FK CONSTRAINT': 5,
+  TRIGGER: 4,
+  RULE: 4,
+  POLICY: 4,
+};
+
+/**
+ * The key of a post-data entry as {@link PRESENT_POST_DATA_SQL} names the object on a server, e.g.
+ * `INDEX public orders_customer_idx`, `FK CONSTRAINT public orders orders_customer_fkey`; undefined for
+ * other types.
+ */
+export function postDataKey(entry: TocEntry): string | undefined {
+  const words = entry.body.split(' ');
+  const two = `${words[0]} ${words[1]}`;
+  const n = KEY_WORDS[two] ?? KEY_WORDS[words[0] ?? ''];
+  return n === undefined ? undefined : words.slice(0, n).join(' ');
+}
+
+/** The post-data objects a server has, keyed as {@link postDataKey} keys TOC entries. */
+export const PRESENT_POST_DATA_SQL = `
+SELECT 'INDEX ' || n.nspname || ' ' || c.relname AS key
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'I')
+UNION ALL
+SELECT 'INDEX ATTACH ' || n.nspname || ' ' || c.relname
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('i', 'I')
+UNION ALL
+SELECT CASE WHEN con.contype = 'f' THEN 'FK CONSTRAINT ' ELSE 'CONSTRAINT ' END || n.nspname || ' ' || c.relname || ' ' || con.conname
+  FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+UNION ALL
+SELECT 'TRIGGER ' || n.nspname || ' ' || c.relname || ' ' || t.tgname
+  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE NOT t.tgisinternal
+UNION ALL
+SELECT 'RULE ' || n.nspname || ' ' || c.relname || ' ' || r.rulename
+  FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE r.rulename <> '_RETURN'
+UNION ALL
+SELECT 'POLICY ' || n.nspname || ' ' || c.relname || ' ' || p.polname
+  FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace`;

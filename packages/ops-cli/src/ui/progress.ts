@@ -1,8 +1,10 @@
 import { displayName } from '@dmskit/shared';
 import Table from 'cli-table3';
 import { createLogUpdate } from 'log-update';
+import type { LoadFigures } from '../fullload/copy.js';
 import type { TableProgress } from '../native/status.js';
 import { formatBytes, formatCount } from './format.js';
+import { loadSummaryLine, renderLoad, tableLoadLine } from './load-view.js';
 
 /** What the live display shows at one moment of a migration. */
 export interface ProgressFrame {
@@ -22,6 +24,8 @@ export interface ProgressFrame {
 export interface Progress {
   phase(text: string): void;
   frame(frame: ProgressFrame): void;
+  /** The full load's figures (replaced on a terminal; a line per finished table elsewhere). */
+  load(figures: LoadFigures): void;
   info(text: string): void;
   /** Clears the live part; later output starts on a clean line. */
   stop(): void;
@@ -83,6 +87,10 @@ export function createProgress(
         last = renderTable(f);
         live(last);
       },
+      load: (f) => {
+        last = renderLoad(f, { columns: stream.columns ?? 80, rows: stream.rows ?? 24 });
+        live(last);
+      },
       stop: () => {
         live.clear();
         last = '';
@@ -91,6 +99,8 @@ export function createProgress(
   }
   const states = new Map<string, string>();
   let lastLag = 0;
+  let lastLoad = 0;
+  const finished = new Set<string>();
   return {
     phase: (text) => stream.write(`» ${text}\n`),
     info: (text) => stream.write(`  ${text}\n`),
@@ -107,6 +117,19 @@ export function createProgress(
         stream.write(`  ${lagLine(f)}\n`);
       }
     },
+    load: (f) => {
+      for (const t of f.tables) {
+        const key = `${t.schema}.${t.table}`;
+        if (t.state === 'done' && !finished.has(key)) {
+          finished.add(key);
+          stream.write(`  ${tableLoadLine(t)}\n`);
+        }
+      }
+      if (Date.now() - lastLoad >= plainInterval || f.fraction >= 1) {
+        lastLoad = Date.now();
+        stream.write(`  ${loadSummaryLine(f)}\n`);
+      }
+    },
     stop: () => undefined,
   };
 }
@@ -115,6 +138,7 @@ export function createProgress(
 export const silentProgress: Progress = {
   phase: () => undefined,
   frame: () => undefined,
+  load: () => undefined,
   info: () => undefined,
   stop: () => undefined,
 };

@@ -1,0 +1,129 @@
+import type { TableName } from '@dmskit/shared';
+import { qualifiedName } from '@dmskit/validation';
+import pg from 'pg';
+
+/** One table as the full load copies it. */
+export interface CopyTable extends TableName {
+  /** Columns copied, in attribute order: stored columns only (generated and dropped ones are left out). */
+  readonly columns: readonly string[];
+  /** Whether COPY's binary format is safe: every column of a built-in type (see {@link planCopy}). */
+  readonly binary: boolean;
+  /** Size of the main fork at the snapshot, in bytes, and in blocks. */
+  readonly bytes: number;
+  readonly blocks: number;
+  /** The planner's row estimate (`reltuples`); -1 when never analysed. */
+  readonly estimatedRows: number;
+}
+
+/** A part of a table that one worker copies in one COPY. */
+export interface CopyChunk {
+  readonly table: CopyTable;
+  /** `ctid` block range `[from, to)`; `to` null: to the end. Absent: the whole table. */
+  readonly blocks?: { readonly from: number; readonly to: number | null };
+  /** The whole table in one transaction that truncates it first, so the load is `COPY ... FREEZE`. */
+  readonly freeze: boolean;
+  /** Estimated bytes of the chunk, for ordering and progress. */
+  readonly bytes: number;
+}
+
+const TABLE_SQL = `
+SELECT c.relpages, pg_relation_size(c.oid)::int8 AS bytes, current_setting('block_size')::int AS block_size,
+       c.reltuples::float8 AS estimated_rows,
+       coalesce((SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
+                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                    AND coalesce(to_jsonb(a)->>'attgenerated', '') = ''), '[]') AS columns,
+       coalesce((SELECT bool_and(b.oid < 16384 AND b.typsend <> 0 AND b.typreceive <> 0)
+                   FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+                   JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), true) AS binary
+  FROM pg_class c WHERE c.oid = $1::regclass`;
+
+/**
+ * Reads what the copy needs of each table, in the snapshot's transaction: stored columns (a generated
+ * column is computed again on the target; PostgreSQL: "COPY" leaves generated columns out), size, and
+ * whether the binary format is safe. Binary COPY is used only when every column's type (a domain's base
+ * type) is built in (oid below 16384, "FirstNormalObjectId") with binary send and receive: the binary
+ * format of an array or a composite embeds type oids, which differ between servers for user types
+ * (PostgreSQL: "COPY", "Binary Format"; "pg_type").
+ */
+export async function describeCopyTables(
+  source: pg.Client,
+  tables: readonly TableName[],
+): Promise<CopyTable[]> {
+  const out: CopyTable[] = [];
+  for (const t of tables) {
+    const { rows } = await source.query(TABLE_SQL, [qualifiedName(t)]);
+    const r = rows[0] as {
+      bytes: string;
+      block_size: number;
+      estimated_rows: number;
+      columns: string[];
+      binary: boolean;
+    };
+    const bytes = Number(r.bytes);
+    out.push({
+      schema: t.schema,
+      table: t.table,
+      columns: r.columns,
+      binary: r.binary,
+      bytes,
+      blocks: Math.ceil(bytes / r.block_size),
+      estimatedRows: Number(r.estimated_rows),
+    });
+  }
+  return out;
+}
+
+/**
+ * Splits the load into chunks for `jobs` workers and orders them largest first (longest-processing-time
+ * first, so the last chunks to finish are small). A table larger than about a third of one worker's
+ * share (at least `minChunkBytes`) is split into `ctid` block ranges of about that size, read with TID
+ * range scans (PostgreSQL 14 and newer: "TID Range Scan"); on an older source, each table is one chunk.
+ * A table copied whole is truncated and loaded in one transaction, so its COPY uses FREEZE.
+ * @param minChunkBytes - smallest chunk worth splitting off, in bytes @default 32 MiB
+ */
+export function planCopy(
+  tables: readonly CopyTable[],
+  options: { jobs: number; sourceMajor: number; minChunkBytes?: number },
+): CopyChunk[] {
+  const total = tables.reduce((n, t) => n + t.bytes, 0);
+  const chunkBytes = Math.max(options.minChunkBytes ?? 32 * 1024 * 1024, total / (options.jobs * 3));
+  const chunks: CopyChunk[] = [];
+  for (const table of tables) {
+    const parts = options.sourceMajor >= 14 ? Math.ceil(table.bytes / chunkBytes) : 1;
+    if (parts <= 1 || options.jobs <= 1) {
+      chunks.push({ table, freeze: true, bytes: table.bytes });
+      continue;
+    }
+    const per = Math.ceil(table.blocks / parts);
+    for (let i = 0; i < parts; i++) {
+      const from = i * per;
+      // The last range is open: a page added after the plan holds no row the snapshot sees, but costs nothing.
+      const to = i === parts - 1 ? null : (i + 1) * per;
+      chunks.push({ table, blocks: { from, to }, freeze: false, bytes: table.bytes / parts });
+    }
+  }
+  return chunks.sort((a, b) => b.bytes - a.bytes);
+}
+
+/** `COPY (SELECT ...) TO STDOUT` of a chunk, on the source. */
+export function copyOutSql(chunk: CopyChunk): string {
+  const t = chunk.table;
+  // A table without a stored column: `SELECT FROM` gives its rows with no values.
+  const cols = t.columns.map((c) => pg.escapeIdentifier(c)).join(', ');
+  const where: string[] = [];
+  if (chunk.blocks) {
+    if (chunk.blocks.from > 0) where.push(`ctid >= '(${chunk.blocks.from},0)'::tid`);
+    if (chunk.blocks.to !== null) where.push(`ctid < '(${chunk.blocks.to},0)'::tid`);
+  }
+  const filter = where.length ? ` WHERE ${where.join(' AND ')}` : '';
+  return `COPY (SELECT ${cols} FROM ONLY ${qualifiedName(t)}${filter}) TO STDOUT${t.binary ? ' (FORMAT binary)' : ''}`;
+}
+
+/** `COPY ... FROM STDIN` of a chunk, on the target. */
+export function copyInSql(chunk: CopyChunk): string {
+  const t = chunk.table;
+  const cols = t.columns.map((c) => pg.escapeIdentifier(c)).join(', ');
+  const options = [...(t.binary ? ['FORMAT binary'] : []), ...(chunk.freeze ? ['FREEZE'] : [])];
+  return `COPY ${qualifiedName(t)}${cols ? ` (${cols})` : ''} FROM STDIN${options.length ? ` (${options.join(', ')})` : ''}`;
+}
