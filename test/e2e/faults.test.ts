@@ -407,7 +407,14 @@ describe('faults during a cutover', () => {
     });
   }
 
-  for (const step of ['start:pre-data', 'start:publication', 'start:subscription', 'start:full-load']) {
+  for (const step of [
+    'start:pre-data',
+    'start:publication',
+    'full-load:chunk',
+    'start:full-load',
+    'start:post-data',
+    'start:subscription',
+  ]) {
     it(`start killed at ${step} continues when run again; the cutover then loses nothing`, async () => {
       const m = await prepareMigration(source, target, dir, { schema: SCHEMA });
       const writer = startHistoryWriter(m.sourceUrl);
@@ -440,9 +447,9 @@ describe('faults during a cutover', () => {
         '--cdc-seconds',
         '2',
       ],
-      { env: { DMSKIT_FAULT: 'pause:start:post-data' } },
+      { env: { DMSKIT_FAULT: 'pause:start:subscription' } },
     );
-    await run.line(/paused at start:post-data/);
+    await run.line(/paused at start:subscription/);
     await source.restart('immediate');
     run.signal('SIGUSR2');
     const done = await run.result;

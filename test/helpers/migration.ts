@@ -33,6 +33,10 @@ export async function prepareMigration(
     /** The source database exists already (with its data): only the target's is created. */
     sourceExists?: boolean;
     cutover?: Record<string, unknown>;
+    /** Merged into the config's `fullLoad`. */
+    fullLoad?: Record<string, unknown>;
+    /** The selection rules. @default every table of schema public */
+    tableMappings?: Record<string, unknown>[];
     name?: string;
     /** @default `db_<name>` */
     database?: string;
@@ -51,9 +55,13 @@ export async function prepareMigration(
   const cfg = {
     ...structuredClone(config),
     name,
-    task: { ...config.task, tableMappings: [{ action: 'include', schema: 'public', table: '%' }] },
+    task: {
+      ...config.task,
+      tableMappings: options.tableMappings ?? [{ action: 'include', schema: 'public', table: '%' }],
+    },
     source: { ...config.source, caCertificateFile: undefined },
     cutover: { ...config.cutover, ...options.cutover },
+    fullLoad: { ...config.fullLoad, ...options.fullLoad },
   };
   const configFile = path.join(dir, `${name}.json`);
   await writeFile(configFile, JSON.stringify(cfg));

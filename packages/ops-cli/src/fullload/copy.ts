@@ -23,6 +23,8 @@ export interface TableLoad extends TableName {
   readonly ms: number;
   /** Estimated time left, in ms; null when unknown. */
   readonly etaMs: number | null;
+  /** The parts the table is copied in. */
+  readonly chunks: number;
 }
 
 /** The whole load at one moment. */
@@ -38,11 +40,13 @@ export interface LoadFigures {
   readonly etaMs: number | null;
 }
 
-/** The result of a table's load: exact rows, COPY bytes and wall time. */
+/** The result of a table's load: exact rows, COPY bytes, wall time, and the parts it was copied in. */
 export interface TableLoadResult extends TableName {
   readonly rows: number;
   readonly bytes: number;
   readonly ms: number;
+  /** 1: copied whole (with FREEZE); more: split into that many ctid ranges. */
+  readonly chunks: number;
 }
 
 interface ChunkRun {
@@ -108,6 +112,7 @@ function loadFigures(runs: readonly ChunkRun[], jobs: number, startedAt: number)
       relationBytes: table.bytes,
       ms,
       etaMs: etaMs === null ? null : Math.round(etaMs),
+      chunks: rs.length,
     });
     const weight = Math.max(table.bytes, 8192);
     weighted += weight * fraction;
@@ -277,5 +282,6 @@ export async function parallelCopy(options: {
     rows: t.rows,
     bytes: t.bytes,
     ms: t.ms,
+    chunks: t.chunks,
   }));
 }

@@ -81,13 +81,15 @@ export async function describeCopyTables(
  * range scans (PostgreSQL 14 and newer: "TID Range Scan"); on an older source, each table is one chunk.
  * A table copied whole is truncated and loaded in one transaction, so its COPY uses FREEZE.
  * @param minChunkBytes - smallest chunk worth splitting off, in bytes @default 32 MiB
+ * @param chunkBytes - the chunk size, in bytes, instead of the one computed (config `fullLoad.chunkMb`)
  */
 export function planCopy(
   tables: readonly CopyTable[],
-  options: { jobs: number; sourceMajor: number; minChunkBytes?: number },
+  options: { jobs: number; sourceMajor: number; minChunkBytes?: number; chunkBytes?: number },
 ): CopyChunk[] {
   const total = tables.reduce((n, t) => n + t.bytes, 0);
-  const chunkBytes = Math.max(options.minChunkBytes ?? 32 * 1024 * 1024, total / (options.jobs * 3));
+  const chunkBytes =
+    options.chunkBytes ?? Math.max(options.minChunkBytes ?? 32 * 1024 * 1024, total / (options.jobs * 3));
   const chunks: CopyChunk[] = [];
   for (const table of tables) {
     const parts = options.sourceMajor >= 14 ? Math.ceil(table.bytes / chunkBytes) : 1;

@@ -41,6 +41,8 @@ export async function fullLoad(options: {
   sourceMajor: number;
   tables: readonly TableName[];
   jobs: number;
+  /** Chunk size of split tables, in bytes. @default computed by {@link planCopy} */
+  chunkBytes?: number;
   progress: Progress;
   signal?: AbortSignal;
 }): Promise<FullLoadResult> {
@@ -52,7 +54,11 @@ export async function fullLoad(options: {
   const slot = await createSnapshotSlot(options.sourceUrl, options.slot, options.sourceMajor);
   try {
     const tables = await describeCopyTables(options.source, options.tables);
-    const chunks = planCopy(tables, { jobs: options.jobs, sourceMajor: options.sourceMajor });
+    const chunks = planCopy(tables, {
+      jobs: options.jobs,
+      sourceMajor: options.sourceMajor,
+      ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
+    });
     const split = new Set(chunks.filter((c) => c.blocks).map((c) => qualifiedName(c.table)));
     const results = await parallelCopy({
       source: options.sourceUrl,

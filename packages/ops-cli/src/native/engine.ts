@@ -7,7 +7,7 @@ import {
   selectTables,
   UsageError,
 } from '@dmskit/shared';
-import { describeConnection, listTables, qualifiedName, type TableInfo } from '@dmskit/validation';
+import { describeConnection, listTables, type TableInfo } from '@dmskit/validation';
 import pg from 'pg';
 import { defaultJobs, type FullLoadResult, fullLoad } from '../fullload/run.js';
 import { subscriptionConninfo } from '../pg/url.js';
@@ -270,6 +270,7 @@ export async function startNativeMigration(options: {
         sourceMajor: sourceFacts.major,
         tables: publish,
         jobs,
+        ...(config.fullLoad.chunkMb ? { chunkBytes: Math.round(config.fullLoad.chunkMb * 1024 * 1024) } : {}),
         progress,
         ...(signal ? { signal } : {}),
       });

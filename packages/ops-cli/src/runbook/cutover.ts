@@ -8,7 +8,7 @@ import {
   undoFallback,
   undoPooler,
 } from './cutover-steps.js';
-import type { CutoverOptions, CutoverResult, CutoverSettings, FinalValidation } from './cutover-types.js';
+import type { CutoverOptions, CutoverResult, CutoverSettings } from './cutover-types.js';
 import type { CutoverEngine } from './engine.js';
 import { dropFallbackObjects, fallbackNames } from './fallback.js';
 import { faultPoint } from './faults.js';
