@@ -1,12 +1,11 @@
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExternalError, type TableName } from '@dmskit/shared';
 import { type ConnectionInput, closeQuietly, openConnection, qualifiedName } from '@dmskit/validation';
 import type pg from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { faultPoint } from '../runbook/faults.js';
 import { sleep } from '../util/time.js';
 import { type CopyChunk, type CopyTable, copyInSql, copyOutSql } from './plan.js';
+import { RawCopyOut, rawCopyIn } from './raw-copy.js';
 
 /** How far one table's load is. */
 export interface TableLoad extends TableName {
@@ -57,16 +56,6 @@ interface ChunkRun {
   pid?: number;
   started?: number;
   ended?: number;
-}
-
-class ByteCounter extends Transform {
-  constructor(private readonly run: ChunkRun) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (e?: Error | null, c?: Buffer) => void) {
-    this.run.bytes += chunk.length;
-    done(null, chunk);
-  }
 }
 
 function tableKeyOf(t: TableName): string {
@@ -138,9 +127,17 @@ async function copyChunk(source: pg.Client, target: pg.Client, run: ChunkRun): P
   await target.query('BEGIN');
   // Truncated in the loading transaction, so the COPY may FREEZE its rows (PostgreSQL: "COPY", FREEZE).
   if (chunk.freeze) await target.query(`TRUNCATE ONLY ${qualifiedName(chunk.table)}`);
-  const into = target.query(copyFrom(copyInSql(chunk)));
-  const out = source.query(copyTo(copyOutSql(chunk)));
-  await pipeline(out, new ByteCounter(run), into);
+  const into = target.query(rawCopyIn(copyInSql(chunk)));
+  const out = source.query(new RawCopyOut(copyOutSql(chunk)));
+  const counting = setInterval(() => {
+    run.bytes = out.payloadBytes;
+  }, 200);
+  try {
+    await pipeline(out, into);
+  } finally {
+    clearInterval(counting);
+  }
+  run.bytes = out.payloadBytes;
   await target.query('COMMIT');
   run.rows = into.rowCount;
 }
@@ -170,6 +167,8 @@ export async function parallelCopy(options: {
    */
   truncate?: readonly string[];
   onProgress?: (figures: LoadFigures) => void;
+  /** Called once a table's last chunk is committed (its indexes may be built while others copy). */
+  onTableDone?: (table: TableName) => void;
   progressMs?: number;
   signal?: AbortSignal;
 }): Promise<TableLoadResult[]> {
@@ -209,6 +208,9 @@ export async function parallelCopy(options: {
       await copyChunk(source, target, run);
       run.ended = performance.now();
       run.state = 'done';
+      const key = tableKeyOf(run.chunk.table);
+      if (runs.every((r) => tableKeyOf(r.chunk.table) !== key || r.state === 'done'))
+        options.onTableDone?.(run.chunk.table);
       if (!firstDone) {
         firstDone = true;
         await faultPoint('full-load:chunk', stop.signal);

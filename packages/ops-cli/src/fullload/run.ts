@@ -41,6 +41,8 @@ export async function fullLoad(options: {
   sourceMajor: number;
   tables: readonly TableName[];
   jobs: number;
+  /** Called once a table's rows are all in (see {@link parallelCopy}). */
+  onTableDone?: (table: TableName) => void;
   /** Chunk size of split tables, in bytes. @default computed by {@link planCopy} */
   chunkBytes?: number;
   progress: Progress;
@@ -69,6 +71,7 @@ export async function fullLoad(options: {
       jobs: options.jobs,
       truncate: [...split],
       onProgress: (figures) => progress.load(figures),
+      ...(options.onTableDone ? { onTableDone: options.onTableDone } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     progress.stop();

@@ -9,6 +9,7 @@ import {
 } from '@dmskit/shared';
 import { describeConnection, listTables, type TableInfo } from '@dmskit/validation';
 import pg from 'pg';
+import { indexBuilder } from '../fullload/indexes.js';
 import { defaultJobs, type FullLoadResult, fullLoad } from '../fullload/run.js';
 import { subscriptionConninfo } from '../pg/url.js';
 import {
@@ -29,10 +30,12 @@ import {
   primaryKeys,
   restorePostData,
   restorePreData,
+  restoreTableIndexes,
+  tableIndexEntries,
 } from '../schema/copy.js';
 import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
 import type { Progress } from '../ui/progress.js';
-import { sleep } from '../util/time.js';
+import { since, sleep } from '../util/time.js';
 import { assertNamesFree, dropCreatedObjects } from './objects.js';
 import { createPublications, dropPublications, publicationPlan } from './publication.js';
 import { type NativeStartState, type NativeStartStep, newStartState } from './start-state.js';
@@ -262,18 +265,50 @@ export async function startNativeMigration(options: {
       }
       state.created.slot = names.slot;
       await store.save(state);
-      state.fullLoad = await fullLoad({
-        sourceUrl: options.sourceUrl,
-        targetUrl: options.targetUrl,
+      // Each table's indexes and keys are built once its rows are in, while the other tables copy.
+      const perTable = await tableIndexEntries(
+        dump,
         source,
-        slot: names.slot,
-        sourceMajor: sourceFacts.major,
-        tables: publish,
-        jobs,
-        ...(config.fullLoad.chunkMb ? { chunkBytes: Math.round(config.fullLoad.chunkMb * 1024 * 1024) } : {}),
-        progress,
-        ...(signal ? { signal } : {}),
+        new Set(publish.map((t) => `${t.schema}.${t.table}`)),
+      );
+      const building = new AbortController();
+      const onAbort = () => building.abort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      let n = 0;
+      const builder = indexBuilder(async (table) => {
+        const entries = perTable.get(table);
+        if (!entries?.length) return;
+        await restoreTableIndexes(dump, options.targetUrl, entries, {
+          maintenanceWorkMemMb: config.fullLoad.maintenanceWorkMemMb,
+          name: String(++n),
+          signal: building.signal,
+        });
       });
+      try {
+        state.fullLoad = await fullLoad({
+          sourceUrl: options.sourceUrl,
+          targetUrl: options.targetUrl,
+          source,
+          slot: names.slot,
+          sourceMajor: sourceFacts.major,
+          tables: publish,
+          jobs,
+          ...(config.fullLoad.chunkMb
+            ? { chunkBytes: Math.round(config.fullLoad.chunkMb * 1024 * 1024) }
+            : {}),
+          onTableDone: (t) => builder.add(`${t.schema}.${t.table}`),
+          progress,
+          ...(signal ? { signal } : {}),
+        });
+      } catch (error) {
+        building.abort();
+        throw error;
+      } finally {
+        const built = await builder.settle();
+        signal?.removeEventListener('abort', onAbort);
+        if (built.length && !building.signal.aborted)
+          progress.info(`indexes and keys of ${built.length} table(s) built during the copy`);
+      }
     });
     const loaded = state.fullLoad ?? { ms: 0, rows: 0, tables: [] };
     progress.info(
@@ -283,11 +318,13 @@ export async function startNativeMigration(options: {
     );
     progress.phase(`post-data: primary keys, indexes, constraints, triggers (${jobs} jobs)`);
     await step('post-data', async () => {
+      const t = performance.now();
       schema.postDataEntries = await restorePostData(dump, options.targetUrl, existing, {
         jobs,
         maintenanceWorkMemMb: config.fullLoad.maintenanceWorkMemMb,
         present: await presentPostData(target),
       });
+      progress.info(`post-data done in ${formatDuration(since(t))} (${schema.postDataEntries} entries)`);
     });
     progress.phase("CDC: subscription on the target, from the full load's snapshot");
     await step('subscription', async () => {

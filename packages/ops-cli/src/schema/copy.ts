@@ -104,9 +104,13 @@ async function restore(
   entries: readonly TocEntry[],
   section: 'pre-data' | 'post-data',
   parallel?: { jobs: number; maintenanceWorkMemMb: number },
+  single?: { maintenanceWorkMemMb: number; name: string; signal?: AbortSignal },
 ): Promise<number> {
   if (entries.length === 0) return 0;
-  const list = path.join(path.dirname(dump.file), `restore-${section}.list`);
+  const list = path.join(
+    path.dirname(dump.file),
+    `restore-${section}${single ? `-${single.name}` : ''}.list`,
+  );
   await writeFile(list, tocList(entries));
   // One transaction, or several jobs (pg_restore cannot do both: "pg_restore", --jobs).
   const mode = parallel ? [`--jobs=${parallel.jobs}`, '--exit-on-error'] : ['--single-transaction'];
@@ -115,7 +119,9 @@ async function restore(
         // Each index build gets memory and parallel workers of its own ("Resource Consumption").
         PGOPTIONS: `-c maintenance_work_mem=${parallel.maintenanceWorkMemMb}MB -c max_parallel_maintenance_workers=${Math.max(1, parallel.jobs - 1)}`,
       }
-    : {};
+    : single
+      ? { PGOPTIONS: `-c maintenance_work_mem=${single.maintenanceWorkMemMb}MB` }
+      : {};
   await runPgTool(
     dump.pgRestore,
     [
@@ -129,6 +135,7 @@ async function restore(
       dump.file,
     ],
     { ...passwordEnv(targetUrl), ...settings },
+    single?.signal,
   );
   return entries.length;
 }
@@ -173,6 +180,58 @@ export async function restorePreData(
 ): Promise<number> {
   const usable = dump.entries.filter((e) => !isPreexisting(e, existing) && !isPrimaryKeyEntry(e, keys));
   return restore(dump, targetUrl, usable, 'pre-data');
+}
+
+/** The index and table-constraint entries of each table (key `schema.table`), built right after its copy. */
+export type TableIndexEntries = Map<string, TocEntry[]>;
+
+/**
+ * Groups the post-data entries that belong to one copied table, so its indexes can be built as soon as its
+ * rows are in while other tables still copy: its indexes (found through the source's catalog: a TOC
+ * `INDEX` line names no table) and its primary key, unique and exclusion constraints. Everything else
+ * (foreign keys, triggers, rules, indexes of partitioned parents, attachments) waits for the end of the
+ * copy. `tables` are the copied tables (`schema.table`).
+ */
+export async function tableIndexEntries(
+  dump: SchemaDump,
+  source: pg.Client,
+  tables: ReadonlySet<string>,
+): Promise<TableIndexEntries> {
+  const { rows } = await source.query(
+    `SELECT n.nspname AS schema, i.relname AS index, t.relname AS table
+       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+       JOIN pg_namespace n ON n.oid = t.relnamespace
+      WHERE t.relkind = 'r'`,
+  );
+  const tableOfIndex = new Map(
+    (rows as { schema: string; index: string; table: string }[]).map((r) => [
+      `${r.schema} ${r.index}`,
+      `${r.schema}.${r.table}`,
+    ]),
+  );
+  const out: TableIndexEntries = new Map();
+  for (const e of dump.entries) {
+    const w = e.body.split(' ');
+    let table: string | undefined;
+    if (w[0] === 'INDEX' && w[1] !== 'ATTACH') table = tableOfIndex.get(`${w[1]} ${w[2]}`);
+    else if (w[0] === 'CONSTRAINT') table = `${w[1]}.${w[2]}`;
+    if (!table || !tables.has(table)) continue;
+    out.set(table, [...(out.get(table) ?? []), e]);
+  }
+  return out;
+}
+
+/**
+ * Restores some post-data entries in one transaction (a table's indexes and keys), with the session
+ * settings of {@link restorePostData}.
+ */
+export async function restoreTableIndexes(
+  dump: SchemaDump,
+  targetUrl: string,
+  entries: readonly TocEntry[],
+  options: { maintenanceWorkMemMb: number; name: string; signal?: AbortSignal },
+): Promise<number> {
+  return restore(dump, targetUrl, entries, 'post-data', undefined, options);
 }
 
 /** The post-data objects the target has already (a restore a killed start left half done). */

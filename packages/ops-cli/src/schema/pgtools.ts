@@ -69,18 +69,21 @@ export async function findPgTool(program: 'pg_dump' | 'pg_restore', serverMajor:
 }
 
 /**
- * Runs a PostgreSQL client program with the password in `PGPASSWORD`, never on its command line.
+ * Runs a PostgreSQL client program with the password in `PGPASSWORD`, never on its command line; `signal`
+ * ends it (SIGTERM) when aborted.
  * @throws ExternalError with the program's last stderr lines when it exits non-zero
  */
 export async function runPgTool(
   tool: PgTool,
   args: readonly string[],
   env: Readonly<Record<string, string>> = {},
+  signal?: AbortSignal,
 ): Promise<string> {
   try {
     const { stdout } = await run(tool.path, [...args], {
       env: { ...process.env, ...env },
       maxBuffer: 256 * 1024 * 1024,
+      ...(signal ? { signal } : {}),
     });
     return stdout;
   } catch (error) {
