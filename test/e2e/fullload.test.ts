@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDmskit } from '../helpers/cli.js';
+import { runDmskit, startDmskit } from '../helpers/cli.js';
 import { independentDiff } from '../helpers/independent.js';
 import { prepareMigration, until } from '../helpers/migration.js';
 import { scratchDir } from '../helpers/scratch.js';
@@ -121,5 +121,34 @@ describe('full load: parallel copy from the slot snapshot, then CDC from the sam
     const gone = await runDmskit(['abandon', ...m.args]);
     expect(gone.code, gone.stderr).toBe(0);
     await expectNoReplicationObjects(m.sourceUrl, m.targetUrl);
+  });
+
+  it('status during the load shows rows, rate and ETA per table; after it, what each table took', async () => {
+    const m = await prepareMigration(source, target, dir, {
+      schema: SCHEMA,
+      fullLoad: { chunkMb: 1 },
+    });
+    const run = startDmskit(['start', ...m.args, '--jobs', '2'], {
+      env: { DMSKIT_FAULT: 'pause:full-load:chunk' },
+    });
+    await run.line(/paused at full-load:chunk/);
+    await new Promise((r) => setTimeout(r, 2500)); // the figures are saved every 2 s
+    const during = await runDmskit(['status', ...m.args]);
+    expect(during.code, during.stderr).toBe(0);
+    expect(during.stdout).toMatch(/at full-load/);
+    expect(during.stdout).toMatch(/full load \d+%: [\d,]+ rows, .*(ETA|done)/);
+    expect(during.stdout).toMatch(
+      /public\.accounts: [\d,]+ of ~150,000 rows \d+%|public\.accounts: waiting|public\.accounts: [\d,]+ rows, /,
+    );
+    run.signal('SIGUSR2');
+    const done = await run.result;
+    expect(done.code, done.stderr).toBe(0);
+    const after = await runDmskit(['status', ...m.args]);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout).toMatch(/^full load: [\d,]+ rows, .* in /m);
+    expect(after.stdout).toMatch(/public\.accounts: 150,000 rows, .* \(\d+ parts\)/);
+    expect(after.stdout).toMatch(/public\.typed: 3 rows/);
+    const gone = await runDmskit(['abandon', ...m.args]);
+    expect(gone.code, gone.stderr).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import { nativeObjectNames } from '@dmskit/shared';
 import { closeQuietly, openConnection } from '@dmskit/validation';
+import type { FullLoadResult } from '../fullload/run.js';
 import { startNativeMigration } from '../native/engine.js';
 import type { NativeStartState } from '../native/start-state.js';
 import { replicationStatus } from '../native/status.js';
@@ -8,6 +9,7 @@ import { fallbackHealth, fallbackNames } from '../runbook/fallback.js';
 import { lockMigration } from '../runbook/lock.js';
 import { fileStateStore, type StateStore } from '../runbook/state.js';
 import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
+import { loadSummaryLine, tableLoadLine } from '../ui/load-view.js';
 import { createProgress } from '../ui/progress.js';
 import { sleep } from '../util/time.js';
 import { loadConfigOption } from './config.js';
@@ -97,6 +99,31 @@ export async function nativeStart(o: NativeOptions): Promise<CommandOutcome> {
   }
 }
 
+/** The full load as the start state recorded it: the whole, then each table. */
+function fullLoadLines(f: FullLoadResult): string[] {
+  return [
+    `full load: ${formatCount(f.rows)} rows, ${formatBytes(f.tables.reduce((n, t) => n + t.bytes, 0))} in ${formatDuration(f.ms)}`,
+    ...f.tables.map(
+      (t) =>
+        `  ${t.schema}.${t.table}: ${formatCount(t.rows)} rows, ${formatBytes(t.bytes)} in ${formatDuration(t.ms)}${t.chunks > 1 ? ` (${t.chunks} parts)` : ''}`,
+    ),
+  ];
+}
+
+/** A start not yet replicating: its steps, and the full load's last saved figures. */
+function startLines(start: NativeStartState): string[] {
+  const done = Object.keys(start.steps);
+  const lines = [
+    `start of ${start.migration} (begun ${start.startedAt}): done ${done.length ? done.join(', ') : 'nothing yet'}${start.intent ? `; at ${start.intent}` : ''}`,
+  ];
+  if (start.fullLoad) lines.push(...fullLoadLines(start.fullLoad));
+  else if (start.loading) {
+    lines.push(`${loadSummaryLine(start.loading.figures)} (as of ${start.loading.at})`);
+    for (const t of start.loading.figures.tables) lines.push(`  ${tableLoadLine(t)}`);
+  }
+  return lines;
+}
+
 function statusLines(status: Awaited<ReturnType<typeof replicationStatus>>): string[] {
   const lines = status.tables.map(
     (t) => `${t.schema}.${t.table}: ${t.state} (${t.state === 'copying' ? '' : '~'}${t.rows} rows)`,
@@ -169,6 +196,15 @@ export async function nativeStatus(
     else process.stdout.write(`${lines.join('\n')}\n`);
     return { exitCode: problems ? 1 : 0 };
   }
+  const start = await startStateStore(statePaths(o, config).start).load();
+  if (start && !start.steps.subscription) {
+    // The start is under way (or stopped): no subscription yet, so its state file is the status.
+    const lines = startLines(start);
+    if (o.json) process.stdout.write(`${JSON.stringify({ start })}\n`);
+    else process.stdout.write(`${lines.join('\n')}\n`);
+    return { exitCode: 0 };
+  }
+  const loaded = start?.fullLoad ? fullLoadLines(start.fullLoad) : [];
   const s = await sessions(o);
   const progress = createProgress(process.stderr, { plainIntervalMs: 0 });
   try {
@@ -181,7 +217,7 @@ export async function nativeStatus(
           ...status,
           problems: [...status.slot.problems, ...status.subscription.problems, ...status.slot.warnings],
         });
-      else process.stdout.write(`${statusLines(status).join('\n')}\n`);
+      else process.stdout.write(`${[...loaded, ...statusLines(status)].join('\n')}\n`);
       if (!o.watch) return { exitCode: problems ? 1 : 0 };
       await sleep((o.interval ?? 2) * 1000);
     }

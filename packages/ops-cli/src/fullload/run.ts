@@ -4,7 +4,7 @@ import { type ConnectionInput, qualifiedName } from '@dmskit/validation';
 import type pg from 'pg';
 import type { Progress } from '../ui/progress.js';
 import { since } from '../util/time.js';
-import { parallelCopy, type TableLoadResult } from './copy.js';
+import { type LoadFigures, parallelCopy, type TableLoadResult } from './copy.js';
 import { describeCopyTables, planCopy } from './plan.js';
 import { createSnapshotSlot } from './slot.js';
 
@@ -41,6 +41,8 @@ export async function fullLoad(options: {
   sourceMajor: number;
   tables: readonly TableName[];
   jobs: number;
+  /** The figures, every 500 ms (besides the progress display). */
+  onFigures?: (figures: LoadFigures) => void;
   /** Called once a table's rows are all in (see {@link parallelCopy}). */
   onTableDone?: (table: TableName) => void;
   /** Chunk size of split tables, in bytes. @default computed by {@link planCopy} */
@@ -70,7 +72,10 @@ export async function fullLoad(options: {
       chunks,
       jobs: options.jobs,
       truncate: [...split],
-      onProgress: (figures) => progress.load(figures),
+      onProgress: (figures) => {
+        progress.load(figures);
+        options.onFigures?.(figures);
+      },
       ...(options.onTableDone ? { onTableDone: options.onTableDone } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });

@@ -275,6 +275,7 @@ export async function startNativeMigration(options: {
       const onAbort = () => building.abort();
       signal?.addEventListener('abort', onAbort, { once: true });
       let n = 0;
+      let lastSaved = 0;
       const builder = indexBuilder(async (table) => {
         const entries = perTable.get(table);
         if (!entries?.length) return;
@@ -297,9 +298,16 @@ export async function startNativeMigration(options: {
             ? { chunkBytes: Math.round(config.fullLoad.chunkMb * 1024 * 1024) }
             : {}),
           onTableDone: (t) => builder.add(`${t.schema}.${t.table}`),
+          onFigures: (figures) => {
+            if (Date.now() - lastSaved < 2000 && figures.fraction < 1) return;
+            lastSaved = Date.now();
+            state.loading = { at: new Date().toISOString(), figures };
+            store.save(state).catch(() => undefined);
+          },
           progress,
           ...(signal ? { signal } : {}),
         });
+        state.loading = undefined;
       } catch (error) {
         building.abort();
         throw error;

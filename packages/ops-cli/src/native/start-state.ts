@@ -1,3 +1,4 @@
+import type { LoadFigures } from '../fullload/copy.js';
 import type { FullLoadResult } from '../fullload/run.js';
 
 /** The steps of `dmskit start --engine native`, in order; each is recorded when done. */
@@ -41,6 +42,8 @@ export interface NativeStartState {
     watermark?: { table: string; source: boolean; target: boolean };
   };
   fullLoad?: FullLoadResult;
+  /** The full load's figures while it runs, saved every few seconds for `dmskit status`. */
+  loading?: { at: string; figures: LoadFigures };
 }
 
 /** A new state for a start of `migration` between the two servers. */

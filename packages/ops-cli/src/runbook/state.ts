@@ -75,6 +75,7 @@ export function fileStateStore<T extends { version: number } = CutoverState>(
   file: string,
   kind: { name: string; version: number } = { name: 'cutover', version: 2 },
 ): StateStore<T> {
+  let pending: Promise<void> = Promise.resolve();
   return {
     location: file,
     load: async () => {
@@ -91,11 +92,18 @@ export function fileStateStore<T extends { version: number } = CutoverState>(
         throw new UsageError(`${file}: ${(error as Error).message}; move it away to start anew`);
       }
     },
-    save: async (state) => {
-      await mkdir(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`);
-      await rename(tmp, file);
+    save: (state) => {
+      // The state as it is now, written after any save still under way: saves never interleave.
+      const text = `${JSON.stringify(state, null, 2)}\n`;
+      const write = async () => {
+        await mkdir(path.dirname(file), { recursive: true });
+        const tmp = `${file}.${process.pid}.tmp`;
+        await writeFile(tmp, text);
+        await rename(tmp, file);
+      };
+      const next = pending.then(write, write);
+      pending = next.catch(() => undefined);
+      return next;
     },
   };
 }

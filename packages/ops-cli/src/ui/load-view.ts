@@ -12,24 +12,35 @@ function eta(ms: number | null): string {
   return ms === null ? 'ETA ?' : `ETA ${formatDuration(ms)}`;
 }
 
-/** One line of a table: state, rows against the estimate, percent, rate, ETA or time taken. */
-export function tableLoadLine(t: TableLoad): string {
-  const name = displayName(t);
+/** What a table line says after its name: state, rows against the estimate, percent, rate, ETA. */
+function tableLoadDetail(t: TableLoad): string {
   if (t.state === 'waiting')
-    return `${name}: waiting (${t.estimatedRows < 0 ? '?' : `~${formatCount(t.estimatedRows)}`} rows, ${formatBytes(t.relationBytes)})`;
+    return `waiting (${t.estimatedRows < 0 ? '?' : `~${formatCount(t.estimatedRows)}`} rows, ${formatBytes(t.relationBytes)})`;
   if (t.state === 'done')
-    return `${name}: ${formatCount(t.rows)} rows, ${formatBytes(t.bytes)} in ${formatDuration(t.ms)} (${rate(t.rows, t.ms)})`;
+    return `${formatCount(t.rows)} rows, ${formatBytes(t.bytes)} in ${formatDuration(t.ms)} (${rate(t.rows, t.ms)})`;
   const of = t.estimatedRows > 0 ? ` of ~${formatCount(t.estimatedRows)}` : '';
   const pct = t.estimatedRows > 0 ? ` ${Math.min(99, Math.floor((100 * t.rows) / t.estimatedRows))}%` : '';
-  return `${name}: ${formatCount(t.rows)}${of} rows${pct}, ${rate(t.rows, t.ms)}, ${eta(t.etaMs)}`;
+  return `${formatCount(t.rows)}${of} rows${pct}, ${rate(t.rows, t.ms)}, ${eta(t.etaMs)}`;
 }
 
-/** The load's first line: percent, bytes, rates, ETA, workers. */
+/**
+ * One line of a table: its name, then state, rows against the estimate, percent, rate, ETA or time
+ * taken. With `width`, a long name is shortened in its middle so that the figures stay whole.
+ */
+export function tableLoadLine(t: TableLoad, width?: number): string {
+  const detail = tableLoadDetail(t);
+  let name = displayName(t);
+  if (width !== undefined && name.length + 2 + detail.length > width)
+    name = cliTruncate(name, Math.max(12, width - 2 - detail.length), { position: 'middle' });
+  return `${name}: ${detail}`;
+}
+
+/** The load's first line: percent, rows, bytes, rate, ETA, tables done, workers (fits 100 columns). */
 export function loadSummaryLine(f: LoadFigures): string {
   const pct = Math.floor(f.fraction * 100);
-  const mbps = f.elapsedMs > 0 ? `${formatBytes((f.bytes * 1000) / f.elapsedMs)}/s` : '';
+  const mbps = f.elapsedMs > 0 ? ` at ${formatBytes((f.bytes * 1000) / f.elapsedMs)}/s` : '';
   const done = f.tables.filter((t) => t.state === 'done').length;
-  return `full load ${pct}%: ${formatCount(f.rows)} rows, ${formatBytes(f.bytes)}, ${mbps}, ${rate(f.rows, f.elapsedMs)}, ${
+  return `full load ${pct}%: ${formatCount(f.rows)} rows, ${formatBytes(f.bytes)}${mbps}, ${
     f.fraction >= 1 ? `done in ${formatDuration(f.elapsedMs)}` : eta(f.etaMs)
   }; ${done}/${f.tables.length} tables, ${f.jobs} workers`;
 }
@@ -49,7 +60,8 @@ export function renderLoad(f: LoadFigures, size: { columns: number; rows: number
   const ordered = [...copying, ...waiting, ...done];
   const lines = [loadSummaryLine(f)];
   const fits = ordered.length <= room - 1 ? ordered.length : room - 2;
-  for (const t of ordered.slice(0, fits)) lines.push(`  ${tableLoadLine(t)}`);
+  const width = Math.max(20, size.columns - 1);
+  for (const t of ordered.slice(0, fits)) lines.push(`  ${tableLoadLine(t, width - 2)}`);
   const hidden = ordered.slice(fits);
   if (hidden.length) {
     const w = hidden.filter((t) => t.state === 'waiting').length;
@@ -59,5 +71,5 @@ export function renderLoad(f: LoadFigures, size: { columns: number; rows: number
       `  … ${[c ? `${c} copying` : '', w ? `${w} waiting` : '', d ? `${d} done` : ''].filter(Boolean).join(', ')}`,
     );
   }
-  return lines.map((l) => cliTruncate(l, Math.max(20, size.columns - 1))).join('\n');
+  return lines.map((l) => cliTruncate(l, width)).join('\n');
 }

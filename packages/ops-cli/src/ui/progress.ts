@@ -1,5 +1,5 @@
 import { displayName } from '@dmskit/shared';
-import Table from 'cli-table3';
+import cliTruncate from 'cli-truncate';
 import { createLogUpdate } from 'log-update';
 import type { LoadFigures } from '../fullload/copy.js';
 import type { TableProgress } from '../native/status.js';
@@ -43,27 +43,48 @@ function estimate(n: number): string {
   return n < 0 ? '?' : `~${formatCount(n)}`;
 }
 
-function renderTable(f: ProgressFrame): string {
-  const table = new Table({
-    head: ['table', 'state', 'rows on target', 'rows on source'],
-    style: { head: [], border: [] },
-  });
-  for (const t of f.tables) {
+/**
+ * The live replication view fitted to a terminal of `columns` x `rows`: the lag line (and problems)
+ * first, then one aligned line per table, tables still copying first; what does not fit is counted on the
+ * last line. Lines are cut to the width, so nothing wraps and the view never scrolls.
+ */
+export function renderReplication(f: ProgressFrame, size: { columns: number; rows: number }): string {
+  const head = lagLine(f).split('\n');
+  const order: Record<string, number> = { copying: 0, queued: 1, copied: 1, synchronized: 1, ready: 2 };
+  const tables = [...f.tables].sort((a, b) => (order[a.state] ?? 1) - (order[b.state] ?? 1));
+  const cells = tables.map((t) => {
     const key = `${t.schema}.${t.table}`;
-    table.push([
-      displayName(t),
-      t.state,
-      // While copying, pg_stat_progress_copy counts exactly; otherwise the statistics estimate.
-      t.state === 'copying' ? formatCount(t.rows) : `~${formatCount(t.rows)}`,
-      f.sourceRows?.has(key) ? estimate(f.sourceRows.get(key)!) : '',
-    ]);
+    const source = f.sourceRows?.has(key) ? ` of ${estimate(f.sourceRows.get(key) as number)}` : '';
+    // While copying, pg_stat_progress_copy counts exactly; otherwise the statistics estimate.
+    const rows = t.state === 'copying' ? formatCount(t.rows) : `~${formatCount(t.rows)}`;
+    return [displayName(t), t.state, `${rows}${source} rows`];
+  });
+  const width = Math.max(20, size.columns - 1);
+  // Names take what the state and rows leave; a long one is shortened in its middle.
+  const rest = Math.max(0, ...cells.map((c) => (c[1] as string).length + (c[2] as string).length + 6));
+  for (const c of cells)
+    if ((c[0] as string).length > width - rest)
+      c[0] = cliTruncate(c[0] as string, Math.max(12, width - rest), { position: 'middle' });
+  const widths = [0, 1].map((i) => Math.max(0, ...cells.map((c) => (c[i] as string).length)));
+  const lines = cells.map(
+    (c) =>
+      `  ${(c[0] as string).padEnd(widths[0] as number)}  ${(c[1] as string).padEnd(widths[1] as number)}  ${c[2]}`,
+  );
+  const room = Math.max(2, size.rows - 1 - head.length);
+  let shown = lines;
+  if (lines.length > room) {
+    shown = lines.slice(0, room - 1);
+    const hidden = tables.slice(room - 1);
+    const counts = new Map<string, number>();
+    for (const t of hidden) counts.set(t.state, (counts.get(t.state) ?? 0) + 1);
+    shown.push(`  … ${[...counts].map(([state, n]) => `${n} ${state}`).join(', ')}`);
   }
-  return `${table.toString()}\n${lagLine(f)}`;
+  return [...head, ...shown].map((l) => cliTruncate(l, width)).join('\n');
 }
 
 /**
- * The live display: on a terminal, a table of per-table copy state and rows and a lag line, redrawn in
- * place (log-update, cli-table3); elsewhere (CI, a pipe), plain lines: one per table state change and a
+ * The live display: on a terminal, the lag and a line per table (or the full load's figures), fitted to
+ * the terminal and redrawn in place (log-update); elsewhere (CI, a pipe), plain lines: one per table state change and a
  * lag line at most every `plainIntervalMs`.
  */
 export function createProgress(
@@ -84,7 +105,7 @@ export function createProgress(
       phase: (text) => keep(`» ${text}`),
       info: (text) => keep(`  ${text}`),
       frame: (f) => {
-        last = renderTable(f);
+        last = renderReplication(f, { columns: stream.columns ?? 80, rows: stream.rows ?? 24 });
         live(last);
       },
       load: (f) => {
