@@ -26,7 +26,7 @@ import { Command } from 'commander';
 import { REPO_ROOT, runDmskit } from '../helpers/cli.js';
 import { prepareMigration } from '../helpers/migration.js';
 import { removeScratchDirs, scratchDir } from '../helpers/scratch.js';
-import { createDatabase, type LocalServer, query, startServer, withClient } from '../helpers/servers.js';
+import { createDatabase, query, startServer, withClient } from '../helpers/servers.js';
 
 const exec = promisify(execFile);
 const program = new Command('bench:fullload')

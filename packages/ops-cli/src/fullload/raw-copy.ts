@@ -63,12 +63,9 @@ export class RawCopyOut extends Readable {
   private pump(): void {
     if (this.reading || !this.wanted || !this.connection) return;
     this.reading = true;
-    let chunk: Buffer | null;
-    while (
-      this.wanted &&
-      this.connection &&
-      (chunk = this.connection.stream.read() as Buffer | null) !== null
-    ) {
+    while (this.wanted && this.connection) {
+      const chunk = this.connection.stream.read() as Buffer | null;
+      if (chunk === null) break;
       this.wanted = this.scan(chunk);
     }
     this.reading = false;
