@@ -22,8 +22,22 @@ describe('selection rules', () => {
 
   it('treats every character but % literally', () => {
     expect(locatorPattern('a_b.c').test('a_b.c')).toBe(true);
-    expect(locatorPattern('a_b.c').test('axb.c')).toBe(false);
-    expect(locatorPattern('a_b.c').test('a_bxc')).toBe(false);
+    // DMS: `_` is one character, `[_]` a literal underscore ("Wildcards in table mapping").
+    expect(locatorPattern('a_b.c').test('axb.c')).toBe(true);
+    expect(locatorPattern('a[_]b.c').test('axb.c')).toBe(false);
+    expect(locatorPattern('a[_]b.c').test('a_b.c')).toBe(true);
+    expect(locatorPattern('a_b.c').test('a_bxc')).toBe(false); // `.` stays literal
+    expect(locatorPattern('a_b.c').test('ab.c')).toBe(false);
+    expect(locatorPattern('t[ab]').test('ta')).toBe(true);
+    expect(locatorPattern('t[ab]').test('tc')).toBe(false);
+    expect(locatorPattern('t[a-d]%').test('tc_2026')).toBe(true);
+    expect(locatorPattern('t[a-d]%').test('te_2026')).toBe(false);
+    expect(locatorPattern('t[^a]').test('t^')).toBe(true); // `^` is literal inside a set
+    expect(locatorPattern('t[^a]').test('tb')).toBe(false);
+    expect(locatorPattern('t[x').test('t[x')).toBe(true); // no closing bracket: literal
+    expect(locatorPattern('(x)+').test('(x)+')).toBe(true);
+    expect(locatorPattern('sales_%').test('sales_2026')).toBe(true);
+    expect(locatorPattern('sales[_]%').test('salesX2026')).toBe(false);
   });
 
   it('quotes names only when PostgreSQL needs it', () => {

@@ -11,15 +11,25 @@ export interface TableName {
 const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema', 'pg_toast', DMSKIT_SCHEMA]);
 
 /**
- * Turns a DMS object-locator value into a RegExp: `%` matches any run of characters, everything else is
- * literal (DMS: "Selection rules and actions", the `%` wildcard in schema-name and table-name).
+ * Turns a DMS object-locator value into a RegExp, with the wildcards of DMS: `%` any run of characters, `_`
+ * one character, `[ab]` one of a set, `[a-d]` one of a range, so `[_]` is a literal underscore; every
+ * other character is literal, and a `[` without its `]` too (DMS: "Wildcards in table mapping").
  */
 export function locatorPattern(value: string): RegExp {
-  const body = value
-    .split('%')
-    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${body}$`);
+  let body = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i] as string;
+    if (c === '%') body += '.*';
+    else if (c === '_') body += '.';
+    else if (c === '[' && value.indexOf(']', i + 2) > i) {
+      const end = value.indexOf(']', i + 2);
+      const set = value.slice(i + 1, end);
+      // Inside the set only `-` between two characters means a range; the rest is literal.
+      body += `[${set.replace(/[\\\]^[]/g, '\\$&')}]`;
+      i = end;
+    } else body += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${body}$`, 's');
 }
 
 /**

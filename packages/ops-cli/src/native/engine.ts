@@ -324,7 +324,7 @@ export async function startNativeMigration(options: {
         loaded.tables.reduce((n, t) => n + t.bytes, 0),
       )} with ${jobs} worker(s)`,
     );
-    progress.phase(`post-data: primary keys, indexes, constraints, triggers (${jobs} jobs)`);
+    progress.phase(`post-data: foreign keys, triggers and what is left (${jobs} jobs)`);
     await step('post-data', async () => {
       const t = performance.now();
       schema.postDataEntries = await restorePostData(dump, options.targetUrl, existing, {
@@ -334,7 +334,7 @@ export async function startNativeMigration(options: {
       });
       progress.info(`post-data done in ${formatDuration(since(t))} (${schema.postDataEntries} entries)`);
     });
-    progress.phase("CDC: subscription on the target, from the full load's snapshot");
+    progress.phase("subscription on the target, on the full load's slot: CDC from its snapshot");
     await step('subscription', async () => {
       state.created.subscription = names.subscription;
       await store.save(state);
