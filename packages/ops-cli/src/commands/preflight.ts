@@ -4,6 +4,7 @@ import { redact, UsageError } from '@dmskit/shared';
 import type { CommandOutcome } from '../outcome.js';
 import { parseConnectionUrl } from '../pg/url.js';
 import { preflightMarkdown, runPreflight } from '../preflight/run.js';
+import { forStdout } from '../ui/terminal-text.js';
 import { loadConfigOption } from './config.js';
 
 export interface PreflightOptions {
@@ -32,7 +33,7 @@ export async function preflight(options: PreflightOptions): Promise<CommandOutco
   });
   const md = preflightMarkdown(report);
   if (options.markdown) await writeFile(path.resolve(options.cwd, options.markdown), redact(md));
-  process.stdout.write(options.json ? `${redact(JSON.stringify(report, null, 2))}\n` : redact(md));
+  process.stdout.write(options.json ? `${redact(JSON.stringify(report, null, 2))}\n` : forStdout(redact(md)));
   // One convention for every command: a server that cannot be reached is exit 2, a finding exit 1.
   const unreachable = report.checks.some((c) => c.id.startsWith('connectivity-') && !c.passed);
   return { exitCode: unreachable ? 2 : report.ready ? 0 : 1 };

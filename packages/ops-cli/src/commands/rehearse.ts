@@ -5,6 +5,7 @@ import { parseConnectionUrl } from '../pg/url.js';
 import { rehearsalMarkdown, writeRehearsalReport } from '../rehearsal/report.js';
 import { type RehearsalOptions, type RehearsalReport, runRehearsal } from '../rehearsal/run.js';
 import { createProgress } from '../ui/progress.js';
+import { forStdout } from '../ui/terminal-text.js';
 import { loadConfigOption } from './config.js';
 import { withInterrupts } from './interrupts.js';
 
@@ -82,7 +83,7 @@ export async function rehearse(
   if (options.json) process.stdout.write(`${redact(JSON.stringify(report, null, 2))}\n`);
   else
     process.stdout.write(
-      `\n${rehearsalMarkdown(report)}\nReport written to ${files.markdown} and ${files.json}\n`,
+      `\n${forStdout(rehearsalMarkdown(report))}\nReport written to ${files.markdown} and ${files.json}\n`,
     );
   return { exitCode: report.validation.verdict === 'equal' ? 0 : 1, report };
 }
