@@ -2,8 +2,8 @@ import { defineMigration } from '@dmskit/shared';
 
 /**
  * The example migration: the on-prem e-commerce database (categories, customers, products, inventory,
- * orders, order_items) moves to Aurora PostgreSQL over a site-to-site VPN. `pnpm dmskit rehearse` uses it
- * by default; `pnpm dmskit plan --config migrations/ecommerce.ts` shows its landing zone.
+ * orders, order_items) moves to Aurora PostgreSQL over a site-to-site VPN. `npx dmskit rehearse` uses it
+ * by default; `npx dmskit plan --config migrations/ecommerce.ts` shows its landing zone.
  */
 export default defineMigration({
   name: 'ecommerce',

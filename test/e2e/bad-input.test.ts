@@ -1,7 +1,7 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDmskit, runPnpmDmskit } from '../helpers/cli.js';
+import { REPO_ROOT, runDmskit, runNpxDmskit } from '../helpers/cli.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { createDatabase, type LocalServer, query, startServer } from '../helpers/servers.js';
 
@@ -29,10 +29,10 @@ describe('bad input: one clear line, exit code 2, nothing half-done', () => {
     await Promise.all([replicaOnly?.stop(), target?.stop()]);
   });
 
-  it('`pnpm dmskit validate --json` prints only JSON, and never the password of a URL on its command line', async () => {
+  it('`npx dmskit validate --json` (npm alone, no pnpm) prints only JSON, and never the password of a URL on its command line', async () => {
     const password = new URL(sourceUrl).password;
     expect(password.length).toBeGreaterThan(8);
-    const run = await runPnpmDmskit(['validate', '--source', sourceUrl, '--target', targetUrl, '--json']);
+    const run = await runNpxDmskit(['validate', '--source', sourceUrl, '--target', targetUrl, '--json']);
     expect(run.code).toBe(1);
     const result = JSON.parse(run.stdout) as { verdict: string; tables: { status: string }[] };
     expect(result.verdict).toBe('different');
@@ -98,5 +98,34 @@ describe('bad input: one clear line, exit code 2, nothing half-done', () => {
     const run = await runDmskit(['validate', '--source', 'mysql://x', '--target', targetUrl]);
     expect(run.code).toBe(2);
     expect(oneLine(run.stderr)).toBe('dmskit: --source: expected a postgres:// URL');
+  });
+});
+
+describe('the installed dmskit bin', () => {
+  it('`npx dmskit --version` and `--help` run with npm alone, from compiled JavaScript, with exit codes and environment listed', async () => {
+    const pkg = JSON.parse(await readFile(path.join(REPO_ROOT, 'packages/ops-cli/package.json'), 'utf8')) as {
+      version: string;
+    };
+    const version = await runNpxDmskit(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe(pkg.version);
+    const help = await runNpxDmskit(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Exit codes:\n\s+0 /);
+    expect(help.stdout).toContain('PGPASSWORD');
+    // The bin runs the bundle, not the TypeScript sources.
+    const bundle = await stat(path.join(REPO_ROOT, 'packages/ops-cli/dist/bin/dmskit.mjs'));
+    expect(bundle.isFile()).toBe(true);
+  });
+
+  it('a source newer than the bundle is compiled before the command runs: no stale code', async () => {
+    const bundlePath = path.join(REPO_ROOT, 'packages/ops-cli/dist/bin/dmskit.mjs');
+    await runDmskit(['--version']);
+    // Older than any source can be.
+    const past = new Date('2001-01-01T00:00:00Z');
+    await utimes(bundlePath, past, past);
+    const run = await runDmskit(['--version']);
+    expect(run.code).toBe(0);
+    expect((await stat(bundlePath)).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
   });
 });

@@ -1,12 +1,9 @@
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
-const BIN = path.join(REPO_ROOT, 'packages/ops-cli/src/bin.ts');
-// Resolved here, so that the CLI also starts from a working directory without node_modules.
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/** The installed `dmskit` bin: compiled JavaScript, rebuilt by itself when a source is newer. */
+const BIN = path.join(REPO_ROOT, 'packages/ops-cli/bin/dmskit.mjs');
 
 export interface CliResult {
   readonly code: number | null;
@@ -56,30 +53,23 @@ function run(command: string, args: readonly string[], options: RunOptions): Pro
 }
 
 /**
- * Runs `dmskit <args>` as a child process, as `pnpm dmskit` does (node with the tsx loader), from the
+ * Runs `dmskit <args>` as a child process, as `npx dmskit` does (node and the compiled bin), from the
  * repo root. `onStderrLine` sees progress lines as they come, so a test can act during a phase.
  */
 export function runDmskit(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
-  return run(process.execPath, ['--import', TSX, BIN, ...args], options);
+  return run(process.execPath, [BIN, ...args], options);
 }
 
 /**
- * Runs `pnpm dmskit <args>` exactly as the README says, through the pnpm that runs the tests (turbo starts
- * them with `pnpm run`, which sets npm_execpath), else the pnpm the repo pins (packageManager, via npx).
+ * Runs `npx dmskit <args>` exactly as the README says, with npm alone: the PATH holds node's own folder
+ * (node, npm, npx) and the system's, so no global pnpm or tsx can be what makes it work.
  */
-export function runPnpmDmskit(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
-  const [command, ...prefix] = pnpmCommand();
-  return run(command!, [...prefix, 'dmskit', ...args], options);
-}
-
-function pnpmCommand(): string[] {
-  const execPath = process.env.npm_execpath ?? '';
-  const pinned = (
-    createRequire(import.meta.url)(path.join(REPO_ROOT, 'package.json')) as { packageManager: string }
-  ).packageManager;
-  return execPath.includes('pnpm')
-    ? [process.execPath, execPath]
-    : ['npx', '-y', pinned.replace(/\+.*$/, '')];
+export function runNpxDmskit(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
+  const nodeDir = path.dirname(process.execPath);
+  return run(path.join(nodeDir, 'npx'), ['dmskit', ...args], {
+    ...options,
+    env: { PATH: `${nodeDir}:/usr/bin:/bin`, npm_config_update_notifier: 'false', ...options.env },
+  });
 }
 
 /** A dmskit run in progress: its lines so far, a wait for a line, signals, and its end. */

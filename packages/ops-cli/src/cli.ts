@@ -354,7 +354,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     .requiredOption('-c, --config <file>', 'migration config (.ts or .json)')
     .option('--offline', 'plan without AWS: no credentials, local state, providers from the mirror')
-    .option('-o, --out <dir>', 'folder for cdktf.out, the plan, plan.json and plan-summary.md')
+    .option(
+      '-o, --out <dir>',
+      'folder for cdktf.out, the plan, plan.json and plan-summary.md (default: .dmskit/plan/<config name>)',
+    )
     .option('--json', 'print the typed report as JSON')
     .action(async (opts) => {
       const { plan } = await import('./commands/plan.js');

@@ -12,17 +12,23 @@ export interface PlanOptions {
 
 /**
  * `dmskit plan`: the pull-request plan of a migration (synth, init, validate, plan, show, policies) and
- * its Markdown summary on stdout (or the typed report with `--json`). The infra package is loaded only
+ * its Markdown summary on stdout (or the typed report with `--json`); the files (cdktf.out, the binary
+ * plan, plan.json, plan-summary.md) go to `--out`, by default `.dmskit/plan/<config file name>`, named on stderr. The infra package is loaded only
  * here, so other commands never load cdktf.
  * @returns exit code 1 when a policy failed and is not waived, else 0
  */
 export async function plan(options: PlanOptions): Promise<CommandOutcome> {
   const { planMigration } = await import('@dmskit/infra');
-  const report = await planMigration({
-    configFile: path.resolve(options.cwd, options.config),
-    offline: options.offline ?? false,
-    ...(options.out ? { outDir: path.resolve(options.cwd, options.out) } : {}),
-  });
+  const configFile = path.resolve(options.cwd, options.config);
+  // A named folder in the working directory (ignored by git), reused by the next plan of the same config.
+  const outDir = path.resolve(
+    options.cwd,
+    options.out ?? path.join('.dmskit', 'plan', path.basename(configFile).replace(/\.[^.]+$/, '')),
+  );
+  const report = await planMigration({ configFile, offline: options.offline ?? false, outDir });
+  process.stderr.write(
+    `dmskit: plan files in ${path.relative(options.cwd, outDir) || '.'}: ${path.relative(outDir, path.resolve(report.stackDir, report.planFile))}, plan.json, plan-summary.md\n`,
+  );
   if (options.json) {
     const { markdown: _markdown, ...rest } = report;
     process.stdout.write(`${redact(JSON.stringify(rest, null, 2))}\n`);

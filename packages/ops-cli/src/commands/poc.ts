@@ -1,5 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { selectTables } from '@dmskit/shared';
 import { closeQuietly, compareDatabases, listTables, openConnection, verdictLine } from '@dmskit/validation';
@@ -8,6 +7,7 @@ import { parseConnectionUrl, urlWithoutPassword } from '../pg/url.js';
 import { assertTargetEmpty, serverFacts } from '../rehearsal/checks.js';
 import { findPgTool, runPgTool } from '../schema/pgtools.js';
 import { formatBytes, formatDuration } from '../ui/format.js';
+import { ownedTempDir } from '../util/temp-dir.js';
 import { since } from '../util/time.js';
 import { validationExitCode } from './validate.js';
 
@@ -49,7 +49,7 @@ export async function poc(o: {
     openConnection(o.source, 'source'),
     openConnection(o.target, 'target'),
   ]);
-  const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-poc-'));
+  const dir = await ownedTempDir('poc');
   const started = performance.now();
   try {
     const facts = await serverFacts(source);

@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TableName } from '@dmskit/shared';
 import type pg from 'pg';
 import { urlWithoutPassword } from '../pg/url.js';
+import { ownedTempDir } from '../util/temp-dir.js';
 import { findPgTool, type PgTool, runPgTool } from './pgtools.js';
 import {
   isPreexisting,
@@ -62,7 +62,7 @@ export async function dumpSchema(options: {
     dir = options.dir;
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
-  } else dir = await mkdtemp(path.join(tmpdir(), 'dmskit-schema-'));
+  } else dir = await ownedTempDir('schema');
   const file = path.join(dir, 'schema.dump');
   const selectedKeys = new Set(options.selected.map((t) => `${t.schema}.${t.table}`));
   const schemas = [...new Set(options.selected.map((t) => t.schema))].sort();

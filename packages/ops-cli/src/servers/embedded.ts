@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, rm } from 'node:fs/promises';
 import net from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import path from 'node:path';
 import { ExternalError, registerSecret } from '@dmskit/shared';
+import { ownedTempDir } from '../util/temp-dir.js';
 
 /** A PostgreSQL server started by dmskit on loopback. */
 export interface LocalServer {
@@ -73,7 +74,7 @@ async function loadEmbeddedPostgres() {
  */
 export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<LocalServer> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const parent = await mkdtemp(path.join(tmpdir(), `dmskit-${options.name}-`));
+  const parent = await ownedTempDir(options.name);
   await chmod(parent, 0o755); // the postgres user must reach its data directory below a root-owned folder
   const databaseDir = path.join(parent, 'data');
   const port = await freePort();
