@@ -446,6 +446,92 @@ describe('compareDatabases', () => {
     expect(skipped.verdict).toBe('incomplete');
   });
 
+  it('a table that cannot be compared is skipped with the server’s error; the tables after it are still compared', async () => {
+    const role = `checker${n}`;
+    for (const url of [source, target]) {
+      await query(
+        url,
+        `CREATE TABLE a (id int PRIMARY KEY, v text); CREATE TABLE b (id int PRIMARY KEY); CREATE TABLE c (id int PRIMARY KEY, v text);
+         INSERT INTO a SELECT g, 'a' || g FROM generate_series(1, 300) g; INSERT INTO c SELECT g, 'c' || g FROM generate_series(1, 300) g;
+         CREATE ROLE ${role} LOGIN PASSWORD 'checkerpw'; GRANT SELECT ON a, c TO ${role}`,
+      );
+    }
+    await query(target, "UPDATE c SET v = 'changed' WHERE id = 150");
+    const as = (url: string) => {
+      const u = new URL(url);
+      u.username = role;
+      u.password = 'checkerpw';
+      return u.toString();
+    };
+    // One session a side: b's error comes between a and c in the same snapshot transaction.
+    const result = await compareDatabases({
+      source: as(source),
+      target: as(target),
+      chunkRows: 50,
+      leafRows: 8,
+      concurrency: 1,
+      schema: false,
+    });
+    const b = result.tables.find((t) => t.table.table === 'b')!;
+    expect(b.status).toBe('skipped');
+    expect(b.reasons.join(' ')).toMatch(
+      /cannot be compared: permission denied for table b \(SQLSTATE 42501\)/,
+    );
+    expect(result.tables.find((t) => t.table.table === 'a')?.status).toBe('equal');
+    const c = result.tables.find((t) => t.table.table === 'c')!;
+    expect(c.status).toBe('different');
+    expect(c.differences).toEqual([
+      { kind: 'different', key: { id: '150' }, columns: [{ name: 'v', source: 'c150', target: 'changed' }] },
+    ]);
+    expect(result.verdict).toBe('different');
+    await query(target, "UPDATE c SET v = 'c150' WHERE id = 150");
+    const incomplete = await compareDatabases({
+      source: as(source),
+      target: as(target),
+      concurrency: 1,
+      schema: false,
+    });
+    expect(incomplete.verdict).toBe('incomplete');
+  });
+
+  it('chunks keys without a portable order by their hash: array, enum and composite keys, rows named exactly', async () => {
+    await both("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')");
+    await both("ALTER TYPE mood ADD VALUE 'aaa' BEFORE 'sad'");
+    await both(
+      `CREATE TYPE pair AS (a int, b text);
+       CREATE TABLE arr (k int[] PRIMARY KEY, v text);
+       CREATE TABLE mix (m mood, p pair, t text[], v numeric, PRIMARY KEY (m, p, t));
+       INSERT INTO arr SELECT ARRAY[g, g % 7], 'v' || g FROM generate_series(1, 400) g;
+       INSERT INTO mix SELECT (ARRAY['sad','ok','happy','aaa'])[1 + g % 4]::mood, ROW(g, 'x' || g)::pair, ARRAY['é', g::text], g
+         FROM generate_series(1, 400) g;
+       ANALYZE`,
+    );
+    await query(
+      target,
+      `UPDATE arr SET v = 'changed' WHERE k = '{17,3}'; DELETE FROM arr WHERE k = '{300,6}'; INSERT INTO arr VALUES ('{1,2,3}', 'new');
+       UPDATE mix SET v = -1 WHERE p = ROW(9, 'x9')::pair; DELETE FROM mix WHERE p = ROW(10, 'x10')::pair`,
+    );
+    const result = await compare({ schema: false });
+    const arr = result.tables.find((t) => t.table.table === 'arr')!;
+    expect(arr.method).toBe('key-hash');
+    expect(arr.chunks).toBeGreaterThan(1);
+    expect(arr.differences).toEqual([
+      { kind: 'extra-on-target', key: { k: '{1,2,3}' } },
+      { kind: 'different', key: { k: '{17,3}' }, columns: [{ name: 'v', source: 'v17', target: 'changed' }] },
+      { kind: 'missing-on-target', key: { k: '{300,6}' } },
+    ]);
+    const mix = result.tables.find((t) => t.table.table === 'mix')!;
+    expect(mix.method).toBe('key-hash');
+    expect(mix.differences).toEqual([
+      { kind: 'missing-on-target', key: { m: 'happy', p: '(10,x10)', t: '{é,10}' } },
+      {
+        kind: 'different',
+        key: { m: 'ok', p: '(9,x9)', t: '{é,9}' },
+        columns: [{ name: 'v', source: '9', target: '-1' }],
+      },
+    ]);
+  });
+
   it('names 10 scattered rows in a table of many chunks, with XORed or summed chunk checksums', async () => {
     await both('CREATE TABLE big (id bigint PRIMARY KEY, payload text, amount numeric(12,2))');
     await both(

@@ -15,6 +15,12 @@ export interface TableInfo extends TableName {
   readonly kind: 'r';
   /** Primary-key columns in key order; empty when the table has none. */
   readonly primaryKey: readonly string[];
+  /**
+   * For a table without a primary key: the columns of a unique index that can name rows as a key (not
+   * partial, no expression, every column NOT NULL; the replica identity index first, then the one with
+   * the fewest columns); empty when there is none or the table has a primary key.
+   */
+  readonly uniqueKey: readonly string[];
   /** Columns in attribute order. */
   readonly columns: readonly ColumnInfo[];
   /** The planner's row estimate (`pg_class.reltuples`); -1 when never analyzed. */
@@ -31,7 +37,7 @@ export interface TableInfo extends TableName {
 
 const LIST_TABLES_SQL = `
 SELECT n.nspname AS schema, c.relname AS table, c.reltuples::float8 AS estimated_rows, pg_relation_size(c.oid)::int8 AS bytes, c.relreplident AS replident,
-       pk.cols AS pk_cols,
+       pk.cols AS pk_cols, uk.cols AS uk_cols,
        EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident) AS has_ident_index,
        pn.nspname AS parent_schema, pc.relname AS parent_table,
        (SELECT json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
@@ -43,9 +49,21 @@ SELECT n.nspname AS schema, c.relname AS table, c.reltuples::float8 AS estimated
   LEFT JOIN LATERAL (
         SELECT array_agg(a.attname::text ORDER BY k.ord) AS cols
           FROM pg_index i
-          CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+          CROSS JOIN LATERAL unnest((i.indkey::int2[])[0:i.indnkeyatts - 1]) WITH ORDINALITY AS k(attnum, ord)
           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
          WHERE i.indrelid = c.oid AND i.indisprimary) pk ON true
+  LEFT JOIN LATERAL (
+        SELECT (SELECT array_agg(a.attname::text ORDER BY k.ord)
+                  FROM unnest((i.indkey::int2[])[0:i.indnkeyatts - 1]) WITH ORDINALITY AS k(attnum, ord)
+                  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) AS cols
+          FROM pg_index i
+         WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indisvalid
+           AND i.indpred IS NULL AND i.indexprs IS NULL AND NOT i.indisprimary
+           AND NOT EXISTS (SELECT 1 FROM unnest((i.indkey::int2[])[0:i.indnkeyatts - 1]) AS k(attnum)
+                             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                            WHERE NOT a.attnotnull)
+         ORDER BY i.indisreplident DESC, i.indnkeyatts, i.indexrelid
+         LIMIT 1) uk ON pk.cols IS NULL
   LEFT JOIN pg_inherits inh ON inh.inhrelid = c.oid AND c.relispartition
   LEFT JOIN pg_class pc ON pc.oid = inh.inhparent
   LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
@@ -73,6 +91,7 @@ export async function listTables(client: pg.Client): Promise<TableInfo[]> {
       table: r.table,
       kind: 'r' as const,
       primaryKey,
+      uniqueKey: primaryKey.length ? [] : (r.uk_cols ?? []),
       columns: r.columns ?? [],
       estimatedRows: Number(r.estimated_rows),
       bytes: Number(r.bytes),

@@ -4,6 +4,7 @@ import { listTables, type TableInfo, tableKey } from './catalog.js';
 import { type ConnectionInput, closeQuietly, openConnection } from './connection.js';
 import {
   type ChecksumFold,
+  type ChunkMethod,
   diffRanges,
   diffTableData,
   type RowDifference,
@@ -16,7 +17,10 @@ import { chooseHashMode, type HashMode } from './hashing.js';
 import type { KeyColumn, KeyRange } from './keys.js';
 import { diffSchemas, readSchema, type SchemaDifference } from './schema.js';
 
-/** How one table compared. Only `equal` counts as equal. */
+/**
+ * How one table compared. Only `equal` counts as equal. `skipped`: by request, or because it could not
+ * be compared (the reason has the server's error); the verdict is then `incomplete` at best.
+ */
 export type TableStatus =
   | 'equal'
   | 'different'
@@ -32,9 +36,13 @@ export interface TableComparison {
   readonly target?: { readonly rows: number; readonly checksum: string };
   /** Why the table is not equal, skipped or failed: one sentence each. */
   readonly reasons: readonly string[];
-  /** Whether rows can be named (the table has a primary key). */
+  /** Whether rows can be named (the table has a primary key, or a unique index on NOT NULL columns). */
   readonly keyed?: boolean;
+  /** The key rows are named by: the primary key, else a unique index whose columns are all NOT NULL. */
+  readonly key?: { readonly columns: readonly string[]; readonly from: 'primary-key' | 'unique-index' };
   readonly chunks?: number;
+  /** How the table was cut into chunks: key ranges, key hashes, one chunk, or a multiset checksum. */
+  readonly method?: ChunkMethod;
   /** Differing rows named by key, at most `maxDifferences` of them. */
   readonly differences?: readonly RowDifference[];
   /** Differing rows in all. */
@@ -189,14 +197,21 @@ function columnReasons(source: TableInfo, target: TableInfo): string[] {
   return reasons;
 }
 
-async function collatable(client: pg.Client, t: TableInfo): Promise<KeyColumn[]> {
+/** The key columns with their types and whether they are text-like (compared under `COLLATE "C"`). */
+async function collatable(client: pg.Client, t: TableInfo, key: readonly string[]): Promise<KeyColumn[]> {
   const { rows } = await client.query(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attcollation <> 0 AS collatable
        FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attname = ANY($2)`,
-    [`${pg.escapeIdentifier(t.schema)}.${pg.escapeIdentifier(t.table)}`, t.primaryKey],
+    [`${pg.escapeIdentifier(t.schema)}.${pg.escapeIdentifier(t.table)}`, key],
   );
   const byName = new Map(rows.map((r: KeyColumn) => [r.name, r]));
-  return t.primaryKey.map((k) => byName.get(k)!);
+  return key.map((k) => byName.get(k)!);
+}
+
+/** An error as one line: the server's message and SQLSTATE, or the message. */
+function sqlError(error: unknown): string {
+  const e = error as { message?: string; code?: string; severity?: string };
+  return e?.severity && e.code ? `${e.message} (SQLSTATE ${e.code})` : (e?.message ?? String(error));
 }
 
 function describeData(d: TableDataDiff): string[] {
@@ -309,10 +324,14 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
         const targetTypes = new Map(item.target.columns.map((c) => [c.name, c.type]));
         const targetNotNull = new Set(item.target.columns.filter((c) => c.notNull).map((c) => c.name));
         let result: TableComparison;
+        // Each table in a subtransaction of the snapshot's transaction: an error (a type without a
+        // function the comparison needs, a cancelled query) aborts this table alone.
+        await Promise.all([sc.query('SAVEPOINT dmskit_table'), tc.query('SAVEPOINT dmskit_table')]);
         try {
+          const keyColumns = item.source.primaryKey.length ? item.source.primaryKey : item.source.uniqueKey;
           const spec: TableSpec = {
             ...table,
-            keys: item.source.primaryKey.length ? await collatable(sc, item.source) : [],
+            keys: keyColumns.length ? await collatable(sc, item.source, keyColumns) : [],
             // A column typed differently on the two sides is hashed by its text (the schema diff reports the type).
             columns: item.source.columns
               .filter((c) => targetTypes.has(c.name))
@@ -330,8 +349,6 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
           specs.set(item.key, spec);
           const d = await diffTableData(sc, tc, spec, diffOptions);
           reasons.push(...describeData(d));
-          if (d.mismatchedRanges.length && d.keyed && options.recheck)
-            pending.push({ key: item.key, spec, ranges: [...d.mismatchedRanges] });
           result = {
             table,
             status: reasons.length ? 'different' : 'equal',
@@ -339,12 +356,41 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
             target: { rows: d.targetRows, checksum: d.targetChecksum },
             reasons,
             keyed: d.keyed,
+            ...(spec.keys.length
+              ? {
+                  key: {
+                    columns: spec.keys.map((k) => k.name),
+                    from: item.source.primaryKey.length
+                      ? ('primary-key' as const)
+                      : ('unique-index' as const),
+                  },
+                }
+              : {}),
             chunks: d.chunks,
+            method: d.method,
             differences: d.differences,
             differenceCount: d.differenceCount,
           };
+          await Promise.all([
+            sc.query('RELEASE SAVEPOINT dmskit_table'),
+            tc.query('RELEASE SAVEPOINT dmskit_table'),
+          ]);
+          if (d.mismatchedRanges.length && d.keyed && options.recheck)
+            pending.push({ key: item.key, spec, ranges: [...d.mismatchedRanges] });
         } catch (error) {
-          result = { table, status: 'error', reasons: [...reasons, (error as Error).message] };
+          // Back to the savepoint on both sides (each waits for its query in flight). When that fails
+          // too, the connection is gone: the comparison cannot go on, and says why.
+          await Promise.all([
+            sc.query('ROLLBACK TO SAVEPOINT dmskit_table'),
+            tc.query('ROLLBACK TO SAVEPOINT dmskit_table'),
+          ]).catch(() => {
+            throw error;
+          });
+          result = {
+            table,
+            status: 'skipped',
+            reasons: [...reasons, `cannot be compared: ${sqlError(error)}`],
+          };
         }
         results.set(item.key, result);
         if (!pending.some((p) => p.key === item.key)) options.onTable?.(result, ++done, total);

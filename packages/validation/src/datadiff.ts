@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { qualifiedName } from './catalog.js';
-import { digestColumns, type HashMode, md5DigestSql, typedDigestSql } from './hashing.js';
+import { baseType, digestColumns, type HashMode, md5DigestSql, typedDigestSql } from './hashing.js';
 import {
+  type HashBucket,
   type KeyBound,
   type KeyColumn,
   type KeyRange,
@@ -76,12 +77,122 @@ export interface TableDataDiff {
   readonly sourceChecksum: string;
   readonly targetChecksum: string;
   readonly chunks: number;
+  /** How the table was cut into chunks (see {@link ChunkMethod}). */
+  readonly method: ChunkMethod;
   /** First-level ranges whose count or checksum differed. */
   readonly mismatchedRanges: readonly KeyRange[];
   readonly differences: readonly RowDifference[];
   /** Differing rows in all (may exceed `differences.length` when capped). */
   readonly differenceCount: number;
   readonly keyed: boolean;
+}
+
+/**
+ * How a table's rows are cut into chunks and a differing chunk into smaller ones:
+ * - `integer-ranges`: an integer leading key, divided by the chunk width (one division a row);
+ * - `sampled-ranges`: a key whose every column has an order that is the same on any two servers
+ *   (numbers, text under `COLLATE "C"`, uuid, dates and times, bytea, boolean): bounds sampled from the
+ *   source, `width_bucket` a row;
+ * - `key-hash`: any other key (arrays, enums, composites, ranges, domains, types from extensions, keys
+ *   mixing them): `hash(key) % N`, and a differing bucket split by a second hash of the key, then a
+ *   third. It needs nothing but a text form of the key and equality, so it works for every key
+ *   PostgreSQL allows, whatever the two servers' collations or the types' sort orders;
+ * - `whole-table`: a table small enough to be one chunk;
+ * - `multiset`: a table without a key: one count and an order-independent checksum.
+ */
+export type ChunkMethod = 'integer-ranges' | 'sampled-ranges' | 'key-hash' | 'whole-table' | 'multiset';
+
+/**
+ * Key column types whose order is the same on any two servers, so that a key range means the same rows
+ * on both: numbers, text-like types (compared under `COLLATE "C"`), uuid, dates and times, bytea,
+ * boolean. Keys with any other column are chunked by hash.
+ */
+const PORTABLY_ORDERED = new Set([
+  'smallint',
+  'integer',
+  'bigint',
+  'oid',
+  'numeric',
+  'real',
+  'double precision',
+  'text',
+  'character varying',
+  'character',
+  'name',
+  'uuid',
+  'date',
+  'timestamp without time zone',
+  'timestamp with time zone',
+  'time without time zone',
+  'bytea',
+  'boolean',
+]);
+
+/** Whether every key column has an order that is the same on both servers (then keys are chunked by range). */
+export function portablyOrdered(keys: readonly KeyColumn[]): boolean {
+  return keys.length > 0 && keys.every((k) => PORTABLY_ORDERED.has(baseType(k.type)));
+}
+
+/**
+ * A 64-bit hash of the row's key at `level` (0 for the first-level buckets, 1, 2... for the splits of a
+ * differing bucket). typed mode: the key columns' typed digest (the same functions as row digests, whose
+ * agreement the self-check proved), rehashed with the level as seed; md5 mode: md5 of the level and the
+ * key's row text.
+ */
+function keyHashSql(spec: TableSpec, mode: HashMode, level: number): string {
+  if (mode === 'md5') {
+    const text = `ROW(${spec.keys.map((k) => pg.escapeIdentifier(k.name)).join(', ')})::text`;
+    return md5DigestSql(`'${level}:' || ${text}`)[0];
+  }
+  const base = typedDigestSql(
+    digestColumns(spec.keys.map((k) => ({ name: k.name, type: k.type, notNull: true }))),
+    0,
+  );
+  return level === 0 ? base : `hashint8extended(${base}, ${level})`;
+}
+
+function hashBucketSql(spec: TableSpec, mode: HashMode, b: HashBucket): string {
+  return `(${keyHashSql(spec, mode, b.level)}) % ${b.modulus} = ${b.remainder}`;
+}
+
+/** `WHERE` condition of a range: key bounds (row comparison) and key-hash buckets; `true` when open. */
+function whereSql(spec: TableSpec, mode: HashMode, range: KeyRange, params: SqlParams): string {
+  const parts: string[] = [];
+  if (range.lower || range.upper) {
+    const { hash: _hash, ...bounds } = range;
+    parts.push(rangeSql(spec.keys, bounds, params));
+  }
+  for (const b of range.hash ?? []) parts.push(hashBucketSql(spec, mode, b));
+  return parts.length ? parts.join(' AND ') : 'true';
+}
+
+/**
+ * The condition of any of `ranges`. First-level hash buckets (the usual leaves of a key-hash table) are
+ * matched with one `= ANY(...)`, so the key is hashed once a row however many buckets are read.
+ */
+function whereAnySql(
+  spec: TableSpec,
+  mode: HashMode,
+  ranges: readonly KeyRange[],
+  params: SqlParams,
+): string {
+  const first = ranges[0]?.hash?.[0];
+  const oneLevel =
+    first &&
+    ranges.length > 1 &&
+    ranges.every(
+      (r) =>
+        !r.lower &&
+        !r.upper &&
+        r.hash?.length === 1 &&
+        r.hash[0]!.level === first.level &&
+        r.hash[0]!.modulus === first.modulus,
+    );
+  if (oneLevel) {
+    const remainders = `{${ranges.map((r) => r.hash![0]!.remainder).join(',')}}`;
+    return `(${keyHashSql(spec, mode, first.level)}) % ${first.modulus} = ANY(${params.add(remainders, 'int8[]')})`;
+  }
+  return ranges.map((r) => `(${whereSql(spec, mode, r, params)})`).join(' OR ');
 }
 
 interface Agg {
@@ -138,7 +249,7 @@ async function aggregate(
   range: KeyRange,
 ): Promise<Map<number, Agg>> {
   const params = new SqlParams();
-  const where = rangeSql(spec.keys, range, params);
+  const where = whereSql(spec, options.mode, range, params);
   const bucket = bucketSql(params);
   const fold = xorFold(spec, options) ? 'bit_xor' : 'sum';
   const mode = options.mode;
@@ -167,10 +278,21 @@ interface BucketPlan {
   readonly range: (id: number) => KeyRange;
   /** Buckets the key space is cut into between the source's first and last key (for the report). */
   readonly count: number;
+  readonly method: ChunkMethod;
 }
 
 /** One bucket: the whole table (small tables, tables without a key). */
-const WHOLE_TABLE: BucketPlan = { bucket: () => '0', range: () => ({}), count: 1 };
+const WHOLE_TABLE: BucketPlan = { bucket: () => '0', range: () => ({}), count: 1, method: 'whole-table' };
+
+/** Any key: `hash(key) % chunks`, the first level of the key-hash partition. */
+function hashBuckets(spec: TableSpec, mode: HashMode, chunks: number): BucketPlan {
+  return {
+    bucket: () => `(${keyHashSql(spec, mode, 0)}) % ${chunks}`,
+    range: (id) => ({ hash: [{ level: 0, modulus: chunks, remainder: id }] }),
+    count: chunks,
+    method: 'key-hash',
+  };
+}
 
 const INTEGER_LIMITS: Readonly<Record<string, readonly [bigint, bigint]>> = {
   smallint: [-(2n ** 15n), 2n ** 15n - 1n],
@@ -201,7 +323,11 @@ async function integerBuckets(
   if (r.lo === null || r.hi === null) return undefined;
   const lo = BigInt(r.lo);
   const hi = BigInt(r.hi);
-  const width = (hi - lo + BigInt(chunks)) / BigInt(chunks);
+  // At most the largest bigint: a key space spanning the whole type (-2^63 .. 2^63-1) in two chunks
+  // would need a width of 2^63, which cannot be sent as int8.
+  const width = [(hi - lo + BigInt(chunks)) / BigInt(chunks), 2n ** 63n - 1n].reduce((a, b) =>
+    a < b ? a : b,
+  );
   // A bound beyond the column's type cannot be sent as a parameter of that type: the range is open there.
   const bound = (v: bigint): KeyBound | undefined =>
     v < limits[0] || v > limits[1] ? undefined : [String(v)];
@@ -221,6 +347,7 @@ async function integerBuckets(
     bucket: (p) => `${col} / ${p.add(String(width), 'int8')}`,
     range,
     count: Number(hi / width - lo / width) + 1,
+    method: 'integer-ranges',
   };
 }
 
@@ -236,6 +363,7 @@ async function sampledBuckets(client: pg.Client, spec: TableSpec, chunks: number
   return {
     range: (id) => ranges[id]!,
     count: ranges.length,
+    method: 'sampled-ranges',
     bucket: (p) => `width_bucket(${keyExpr(lead)}, ${p.add(b.literal, `${lead.type}[]`)})`,
   };
 }
@@ -291,7 +419,7 @@ async function leafDigests(
   ranges: readonly KeyRange[],
 ): Promise<Map<string, string>> {
   const params = new SqlParams();
-  const where = ranges.map((r) => `(${rangeSql(spec.keys, r, params)})`).join(' OR ');
+  const where = whereAnySql(spec, mode, ranges, params);
   const keyCols = spec.keys.map((k) => `${pg.escapeIdentifier(k.name)}::text`);
   // One result row holding [key..., digest] per row (no per-row protocol overhead), and one 64-bit
   // digest per row: the range is already known to differ (by 128 bits); this finds its rows.
@@ -319,6 +447,33 @@ async function rowValues(
     params.values,
   );
   return new Map(rows.map((r: { k: string[]; v: (string | null)[] }) => [JSON.stringify(r.k), r.v]));
+}
+
+/**
+ * How a differing range is cut into about `fanout` parts: at keys sampled in order (portably ordered
+ * keys), or by the key's hash at the next level (any other key, and every range that is already a hash
+ * bucket). `part(id)` is the range of the bucket id the `bucket` expression gives a row.
+ * @returns undefined when the range cannot be cut further (too few distinct keys)
+ */
+async function splitOf(
+  client: pg.Client,
+  spec: TableSpec,
+  mode: HashMode,
+  range: KeyRange,
+  rows: number,
+  fanout: number,
+): Promise<{ bucket: (p: SqlParams) => string; part: (id: number) => KeyRange } | undefined> {
+  if (range.hash || !portablyOrdered(spec.keys)) {
+    const level = range.hash?.length ?? 0;
+    return {
+      bucket: () => `(${keyHashSql(spec, mode, level)}) % ${fanout}`,
+      part: (id) => ({ ...range, hash: [...(range.hash ?? []), { level, modulus: fanout, remainder: id }] }),
+    };
+  }
+  const bounds = await subBounds(client, spec, range, rows, fanout);
+  if (bounds.length === 0) return undefined;
+  const parts = splitRange(range, bounds);
+  return { bucket: (p) => subRangeSql(spec.keys, bounds, p), part: (id) => parts[id]! };
 }
 
 /** Whether chunk digests are XORed: keyed tables (distinct rows) on servers that have bit_xor. */
@@ -367,20 +522,22 @@ export async function diffRanges(
     for (const r of level) {
       const big = Math.max(r.sourceRows, r.targetRows);
       const side = r.sourceRows >= r.targetRows ? source : target;
-      const bounds = big > leafRows && depth < 8 ? await subBounds(side, spec, r.range, big, fanout) : [];
-      if (bounds.length === 0) {
+      const split =
+        big > leafRows && depth < 8
+          ? await splitOf(side, spec, options.mode, r.range, big, fanout)
+          : undefined;
+      if (!split) {
         leaves.push(r.range);
         continue;
       }
-      const bucket = (p: SqlParams) => subRangeSql(spec.keys, bounds, p);
       const [s, t] = await Promise.all([
-        aggregate(source, spec, options, bucket, r.range),
-        aggregate(target, spec, options, bucket, r.range),
+        aggregate(source, spec, options, split.bucket, r.range),
+        aggregate(target, spec, options, split.bucket, r.range),
       ]);
-      splitRange(r.range, bounds).forEach((part, i) => {
-        if (!same(s.get(i), t.get(i)))
-          next.push({ range: part, sourceRows: s.get(i)?.n ?? 0, targetRows: t.get(i)?.n ?? 0 });
-      });
+      for (const id of new Set([...s.keys(), ...t.keys()])) {
+        if (!same(s.get(id), t.get(id)))
+          next.push({ range: split.part(id), sourceRows: s.get(id)?.n ?? 0, targetRows: t.get(id)?.n ?? 0 });
+      }
     }
     for (let i = 0; i < leaves.length; i += 200) await compareLeaves(leaves.slice(i, i + 200));
     level = next;
@@ -442,10 +599,12 @@ export async function diffTableData(
 ): Promise<TableDataDiff> {
   const chunkRows = options.chunkRows ?? 2_000;
   const keyed = spec.keys.length > 0;
-  let plan = WHOLE_TABLE;
+  let plan = keyed ? WHOLE_TABLE : { ...WHOLE_TABLE, method: 'multiset' as const };
   if (keyed && spec.estimatedRows > chunkRows) {
     const chunks = Math.min(16_384, Math.ceil(spec.estimatedRows / chunkRows));
-    plan = (await integerBuckets(source, spec, chunks)) ?? (await sampledBuckets(source, spec, chunks));
+    plan = portablyOrdered(spec.keys)
+      ? ((await integerBuckets(source, spec, chunks)) ?? (await sampledBuckets(source, spec, chunks)))
+      : hashBuckets(spec, options.mode, chunks);
   }
   const [s, t] = await Promise.all([
     aggregate(source, spec, options, plan.bucket, {}),
@@ -480,6 +639,7 @@ export async function diffTableData(
     sourceChecksum: `${st.s0}/${st.s1}`,
     targetChecksum: `${tt.s0}/${tt.s1}`,
     chunks: plan.count,
+    method: plan.method,
     mismatchedRanges: mismatched.map((m) => m.range),
     differences: found.differences,
     differenceCount: keyed ? found.count : mismatched.length ? Math.abs(st.n - tt.n) || 1 : 0,

@@ -12,6 +12,24 @@ import pg from 'pg';
  */
 export type HashMode = 'typed' | 'md5';
 
+/*
+ * What "the same value" means here, on purpose, for types whose equality and text disagree:
+ * - Equal but printed differently: numeric `1.0` and `1.00`, float `0` and `-0`, interval `1 day` and
+ *   `24 hours`, citext `A` and `a`, jsonb numbers `1.0` and `1.00`, arrays `{1,2}` and `[0:1]={1,2}`.
+ *   Validation calls them DIFFERENT: a replication that rewrote one into the other changed what the
+ *   application reads back (scale, sign, case, bounds). Each is hashed so that it is told apart: numeric
+ *   adds its scale to the seed, zeros and numeric NaN/Infinity hash their text, jsonb's first digest is
+ *   its text, and interval, arrays, citext and other types hash their text.
+ * - Printed alike but different: none under the pinned session settings (connection.ts: TimeZone UTC,
+ *   ISO dates, `extra_float_digits = 3` so floats print exactly, hex bytea, C monetary and numeric
+ *   locales). Text-like values hash under `COLLATE "C"`, byte by byte, so a nondeterministic collation
+ *   never makes two strings alike.
+ * - Any other type (composites and nested composites, arrays of anything, ranges and multiranges, enums,
+ *   domains, hstore, ltree, xml, json, geometric types, bit strings, money, tsvector, pg_lsn, and types
+ *   of extensions present on both sides) hashes its text form, which every type has. Enums hash their
+ *   label, never their OID, which differs between databases.
+ */
+
 /** A column as a digest reads it: SQL that names it, its `format_type` ('' when the sides disagree), nullability. */
 export interface DigestColumn {
   readonly sql: string;
@@ -70,7 +88,7 @@ const DIRECT: Readonly<Record<string, (digest: 0 | 1) => string>> = {
 const THROUGH_RECORD = new Set(['bytea', 'timestamp with time zone', 'date', 'boolean']);
 
 /** `format_type` without modifiers: `numeric(14,4)` -> `numeric`, `timestamp(3) with time zone` -> `timestamp with time zone`. */
-function baseType(type: string): string {
+export function baseType(type: string): string {
   return type.replace(/\(\d+(,\d+)?\)/g, '');
 }
 

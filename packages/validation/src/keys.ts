@@ -12,10 +12,24 @@ export interface KeyColumn {
 /** A bound of a key range: the first `values.length` key columns, as text. */
 export type KeyBound = readonly string[];
 
-/** A part of the key space: lower bound inclusive, upper bound exclusive; either may be open. */
+/**
+ * One level of a key-hash partition: the rows whose key hash at `level` (a 64-bit hash of the key, a
+ * different one per level) leaves `remainder` when divided by `modulus` (SQL `%`: -modulus < r < modulus).
+ */
+export interface HashBucket {
+  readonly level: number;
+  readonly modulus: number;
+  readonly remainder: number;
+}
+
+/**
+ * A part of the key space. Ordered keys: lower bound inclusive, upper bound exclusive; either may be
+ * open. Keys chunked by hash: `hash` holds one bucket per level (every level must match).
+ */
 export interface KeyRange {
   readonly lower?: KeyBound;
   readonly upper?: KeyBound;
+  readonly hash?: readonly HashBucket[];
 }
 
 /** The column in a comparison: `"col" COLLATE "C"` for text-like columns. */

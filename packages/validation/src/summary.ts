@@ -37,6 +37,13 @@ export function differenceLine(t: TableComparison, d: RowDifference): string {
   return `different: ${where}: ${cols}`;
 }
 
+/** `12 by key-hash (unique index a, b)`: how a table was chunked, and the key that names its rows. */
+function chunkText(t: TableComparison): string {
+  if (!t.method) return '';
+  const key = t.key?.from === 'unique-index' ? ` (unique index ${t.key.columns.join(', ')})` : '';
+  return `${t.chunks ?? 1} by ${t.method}${key}`;
+}
+
 const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** A Markdown report: verdict, schema differences, one row per table, then the differing rows. */
@@ -62,12 +69,12 @@ export function comparisonMarkdown(result: ComparisonResult): string {
   lines.push(
     '### Tables',
     '',
-    '| table | status | source rows | target rows | reason |',
-    '| --- | --- | ---: | ---: | --- |',
+    '| table | status | source rows | target rows | chunks | reason |',
+    '| --- | --- | ---: | ---: | --- | --- |',
   );
   for (const t of result.tables) {
     lines.push(
-      `| ${displayName(t.table)} | ${t.status} | ${t.source?.rows ?? ''} | ${t.target?.rows ?? ''} | ${esc(t.reasons.join('; '))} |`,
+      `| ${displayName(t.table)} | ${t.status} | ${t.source?.rows ?? ''} | ${t.target?.rows ?? ''} | ${chunkText(t)} | ${esc(t.reasons.join('; '))} |`,
     );
   }
   const named = result.tables.flatMap((t) =>
