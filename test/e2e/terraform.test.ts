@@ -27,8 +27,17 @@ describe('every example config: synth, terraform init against the provider mirro
   for (const config of configs) {
     it(`${path.basename(config)}`, async () => {
       const out = await scratchDir('synth');
-      const [stack] = await synthStacks([config], out, { offline: true });
+      const stacks = await synthStacks([config], out, { offline: true });
+      const baseline = (s: string) => path.basename(s).startsWith('dmskit-account-baseline-');
+      const stack = stacks.find((s) => !baseline(s));
       const tf = await terraformEnv({ offline: true, workDir: out });
+      // The account baseline (when the config names its account) validates and plans its two roles.
+      for (const b of stacks.filter(baseline)) {
+        await terraformInit(b, tf);
+        expect((await terraformValidate(b, tf)).valid).toBe(true);
+        const bj = (await terraformPlan(b, tf, { refresh: false })).json as Plan;
+        expect(bj.resource_changes.filter((r) => r.type === 'aws_iam_role')).toHaveLength(2);
+      }
       await terraformInit(stack!, tf);
       const validation = await terraformValidate(stack!, tf);
       expect(validation.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);

@@ -1,3 +1,4 @@
+export * from './account-baseline.js';
 export * from './cidr.js';
 export * from './constructs/aurora-target.js';
 export * from './constructs/dms-replication.js';
@@ -5,6 +6,7 @@ export * from './constructs/dms-roles.js';
 export * from './constructs/encryption.js';
 export * from './constructs/monitoring.js';
 export * from './constructs/network.js';
+export * from './constructs/on-prem-dns.js';
 export * from './constructs/security-groups.js';
 export * from './plan/plan-json.js';
 export * from './plan/policies.js';

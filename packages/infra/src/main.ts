@@ -2,11 +2,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type CatalogTable, loadMigrationConfig, type MigrationConfig, stackName } from '@dmskit/shared';
 import { App } from 'cdktf';
-import { MigrationStack } from './stack.js';
+import { AccountBaselineStack } from './account-baseline.js';
+import { MigrationStack, partitionOf } from './stack.js';
 
 /**
- * The cdktf app (`cdktf.json` runs it): one stack per migration config. The only place that creates the
- * App and calls synth().
+ * The cdktf app (`cdktf.json` runs it): one stack per migration config, and one account baseline stack
+ * (`dmskit-account-baseline-<account>-<region>`: the account-wide DMS roles) per account and region
+ * for the configs that name their account. The only place that creates the App and calls synth().
  *   DMSKIT_CONFIG   comma-separated config files; default every file in ../../migrations
  *   DMSKIT_OFFLINE  1: plan without AWS (no credential checks, local state)
  *   CDKTF_OUTDIR    output folder; default cdktf.out
@@ -28,13 +30,26 @@ async function readCatalog(config: MigrationConfig, configFile: string): Promise
 }
 
 const app = new App({ outdir: process.env.CDKTF_OUTDIR ?? 'cdktf.out' });
+const offline = process.env.DMSKIT_OFFLINE === '1';
+const baselines = new Set<string>();
 for (const file of files) {
   const { config } = await loadMigrationConfig(file);
+  const baseline = `dmskit-account-baseline-${config.aws.accountId}-${config.aws.region}`;
+  if (config.aws.accountId && !baselines.has(baseline)) {
+    baselines.add(baseline);
+    new AccountBaselineStack(app, baseline, {
+      region: config.aws.region,
+      accountId: config.aws.accountId,
+      partition: partitionOf(config.aws.region),
+      ...(config.state ? { state: config.state } : {}),
+      offline,
+    });
+  }
   const ca = config.source.caCertificateFile;
   const catalog = await readCatalog(config, file);
   new MigrationStack(app, stackName(config), {
     config,
-    offline: process.env.DMSKIT_OFFLINE === '1',
+    offline,
     ...(ca ? { sourceCaCertificatePem: await readFile(path.resolve(path.dirname(file), ca), 'utf8') } : {}),
     ...(catalog ? { catalog } : {}),
   });

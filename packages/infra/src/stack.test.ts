@@ -12,6 +12,7 @@ const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
 type Synth = {
   resource: Record<string, Record<string, Record<string, unknown>>>;
+  data?: Record<string, Record<string, Record<string, unknown>>>;
   terraform: Record<string, unknown>;
   provider: Record<string, unknown[]>;
 };
@@ -82,8 +83,11 @@ describe('MigrationStack (the example config)', async () => {
       'sg',
     ]);
     expect(json).not.toContain('0.0.0.0/0');
+    // DNS egress of the Resolver endpoint is checked in the on-prem DNS test.
     const egress = sorted(
-      resources(s, 'aws_vpc_security_group_egress_rule').map((r) => [r.cidr_ipv4 ?? 'sg', r.from_port]),
+      resources(s, 'aws_vpc_security_group_egress_rule')
+        .filter((r) => r.from_port !== 53)
+        .map((r) => [r.cidr_ipv4 ?? 'sg', r.from_port]),
     );
     expect(egress).toEqual(
       sorted([
@@ -142,14 +146,25 @@ describe('MigrationStack (the example config)', async () => {
   });
 
   it('wires DMS: roles, subnet group after the VPC role, private instance, TLS endpoints through Secrets Manager, a task not started', () => {
-    expect(sorted(resources(s, 'aws_iam_role').map((r) => r.name))).toEqual([
-      'dms-cloudwatch-logs-role',
-      'dms-vpc-role',
-      'ecommerce-staging-dms-secrets',
-    ]);
+    // The account-wide roles belong to the account baseline: the migration never creates them.
+    expect(resources(s, 'aws_iam_role').map((r) => r.name)).toEqual(['ecommerce-staging-dms-secrets']);
+    const [secretsRole] = resources(s, 'aws_iam_role');
+    expect(JSON.parse(String(secretsRole?.assume_role_policy))).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'dms.eu-west-1.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+        },
+      ],
+    });
+    // A plan fails early, naming the role, when the baseline is missing.
+    expect(Object.values(s.data?.aws_iam_role ?? {})).toEqual([{ name: 'dms-vpc-role' }]);
     const [subnetGroup] = resources(s, 'aws_dms_replication_subnet_group');
     expect(subnetGroup?.depends_on).toEqual([
-      expect.stringContaining('terraform_data.DmsRoles_VpcRolePropagation'),
+      expect.stringMatching(/^data\.aws_iam_role\.DmsRoles_AccountVpcRole_\w+$/),
     ]);
     expect(resources(s, 'aws_dms_replication_instance')).toEqual([
       expect.objectContaining({ publicly_accessible: false, multi_az: true, allocated_storage: 100 }),
@@ -167,7 +182,17 @@ describe('MigrationStack (the example config)', async () => {
     });
     expect(source?.secrets_manager_arn).toBeDefined();
     expect(source?.certificate_arn).toBeDefined();
-    expect(target).toMatchObject({ engine_name: 'aurora-postgresql', endpoint_type: 'target' });
+    expect(target).toMatchObject({
+      engine_name: 'aurora-postgresql',
+      endpoint_type: 'target',
+      ssl_mode: 'require',
+      // Target triggers and foreign keys quiet while DMS writes; booleans as booleans on both sides.
+      postgres_settings: {
+        after_connect_script: 'SET session_replication_role = replica',
+        map_boolean_as_boolean: true,
+      },
+    });
+    expect(source?.postgres_settings).toMatchObject({ map_boolean_as_boolean: true });
     const [task] = resources(s, 'aws_dms_replication_task');
     expect(task).toMatchObject({ migration_type: 'full-load-and-cdc', start_replication_task: false });
     const rules = JSON.parse(String(task?.table_mappings)).rules as Record<string, unknown>[];
@@ -191,6 +216,7 @@ describe('MigrationStack (the example config)', async () => {
         'AWS/DMS FreeableMemory',
         'AWS/RDS CPUUtilization',
         'AWS/RDS FreeableMemory',
+        'AWS/VPN TunnelState',
       ]),
     );
     expect(
@@ -200,6 +226,118 @@ describe('MigrationStack (the example config)', async () => {
       ['replication-task', ['failure', 'state change']],
     ]);
     expect(resources(s, 'aws_cloudwatch_dashboard')).toHaveLength(1);
+    // The writer's alarms follow the writer role through a failover, not one instance.
+    const rds = resources(s, 'aws_cloudwatch_metric_alarm').filter((a) => a.namespace === 'AWS/RDS');
+    expect(rds.map((a) => a.dimensions)).toEqual([
+      {
+        DBClusterIdentifier: expect.stringMatching(/^\$\{aws_rds_cluster\.Target_\w+\.cluster_identifier\}$/),
+        Role: 'WRITER',
+      },
+      {
+        DBClusterIdentifier: expect.stringMatching(/^\$\{aws_rds_cluster\.Target_\w+\.cluster_identifier\}$/),
+        Role: 'WRITER',
+      },
+    ]);
+    const vpn = resources(s, 'aws_cloudwatch_metric_alarm').filter((a) => a.namespace === 'AWS/VPN');
+    expect(vpn).toEqual([
+      expect.objectContaining({
+        metric_name: 'TunnelState',
+        statistic: 'Maximum',
+        comparison_operator: 'LessThanThreshold',
+        threshold: 1,
+        dimensions: {
+          VpnId: expect.stringMatching(/^\$\{aws_vpn_connection\.Network_VpnConnection_\w+\.id\}$/),
+        },
+      }),
+    ]);
+    const topic = resources(s, 'aws_sns_topic')[0]!;
+    expect(topic.kms_master_key_id).toMatch(/^\$\{aws_kms_key\.Key_\w+\.arn\}$/);
+  });
+
+  it('resolves the on-prem source name: an outbound Resolver endpoint in both private subnets, a FORWARD rule for the domain to the on-prem DNS servers, DNS egress to them only', () => {
+    expect(resources(s, 'aws_route53_resolver_endpoint')).toEqual([
+      expect.objectContaining({
+        direction: 'OUTBOUND',
+        ip_address: [
+          { subnet_id: expect.stringMatching(/^\$\{aws_subnet\.\w+\.id\}$/) },
+          { subnet_id: expect.stringMatching(/^\$\{aws_subnet\.\w+\.id\}$/) },
+        ],
+      }),
+    ]);
+    expect(resources(s, 'aws_route53_resolver_rule')).toEqual([
+      expect.objectContaining({
+        domain_name: 'corp.example',
+        rule_type: 'FORWARD',
+        target_ip: [
+          { ip: '192.168.10.53', port: 53 },
+          { ip: '192.168.20.53', port: 53 },
+        ],
+      }),
+    ]);
+    expect(resources(s, 'aws_route53_resolver_rule_association')).toEqual([
+      expect.objectContaining({ vpc_id: expect.stringMatching(/^\$\{aws_vpc\.\w+\.id\}$/) }),
+    ]);
+    const [endpoint] = resources(s, 'aws_route53_resolver_endpoint');
+    const sgRef = String((endpoint?.security_group_ids as string[])[0]).replace(/^\$\{(.*)\.id\}$/, '$1');
+    const egress = resources(s, 'aws_vpc_security_group_egress_rule').filter((r) =>
+      String(r.security_group_id).includes(sgRef),
+    );
+    expect(sorted(egress.map((r) => [r.ip_protocol, r.from_port, r.to_port, r.cidr_ipv4]))).toEqual(
+      sorted([
+        ['udp', 53, 53, '192.168.10.53/32'],
+        ['tcp', 53, 53, '192.168.10.53/32'],
+        ['udp', 53, 53, '192.168.20.53/32'],
+        ['tcp', 53, 53, '192.168.20.53/32'],
+      ]),
+    );
+  });
+
+  it('lets CloudWatch alarms and DMS events publish to the encrypted topic: the key policy grants them the key', () => {
+    const [key] = resources(s, 'aws_kms_key');
+    const policy = JSON.parse(String(key?.policy)) as { Statement: Record<string, unknown>[] };
+    expect(policy.Statement).toEqual([
+      {
+        Sid: 'AccountAdministersKey',
+        Effect: 'Allow',
+        Principal: { AWS: 'arn:aws:iam::123456789012:root' },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+      {
+        Sid: 'ServicesPublishToEncryptedTopics',
+        Effect: 'Allow',
+        Principal: { Service: ['cloudwatch.amazonaws.com', 'dms.amazonaws.com'] },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+      },
+    ]);
+  });
+
+  it('plans upgrades that apply: parameter groups per major version created before the old go, major upgrades allowed, no instance version, no unplanned minor upgrades', () => {
+    const [cluster] = resources(s, 'aws_rds_cluster');
+    expect(cluster).toMatchObject({
+      allow_major_version_upgrade: true,
+      db_cluster_parameter_group_name: expect.stringMatching(
+        /^\$\{aws_rds_cluster_parameter_group\.Target_ClusterParameters_\w+\.name\}$/,
+      ),
+      db_instance_parameter_group_name: expect.stringMatching(
+        /^\$\{aws_db_parameter_group\.Target_InstanceParameters_\w+\.name\}$/,
+      ),
+    });
+    for (const type of ['aws_rds_cluster_parameter_group', 'aws_db_parameter_group']) {
+      expect(resources(s, type)).toEqual([
+        expect.objectContaining({
+          family: 'aurora-postgresql16',
+          name: expect.stringMatching(/-pg16$/),
+          lifecycle: { create_before_destroy: true },
+        }),
+      ]);
+    }
+    for (const instance of resources(s, 'aws_rds_cluster_instance')) {
+      expect(instance).not.toHaveProperty('engine_version');
+      expect(instance.auto_minor_version_upgrade).toBe(false);
+    }
+    expect(resources(s, 'aws_dms_replication_instance')[0]?.auto_minor_version_upgrade).toBe(false);
   });
 
   it('holds no password literal', () => {
@@ -277,7 +415,6 @@ describe('MigrationStack variants', () => {
     const config = withTls({
       replicationInstance: {
         serverless: { minCapacityUnits: 2, maxCapacityUnits: 16 },
-        createAccountRoles: false,
       },
     });
     const s = synth({ config });

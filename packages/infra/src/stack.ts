@@ -1,3 +1,4 @@
+import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret/index.js';
 import {
@@ -18,6 +19,7 @@ import { DmsRoles } from './constructs/dms-roles.js';
 import { EncryptionKey } from './constructs/encryption.js';
 import { MigrationMonitoring } from './constructs/monitoring.js';
 import { Network } from './constructs/network.js';
+import { OnPremDns } from './constructs/on-prem-dns.js';
 import { MigrationSecurityGroups } from './constructs/security-groups.js';
 
 export interface MigrationStackProps {
@@ -31,6 +33,21 @@ export interface MigrationStackProps {
   readonly sourceCaCertificatePem?: string;
   /** The source's tables from a `dmskit catalog` file, to check table mappings at synth. */
   readonly catalog?: readonly CatalogTable[];
+}
+
+/** The partition of a region: `aws-cn` for cn-*, `aws-us-gov` for us-gov-*, else `aws`. */
+export function partitionOf(region: string): string {
+  return region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+}
+
+/**
+ * The account id for policies: the config's `aws.accountId`, else the planning credentials' account
+ * (`aws_caller_identity`), else (offline, where no AWS call is made) the placeholder 000000000000.
+ */
+function accountIdOf(scope: Construct, config: MigrationConfig, offline: boolean): string {
+  if (config.aws.accountId) return config.aws.accountId;
+  if (offline) return '000000000000';
+  return new DataAwsCallerIdentity(scope, 'Account').accountId;
 }
 
 const SSL_MODES: Record<MigrationConfig['source']['sslmode'], DmsSslMode> = {
@@ -86,9 +103,14 @@ export class MigrationStack extends TerraformStack {
       new LocalBackend(this, { path: 'terraform.tfstate' });
     }
 
+    const accountId = accountIdOf(this, config, props.offline ?? false);
     this.key = new EncryptionKey(this, 'Key', {
       alias: `dmskit/${name}`,
       description: `dmskit ${name}: Aurora, DMS, secrets, alarms`,
+      accountId,
+      partition: partitionOf(config.aws.region),
+      // The alarm topic is encrypted with this key: CloudWatch alarms and DMS events publish to it.
+      topicPublishers: ['cloudwatch.amazonaws.com', 'dms.amazonaws.com'],
     });
     this.network = new Network(this, 'Network', {
       name,
@@ -99,6 +121,14 @@ export class MigrationStack extends TerraformStack {
       connectivity: config.network.connectivity,
       interfaceEndpoints: config.network.interfaceEndpoints,
     });
+    if (config.network.onPremDns)
+      new OnPremDns(this, 'OnPremDns', {
+        name,
+        vpcId: this.network.vpc.id,
+        subnetIds: this.network.privateSubnets.map((s) => s.id),
+        domain: config.network.onPremDns.domain,
+        serverIps: config.network.onPremDns.serverIps,
+      });
     this.securityGroups = new MigrationSecurityGroups(this, 'SecurityGroups', {
       name,
       vpcId: this.network.vpc.id,
@@ -147,7 +177,8 @@ export class MigrationStack extends TerraformStack {
     const roles = new DmsRoles(this, 'DmsRoles', {
       name,
       region: config.aws.region,
-      createAccountRoles: config.replicationInstance.createAccountRoles,
+      accountId,
+      checkAccountRoles: !props.offline,
       secretArns: [sourceSecretArn, targetSecret.arn],
       kmsKeyArn: this.key.key.arn,
     });
@@ -196,7 +227,8 @@ export class MigrationStack extends TerraformStack {
             replicationTaskArn: this.replication.task.replicationTaskArn,
           }
         : { replicationTaskId: `${name}-task` }),
-      auroraWriterId: this.target.instances[0]!.identifier,
+      auroraClusterId: this.target.cluster.clusterIdentifier,
+      ...(this.network.vpnConnection ? { vpnConnectionId: this.network.vpnConnection.id } : {}),
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     });
 

@@ -106,6 +106,32 @@ describe('parseMigrationConfig', () => {
     );
   });
 
+  it('a source named by an on-prem DNS name needs onPremDns, whose domain covers it and whose servers are on-prem', () => {
+    const named = { ...minimal, source: { ...minimal.source, host: 'pg-01.corp.example' } };
+    expect(() => parseMigrationConfig(named)).toThrowError(
+      'network.onPremDns: is needed: source.host pg-01.corp.example is a name, which DMS in the VPC resolves only through a forwarding rule to the on-prem DNS servers',
+    );
+    const wrong = {
+      ...named,
+      network: { ...minimal.network, onPremDns: { domain: 'other.example', serverIps: ['10.9.9.9'] } },
+    };
+    expect(() => parseMigrationConfig(wrong)).toThrowError(
+      /network\.onPremDns\.domain: does not cover source\.host pg-01\.corp\.example[\s\S]*network\.onPremDns\.serverIps\[0\]: 10\.9\.9\.9 is in none of network\.onPremCidrs/,
+    );
+    const ok = {
+      ...named,
+      network: { ...minimal.network, onPremDns: { domain: 'corp.example', serverIps: ['192.168.1.53'] } },
+    };
+    expect(parseMigrationConfig(ok).config.network.onPremDns).toEqual({
+      domain: 'corp.example',
+      serverIps: ['192.168.1.53'],
+    });
+    // An IP address needs no DNS.
+    expect(() =>
+      parseMigrationConfig({ ...minimal, source: { ...minimal.source, host: '192.168.1.10' } }),
+    ).not.toThrow();
+  });
+
   it('refuses a target older than the source', () => {
     expect(() =>
       parseMigrationConfig({

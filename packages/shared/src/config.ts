@@ -80,6 +80,27 @@ export const NetworkSchema = z.object({
   connectivity: z.discriminatedUnion('type', [VpnConnectivitySchema, DirectConnectConnectivitySchema]),
   /** Interface endpoints for Secrets Manager and CloudWatch Logs, so nothing needs a NAT gateway. @default true */
   interfaceEndpoints: z.boolean().default(true),
+  /**
+   * The on-prem DNS: a Route 53 Resolver outbound endpoint in the private subnets forwards queries for
+   * `domain` to `serverIps`, so that DMS in the VPC resolves a source named by an on-prem host name (and
+   * `verify-full` checks that name). Needed when `source.host` is a dotted host name.
+   */
+  onPremDns: z
+    .object({
+      /** The on-prem domain, e.g. `corp.example`. */
+      domain: z
+        .string()
+        .regex(
+          /^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}$/i,
+          'must be a DNS domain such as corp.example',
+        ),
+      /** The on-prem DNS servers (IPv4, inside network.onPremCidrs). */
+      serverIps: z
+        .array(z.ipv4({ error: 'must be an IPv4 address' }))
+        .min(1)
+        .max(6),
+    })
+    .optional(),
 });
 
 export const SourceSchema = z.object({
@@ -151,11 +172,6 @@ export const ReplicationInstanceSchema = z.object({
       maxCapacityUnits: z.number().int().min(2).max(384),
     })
     .optional(),
-  /**
-   * Create the account-wide roles `dms-vpc-role` and `dms-cloudwatch-logs-role`. Turn off in accounts
-   * where they exist already (only one of each can exist per account). @default true
-   */
-  createAccountRoles: z.boolean().default(true),
   /** Logical decoding plugin the source endpoint uses. @default 'pglogical' */
   plugin: z.enum(['pglogical', 'test_decoding']).default('pglogical'),
 });
@@ -421,6 +437,14 @@ export const MigrationConfigSchema = z
           .string()
           .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1')
           .default('us-east-1'),
+        /**
+         * The account the stack deploys into (12 digits): key policies and trust conditions name it.
+         * @default the account of the credentials that plan (offline: a placeholder)
+         */
+        accountId: z
+          .string()
+          .regex(/^\d{12}$/, 'must be the 12-digit AWS account id')
+          .optional(),
       })
       .prefault({}),
     network: NetworkSchema,
@@ -452,6 +476,31 @@ export const MigrationConfigSchema = z
           code: 'custom',
           path: ['network', 'availabilityZones', i],
           message: `repeats ${zone}`,
+        });
+      }
+    });
+    const host = cfg.source.host;
+    const dns = cfg.network.onPremDns;
+    if (/[a-z]/i.test(host) && host.includes('.') && !dns) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['network', 'onPremDns'],
+        message: `is needed: source.host ${host} is a name, which DMS in the VPC resolves only through a forwarding rule to the on-prem DNS servers`,
+      });
+    }
+    if (dns && /[a-z]/i.test(host) && !`.${host.toLowerCase()}`.endsWith(`.${dns.domain.toLowerCase()}`)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['network', 'onPremDns', 'domain'],
+        message: `does not cover source.host ${host}`,
+      });
+    }
+    dns?.serverIps.forEach((ip, i) => {
+      if (!cfg.network.onPremCidrs.some((c) => cidrsOverlap(`${ip}/32`, c))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['network', 'onPremDns', 'serverIps', i],
+          message: `${ip} is in none of network.onPremCidrs: the VPC has no route to it`,
         });
       }
     });

@@ -129,8 +129,12 @@ async function bothHaveBitXor(source: pg.Client, target: pg.Client): Promise<boo
  * expression yields, assumes one per row, and groups by sorting (spilling gigabytes at 10M rows);
  * without sorts it hashes the few thousand chunks in memory. Queries that need an order still get one
  * (through an index, or a sort when nothing else can give it) (PostgreSQL: "Planner Method Configuration").
+ * JIT off (PostgreSQL 11+): a server built with LLVM (Debian's, Aurora's) compiles every chunk query's
+ * long hash expression, which cost 3-4x the whole comparison of a 1M-row table in bench:validate
+ * (PostgreSQL: "JIT Compilation", "When to JIT?").
  */
-export const PLANNER_SETTINGS = 'SET enable_sort = off';
+export const PLANNER_SETTINGS =
+  "SET enable_sort = off; SELECT set_config('jit', 'off', false) WHERE current_setting('server_version_num')::int >= 110000";
 
 /**
  * Opens `n` connections that all read one snapshot: the first exports it inside a REPEATABLE READ

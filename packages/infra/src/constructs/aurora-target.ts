@@ -72,6 +72,9 @@ export class AuroraTarget extends Construct {
       },
     ]);
     const family = `aurora-postgresql${major}`;
+    // Parameter groups are named by their family: a major version upgrade creates the new family's
+    // groups before the old ones go (create_before_destroy), instead of replacing groups in use.
+    const createBeforeDestroy = { lifecycle: { createBeforeDestroy: true } };
     this.subnetGroup = new DbSubnetGroup(this, 'SubnetGroup', {
       name: `${props.name}-aurora`,
       subnetIds: [...props.subnetIds],
@@ -79,24 +82,31 @@ export class AuroraTarget extends Construct {
     });
     const parameters = { ...TARGET_CLUSTER_PARAMETERS, ...props.parameters };
     this.clusterParameters = new RdsClusterParameterGroup(this, 'ClusterParameters', {
-      name: `${props.name}-aurora-cluster`,
+      name: `${props.name}-aurora-cluster-pg${major}`,
       family,
       description: `dmskit migration target (${props.name})`,
       parameter: Object.keys(parameters)
         .sort()
         .map((name) => ({ name, value: parameters[name]!, applyMethod: 'pending-reboot' })),
+      ...createBeforeDestroy,
       ...(props.tags ? { tags: props.tags } : {}),
     });
     const instanceParameters = new DbParameterGroup(this, 'InstanceParameters', {
-      name: `${props.name}-aurora-instance`,
+      name: `${props.name}-aurora-instance-pg${major}`,
       family,
       description: `dmskit migration target instances (${props.name})`,
+      ...createBeforeDestroy,
       ...(props.tags ? { tags: props.tags } : {}),
     });
     this.cluster = new RdsCluster(this, 'Resource', {
       clusterIdentifier: `${props.name}-aurora`,
       engine: 'aurora-postgresql',
       engineVersion: props.engineVersion,
+      // A change of engineVersion's major version is planned as an upgrade in place, with the new
+      // family's parameter groups (RDS: "Upgrading the PostgreSQL DB engine for Aurora PostgreSQL").
+      allowMajorVersionUpgrade: true,
+      dbInstanceParameterGroupName: instanceParameters.name,
+      applyImmediately: false,
       databaseName: props.databaseName,
       masterUsername: props.masterUsername,
       manageMasterUserPassword: true,
@@ -122,13 +132,16 @@ export class AuroraTarget extends Construct {
           identifier: `${props.name}-aurora-${i + 1}`,
           clusterIdentifier: this.cluster.id,
           engine: 'aurora-postgresql',
-          engineVersion: props.engineVersion,
+          // No engineVersion: instances follow the cluster's (an instance-level version fights the
+          // cluster's upgrade).
           instanceClass: props.instanceClass,
           dbParameterGroupName: instanceParameters.name,
           publiclyAccessible: false,
           performanceInsightsEnabled: true,
           performanceInsightsKmsKeyId: props.kmsKeyArn,
-          autoMinorVersionUpgrade: true,
+          // The version is pinned in the config: AWS upgrading the minor version by itself would make
+          // every later plan try a downgrade. Minor upgrades are a config change, planned and reviewed.
+          autoMinorVersionUpgrade: false,
           promotionTier: i,
           ...(props.tags ? { tags: props.tags } : {}),
         }),

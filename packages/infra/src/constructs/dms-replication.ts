@@ -138,6 +138,14 @@ export class DmsReplication extends Construct {
       secretsManagerArn: props.target.secretArn,
       secretsManagerAccessRoleArn: props.secretsAccessRoleArn,
       kmsKeyArn: props.kmsKeyArn,
+      postgresSettings: {
+        // Triggers and foreign keys of the target stay quiet while DMS applies the full load and CDC
+        // (DMS: "Using a PostgreSQL database as a target": session_replication_role).
+        afterConnectScript: 'SET session_replication_role = replica',
+        // Booleans arrive as booleans, not strings: the setting must be on both endpoints (DMS API
+        // reference: PostgreSQLSettings.MapBooleanAsBoolean).
+        mapBooleanAsBoolean: true,
+      },
       ...tags,
     });
     const migrationType = DMS_MIGRATION_TYPES[props.migrationType];
@@ -172,7 +180,8 @@ export class DmsReplication extends Construct {
       publiclyAccessible: false,
       replicationSubnetGroupId: this.subnetGroup.replicationSubnetGroupId,
       vpcSecurityGroupIds: [...props.securityGroupIds],
-      autoMinorVersionUpgrade: true,
+      // Pinned in the config like Aurora's: no minor upgrade (and restart) the plan did not show.
+      autoMinorVersionUpgrade: false,
       applyImmediately: false,
       ...tags,
     });

@@ -21,8 +21,13 @@ export interface MigrationMonitoringProps {
    */
   readonly replicationTaskMetricId?: string;
   readonly replicationInstanceArn?: string;
-  /** The Aurora writer's instance identifier. */
-  readonly auroraWriterId: string;
+  /**
+   * The Aurora cluster identifier: the writer's alarms use the cluster's `Role = WRITER` metrics, so they
+   * follow the writer through a failover (Aurora: "Amazon CloudWatch metrics for Amazon Aurora").
+   */
+  readonly auroraClusterId: string;
+  /** The site-to-site VPN connection to on-prem, whose tunnels' state raises an alarm when all are down. */
+  readonly vpnConnectionId?: string;
   /** CDC latency (seconds) that raises an alarm. @default 60 */
   readonly cdcLatencyThresholdSeconds?: number;
   /** Free storage (bytes) under which the replication instance alarms. @default 10 GiB */
@@ -154,7 +159,7 @@ export class MigrationMonitoring extends Construct {
         description: 'Replication instance memory is running out',
       });
     }
-    const writerDim = { DBInstanceIdentifier: props.auroraWriterId };
+    const writerDim = { DBClusterIdentifier: props.auroraClusterId, Role: 'WRITER' };
     alarm('AuroraWriterCpu', {
       namespace: 'AWS/RDS',
       metric: 'CPUUtilization',
@@ -171,6 +176,19 @@ export class MigrationMonitoring extends Construct {
       threshold: props.freeableMemoryThresholdBytes ?? 512 * 1024 ** 2,
       description: 'Aurora writer memory is running out',
     });
+
+    if (props.vpnConnectionId)
+      // TunnelState is 1 while a tunnel is up; the maximum over the connection is 0 when every tunnel is
+      // down: DMS has lost the source (VPN: "Monitoring your Site-to-Site VPN connections").
+      alarm('VpnTunnelsDown', {
+        namespace: 'AWS/VPN',
+        metric: 'TunnelState',
+        dimensions: { VpnId: props.vpnConnectionId },
+        statistic: 'Maximum',
+        comparison: 'LessThanThreshold',
+        threshold: 1,
+        description: 'Every tunnel of the VPN to on-prem is down: DMS cannot reach the source',
+      });
 
     if (props.replicationTaskArn || props.replicationInstanceArn) {
       const task = Boolean(props.replicationTaskArn);
@@ -263,8 +281,8 @@ export class MigrationMonitoring extends Construct {
       widget(
         'Aurora writer',
         [
-          ['AWS/RDS', 'CPUUtilization', 'DBInstanceIdentifier', props.auroraWriterId],
-          ['AWS/RDS', 'FreeableMemory', 'DBInstanceIdentifier', props.auroraWriterId],
+          ['AWS/RDS', 'CPUUtilization', 'DBClusterIdentifier', props.auroraClusterId, 'Role', 'WRITER'],
+          ['AWS/RDS', 'FreeableMemory', 'DBClusterIdentifier', props.auroraClusterId, 'Role', 'WRITER'],
         ],
         0,
         6,

@@ -63,7 +63,60 @@ describe('plan summary', () => {
       ],
     };
     expect(dangerousChanges(mappings)).toEqual([
+      expect.objectContaining({
+        why: expect.stringMatching(/^changes table_mappings: stops CDC if the task is running/),
+      }),
       expect.objectContaining({ why: 'changes the table mappings: tables enter or leave the migration' }),
+    ]);
+  });
+
+  it('flags every update of a replication task as stopping CDC, with the resume command (provider docs: "Changing most arguments will stop the task")', () => {
+    const settings = {
+      resource_changes: [
+        rc(
+          'aws_dms_replication_task.T',
+          ['update'],
+          { replication_task_settings: '{"Logging":{}}', tags_all: { a: '1' } },
+          { replication_task_settings: '{"Logging":{"EnableLogging":true}}', tags_all: { a: '2' } },
+        ),
+        rc('aws_dms_replication_task.OnlyTags', ['update'], { tags: { a: '1' } }, { tags: { a: '2' } }),
+      ],
+    };
+    expect(dangerousChanges(settings)).toEqual([
+      {
+        address: 'aws_dms_replication_task.T',
+        kind: 'change',
+        why: "changes replication_task_settings: stops CDC if the task is running, and it stays stopped until resumed (`dmskit start --mode resume` after the apply) while the source's slot keeps WAL",
+      },
+    ]);
+    const md = planSummaryMarkdown('s', settings, []);
+    expect(md).toContain('- change `aws_dms_replication_task.T`: replication_task_settings');
+    expect(md).toContain('- change `aws_dms_replication_task.OnlyTags`: (tags)');
+  });
+
+  it('flags restarts and applies that will fail: instance class, storage shrink, engine upgrade', () => {
+    const restarts = {
+      resource_changes: [
+        rc(
+          'aws_dms_replication_instance.I',
+          ['update'],
+          { allocated_storage: 100, replication_instance_class: 'dms.r6i.large' },
+          { allocated_storage: 50, replication_instance_class: 'dms.r6i.large' },
+        ),
+        rc(
+          'aws_rds_cluster_instance.W',
+          ['update'],
+          { instance_class: 'db.r6g.large' },
+          { instance_class: 'db.r6g.xlarge' },
+        ),
+        rc('aws_rds_cluster.C', ['update'], { engine_version: '15.6' }, { engine_version: '16.4' }),
+      ],
+    };
+    expect(dangerousChanges(restarts).map((d) => d.why)).toEqual([
+      'changes allocated_storage: the replication instance restarts and its tasks stop (resume them after)',
+      'shrinks allocated_storage: DMS refuses it, the apply will fail',
+      'changes instance_class: the instance restarts (a failover if it is the writer)',
+      'upgrades the engine from 15.6 to 16.4: every instance restarts',
     ]);
   });
 

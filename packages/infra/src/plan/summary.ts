@@ -40,6 +40,23 @@ function after(rc: ResourceChange, key: string): unknown {
 
 const OPEN = ['0.0.0.0/0', '::/0'];
 
+/** Attributes an update changes (tags left out; a value known only after apply counts as changed). */
+export function changedAttributes(rc: ResourceChange): string[] {
+  const keys = new Set([
+    ...Object.keys(rc.change.before ?? {}),
+    ...Object.keys(rc.change.after ?? {}),
+    ...Object.keys(rc.change.after_unknown ?? {}),
+  ]);
+  return [...keys]
+    .filter((k) => k !== 'tags' && k !== 'tags_all')
+    .filter(
+      (k) =>
+        rc.change.after_unknown?.[k] === true ||
+        JSON.stringify(rc.change.before?.[k] ?? null) !== JSON.stringify(rc.change.after?.[k] ?? null),
+    )
+    .sort();
+}
+
 /**
  * The changes that are dangerous while a migration runs: replacing or destroying the Aurora cluster, an
  * instance, the replication instance, an endpoint or the task (a running one says so), changing table
@@ -63,6 +80,15 @@ export function dangerousChanges(plan: PlanJson): DangerousChange[] {
       kind === 'change' &&
       (rc.type === 'aws_dms_replication_task' || rc.type === 'aws_dms_replication_config')
     ) {
+      const changed = changedAttributes(rc);
+      if (changed.length)
+        out.push({
+          address: rc.address,
+          kind,
+          // Provider docs, aws_dms_replication_task: "Changing most arguments will stop the task if it
+          // is running"; it stays stopped while the source's slot keeps WAL.
+          why: `changes ${changed.join(', ')}: stops CDC if the task is running, and it stays stopped until resumed (\`dmskit start --mode resume\` after the apply) while the source's slot keeps WAL`,
+        });
       if (before(rc, 'table_mappings') !== after(rc, 'table_mappings'))
         out.push({
           address: rc.address,
@@ -70,6 +96,46 @@ export function dangerousChanges(plan: PlanJson): DangerousChange[] {
           why: 'changes the table mappings: tables enter or leave the migration',
         });
     }
+    if (kind === 'change' && rc.type === 'aws_dms_replication_instance') {
+      const restart = [
+        'replication_instance_class',
+        'engine_version',
+        'multi_az',
+        'allocated_storage',
+      ].filter((k) => JSON.stringify(before(rc, k)) !== JSON.stringify(after(rc, k)));
+      if (restart.length)
+        out.push({
+          address: rc.address,
+          kind,
+          why: `changes ${restart.join(', ')}: the replication instance restarts and its tasks stop (resume them after)`,
+        });
+      if (Number(after(rc, 'allocated_storage')) < Number(before(rc, 'allocated_storage')))
+        out.push({
+          address: rc.address,
+          kind,
+          why: 'shrinks allocated_storage: DMS refuses it, the apply will fail',
+        });
+    }
+    if (
+      kind === 'change' &&
+      rc.type === 'aws_rds_cluster_instance' &&
+      before(rc, 'instance_class') !== after(rc, 'instance_class')
+    )
+      out.push({
+        address: rc.address,
+        kind,
+        why: 'changes instance_class: the instance restarts (a failover if it is the writer)',
+      });
+    if (
+      kind === 'change' &&
+      rc.type === 'aws_rds_cluster' &&
+      before(rc, 'engine_version') !== after(rc, 'engine_version')
+    )
+      out.push({
+        address: rc.address,
+        kind,
+        why: `upgrades the engine from ${String(before(rc, 'engine_version'))} to ${String(after(rc, 'engine_version'))}: every instance restarts`,
+      });
     if (kind === 'change' || kind === 'replace') {
       if (before(rc, 'storage_encrypted') === true && after(rc, 'storage_encrypted') === false)
         out.push({ address: rc.address, kind, why: 'turns off storage encryption' });
@@ -174,6 +240,17 @@ export function planSummaryMarkdown(
     const n = byComponent[c];
     if (n.add + n.change + n.replace + n.destroy === 0) continue;
     lines.push(`| ${c} | ${n.add} | ${n.change} | ${n.replace} | ${n.destroy} |`);
+  }
+  const updates = (plan.resource_changes ?? []).filter(
+    (rc) => rc.mode !== 'data' && ['change', 'replace'].includes(changeKind(rc.change.actions)),
+  );
+  if (updates.length) {
+    lines.push('', '<details><summary>Changed resources and attributes</summary>', '');
+    for (const rc of updates)
+      lines.push(
+        `- ${changeKind(rc.change.actions)} \`${rc.address}\`: ${changedAttributes(rc).join(', ') || '(tags)'}`,
+      );
+    lines.push('', '</details>');
   }
   const passed = policies.length - failed.length - waived.length;
   lines.push(
