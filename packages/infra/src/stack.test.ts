@@ -278,7 +278,7 @@ describe('MigrationStack (the example config)', async () => {
       expect.objectContaining({ vpc_id: expect.stringMatching(/^\$\{aws_vpc\.\w+\.id\}$/) }),
     ]);
     const [endpoint] = resources(s, 'aws_route53_resolver_endpoint');
-    const sgRef = String((endpoint?.security_group_ids as string[])[0]).replace(/^\$\{(.*)\.id\}$/, '$1');
+    const sgRef = String((endpoint!.security_group_ids as string[])[0]).replace(/^\$\{(.*)\.id\}$/, '$1');
     const egress = resources(s, 'aws_vpc_security_group_egress_rule').filter((r) =>
       String(r.security_group_id).includes(sgRef),
     );
