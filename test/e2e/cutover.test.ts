@@ -222,7 +222,7 @@ describe('dmskit cutover --engine native', () => {
     await m.writer.stop();
     const run = await runDmskit(['cutover', '--dry-run', ...m.args]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/after-ready \(configured\): about \d+ms whatever the size/);
+    expect(run.stdout).toMatch(/after-ready \(configured\): about \d+ ms whatever the size/);
     expect(run.stdout).toMatch(
       /before-ready: about [\d.]+m?s \(validating [\d.]+ (B|KiB|MiB) of tables at about 90 MiB\/s\)/,
     );

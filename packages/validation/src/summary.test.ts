@@ -44,6 +44,9 @@ describe('reports', () => {
         source: { rows: 3, checksum: '1/2' },
         target: { rows: 2, checksum: '1/3' },
         reasons: ['row count differs | x'],
+        chunks: 4,
+        method: 'key-hash',
+        key: { columns: ['id'], from: 'unique-index' },
         differences: [
           { kind: 'missing-on-target', key: { id: '7' } },
           { kind: 'different', key: { id: '9' }, columns: [{ name: 'v', source: 'a', target: null }] },
@@ -66,7 +69,9 @@ describe('reports', () => {
   it('renders Markdown with schema differences, escaped pipes and the differing rows', () => {
     const md = comparisonMarkdown(result);
     expect(md).toContain('| column | public.b.n | different | integer | bigint |');
-    expect(md).toContain('| public.b | different | 3 | 2 | row count differs \\| x |');
+    expect(md).toContain(
+      '| public.b | different | 3 | 2 | 4 by key-hash (unique index id) | row count differs \\| x |',
+    );
     expect(md).toContain('- missing-on-target: public.b (id=7)');
     expect(md).toContain('- different: public.b (id=9): v: "a" -> null');
   });
