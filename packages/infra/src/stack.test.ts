@@ -176,6 +176,8 @@ describe('MigrationStack (the example config)', async () => {
       ssl_mode: 'verify-full',
       postgres_settings: expect.objectContaining({
         slot_name: 'dmskit_ecommerce_staging_dms',
+        // DMS API reference, PostgreSQLSettings.PluginName: no-preference | pglogical | test-decoding.
+        plugin_name: 'no-preference',
         heartbeat_enable: true,
         fail_tasks_on_lob_truncation: true,
       }),

@@ -132,6 +132,13 @@ describe('parseMigrationConfig', () => {
     ).not.toThrow();
   });
 
+  it('takes the plugin names of the DMS API reference (PostgreSQLSettings.PluginName), not the PostgreSQL plugin names', () => {
+    expect(parseMigrationConfig(minimal).config.replicationInstance.plugin).toBe('no-preference');
+    expect(() =>
+      parseMigrationConfig({ ...minimal, replicationInstance: { plugin: 'test_decoding' } }),
+    ).toThrowError(/replicationInstance\.plugin: .*"no-preference"\|"pglogical"\|"test-decoding"/);
+  });
+
   it('refuses a target older than the source', () => {
     expect(() =>
       parseMigrationConfig({

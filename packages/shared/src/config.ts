@@ -172,8 +172,12 @@ export const ReplicationInstanceSchema = z.object({
       maxCapacityUnits: z.number().int().min(2).max(384),
     })
     .optional(),
-  /** Logical decoding plugin the source endpoint uses. @default 'pglogical' */
-  plugin: z.enum(['pglogical', 'test_decoding']).default('pglogical'),
+  /**
+   * `PostgreSQLSettings.PluginName` of the source endpoint, with the values the DMS API reference gives:
+   * `no-preference` (DMS uses pglogical when the extension is on the source, else test_decoding),
+   * `pglogical` (needs the pglogical extension on the source) or `test-decoding`. @default 'no-preference'
+   */
+  plugin: z.enum(['no-preference', 'pglogical', 'test-decoding']).default('no-preference'),
 });
 
 /** A row filter of a selection rule (DMS: "Using source filters"). */

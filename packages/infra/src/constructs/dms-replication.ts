@@ -35,7 +35,8 @@ export interface DmsReplicationProps {
     readonly caCertificatePem?: string;
     readonly secretArn: string;
     readonly slotName: string;
-    readonly plugin: 'pglogical' | 'test_decoding';
+    /** `PostgreSQLSettings.PluginName` (DMS API reference): `no-preference`, `pglogical` or `test-decoding`. */
+    readonly plugin: 'no-preference' | 'pglogical' | 'test-decoding';
   };
   readonly target: {
     readonly databaseName: string;

@@ -544,7 +544,7 @@ export async function targetChecks(
           'the target tables are empty',
           'error',
           `${withRows.length} table(s) already hold rows: ${list(withRows)}`,
-          'TargetTablePrepMode DO_NOTHING would load on top of them: empty them (TRUNCATE) or migrate into a new database',
+          'the DMS full load empties them first (TargetTablePrepMode TRUNCATE_BEFORE_LOAD) and the native one refuses them: check that those rows may go, then TRUNCATE them, or migrate into a new database',
         ),
   );
   return out;

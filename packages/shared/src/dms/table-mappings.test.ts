@@ -98,7 +98,19 @@ describe('DMS table mappings', () => {
 describe('DMS task settings', () => {
   it('pre-created schema, LOB mode from the config, and none of the fields DMS fills in', () => {
     const s = JSON.parse(taskSettingsJson(task));
-    expect(s.FullLoadSettings.TargetTablePrepMode).toBe('DO_NOTHING');
+    // DMS: "Full-load task settings": TRUNCATE_BEFORE_LOAD keeps the table's metadata and empties it, so a
+    // reload-table or a restarted full load never loads on top of rows already there.
+    expect(s.FullLoadSettings.TargetTablePrepMode).toBe('TRUNCATE_BEFORE_LOAD');
+    // DMS: "Error handling task settings": a change that does not apply, or a row that cannot be
+    // written, stops the task instead of being logged and skipped.
+    expect(s.ErrorBehavior).toMatchObject({
+      DataErrorPolicy: 'STOP_TASK',
+      DataTruncationErrorPolicy: 'STOP_TASK',
+      ApplyErrorInsertPolicy: 'STOP_TASK',
+      ApplyErrorUpdatePolicy: 'STOP_TASK',
+      ApplyErrorDeletePolicy: 'STOP_TASK',
+      ApplyErrorEscalationPolicy: 'STOP_TASK',
+    });
     expect(s.TargetMetadata).toMatchObject({
       SupportLobs: true,
       LimitedSizeLobMode: true,

@@ -25,8 +25,8 @@ export const LOG_COMPONENTS = [
 
 /**
  * The replication task settings document (DMS: "Specifying task settings for AWS Database Migration
- * Service tasks"): TargetMetadata (LOB modes), FullLoadSettings (TargetTablePrepMode DO_NOTHING: dmskit
- * pre-creates the schema with pg_dump), ChangeProcessingTuning, ValidationSettings, Logging, ErrorBehavior.
+ * Service tasks"): TargetMetadata (LOB modes), FullLoadSettings (TargetTablePrepMode TRUNCATE_BEFORE_LOAD:
+ * dmskit pre-creates the schema with pg_dump, and a reload empties the table first), ChangeProcessingTuning, ValidationSettings, Logging, ErrorBehavior.
  * It leaves out what DMS fills in itself (Logging.CloudWatchLogGroup and CloudWatchLogStream), which
  * would otherwise show as a change on every `terraform plan`. Stable: same config, same bytes.
  */
@@ -48,7 +48,9 @@ export function taskSettingsJson(task: TaskConfig): string {
       TaskRecoveryTableEnabled: false,
     },
     FullLoadSettings: {
-      TargetTablePrepMode: 'DO_NOTHING',
+      // The schema dmskit pre-created stays; a reload-table or a restarted full load empties each table
+      // first instead of loading on top of its rows (DMS: "Full-load task settings").
+      TargetTablePrepMode: 'TRUNCATE_BEFORE_LOAD',
       CreatePkAfterFullLoad: false,
       StopTaskCachedChangesApplied: false,
       StopTaskCachedChangesNotApplied: false,
@@ -91,8 +93,10 @@ export function taskSettingsJson(task: TaskConfig): string {
       ValidationQueryCdcDelaySeconds: 0,
     },
     ErrorBehavior: {
-      DataErrorPolicy: 'LOG_ERROR',
-      DataTruncationErrorPolicy: 'LOG_ERROR',
+      // A row that cannot be written stops the task: logged and skipped, it would be a row lost
+      // (DMS: "Error handling task settings").
+      DataErrorPolicy: 'STOP_TASK',
+      DataTruncationErrorPolicy: 'STOP_TASK',
       DataErrorEscalationPolicy: 'SUSPEND_TABLE',
       DataErrorEscalationCount: 0,
       TableErrorPolicy: 'SUSPEND_TABLE',
@@ -102,10 +106,12 @@ export function taskSettingsJson(task: TaskConfig): string {
       RecoverableErrorInterval: 5,
       RecoverableErrorThrottling: true,
       RecoverableErrorThrottlingMax: 1800,
-      ApplyErrorDeletePolicy: 'IGNORE_RECORD',
-      ApplyErrorInsertPolicy: 'LOG_ERROR',
-      ApplyErrorUpdatePolicy: 'LOG_ERROR',
-      ApplyErrorEscalationPolicy: 'LOG_ERROR',
+      // A change that does not apply (a duplicate insert, an update or delete of a missing row) means
+      // the target has drifted from the source: stop, so the operator sees it, instead of logging forever.
+      ApplyErrorDeletePolicy: 'STOP_TASK',
+      ApplyErrorInsertPolicy: 'STOP_TASK',
+      ApplyErrorUpdatePolicy: 'STOP_TASK',
+      ApplyErrorEscalationPolicy: 'STOP_TASK',
       ApplyErrorEscalationCount: 0,
       FullLoadIgnoreConflicts: true,
       FailOnTransactionConsistencyBreached: false,
