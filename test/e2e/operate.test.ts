@@ -159,6 +159,6 @@ describe('operating a migration: catalog, preflight, poc', () => {
     expect(run.stderr).toContain('needs downtime');
     for (const phase of ['dump ', 'restore ', 'analyze ', 'validate ']) expect(run.stdout).toContain(phase);
     expect(run.stdout).toContain('EQUAL');
-    expect(run.stdout).toMatch(/restore\s+[\d.]+ m?s \(-j 2\)/);
+    expect(run.stdout).toMatch(/restore\s+(\d+m )?[\d.]+m?s \(-j 2\)/);
   });
 });
