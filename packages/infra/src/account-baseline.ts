@@ -1,9 +1,9 @@
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment/index.js';
-import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import type { MigrationConfig } from '@dmskit/shared';
-import { LocalBackend, S3Backend, TerraformStack } from 'cdktf';
+import { TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
+import { providerAndBackend } from './provider-backend.js';
 import { validateProps } from './validate-props.js';
 
 export interface AccountBaselineStackProps {
@@ -52,30 +52,13 @@ export class AccountBaselineStack extends TerraformStack {
       },
     ]);
     const partition = props.partition ?? 'aws';
-    new AwsProvider(this, 'aws', {
+    providerAndBackend(this, {
       region: props.region,
-      defaultTags: [{ tags: { 'managed-by': 'dmskit', 'dmskit:stack': 'account-baseline' } }],
-      ...(props.offline
-        ? {
-            skipCredentialsValidation: true,
-            skipRequestingAccountId: true,
-            skipMetadataApiCheck: 'true',
-            skipRegionValidation: true,
-          }
-        : {}),
+      tags: { 'managed-by': 'dmskit', 'dmskit:stack': 'account-baseline' },
+      offline: props.offline ?? false,
+      ...(props.state ? { state: props.state } : {}),
+      stateKey: `account-baseline/${props.region}/terraform.tfstate`,
     });
-    if (props.state && !props.offline) {
-      const backend = new S3Backend(this, {
-        bucket: props.state.bucket,
-        key: `${props.state.keyPrefix}/account-baseline/${props.region}/terraform.tfstate`,
-        region: props.state.region ?? props.region,
-        encrypt: true,
-        ...(props.state.lockTable ? { dynamodbTable: props.state.lockTable } : {}),
-      });
-      if (!props.state.lockTable) backend.addOverride('use_lockfile', true);
-    } else {
-      new LocalBackend(this, { path: 'terraform.tfstate' });
-    }
     const trust = JSON.stringify({
       Version: '2012-10-17',
       Statement: [

@@ -1,5 +1,4 @@
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
-import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret/index.js';
 import {
   type CatalogTable,
@@ -11,7 +10,7 @@ import {
   tableMappingsJson,
   taskSettingsJson,
 } from '@dmskit/shared';
-import { Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
+import { Fn, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { AuroraTarget } from './constructs/aurora-target.js';
 import { DmsReplication, type DmsSslMode } from './constructs/dms-replication.js';
@@ -21,6 +20,7 @@ import { MigrationMonitoring } from './constructs/monitoring.js';
 import { Network } from './constructs/network.js';
 import { OnPremDns } from './constructs/on-prem-dns.js';
 import { MigrationSecurityGroups } from './constructs/security-groups.js';
+import { providerAndBackend } from './provider-backend.js';
 
 export interface MigrationStackProps {
   readonly config: MigrationConfig;
@@ -77,31 +77,13 @@ export class MigrationStack extends TerraformStack {
     const { config } = props;
     const name = resourceName(config);
     const tags = resourceTags(config);
-    new AwsProvider(this, 'aws', {
+    providerAndBackend(this, {
       region: config.aws.region,
-      defaultTags: [{ tags }],
-      ...(props.offline
-        ? {
-            skipCredentialsValidation: true,
-            skipRequestingAccountId: true,
-            skipMetadataApiCheck: 'true',
-            skipRegionValidation: true,
-          }
-        : {}),
+      tags,
+      offline: props.offline ?? false,
+      ...(config.state ? { state: config.state } : {}),
+      stateKey: `${config.name}/${config.environment}/terraform.tfstate`,
     });
-    if (config.state && !props.offline) {
-      const backend = new S3Backend(this, {
-        bucket: config.state.bucket,
-        key: `${config.state.keyPrefix}/${config.name}/${config.environment}/terraform.tfstate`,
-        region: config.state.region ?? config.aws.region,
-        encrypt: true,
-        ...(config.state.lockTable ? { dynamodbTable: config.state.lockTable } : {}),
-      });
-      // S3's own lock file (Terraform 1.10+); cdktf 0.21's S3Backend has no prop for it yet.
-      if (!config.state.lockTable) backend.addOverride('use_lockfile', true);
-    } else {
-      new LocalBackend(this, { path: 'terraform.tfstate' });
-    }
 
     const accountId = accountIdOf(this, config, props.offline ?? false);
     this.key = new EncryptionKey(this, 'Key', {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ExternalError, UsageError } from '@dmskit/shared';
 import { type ConnectionInput, closeQuietly, openConnection } from '@dmskit/validation';
 import type pg from 'pg';
+import { alive } from '../util/process.js';
 
 /** Who holds a migration's lock. */
 export interface LockHolder {
@@ -47,15 +48,6 @@ SELECT a.pid, a.application_name, a.backend_start
  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
    AND l.classid = ($1::int4)::oid AND l.objid = ($2::int4)::oid
    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * The lock file next to a state file: created exclusively (`wx`), holding the holder's pid, host and
