@@ -47,4 +47,6 @@ export default defineMigration({
     validation: { enabled: true },
   },
   cutover: { maxLagSeconds: 5, fenceMethod: 'read-only', lsnWaitTimeoutSeconds: 300 },
+  // Terraform state in S3 (locked with S3's lock file): what `dmskit plan` and `cdktf diff` compare with.
+  state: { bucket: 'acme-dmskit-tfstate' },
 });

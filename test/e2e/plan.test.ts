@@ -60,6 +60,22 @@ describe('dmskit plan --offline', () => {
     expect(ok.stdout).toContain('1 waived');
   });
 
+  it('refuses a plan against AWS without the deployed state, and --state without --offline, in one line', async () => {
+    const noState = await variant((c) => {
+      delete c.state;
+    });
+    const online = await runDmskit(['plan', '--config', noState]);
+    expect(online.code).toBe(2);
+    expect(online.stderr.trim()).toBe(
+      'dmskit: migration.json: a plan against AWS needs the state the stack was deployed with (config state.bucket); without it every resource plans as new. Use --offline (with --state <file> for a copy of the state) to plan without AWS',
+    );
+    const example = await runDmskit(['plan', '--config', 'migrations/ecommerce.ts', '--state', noState]);
+    expect(example.code).toBe(2);
+    expect(example.stderr.trim()).toBe(
+      'dmskit: --state plans against a copy of the state without AWS: use it with --offline',
+    );
+  });
+
   it('flags at the top a plan that replaces the running replication task (real terraform plan over a prior state)', async () => {
     const out = await scratchDir('plan');
     const first = await runDmskit(['plan', '--config', 'migrations/ecommerce.ts', '--offline', '--out', out]);
@@ -105,12 +121,16 @@ describe('dmskit plan --offline', () => {
         },
       ],
     };
-    await writeFile(path.join(stackDir, 'terraform.tfstate'), JSON.stringify(state));
+    // As in CI: the state copied from S3 to a file, planned against with --state.
+    const stateFile = path.join(await scratchDir('state'), 'copied.tfstate');
+    await writeFile(stateFile, JSON.stringify(state));
     const second = await runDmskit([
       'plan',
       '--config',
       'migrations/ecommerce.ts',
       '--offline',
+      '--state',
+      stateFile,
       '--out',
       out,
     ]);

@@ -358,6 +358,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       '-o, --out <dir>',
       'folder for cdktf.out, the plan, plan.json and plan-summary.md (default: .dmskit/plan/<config name>)',
     )
+    .option(
+      '--state <file>',
+      'with --offline: plan against this Terraform state file (e.g. the S3 state copied in CI)',
+    )
     .option('--json', 'print the typed report as JSON')
     .action(async (opts) => {
       const { plan } = await import('./commands/plan.js');

@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ExternalError, loadMigrationConfig, stackName } from '@dmskit/shared';
+import { ExternalError, loadMigrationConfig, stackName, UsageError } from '@dmskit/shared';
 import {
   synthStacks,
   terraformEnv,
@@ -35,13 +35,32 @@ export async function planMigration(options: {
   configFile: string;
   offline: boolean;
   outDir?: string;
+  /**
+   * A Terraform state file to plan against (for example the S3 state copied in CI), so the review shows
+   * what changes from what exists. Only with `offline` (local state, no refresh).
+   */
+  stateFile?: string;
 }): Promise<PlanReport> {
   const { config } = await loadMigrationConfig(options.configFile);
+  if (options.stateFile && !options.offline)
+    throw new UsageError('--state plans against a copy of the state without AWS: use it with --offline');
+  if (!options.offline && !config.state)
+    throw new UsageError(
+      `${path.basename(options.configFile)}: a plan against AWS needs the state the stack was deployed with (config state.bucket); without it every resource plans as new. Use --offline (with --state <file> for a copy of the state) to plan without AWS`,
+    );
   const outDir = options.outDir ?? (await mkdtemp(path.join(tmpdir(), 'dmskit-plan-')));
   await mkdir(outDir, { recursive: true });
   const stacks = await synthStacks([options.configFile], outDir, { offline: options.offline });
   const stack = stackName(config);
   const stackDir = stacks.find((s) => path.basename(s) === stack) ?? stacks[0]!;
+  // The offline stack keeps local state at terraform.tfstate in its folder: the given state goes there,
+  // and a copy an earlier plan left in a reused folder goes away.
+  const localState = path.join(stackDir, 'terraform.tfstate');
+  if (options.stateFile) {
+    await copyFile(options.stateFile, localState).catch((e: NodeJS.ErrnoException) => {
+      throw new UsageError(`--state ${options.stateFile}: cannot be read (${e.code ?? e.message})`);
+    });
+  } else if (options.offline) await rm(localState, { force: true });
   const tf = await terraformEnv({ offline: options.offline, workDir: outDir });
   await terraformInit(stackDir, tf);
   const validation = await terraformValidate(stackDir, tf);

@@ -7,6 +7,8 @@ export interface PlanOptions {
   readonly config: string;
   readonly offline?: boolean;
   readonly out?: string;
+  /** A state file to plan against (with `offline`). */
+  readonly state?: string;
   readonly json?: boolean;
 }
 
@@ -25,7 +27,12 @@ export async function plan(options: PlanOptions): Promise<CommandOutcome> {
     options.cwd,
     options.out ?? path.join('.dmskit', 'plan', path.basename(configFile).replace(/\.[^.]+$/, '')),
   );
-  const report = await planMigration({ configFile, offline: options.offline ?? false, outDir });
+  const report = await planMigration({
+    configFile,
+    offline: options.offline ?? false,
+    outDir,
+    ...(options.state ? { stateFile: path.resolve(options.cwd, options.state) } : {}),
+  });
   process.stderr.write(
     `dmskit: plan files in ${path.relative(options.cwd, outDir) || '.'}: ${path.relative(outDir, path.resolve(report.stackDir, report.planFile))}, plan.json, plan-summary.md\n`,
   );
