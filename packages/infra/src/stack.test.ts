@@ -428,6 +428,52 @@ describe('MigrationStack variants', () => {
   });
 });
 
+describe('MigrationStack in what the platform team already runs', () => {
+  it('lands in an existing VPC with an existing KMS key: nothing of either is created, every resource uses them', () => {
+    const key = 'arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';
+    const { connectivity: _c, ...network } = base.network;
+    const config = withTls({
+      network: {
+        ...network,
+        existingVpc: {
+          vpcId: 'vpc-0a1b2c3d4e5f60718',
+          privateSubnetIds: ['subnet-0a1b2c3d', 'subnet-1a2b3c4d'],
+        },
+      },
+      encryption: { existingKmsKeyArn: key },
+    });
+    const s = synth({ config });
+    for (const type of [
+      'aws_vpc',
+      'aws_subnet',
+      'aws_kms_key',
+      'aws_vpn_connection',
+      'aws_customer_gateway',
+      'aws_vpc_endpoint',
+    ])
+      expect(resources(s, type), type).toEqual([]);
+    expect(resources(s, 'aws_db_subnet_group')[0]?.subnet_ids).toEqual([
+      'subnet-0a1b2c3d',
+      'subnet-1a2b3c4d',
+    ]);
+    expect(resources(s, 'aws_dms_replication_subnet_group')[0]?.subnet_ids).toEqual([
+      'subnet-0a1b2c3d',
+      'subnet-1a2b3c4d',
+    ]);
+    expect(resources(s, 'aws_security_group').map((g) => g.vpc_id)).toEqual(
+      resources(s, 'aws_security_group').map(() => 'vpc-0a1b2c3d4e5f60718'),
+    );
+    expect(resources(s, 'aws_rds_cluster')[0]).toMatchObject({ kms_key_id: key, storage_encrypted: true });
+    expect(resources(s, 'aws_sns_topic')[0]?.kms_master_key_id).toBe(key);
+    expect(resources(s, 'aws_dms_replication_instance')[0]?.kms_key_arn).toBe(key);
+    expect(resources(s, 'aws_secretsmanager_secret').map((x) => x.kms_key_id)).toEqual(
+      resources(s, 'aws_secretsmanager_secret').map(() => key),
+    );
+    // No VPN here: no tunnel alarm.
+    expect(resources(s, 'aws_cloudwatch_metric_alarm').filter((a) => a.namespace === 'AWS/VPN')).toEqual([]);
+  });
+});
+
 describe('table mappings checked against a source catalog at synth', () => {
   it('a filter on a column the table does not have fails at synth, naming the rule', () => {
     const config = withTls({

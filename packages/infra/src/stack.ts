@@ -65,9 +65,11 @@ const SSL_MODES: Record<MigrationConfig['source']['sslmode'], DmsSslMode> = {
  * Serverless), endpoints and task, and monitoring. Construct ids are API: changing one replaces the resource.
  */
 export class MigrationStack extends TerraformStack {
-  public readonly network: Network;
+  /** Undefined when the stack lands in an existing VPC (config network.existingVpc). */
+  public readonly network?: Network;
   public readonly securityGroups: MigrationSecurityGroups;
-  public readonly key: EncryptionKey;
+  /** Undefined when the config names an existing KMS key (encryption.existingKmsKeyArn). */
+  public readonly key?: EncryptionKey;
   public readonly target: AuroraTarget;
   public readonly replication: DmsReplication;
   public readonly monitoring: MigrationMonitoring;
@@ -86,34 +88,43 @@ export class MigrationStack extends TerraformStack {
     });
 
     const accountId = accountIdOf(this, config, props.offline ?? false);
-    this.key = new EncryptionKey(this, 'Key', {
-      alias: `dmskit/${name}`,
-      description: `dmskit ${name}: Aurora, DMS, secrets, alarms`,
-      accountId,
-      partition: partitionOf(config.aws.region),
-      // The alarm topic is encrypted with this key: CloudWatch alarms and DMS events publish to it.
-      topicPublishers: ['cloudwatch.amazonaws.com', 'dms.amazonaws.com'],
-    });
-    this.network = new Network(this, 'Network', {
-      name,
-      region: config.aws.region,
-      vpcCidr: config.network.vpcCidr,
-      availabilityZones: config.network.availabilityZones,
-      onPremCidrs: config.network.onPremCidrs,
-      connectivity: config.network.connectivity,
-      interfaceEndpoints: config.network.interfaceEndpoints,
-    });
+    // The migration's own key, or the one the platform team names (config encryption.existingKmsKeyArn).
+    const existingKey = config.encryption.existingKmsKeyArn;
+    if (!existingKey)
+      this.key = new EncryptionKey(this, 'Key', {
+        alias: `dmskit/${name}`,
+        description: `dmskit ${name}: Aurora, DMS, secrets, alarms`,
+        accountId,
+        partition: partitionOf(config.aws.region),
+        // The alarm topic is encrypted with this key: CloudWatch alarms and DMS events publish to it.
+        topicPublishers: ['cloudwatch.amazonaws.com', 'dms.amazonaws.com'],
+      });
+    const kmsKeyArn = existingKey ?? this.key!.key.arn;
+    // A VPC of its own with the routes to on-prem, or the platform team's (config network.existingVpc).
+    const existingVpc = config.network.existingVpc;
+    if (!existingVpc)
+      this.network = new Network(this, 'Network', {
+        name,
+        region: config.aws.region,
+        vpcCidr: config.network.vpcCidr,
+        availabilityZones: config.network.availabilityZones,
+        onPremCidrs: config.network.onPremCidrs,
+        connectivity: config.network.connectivity!,
+        interfaceEndpoints: config.network.interfaceEndpoints,
+      });
+    const vpcId = existingVpc?.vpcId ?? this.network!.vpc.id;
+    const privateSubnetIds = existingVpc?.privateSubnetIds ?? this.network!.privateSubnets.map((s) => s.id);
     if (config.network.onPremDns)
       new OnPremDns(this, 'OnPremDns', {
         name,
-        vpcId: this.network.vpc.id,
-        subnetIds: this.network.privateSubnets.map((s) => s.id),
+        vpcId,
+        subnetIds: privateSubnetIds,
         domain: config.network.onPremDns.domain,
         serverIps: config.network.onPremDns.serverIps,
       });
     this.securityGroups = new MigrationSecurityGroups(this, 'SecurityGroups', {
       name,
-      vpcId: this.network.vpc.id,
+      vpcId,
       vpcCidr: config.network.vpcCidr,
       onPremCidrs: config.network.onPremCidrs,
       sourcePort: config.source.port,
@@ -129,9 +140,9 @@ export class MigrationStack extends TerraformStack {
       instanceCount: config.target.instanceCount,
       databaseName,
       masterUsername: config.target.masterUsername,
-      subnetIds: this.network.privateSubnets.map((s) => s.id),
+      subnetIds: privateSubnetIds,
       securityGroupIds: [this.securityGroups.aurora.id],
-      kmsKeyArn: this.key.key.arn,
+      kmsKeyArn: kmsKeyArn,
       // The fall-back path publishes from Aurora: logical decoding on the writer (Aurora PostgreSQL:
       // "Setting up logical replication", rds.logical_replication; it takes a reboot of the writer).
       parameters: {
@@ -149,12 +160,12 @@ export class MigrationStack extends TerraformStack {
         : new SecretsmanagerSecret(this, 'SourceSecret', {
             name: `dmskit/${name}/source`,
             description: `DMS source endpoint of ${name}: host, port, username, password of the on-prem PostgreSQL`,
-            kmsKeyId: this.key.key.arn,
+            kmsKeyId: kmsKeyArn,
           }).arn;
     const targetSecret = new SecretsmanagerSecret(this, 'TargetSecret', {
       name: `dmskit/${name}/target`,
       description: `DMS target endpoint of ${name}: host, port, username, password of the DMS user on Aurora`,
-      kmsKeyId: this.key.key.arn,
+      kmsKeyId: kmsKeyArn,
     });
     const roles = new DmsRoles(this, 'DmsRoles', {
       name,
@@ -162,13 +173,13 @@ export class MigrationStack extends TerraformStack {
       accountId,
       checkAccountRoles: !props.offline,
       secretArns: [sourceSecretArn, targetSecret.arn],
-      kmsKeyArn: this.key.key.arn,
+      kmsKeyArn: kmsKeyArn,
     });
     this.replication = new DmsReplication(this, 'Replication', {
       name,
-      subnetIds: this.network.privateSubnets.map((s) => s.id),
+      subnetIds: privateSubnetIds,
       securityGroupIds: [this.securityGroups.replication.id],
-      kmsKeyArn: this.key.key.arn,
+      kmsKeyArn: kmsKeyArn,
       dependsOn: roles.ready,
       instanceClass: config.replicationInstance.class,
       allocatedStorageGb: config.replicationInstance.allocatedStorageGb,
@@ -194,7 +205,7 @@ export class MigrationStack extends TerraformStack {
     this.monitoring = new MigrationMonitoring(this, 'Monitoring', {
       name,
       region: config.aws.region,
-      kmsKeyArn: this.key.key.arn,
+      kmsKeyArn: kmsKeyArn,
       ...(this.replication.instance
         ? {
             replicationInstanceId: this.replication.instance.replicationInstanceId,
@@ -210,7 +221,7 @@ export class MigrationStack extends TerraformStack {
           }
         : { replicationTaskId: `${name}-task` }),
       auroraClusterId: this.target.cluster.clusterIdentifier,
-      ...(this.network.vpnConnection ? { vpnConnectionId: this.network.vpnConnection.id } : {}),
+      ...(this.network?.vpnConnection ? { vpnConnectionId: this.network.vpnConnection.id } : {}),
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     });
 

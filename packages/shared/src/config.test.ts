@@ -139,6 +139,27 @@ describe('parseMigrationConfig', () => {
     ).toThrowError(/replicationInstance\.plugin: .*"no-preference"\|"pglogical"\|"test-decoding"/);
   });
 
+  it('an existing VPC needs no connectivity (its routes are the owner’s), and refuses one; a new VPC needs it', () => {
+    const existingVpc = {
+      vpcId: 'vpc-0a1b2c3d4e5f60718',
+      privateSubnetIds: ['subnet-0a1b2c3d', 'subnet-1a2b3c4d'],
+    };
+    const { connectivity: _c, ...withoutConnectivity } = minimal.network;
+    expect(
+      parseMigrationConfig({ ...minimal, network: { ...withoutConnectivity, existingVpc } }).config.network
+        .existingVpc,
+    ).toEqual(existingVpc);
+    expect(() => parseMigrationConfig({ ...minimal, network: withoutConnectivity })).toThrowError(
+      'network.connectivity: is needed (a VPN or Direct Connect to on-prem) unless network.existingVpc names a VPC that has its routes already',
+    );
+    expect(() =>
+      parseMigrationConfig({ ...minimal, network: { ...minimal.network, existingVpc } }),
+    ).toThrowError(/network\.connectivity: cannot be created in network\.existingVpc/);
+    expect(() =>
+      parseMigrationConfig({ ...minimal, encryption: { existingKmsKeyArn: 'alias/mine' } }),
+    ).toThrowError(/encryption\.existingKmsKeyArn: must be a KMS key ARN/);
+  });
+
   it('refuses a target older than the source', () => {
     expect(() =>
       parseMigrationConfig({
@@ -171,7 +192,7 @@ describe('loadMigrationConfig', () => {
   it('loads the example TypeScript config', async () => {
     const { config } = await loadMigrationConfig('migrations/ecommerce.ts', { cwd: repoRoot });
     expect(config.name).toBe('ecommerce');
-    expect(config.network.connectivity.type).toBe('vpn');
+    expect(config.network.connectivity?.type).toBe('vpn');
   });
 
   it('loads JSON and reports a missing file and bad JSON as usage errors', async () => {

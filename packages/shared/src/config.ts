@@ -77,7 +77,24 @@ export const NetworkSchema = z.object({
     .min(2, 'needs at least two availability zones'),
   /** On-prem networks that hold the source and the applications. */
   onPremCidrs: z.array(cidr).min(1, 'needs at least one on-prem CIDR'),
-  connectivity: z.discriminatedUnion('type', [VpnConnectivitySchema, DirectConnectConnectivitySchema]),
+  /** How the VPC reaches on-prem; not needed with `existingVpc`, whose routes to on-prem already exist. */
+  connectivity: z
+    .discriminatedUnion('type', [VpnConnectivitySchema, DirectConnectConnectivitySchema])
+    .optional(),
+  /**
+   * Land in a VPC the platform team already runs (its routes to on-prem in place) instead of creating
+   * one: no VPC, subnets, gateways or interface endpoints are created. `vpcCidr` must be that VPC's CIDR
+   * (security group rules use it).
+   */
+  existingVpc: z
+    .object({
+      vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id (vpc-...)'),
+      /** Private subnets in two or more availability zones, for Aurora and DMS. */
+      privateSubnetIds: z
+        .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id (subnet-...)'))
+        .min(2, 'needs private subnets in at least two availability zones'),
+    })
+    .optional(),
   /** Interface endpoints for Secrets Manager and CloudWatch Logs, so nothing needs a NAT gateway. @default true */
   interfaceEndpoints: z.boolean().default(true),
   /**
@@ -452,6 +469,23 @@ export const MigrationConfigSchema = z
       })
       .prefault({}),
     network: NetworkSchema,
+    /** Encryption at rest. @default a customer-managed key created for the migration */
+    encryption: z
+      .object({
+        /**
+         * Use this KMS key instead of creating one. Its policy must let the account's IAM policies use it
+         * and let `cloudwatch.amazonaws.com` and `dms.amazonaws.com` use kms:Decrypt and
+         * kms:GenerateDataKey* (they publish to the alarm topic the key encrypts).
+         */
+        existingKmsKeyArn: z
+          .string()
+          .regex(
+            /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/,
+            'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)',
+          )
+          .optional(),
+      })
+      .default({}),
     source: SourceSchema,
     target: TargetSchema.prefault({}),
     replicationInstance: ReplicationInstanceSchema.prefault({}),
@@ -483,6 +517,22 @@ export const MigrationConfigSchema = z
         });
       }
     });
+    if (!cfg.network.connectivity && !cfg.network.existingVpc) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['network', 'connectivity'],
+        message:
+          'is needed (a VPN or Direct Connect to on-prem) unless network.existingVpc names a VPC that has its routes already',
+      });
+    }
+    if (cfg.network.connectivity && cfg.network.existingVpc) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['network', 'connectivity'],
+        message:
+          "cannot be created in network.existingVpc: its routes to on-prem are the VPC owner's; leave connectivity out",
+      });
+    }
     const host = cfg.source.host;
     const dns = cfg.network.onPremDns;
     if (/[a-z]/i.test(host) && host.includes('.') && !dns) {
