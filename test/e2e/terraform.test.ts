@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   findProviderMirror,
@@ -7,7 +8,9 @@ import {
   terraformPlan,
   terraformValidate,
 } from '@dmskit/infra';
+import { loadMigrationConfig } from '@dmskit/shared';
 import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/cli.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 import { exampleConfigs, PASSWORD_KEYS, readTree } from '../helpers/terraform.js';
@@ -16,6 +19,38 @@ type Plan = {
   resource_changes: { address: string; type: string; change: { actions: string[] } }[];
   planned_values: unknown;
 };
+
+describe('a stack in an existing VPC and key, with Time Travel: terraform validates it', () => {
+  it('synth, init against the mirror, validate', async () => {
+    const { config } = await loadMigrationConfig('migrations/ecommerce.ts', { cwd: REPO_ROOT });
+    // biome-ignore lint/suspicious/noExplicitAny: the test edits fields of a parsed config
+    const copy = structuredClone(config) as any;
+    copy.source.caCertificateFile = path.join(REPO_ROOT, 'migrations', config.source.caCertificateFile!);
+    delete copy.network.connectivity;
+    copy.network.existingVpc = {
+      vpcId: 'vpc-0a1b2c3d4e5f60718',
+      privateSubnetIds: ['subnet-0a1b2c3d', 'subnet-1a2b3c4d'],
+    };
+    copy.encryption = {
+      existingKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b',
+    };
+    copy.task.timeTravel = { enabled: true, retentionDays: 7 };
+    const dir = await scratchDir('tf-variant');
+    const file = path.join(dir, 'variant.json');
+    await writeFile(file, JSON.stringify(copy));
+    const out = await scratchDir('synth');
+    const stacks = await synthStacks([file], out, { offline: true });
+    const stack = stacks.find((s) => !path.basename(s).startsWith('dmskit-account-baseline-'))!;
+    const tf = await terraformEnv({ offline: true, workDir: out });
+    await terraformInit(stack, tf);
+    const validation = await terraformValidate(stack, tf);
+    expect(validation.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const { json } = await terraformPlan(stack, tf, { refresh: false });
+    const types = new Set((json as Plan).resource_changes.map((r) => r.type));
+    expect(types.has('aws_vpc') || types.has('aws_kms_key')).toBe(false);
+    expect(types.has('aws_s3_bucket')).toBe(true);
+  });
+});
 
 describe('every example config: synth, terraform init against the provider mirror, validate, offline plan', async () => {
   const configs = await exampleConfigs();

@@ -428,6 +428,69 @@ describe('MigrationStack variants', () => {
   });
 });
 
+describe('MigrationStack for troubleshooting CDC', () => {
+  it('keeps the task logs for the configured days (DMS would create the group without a retention)', () => {
+    const s = synth({ config: withTls({ task: { logRetentionDays: 90 } }) });
+    const [group] = resources(s, 'aws_cloudwatch_log_group');
+    // DMS writes a task's logs to dms-tasks-<replication instance id>.
+    expect(group).toMatchObject({ name: 'dms-tasks-billing-dev-dms', retention_in_days: 90 });
+    expect(resources(s, 'aws_dms_replication_instance')[0]?.replication_instance_id).toBe('billing-dev-dms');
+    expect(resources(s, 'aws_dms_replication_task')[0]?.depends_on).toEqual([
+      expect.stringMatching(/^aws_cloudwatch_log_group\.Replication_TaskLogs_\w+$/),
+    ]);
+  });
+
+  it('Time Travel writes to a private bucket encrypted with the migration key, through a role only DMS of this account assumes', () => {
+    const s = synth({
+      config: withTls({
+        aws: { region: 'eu-west-1', accountId: '123456789012' },
+        task: { timeTravel: { enabled: true, retentionDays: 3 } },
+      }),
+    });
+    const keyArn = expect.stringMatching(/^\$\{aws_kms_key\.Key_\w+\.arn\}$/);
+    expect(resources(s, 'aws_s3_bucket_server_side_encryption_configuration')[0]?.rule).toEqual([
+      {
+        apply_server_side_encryption_by_default: { sse_algorithm: 'aws:kms', kms_master_key_id: keyArn },
+        bucket_key_enabled: true,
+      },
+    ]);
+    expect(resources(s, 'aws_s3_bucket_public_access_block')[0]).toMatchObject({
+      block_public_acls: true,
+      block_public_policy: true,
+      ignore_public_acls: true,
+      restrict_public_buckets: true,
+    });
+    expect(resources(s, 'aws_s3_bucket_lifecycle_configuration')[0]?.rule).toEqual([
+      expect.objectContaining({ status: 'Enabled', expiration: [{ days: 3 }] }),
+    ]);
+    const role = resources(s, 'aws_iam_role').find((r) => r.name === 'billing-dev-dms-time-travel')!;
+    expect(JSON.parse(String(role.assume_role_policy)).Statement[0]).toEqual({
+      Effect: 'Allow',
+      Principal: { Service: 'dms.amazonaws.com' },
+      Action: 'sts:AssumeRole',
+      Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+    });
+    const settings = JSON.parse(
+      String(resources(s, 'aws_dms_replication_task')[0]?.replication_task_settings),
+    );
+    expect(settings.TTSettings).toMatchObject({
+      EnableTT: true,
+      TTS3Settings: {
+        EncryptionMode: 'SSE_KMS',
+        ServerSideEncryptionKmsKeyId: keyArn,
+        BucketName: expect.stringMatching(/^\$\{aws_s3_bucket\.TimeTravel_Bucket_\w+\.bucket\}$/),
+        ServiceAccessRoleArn: expect.stringMatching(/^\$\{aws_iam_role\.TimeTravel_Role_\w+\.arn\}$/),
+      },
+    });
+    // Off by default: no bucket, no TTSettings.
+    const off = synth({ config: withTls() });
+    expect(resources(off, 'aws_s3_bucket')).toEqual([]);
+    expect(
+      JSON.parse(String(resources(off, 'aws_dms_replication_task')[0]?.replication_task_settings)),
+    ).not.toHaveProperty('TTSettings');
+  });
+});
+
 describe('MigrationStack in what the platform team already runs', () => {
   it('lands in an existing VPC with an existing KMS key: nothing of either is created, every resource uses them', () => {
     const key = 'arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';

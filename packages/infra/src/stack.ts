@@ -20,6 +20,7 @@ import { MigrationMonitoring } from './constructs/monitoring.js';
 import { Network } from './constructs/network.js';
 import { OnPremDns } from './constructs/on-prem-dns.js';
 import { MigrationSecurityGroups } from './constructs/security-groups.js';
+import { TimeTravelStore } from './constructs/time-travel.js';
 import { providerAndBackend } from './provider-backend.js';
 
 export interface MigrationStackProps {
@@ -175,6 +176,14 @@ export class MigrationStack extends TerraformStack {
       secretArns: [sourceSecretArn, targetSecret.arn],
       kmsKeyArn: kmsKeyArn,
     });
+    const timeTravel = config.task.timeTravel.enabled
+      ? new TimeTravelStore(this, 'TimeTravel', {
+          name,
+          accountId,
+          kmsKeyArn,
+          retentionDays: config.task.timeTravel.retentionDays,
+        })
+      : undefined;
     this.replication = new DmsReplication(this, 'Replication', {
       name,
       subnetIds: privateSubnetIds,
@@ -200,7 +209,17 @@ export class MigrationStack extends TerraformStack {
       tableMappings: tableMappingsJson(config.task, props.catalog, {
         watermarkTable: nativeObjectNames(config).watermarkTable,
       }),
-      taskSettings: taskSettingsJson(config.task),
+      taskSettings: taskSettingsJson(
+        config.task,
+        timeTravel
+          ? {
+              bucketName: timeTravel.bucket.bucket,
+              serviceAccessRoleArn: timeTravel.role.arn,
+              kmsKeyArn,
+            }
+          : undefined,
+      ),
+      logRetentionDays: config.task.logRetentionDays,
     });
     this.monitoring = new MigrationMonitoring(this, 'Monitoring', {
       name,

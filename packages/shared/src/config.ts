@@ -317,6 +317,21 @@ export const TaskSchema = z.object({
    * the source's columns and partitions at synth time.
    */
   sourceCatalogFile: z.string().optional(),
+  /** Days the task's CloudWatch log group keeps its logs. @default 30 */
+  logRetentionDays: z
+    .union([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653].map((d) => z.literal(d)))
+    .default(30),
+  /**
+   * DMS Time Travel (DMS: "Time Travel task settings"): the task records the changes it applies in an S3
+   * bucket encrypted with the migration's key, to troubleshoot CDC. @default off
+   */
+  timeTravel: z
+    .object({
+      enabled: z.boolean().default(false),
+      /** Days the bucket keeps the records. @default 7 */
+      retentionDays: z.number().int().min(1).max(365).default(7),
+    })
+    .prefault({}),
 });
 
 export const FENCE_METHODS = ['read-only', 'lock-tables', 'revoke-login'] as const;

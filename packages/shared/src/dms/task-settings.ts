@@ -30,7 +30,11 @@ export const LOG_COMPONENTS = [
  * It leaves out what DMS fills in itself (Logging.CloudWatchLogGroup and CloudWatchLogStream), which
  * would otherwise show as a change on every `terraform plan`. Stable: same config, same bytes.
  */
-export function taskSettingsJson(task: TaskConfig): string {
+export function taskSettingsJson(
+  task: TaskConfig,
+  /** Where Time Travel writes (the stack's bucket, role and key) when `task.timeTravel.enabled`. */
+  timeTravel?: { bucketName: string; serviceAccessRoleArn: string; kmsKeyArn: string },
+): string {
   const lob = task.lob;
   const settings = {
     TargetMetadata: {
@@ -118,5 +122,24 @@ export function taskSettingsJson(task: TaskConfig): string {
       FailOnNoTablesCaptured: true,
     },
   };
+  if (task.timeTravel.enabled && timeTravel)
+    Object.assign(settings, {
+      TTSettings: {
+        EnableTT: true,
+        TTS3Settings: {
+          EncryptionMode: 'SSE_KMS',
+          ServerSideEncryptionKmsKeyId: timeTravel.kmsKeyArn,
+          ServiceAccessRoleArn: timeTravel.serviceAccessRoleArn,
+          BucketName: timeTravel.bucketName,
+          BucketFolder: 'time-travel',
+          EnableDeletingFromS3OnTaskDelete: false,
+        },
+        TTRecordSettings: {
+          EnableRawData: true,
+          OperationsToLog: 'ALL',
+          MaxRecordSize: 64,
+        },
+      },
+    });
   return JSON.stringify(settings);
 }
