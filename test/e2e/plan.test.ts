@@ -35,6 +35,10 @@ describe('dmskit plan --offline', () => {
     expect(run.stdout).toMatch(/\*\*\d+ to add, 0 to change, 0 to replace, 0 to destroy\*\*/);
     expect(run.stdout).toContain('No change is dangerous during a migration.');
     expect(run.stdout).toMatch(/Policies: :white_check_mark: \d+ passed, 0 failed, 0 waived/);
+    // The example: a Multi-AZ dms.r6i.large with 100 GB, two db.r6g.large, one VPN, two interface
+    // endpoints in two AZs, in eu-west-1 (341.64 + 25.40 + 2 x 210.24 + 36.50 + 2 x 16.06).
+    expect(run.stdout).toContain('### Monthly cost estimate (eu-west-1, on-demand): about $856.14');
+    expect(run.stdout).toContain('| DMS replication instance dms.r6i.large Multi-AZ | 730 h | $341.64 |');
   });
 
   it('fails a config that opens 5432 to 0.0.0.0/0 with that policy id, unless it is waived with a reason', async () => {

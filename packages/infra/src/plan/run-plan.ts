@@ -9,6 +9,7 @@ import {
   terraformPlan,
   terraformValidate,
 } from '../terraform/run.js';
+import { type CostEstimate, costEstimate } from './cost.js';
 import type { PlanJson } from './plan-json.js';
 import { evaluatePolicies, type PolicyResult } from './policies.js';
 import { changeCounts, type DangerousChange, dangerousChanges, planSummaryMarkdown } from './summary.js';
@@ -22,6 +23,8 @@ export interface PlanReport {
   readonly policies: readonly PolicyResult[];
   /** Policies that failed and are not waived: a non-empty list fails the plan. */
   readonly failedPolicies: readonly PolicyResult[];
+  /** The monthly cost estimate of what the plan leaves in place. */
+  readonly cost: CostEstimate;
   readonly markdown: string;
 }
 
@@ -74,7 +77,8 @@ export async function planMigration(options: {
   const plan = json as PlanJson;
   const waivers = new Map(config.policyWaivers.map((w) => [w.id, w.reason]));
   const policies = evaluatePolicies(plan, waivers);
-  const markdown = planSummaryMarkdown(stack, plan, policies);
+  const cost = costEstimate(plan, config.aws.region);
+  const markdown = planSummaryMarkdown(stack, plan, policies, cost);
   await writeFile(path.join(outDir, 'plan-summary.md'), markdown);
   await writeFile(path.join(outDir, 'plan.json'), JSON.stringify(plan));
   return {
@@ -85,6 +89,7 @@ export async function planMigration(options: {
     dangerous: dangerousChanges(plan),
     policies,
     failedPolicies: policies.filter((p) => p.status === 'failed'),
+    cost,
     markdown,
   };
 }

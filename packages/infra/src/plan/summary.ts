@@ -1,3 +1,4 @@
+import { type CostEstimate, costMarkdown } from './cost.js';
 import { type ChangeKind, changeKind, type PlanJson, type ResourceChange } from './plan-json.js';
 import type { PolicyResult } from './policies.js';
 
@@ -218,6 +219,8 @@ export function planSummaryMarkdown(
   stack: string,
   plan: PlanJson,
   policies: readonly PolicyResult[],
+  /** The stack's monthly cost estimate, appended at the end when given. */
+  cost?: CostEstimate,
 ): string {
   const { total, byComponent } = changeCounts(plan);
   const dangers = dangerousChanges(plan);
@@ -263,5 +266,6 @@ export function planSummaryMarkdown(
     for (const p of [...failed, ...waived])
       lines.push(`| ${p.id} | ${p.status} | \`${p.address}\` | ${p.reason.replace(/\|/g, '\\|')} |`);
   }
+  if (cost) lines.push('', ...costMarkdown(cost));
   return `${lines.join('\n')}\n`;
 }
