@@ -1,5 +1,11 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { dmsSlotName, type MigrationConfig, nativeObjectNames, UsageError } from '@dmskit/shared';
+import {
+  dmsSlotName,
+  ExternalError,
+  type MigrationConfig,
+  nativeObjectNames,
+  UsageError,
+} from '@dmskit/shared';
 import { closeQuietly, openConnection } from '@dmskit/validation';
 import Table from 'cli-table3';
 import { assess, reloadTable, startTask, stopTask, taskStatus, testConnections } from '../dms/operations.js';
@@ -99,6 +105,12 @@ export async function assessment(
       `${table.toString()}\nassessment run ${summary.status}: ${summary.failed} failed, ${summary.warnings} warning(s)\n`,
     );
   }
+  // A run that did not complete (error-provisioning, error-executing, invalid state, cancelled) assessed
+  // nothing: it cannot be passed off as a clean result.
+  if (!summary.completed)
+    throw new ExternalError(
+      `the assessment run ended ${summary.status} without completing its assessments: see the run in the DMS console or its S3 results`,
+    );
   return { exitCode: summary.failed ? 1 : 0 };
 }
 

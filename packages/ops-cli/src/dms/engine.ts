@@ -15,11 +15,10 @@ import { dropReplicationSlot } from '../native/subscription.js';
 import type { CutoverEngine, ReplicationReadiness } from '../runbook/engine.js';
 import { slotHealth } from '../runbook/slot-health.js';
 import { watermarkTableName } from '../runbook/watermark.js';
-import { startTask, stopTask, taskStatus, VALIDATION_FAILURES } from './operations.js';
+import { LOADED_TABLE_STATES, startTask, stopTask, taskStatus, VALIDATION_FAILURES } from './operations.js';
 import { dmsResourceIds, findTask } from './task.js';
 
 /** Table states of a task whose full load is done (DMS: "Table state during tasks"). */
-const LOADED = new Set(['Table completed', 'Full load completed']);
 
 /**
  * AWS DMS as the cutover runbook drives it: readiness from the task status, table statistics and
@@ -55,7 +54,7 @@ export function dmsCutoverEngine(options: {
       const problems: string[] = [...health.problems];
       if (status.status !== 'running') problems.push(`task ${status.task} is ${status.status}, not running`);
       if (status.lastError && status.status !== 'running') problems.push(`last error: ${status.lastError}`);
-      const loading = status.tables.filter((x) => !LOADED.has(x.state));
+      const loading = status.tables.filter((x) => !LOADED_TABLE_STATES.has(x.state));
       // CDCLatencySource is the delay reading the source, CDCLatencyTarget the delay applying on the
       // target: the total is their sum (DMS: "Replication task metrics").
       const { source, target } = status.cdcLatencySeconds;

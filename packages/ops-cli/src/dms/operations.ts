@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-database-migration-service';
 import { ExternalError, UsageError } from '@dmskit/shared';
 import { sleep } from '../util/time.js';
-import { taskResourceId, waitForTask } from './task.js';
+import { FAILED_STATES, taskResourceId, waitForTask } from './task.js';
 
 /** `dmskit start --mode`: DMS StartReplicationTaskType (DMS API: "StartReplicationTask"). */
 export const START_MODES = {
@@ -28,7 +28,12 @@ export type StartMode = keyof typeof START_MODES;
 
 /**
  * Starts (or resumes, or reloads) the task and waits until it runs (or, for a full-load task, stops
- * after the load). Already running: nothing to do.
+ * after the load). The modes follow `StartReplicationTaskType` (DMS API reference:
+ * "StartReplicationTask"): `start-replication` only for a task's first run (status `ready`);
+ * `resume-processing` continues a stopped task where it stopped; `reload-target` loads every table again
+ * and needs a stopped task, so a running task is stopped first. Already running (start, resume):
+ * nothing to do.
+ * @throws UsageError for a mode the task's state does not allow, naming the mode that fits
  */
 export async function startTask(
   client: DatabaseMigrationServiceClient,
@@ -36,29 +41,56 @@ export async function startTask(
   mode: StartMode,
   wait: { timeoutMs: number; pollMs?: number; onStatus?: (s: string) => void },
 ): Promise<ReplicationTask> {
+  const id = task.ReplicationTaskIdentifier;
   if (task.Status === 'running' && mode !== 'reload') return task;
-  if (task.Status === 'ready' && mode === 'resume')
-    throw new UsageError(`task ${task.ReplicationTaskIdentifier} has never run: use --mode start`);
-  await client.send(
+  if (task.Status === 'ready' && mode !== 'start')
+    throw new UsageError(`task ${id} has never run: use --mode start`);
+  if (mode === 'start' && task.Status !== 'ready')
+    throw new UsageError(
+      `task ${id} has run before (it is ${task.Status}): start-replication is for a first run; use --mode resume to continue where it stopped, or --mode reload to load every table again`,
+    );
+  let current = task;
+  if (mode === 'reload' && (task.Status === 'running' || task.Status === 'stopping')) {
+    wait.onStatus?.(`stopping the task before reloading it`);
+    current = await stopTask(client, task, wait);
+  }
+  const out = await client.send(
     new StartReplicationTaskCommand({
-      ReplicationTaskArn: task.ReplicationTaskArn,
+      ReplicationTaskArn: current.ReplicationTaskArn,
       StartReplicationTaskType: START_MODES[mode],
     }),
   );
-  const wanted = task.MigrationType === 'full-load' ? ['running', 'stopped'] : ['running'];
-  return waitForTask(client, task.ReplicationTaskArn!, wanted, wait);
+  const wanted = current.MigrationType === 'full-load' ? ['running', 'stopped'] : ['running'];
+  return waitForTask(client, current.ReplicationTaskArn!, wanted, {
+    ...wait,
+    ...(current.Status ? { from: current.Status } : {}),
+    ...(out?.ReplicationTask?.Status ? { returned: out.ReplicationTask.Status } : {}),
+  });
 }
 
-/** Stops the task and waits until it is stopped (through `stopping`). Already stopped: nothing to do. */
+/**
+ * Stops the task and waits until it is stopped (through `stopping`). Already stopped, never run or
+ * failed: nothing to do.
+ */
 export async function stopTask(
   client: DatabaseMigrationServiceClient,
   task: ReplicationTask,
   wait: { timeoutMs: number; pollMs?: number; onStatus?: (s: string) => void },
 ): Promise<ReplicationTask> {
-  if (task.Status === 'stopped' || task.Status === 'ready' || task.Status === 'failed') return task;
-  if (task.Status !== 'stopping')
-    await client.send(new StopReplicationTaskCommand({ ReplicationTaskArn: task.ReplicationTaskArn }));
-  return waitForTask(client, task.ReplicationTaskArn!, ['stopped'], wait);
+  if (task.Status === 'stopped' || task.Status === 'ready' || FAILED_STATES.has(task.Status ?? ''))
+    return task;
+  let returned: string | undefined = task.Status;
+  if (task.Status !== 'stopping') {
+    const out = await client.send(
+      new StopReplicationTaskCommand({ ReplicationTaskArn: task.ReplicationTaskArn }),
+    );
+    returned = out?.ReplicationTask?.Status;
+  }
+  return waitForTask(client, task.ReplicationTaskArn!, ['stopped'], {
+    ...wait,
+    ...(task.Status ? { from: task.Status } : {}),
+    ...(returned ? { returned } : {}),
+  });
 }
 
 /** Reloads one table (DMS API: "ReloadTables", data-reload). */
@@ -183,14 +215,21 @@ export async function taskStatus(
   };
 }
 
-/** Validation states of DMS that mean rows differ or could not be compared (DMS: "Data validation"). */
+/**
+ * `TableStatistics.ValidationState` values that mean rows differ or were never compared (DMS API
+ * reference: "TableStatistics"; DMS: "AWS DMS data validation"): `No primary key` means the table
+ * cannot be validated at all, so it is never counted as validated.
+ */
 export const VALIDATION_FAILURES = new Set([
   'Mismatched records',
-  'Error',
-  'Failed',
   'Suspended records',
+  'No primary key',
   'Table error',
+  'Error',
 ]);
+
+/** `TableStatistics.TableState` of a table whose full load is done (DMS API reference: "TableStatistics"). */
+export const LOADED_TABLE_STATES = new Set(['Table completed']);
 
 /**
  * Tests both endpoints from the replication instance and waits for the results (DMS API:
@@ -245,6 +284,8 @@ export interface AssessmentSummary {
   readonly assessments: readonly { readonly name: string; readonly status: string }[];
   readonly failed: number;
   readonly warnings: number;
+  /** Whether the run completed (passed, warning or failed); a run that errored or was cancelled did not. */
+  readonly completed: boolean;
 }
 
 /**
@@ -275,29 +316,51 @@ export async function assess(
       }),
     );
     status = out.ReplicationTaskAssessmentRuns?.[0]?.Status ?? 'unknown';
-    if (!['starting', 'provisioning', 'running', 'deleting'].includes(status)) break;
+    if (!ASSESSMENT_RUN_TRANSITIONAL.has(status)) break;
     if (Date.now() > deadline)
       throw new ExternalError(
         `assessment run did not finish within ${Math.round(options.timeoutMs / 1000)} s (status ${status})`,
       );
     await sleep(options.pollMs ?? 10_000);
   }
-  const list = await client.send(
-    new DescribeReplicationTaskIndividualAssessmentsCommand({
-      Filters: [{ Name: 'replication-task-assessment-run-arn', Values: [runArn] }],
-    }),
-  );
-  const assessments = (list.ReplicationTaskIndividualAssessments ?? []).map((a) => ({
-    name: a.IndividualAssessmentName ?? '',
-    status: a.Status ?? 'unknown',
-  }));
+  // Every page of the individual assessments.
+  const assessments: { name: string; status: string }[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await client.send(
+      new DescribeReplicationTaskIndividualAssessmentsCommand({
+        Filters: [{ Name: 'replication-task-assessment-run-arn', Values: [runArn] }],
+        MaxRecords: 100,
+        ...(marker ? { Marker: marker } : {}),
+      }),
+    );
+    for (const a of page.ReplicationTaskIndividualAssessments ?? [])
+      assessments.push({ name: a.IndividualAssessmentName ?? '', status: a.Status ?? 'unknown' });
+    marker = page.Marker;
+  } while (marker);
   return {
     status,
     assessments,
     failed: assessments.filter((a) => a.status === 'failed' || a.status === 'error').length,
     warnings: assessments.filter((a) => a.status === 'warning').length,
+    completed: ASSESSMENT_RUN_COMPLETED.has(status),
   };
 }
+
+/**
+ * `ReplicationTaskAssessmentRun.Status` values (DMS API reference: "ReplicationTaskAssessmentRun"):
+ * the run is under way in these, and has ended in any other.
+ */
+export const ASSESSMENT_RUN_TRANSITIONAL = new Set([
+  'starting',
+  'provisioning',
+  'running',
+  'cancelling',
+  'deleting',
+]);
+
+/** End states in which the run completed its assessments (`passed`, `warning`, `failed`); the rest (`error-provisioning`, `error-executing`, `invalid state`, `cancelled`...) did not. */
+export const ASSESSMENT_RUN_COMPLETED = new Set(['passed', 'warning', 'failed']);
 
 /** Endpoint identifiers of the task (for messages). */
 export async function endpointNames(

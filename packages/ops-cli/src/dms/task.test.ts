@@ -2,10 +2,13 @@ import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cl
 import {
   DatabaseMigrationServiceClient,
   DescribeConnectionsCommand,
+  DescribeReplicationTaskAssessmentRunsCommand,
+  DescribeReplicationTaskIndividualAssessmentsCommand,
   DescribeReplicationTasksCommand,
   DescribeTableStatisticsCommand,
   type ReplicationTask,
   ResourceNotFoundFault,
+  StartReplicationTaskAssessmentRunCommand,
   StartReplicationTaskCommand,
   StopReplicationTaskCommand,
   TestConnectionCommand,
@@ -14,7 +17,7 @@ import { parseMigrationConfig } from '@dmskit/shared';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { dmsCutoverEngine } from './engine.js';
-import { startTask, stopTask, taskStatus, testConnections } from './operations.js';
+import { assess, startTask, stopTask, taskStatus, testConnections } from './operations.js';
 import { findTask, taskResourceId, waitForTask } from './task.js';
 
 // Response shapes from the DMS API reference (DescribeReplicationTasks, DescribeTableStatistics, ...).
@@ -144,6 +147,81 @@ describe('start and stop', () => {
     });
   });
 
+  it('a resume answered with "starting" does not take the old "stopped" for an error, and a full-load task is done only when stopped again after starting (DMS API reference: StartReplicationTask returns the task)', async () => {
+    dms.on(StartReplicationTaskCommand).resolves({ ReplicationTask: task('starting') });
+    dms
+      .on(DescribeReplicationTasksCommand)
+      .resolvesOnce({ ReplicationTasks: [task('stopped')] }) // not yet seen to move
+      .resolvesOnce({ ReplicationTasks: [task('starting')] })
+      .resolves({ ReplicationTasks: [task('running')] });
+    const resumed = await startTask(client, task('stopped'), 'resume', { timeoutMs: 5000, pollMs: 1 });
+    expect(resumed.Status).toBe('running');
+
+    dms.reset();
+    const fullLoad = (status: string) => task(status, { MigrationType: 'full-load' });
+    dms.on(StartReplicationTaskCommand).resolves({ ReplicationTask: fullLoad('stopped') });
+    dms
+      .on(DescribeReplicationTasksCommand)
+      .resolvesOnce({ ReplicationTasks: [fullLoad('stopped')] }) // the old run's stopped
+      .resolvesOnce({ ReplicationTasks: [fullLoad('starting')] })
+      .resolvesOnce({ ReplicationTasks: [fullLoad('running')] })
+      .resolves({ ReplicationTasks: [fullLoad('stopped')] });
+    const seen: string[] = [];
+    const loaded = await startTask(client, fullLoad('stopped'), 'reload', {
+      timeoutMs: 5000,
+      pollMs: 1,
+      onStatus: (st) => seen.push(st),
+    });
+    // Accepted at "running": a full-load task counts as started once it runs.
+    expect(loaded.Status).toBe('running');
+    expect(seen).toEqual(['stopped', 'starting', 'running']);
+  });
+
+  it('a stop answered with "stopping" waits through a "running" that has not yet changed', async () => {
+    dms.on(StopReplicationTaskCommand).resolves({ ReplicationTask: task('stopping') });
+    dms
+      .on(DescribeReplicationTasksCommand)
+      .resolvesOnce({ ReplicationTasks: [task('running')] })
+      .resolves({ ReplicationTasks: [task('stopped')] });
+    expect((await stopTask(client, task('running'), { timeoutMs: 5000, pollMs: 1 })).Status).toBe('stopped');
+  });
+
+  it('start-replication is for a first run only; a task that ran must be resumed or reloaded (DMS API reference: StartReplicationTaskType)', async () => {
+    await expect(
+      startTask(client, task('stopped'), 'start', { timeoutMs: 1000, pollMs: 1 }),
+    ).rejects.toThrowError(
+      'task ecommerce-staging-task has run before (it is stopped): start-replication is for a first run; use --mode resume to continue where it stopped, or --mode reload to load every table again',
+    );
+    await expect(
+      startTask(client, task('ready'), 'reload', { timeoutMs: 1000, pollMs: 1 }),
+    ).rejects.toThrowError('task ecommerce-staging-task has never run: use --mode start');
+    expect(dms.commandCalls(StartReplicationTaskCommand)).toHaveLength(0);
+  });
+
+  it('reload-target on a running task stops it first (the reload needs a stopped task)', async () => {
+    dms.on(StopReplicationTaskCommand).resolves({ ReplicationTask: task('stopping') });
+    dms.on(StartReplicationTaskCommand).resolves({ ReplicationTask: task('starting') });
+    dms
+      .on(DescribeReplicationTasksCommand)
+      .resolvesOnce({ ReplicationTasks: [task('stopped')] })
+      .resolvesOnce({ ReplicationTasks: [task('starting')] })
+      .resolves({ ReplicationTasks: [task('running')] });
+    await startTask(client, task('running'), 'reload', { timeoutMs: 5000, pollMs: 1 });
+    expect(dms.commandCalls(StopReplicationTaskCommand)).toHaveLength(1);
+    expect(dms.commandCalls(StartReplicationTaskCommand)[0]?.args[0].input.StartReplicationTaskType).toBe(
+      'reload-target',
+    );
+  });
+
+  it('failed-move is a failure, not a state to wait through (DMS API reference: ReplicationTask.Status)', async () => {
+    dms.on(DescribeReplicationTasksCommand).resolves({
+      ReplicationTasks: [task('failed-move', { LastFailureMessage: 'move failed' })],
+    });
+    await expect(waitForTask(client, ARN, ['running'], { timeoutMs: 1000, pollMs: 1 })).rejects.toThrowError(
+      'replication task ecommerce-staging-task is failed-move: move failed',
+    );
+  });
+
   it('does not stop a task twice; a stopping task is only waited for', async () => {
     dms.on(DescribeReplicationTasksCommand).resolves({ ReplicationTasks: [task('stopped')] });
     await stopTask(client, task('stopping'), { timeoutMs: 5000, pollMs: 1 });
@@ -240,6 +318,79 @@ describe('status and readiness', () => {
       'last error: stopped by user',
     ]);
     expect(engine.slot).toBe('dmskit_ecommerce_staging_dms');
+  });
+});
+
+describe('table and assessment states as the DMS API reference names them', () => {
+  it('a table without a primary key is never validated, and only "Table completed" is loaded (TableStatistics)', async () => {
+    dms.on(DescribeReplicationTasksCommand).resolves({ ReplicationTasks: [task('running')] });
+    dms.on(DescribeTableStatisticsCommand).resolves({
+      TableStatistics: [
+        {
+          SchemaName: 'public',
+          TableName: 'logs',
+          TableState: 'Table completed',
+          ValidationState: 'No primary key',
+        },
+        {
+          SchemaName: 'public',
+          TableName: 'big',
+          TableState: 'Full load',
+          ValidationState: 'Pending records',
+        },
+      ],
+    });
+    cw.on(GetMetricStatisticsCommand).resolves({ Datapoints: [{ Timestamp: new Date(), Average: 0 }] });
+    const source = {
+      query: async () => ({
+        rows: [
+          {
+            current_lsn: '0/1',
+            exists: true,
+            wal_status: 'reserved',
+            confirmed_lsn: '0/1',
+            lag_bytes: '0',
+            walsender: true,
+          },
+        ],
+      }),
+    } as never;
+    const r = await dmsCutoverEngine({ client, cloudwatch, config, source, pollMs: 1 }).readiness();
+    expect(r.validationFailures).toEqual(['public.logs']);
+    expect(r.fullLoadComplete).toBe(false);
+    expect(r.problems).toContain('public.big is Full load');
+  });
+
+  it('waits through "cancelling", reads every page of the assessments, and says a run that errored did not complete (ReplicationTaskAssessmentRun.Status)', async () => {
+    const run = 'arn:aws:dms:eu-west-1:123456789012:assessment-run:RUN';
+    dms.on(StartReplicationTaskAssessmentRunCommand).resolves({
+      ReplicationTaskAssessmentRun: { ReplicationTaskAssessmentRunArn: run, Status: 'starting' },
+    });
+    dms
+      .on(DescribeReplicationTaskAssessmentRunsCommand)
+      .resolvesOnce({ ReplicationTaskAssessmentRuns: [{ Status: 'running' }] })
+      .resolvesOnce({ ReplicationTaskAssessmentRuns: [{ Status: 'cancelling' }] })
+      .resolves({ ReplicationTaskAssessmentRuns: [{ Status: 'error-executing' }] });
+    dms
+      .on(DescribeReplicationTaskIndividualAssessmentsCommand)
+      .resolvesOnce({
+        ReplicationTaskIndividualAssessments: [{ IndividualAssessmentName: 'a', Status: 'passed' }],
+        Marker: 'next',
+      })
+      .resolves({
+        ReplicationTaskIndividualAssessments: [{ IndividualAssessmentName: 'b', Status: 'error' }],
+      });
+    const summary = await assess(client, task('ready'), {
+      bucket: 'b',
+      roleArn: 'r',
+      timeoutMs: 5000,
+      pollMs: 1,
+    });
+    expect(summary).toMatchObject({ status: 'error-executing', completed: false, failed: 1 });
+    expect(summary.assessments.map((a) => a.name)).toEqual(['a', 'b']);
+    expect(
+      dms.commandCalls(DescribeReplicationTaskIndividualAssessmentsCommand)[1]?.args[0].input.Marker,
+    ).toBe('next');
   });
 });
 

@@ -33,7 +33,11 @@ export function taskResourceId(arn: string): string {
   return arn.split(':').pop() ?? arn;
 }
 
-/** Task states that pass on their own (DMS: "Task status"). */
+/**
+ * The values of `ReplicationTask.Status` (DMS API reference: "ReplicationTask"): moving, creating,
+ * deleting, failed, failed-move, modifying, ready, running, starting, stopped, stopping, testing.
+ * These pass on their own.
+ */
 export const TRANSITIONAL_STATES = new Set([
   'creating',
   'starting',
@@ -42,8 +46,10 @@ export const TRANSITIONAL_STATES = new Set([
   'deleting',
   'moving',
   'testing',
-  'running-with-errors-starting',
 ]);
+
+/** Statuses in which a task has failed (`failed-move`: a move to another replication instance failed). */
+export const FAILED_STATES = new Set(['failed', 'failed-move']);
 
 function isThrottling(error: unknown): boolean {
   const name = (error as { name?: string }).name ?? '';
@@ -86,6 +92,12 @@ export async function findTask(
 /**
  * Polls the task until its status is one of `want`, passing through transitional states and
  * throttling (which backs off). A task that fails, or settles in a status not wanted, is an error.
+ *
+ * After a Start or Stop call, pass `from` (the status before the call) and `returned` (the status the
+ * call answered with, reported first): DMS describes the task in its old status for a moment after the
+ * call, so until a Describe shows it transitional or changed, the old status means "not yet" rather
+ * than an end state. A full-load task that was `stopped` before a start is done only when it is `stopped`
+ * again after `starting`, and a resumed task still `stopped` is not an error yet.
  * @returns the task in the wanted status
  * @throws ExternalError with the task's last failure message
  */
@@ -93,11 +105,23 @@ export async function waitForTask(
   client: DatabaseMigrationServiceClient,
   arn: string,
   want: readonly string[],
-  options: { timeoutMs: number; pollMs?: number; signal?: AbortSignal; onStatus?: (status: string) => void },
+  options: {
+    timeoutMs: number;
+    pollMs?: number;
+    signal?: AbortSignal;
+    onStatus?: (status: string) => void;
+    from?: string;
+    returned?: string;
+  },
 ): Promise<ReplicationTask> {
   const deadline = Date.now() + options.timeoutMs;
   let pause = options.pollMs ?? 5000;
   let last = '';
+  // The call's answer (`returned`) says it was accepted, not that Describe shows it yet: only a status
+  // seen here that differs from `from`, or a transitional one, proves the task has moved.
+  let moved = options.from === undefined;
+  if (options.returned) options.onStatus?.(options.returned);
+  last = options.returned ?? '';
   for (;;) {
     options.signal?.throwIfAborted();
     try {
@@ -113,12 +137,14 @@ export async function waitForTask(
       const status = task.Status ?? 'unknown';
       if (status !== last) options.onStatus?.(status);
       last = status;
-      if (want.includes(status)) return task;
-      if (status === 'failed')
+      const unchanged = !moved && status === options.from;
+      if (TRANSITIONAL_STATES.has(status) || (!unchanged && status !== options.from)) moved = true;
+      if (want.includes(status) && !unchanged) return task;
+      if (FAILED_STATES.has(status) && !unchanged)
         throw new ExternalError(
-          `replication task ${task.ReplicationTaskIdentifier} failed: ${task.LastFailureMessage ?? task.StopReason ?? 'no reason given'}`,
+          `replication task ${task.ReplicationTaskIdentifier} ${status === 'failed' ? 'failed' : 'is failed-move'}: ${task.LastFailureMessage ?? task.StopReason ?? 'no reason given'}`,
         );
-      if (!TRANSITIONAL_STATES.has(status)) {
+      if (!TRANSITIONAL_STATES.has(status) && !unchanged) {
         throw new ExternalError(
           `replication task ${task.ReplicationTaskIdentifier} is ${status}, not ${want.join(' or ')}${task.StopReason ? ` (${task.StopReason})` : ''}`,
         );
