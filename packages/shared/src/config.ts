@@ -319,7 +319,12 @@ export const TaskSchema = z.object({
   sourceCatalogFile: z.string().optional(),
   /** Days the task's CloudWatch log group keeps its logs. @default 30 */
   logRetentionDays: z
-    .union([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653].map((d) => z.literal(d)))
+    .union(
+      [
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+        3653,
+      ].map((d) => z.literal(d)),
+    )
     .default(30),
   /**
    * DMS Time Travel (DMS: "Time Travel task settings"): the task records the changes it applies in an S3
