@@ -260,7 +260,11 @@ export const TableSettingsRuleSchema = z.object({
     .optional(),
   schema: z.string().min(1),
   table: z.string().min(1),
-  /** Parallel full load of one table by its partitions or by ranges of a column. */
+  /**
+   * Parallel full load of one table. PostgreSQL sources take `ranges` only: at most 10 columns, none of
+   * them float or LOB; rows with NULL in a range column are not migrated, so range columns must be NOT
+   * NULL (DMS: "Table and collection settings rules and operations"). `partitions-auto` is refused.
+   */
   parallelLoad: z
     .discriminatedUnion('type', [
       z.object({ type: z.literal('partitions-auto') }),
@@ -271,7 +275,11 @@ export const TableSettingsRuleSchema = z.object({
       }),
     ])
     .optional(),
-  /** LOB handling for this table, over the task's. */
+  /**
+   * LOB handling for this table (DMS: "Table and collection settings rules and operations",
+   * lob-settings): `limited` (LOBs up to maxLobSizeKb), `full` (full LOB mode, any size: bulk-max-size
+   * 0), or `none`, which DMS reads as "use the task's LOB settings" (it does not skip the LOBs).
+   */
   lob: z
     .object({
       mode: z.enum(['limited', 'full', 'none']),
@@ -290,7 +298,13 @@ export const TaskSchema = z.object({
     .default([{ action: 'include', schema: '%', table: '%' }]),
   lob: z
     .object({
-      /** limited: LOBs up to maxLobSizeKb, truncated past it; full: any size, slow; none: LOB columns skipped. @default 'limited' */
+      /**
+       * limited: LOBs up to maxLobSizeKb (a larger value fails the task: the source endpoint sets
+       * FailTasksOnLobTruncation); full: any size, slow; none: LOB columns skipped. DMS maps PostgreSQL's
+       * text, json, jsonb, xml, arrays and hstore to NCLOB (2 bytes a character) and bytea to BLOB: size
+       * maxLobSizeKb for the longest such value (DMS: "Using a PostgreSQL database as an AWS DMS
+       * source", data types). @default 'limited'
+       */
       mode: z.enum(['limited', 'full', 'none']).default('limited'),
       /** @default 32 */
       maxLobSizeKb: z.number().int().min(1).max(102_400).default(32),

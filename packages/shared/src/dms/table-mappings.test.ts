@@ -20,7 +20,7 @@ const task = TaskSchema.parse({
     {
       schema: 'public',
       table: 'events',
-      parallelLoad: { type: 'partitions-auto' },
+      parallelLoad: { type: 'ranges', columns: ['id'], boundaries: [['1000000'], ['2000000']] },
       lob: { mode: 'limited', maxLobSizeKb: 128 },
     },
   ],
@@ -46,9 +46,82 @@ describe('DMS table mappings', () => {
       },
     ]);
     expect(doc.rules[4]).toMatchObject({
-      'parallel-load': { type: 'partitions-auto' },
+      'parallel-load': { type: 'ranges', columns: ['id'], boundaries: [['1000000'], ['2000000']] },
       'lob-settings': { mode: 'limited', 'bulk-max-size': '128' },
     });
+  });
+
+  it('"Table and collection settings rules and operations": full LOB mode is unlimited with bulk-max-size 0; none means the task settings', () => {
+    const lob = (mode: 'full' | 'none') =>
+      JSON.parse(
+        tableMappingsJson(
+          TaskSchema.parse({ tableSettings: [{ schema: 'public', table: 'docs', lob: { mode } }] }),
+        ),
+      ).rules[1]['lob-settings'];
+    expect(lob('full')).toEqual({ mode: 'unlimited', 'bulk-max-size': '0' });
+    expect(lob('none')).toEqual({ mode: 'none' });
+  });
+
+  it('"Table and collection settings rules and operations": PostgreSQL takes ranges only, exact names, at most 10 range columns, one boundary value per column', () => {
+    const bad = TaskSchema.parse({
+      tableSettings: [
+        { schema: 'public', table: 'events', parallelLoad: { type: 'partitions-auto' } },
+        {
+          schema: 'public',
+          table: 'log_%',
+          parallelLoad: { type: 'ranges', columns: ['id'], boundaries: [['1']] },
+        },
+        {
+          schema: 'public',
+          table: 'wide',
+          parallelLoad: {
+            type: 'ranges',
+            columns: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k'],
+            boundaries: [['1', '2']],
+          },
+        },
+      ],
+    });
+    expect(tableMappingIssues(bad).map((i) => `${i.path}: ${i.message}`)).toEqual([
+      "task.tableSettings[0].parallelLoad.type: partitions-auto is not for PostgreSQL sources: use type 'ranges' with columns and boundaries",
+      'task.tableSettings[1]: names public.log_% with a wildcard: table-settings rules take exact names',
+      'task.tableSettings[2].parallelLoad.columns: has 11 columns: at most 10',
+      'task.tableSettings[2].parallelLoad.boundaries[0]: has 2 value(s) for 11 column(s)',
+    ]);
+  });
+
+  it('"Using source filters" and "Transformation rules and actions": filters on exact names, a negative operator alone, one action per object', () => {
+    const bad = TaskSchema.parse({
+      tableMappings: [
+        {
+          schema: 'public',
+          table: 'order%',
+          filters: [{ column: 'region', conditions: [{ operator: 'eq', value: 'EU' }] }],
+        },
+        {
+          schema: 'public',
+          table: 'orders',
+          filters: [
+            {
+              column: 'region',
+              conditions: [
+                { operator: 'noteq', value: 'US' },
+                { operator: 'eq', value: 'EU' },
+              ],
+            },
+          ],
+        },
+      ],
+      transformations: [
+        { target: 'table', action: 'rename', schema: 'public', table: 'orders', value: 'orders_v2' },
+        { target: 'table', action: 'add-prefix', schema: 'public', table: 'orders', value: 'eu_' },
+      ],
+    });
+    expect(tableMappingIssues(bad).map((i) => `${i.path}: ${i.message}`)).toEqual([
+      "task.tableMappings[0]: has filters, which DMS applies to one table named exactly: 'public.order%' holds a wildcard (%, _ or [); name the table (a literal _ is written [_])",
+      'task.tableMappings[1].filters[0].conditions: noteq takes no other condition on the same column (DMS: "Using source filters")',
+      'task.transformations[1]: is a second action on the table of task.transformations[0] (rename): DMS applies one action per object',
+    ]);
   });
 
   it('is stable: the same config gives the same bytes', () => {
@@ -118,6 +191,8 @@ describe('DMS task settings', () => {
       LobMaxSize: 32,
     });
     expect(s.ValidationSettings.EnableValidation).toBe(true);
+    // DMS: "Control table task settings": the control tables go to dmskit's schema, not the migrated ones.
+    expect(s.ControlTablesSettings.ControlSchema).toBe('dmskit');
     expect(s.Logging).not.toHaveProperty('CloudWatchLogGroup');
     expect(s.Logging).not.toHaveProperty('CloudWatchLogStream');
     const full = JSON.parse(taskSettingsJson(TaskSchema.parse({ lob: { mode: 'full' } })));

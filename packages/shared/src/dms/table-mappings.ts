@@ -81,13 +81,15 @@ function tableSettingsRule(rule: TableSettingsRule, id: number): { [key: string]
     };
   }
   if (rule.lob) {
+    // DMS: "Table and collection settings rules and operations", lob-settings: `unlimited` with
+    // bulk-max-size 0 is full LOB mode (a non-zero size would be combination mode, Db2/SAP ASE only);
+    // `limited` takes the size in KB; `none` means the task's settings.
     out['lob-settings'] =
       rule.lob.mode === 'none'
         ? { mode: 'none' }
-        : {
-            mode: rule.lob.mode === 'full' ? 'unlimited' : 'limited',
-            'bulk-max-size': String(rule.lob.maxLobSizeKb ?? 32),
-          };
+        : rule.lob.mode === 'full'
+          ? { mode: 'unlimited', 'bulk-max-size': '0' }
+          : { mode: 'limited', 'bulk-max-size': String(rule.lob.maxLobSizeKb ?? 32) };
   }
   return out;
 }
@@ -138,6 +140,65 @@ export function tableMappingIssues(task: TaskConfig, catalog?: readonly CatalogT
         path: `task.transformations[${i}].action`,
         message: 'remove-column needs target column',
       });
+  });
+  // DMS: "Using source filters": a filter applies to one table named exactly; a negative operator
+  // (noteq, notnull) takes no other condition beside it.
+  task.tableMappings.forEach((r, i) => {
+    if (!r.filters?.length) return;
+    if (/[%_[]/.test(r.schema) || /[%_[]/.test(r.table))
+      issues.push({
+        path: `task.tableMappings[${i}]`,
+        message: `has filters, which DMS applies to one table named exactly: '${r.schema}.${r.table}' holds a wildcard (%, _ or [); name the table (a literal _ is written [_])`,
+      });
+    r.filters.forEach((f, j) => {
+      const negative = f.conditions.filter((c) => c.operator === 'noteq' || c.operator === 'notnull');
+      if (negative.length && f.conditions.length > 1)
+        issues.push({
+          path: `task.tableMappings[${i}].filters[${j}].conditions`,
+          message: `${negative[0]!.operator} takes no other condition on the same column (DMS: "Using source filters")`,
+        });
+    });
+  });
+  // DMS: "Transformation rules and actions": one action per object.
+  const transformed = new Map<string, number>();
+  task.transformations.forEach((r, i) => {
+    const object = `${r.target}:${r.schema}.${r.table ?? ''}.${r.column ?? ''}`;
+    const first = transformed.get(object);
+    if (first !== undefined)
+      issues.push({
+        path: `task.transformations[${i}]`,
+        message: `is a second action on the ${r.target} of task.transformations[${first}] (${task.transformations[first]!.action}): DMS applies one action per object`,
+      });
+    else transformed.set(object, i);
+  });
+  // DMS: "Table and collection settings rules and operations".
+  task.tableSettings.forEach((r, i) => {
+    if (r.schema.includes('%') || r.table.includes('%'))
+      issues.push({
+        path: `task.tableSettings[${i}]`,
+        message: `names ${r.schema}.${r.table} with a wildcard: table-settings rules take exact names`,
+      });
+    if (r.parallelLoad?.type === 'partitions-auto')
+      issues.push({
+        path: `task.tableSettings[${i}].parallelLoad.type`,
+        message:
+          "partitions-auto is not for PostgreSQL sources: use type 'ranges' with columns and boundaries",
+      });
+    if (r.parallelLoad?.type === 'ranges') {
+      const { columns, boundaries } = r.parallelLoad;
+      if (columns.length > 10)
+        issues.push({
+          path: `task.tableSettings[${i}].parallelLoad.columns`,
+          message: `has ${columns.length} columns: at most 10`,
+        });
+      boundaries.forEach((b, j) => {
+        if (b.length !== columns.length)
+          issues.push({
+            path: `task.tableSettings[${i}].parallelLoad.boundaries[${j}]`,
+            message: `has ${b.length} value(s) for ${columns.length} column(s)`,
+          });
+      });
+    }
   });
   if (!catalog) return issues;
   const selected = (t: CatalogTable) =>

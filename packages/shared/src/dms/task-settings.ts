@@ -62,6 +62,16 @@ export function taskSettingsJson(
       TransactionConsistencyTimeout: 600,
       CommitRate: 10000,
     },
+    // DMS's control tables (awsdms_apply_exceptions, ...) in dmskit's schema, not among the migrated
+    // tables of the target's public schema (DMS: "Control table task settings").
+    ControlTablesSettings: {
+      ControlSchema: 'dmskit',
+      HistoryTimeslotInMinutes: 5,
+      HistoryTableEnabled: false,
+      SuspendedTablesTableEnabled: false,
+      StatusTableEnabled: false,
+      FullLoadExceptionTableEnabled: false,
+    },
     Logging: {
       EnableLogging: true,
       LogComponents: LOG_COMPONENTS.map((Id) => ({ Id, Severity: 'LOGGER_SEVERITY_DEFAULT' })),
