@@ -1,0 +1,141 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  DatabaseMigrationServiceClient,
+  DescribeConnectionsCommand,
+  DescribeReplicationTaskAssessmentRunsCommand,
+  DescribeReplicationTaskIndividualAssessmentsCommand,
+  DescribeReplicationTasksCommand,
+  DescribeTableStatisticsCommand,
+  type ReplicationTask,
+  StartReplicationTaskAssessmentRunCommand,
+  StartReplicationTaskCommand,
+  StopReplicationTaskCommand,
+  TestConnectionCommand,
+} from '@aws-sdk/client-database-migration-service';
+import { synthStacks } from '@dmskit/infra';
+import { assess, reloadTable, startTask, stopTask, tableStatistics, testConnections } from '@dmskit/ops-cli';
+import { loadMigrationConfig } from '@dmskit/shared';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/cli.js';
+import { type DmsModel, loadDmsModel } from '../helpers/dms-model.js';
+import { scratchDir } from '../helpers/scratch.js';
+
+const pascal = (snake: string) => snake.replace(/(^|_)([a-z])/g, (_m, _s, c: string) => c.toUpperCase());
+const toApi = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [pascal(k), v]));
+
+describe('what dmskit sends DMS, checked against the DMS service model (botocore service-2.json)', () => {
+  let model: DmsModel;
+  beforeAll(async () => {
+    model = await loadDmsModel();
+  });
+
+  it('the model check itself rejects what DMS would: a PostgreSQL plugin name, an unknown start type, a missing required member', () => {
+    expect(model.shape('PostgreSQLSettings', { PluginName: 'test_decoding' })).toEqual([
+      "PostgreSQLSettings.PluginName: 'test_decoding' is not one of 'no-preference', 'test-decoding', 'pglogical'",
+    ]);
+    expect(
+      model.request('StartReplicationTask', { ReplicationTaskArn: 'a', StartReplicationTaskType: 'start' }),
+    ).toEqual([
+      "StartReplicationTask.StartReplicationTaskType: 'start' is not one of 'start-replication', 'resume-processing', 'reload-target'",
+    ]);
+    expect(model.request('StopReplicationTask', {})).toEqual([
+      'StopReplicationTask.ReplicationTaskArn: required',
+    ]);
+  });
+
+  it('the endpoints and task of the example stack: settings, SSL modes and migration type are values DMS accepts', async () => {
+    const { config } = await loadMigrationConfig('migrations/ecommerce.ts', { cwd: REPO_ROOT });
+    const stacks = await synthStacks(
+      [path.join(REPO_ROOT, 'migrations/ecommerce.ts')],
+      await scratchDir('dms-model'),
+      {
+        offline: true,
+      },
+    );
+    const stack = stacks.find((s) => path.basename(s) === `${config.name}-${config.environment}`)!;
+    const synth = JSON.parse(await readFile(path.join(stack, 'cdk.tf.json'), 'utf8')) as {
+      resource: Record<string, Record<string, Record<string, unknown>>>;
+    };
+    const endpoints = Object.values(synth.resource.aws_dms_endpoint ?? {});
+    expect(endpoints).toHaveLength(2);
+    for (const e of endpoints) {
+      expect(
+        model.shape('PostgreSQLSettings', toApi(e.postgres_settings as Record<string, unknown>)),
+      ).toEqual([]);
+      expect(model.shape('DmsSslModeValue', e.ssl_mode)).toEqual([]);
+      expect(model.shape('ReplicationEndpointTypeValue', e.endpoint_type)).toEqual([]);
+    }
+    for (const t of Object.values(synth.resource.aws_dms_replication_task ?? {}))
+      expect(model.shape('MigrationTypeValue', t.migration_type)).toEqual([]);
+  });
+
+  it('every request the CLI builds to start, stop, reload, test, read statistics and assess', async () => {
+    const dms = mockClient(DatabaseMigrationServiceClient);
+    const client = new DatabaseMigrationServiceClient({ region: 'eu-west-1', maxAttempts: 1 });
+    const task = (Status: string): ReplicationTask => ({
+      ReplicationTaskIdentifier: 'shop-task',
+      ReplicationTaskArn: 'arn:aws:dms:eu-west-1:123456789012:task:T',
+      ReplicationInstanceArn: 'arn:aws:dms:eu-west-1:123456789012:rep:R',
+      SourceEndpointArn: 'arn:aws:dms:eu-west-1:123456789012:endpoint:S',
+      TargetEndpointArn: 'arn:aws:dms:eu-west-1:123456789012:endpoint:D',
+      MigrationType: 'full-load-and-cdc',
+      Status,
+    });
+    const wait = { timeoutMs: 5000, pollMs: 1 };
+    dms.on(StartReplicationTaskCommand).resolves({ ReplicationTask: task('starting') });
+    dms.on(StopReplicationTaskCommand).resolves({ ReplicationTask: task('stopping') });
+    dms.on(DescribeReplicationTasksCommand).resolves({ ReplicationTasks: [task('running')] });
+    await startTask(client, task('ready'), 'start', wait);
+    await startTask(client, task('stopped'), 'resume', wait);
+    dms.on(DescribeReplicationTasksCommand).resolves({ ReplicationTasks: [task('stopped')] });
+    await stopTask(client, task('running'), wait);
+    await reloadTable(client, task('running'), 'public', 'orders');
+    dms.on(DescribeTableStatisticsCommand).resolves({ TableStatistics: [] });
+    await tableStatistics(client, task('running').ReplicationTaskArn!);
+    dms.on(TestConnectionCommand).resolves({});
+    dms
+      .on(DescribeConnectionsCommand)
+      .resolves({ Connections: [{ Status: 'successful', EndpointIdentifier: 'e' }] });
+    await testConnections(client, task('running'), wait);
+    dms.on(StartReplicationTaskAssessmentRunCommand).resolves({
+      ReplicationTaskAssessmentRun: { ReplicationTaskAssessmentRunArn: 'arn:run', Status: 'starting' },
+    });
+    dms
+      .on(DescribeReplicationTaskAssessmentRunsCommand)
+      .resolves({ ReplicationTaskAssessmentRuns: [{ Status: 'passed' }] });
+    dms
+      .on(DescribeReplicationTaskIndividualAssessmentsCommand)
+      .resolves({ ReplicationTaskIndividualAssessments: [] });
+    await assess(client, task('ready'), {
+      bucket: 'results',
+      roleArn: 'arn:aws:iam::123456789012:role/r',
+      timeoutMs: 5000,
+      pollMs: 1,
+    });
+
+    const calls = dms.calls();
+    const operations = new Set<string>();
+    for (const call of calls) {
+      const command = call.args[0] as { constructor: { name: string }; input: unknown };
+      const operation = command.constructor.name.replace(/Command$/, '');
+      operations.add(operation);
+      expect(model.request(operation, command.input), operation).toEqual([]);
+    }
+    expect([...operations].sort()).toEqual([
+      'DescribeConnections',
+      'DescribeReplicationTaskAssessmentRuns',
+      'DescribeReplicationTaskIndividualAssessments',
+      'DescribeReplicationTasks',
+      'DescribeTableStatistics',
+      'ReloadTables',
+      'StartReplicationTask',
+      'StartReplicationTaskAssessmentRun',
+      'StopReplicationTask',
+      'TestConnection',
+    ]);
+    dms.restore();
+  });
+});
