@@ -89,6 +89,11 @@ describe('what dmskit sends DMS, checked against the DMS service model (botocore
     dms.on(StopReplicationTaskCommand).resolves({ ReplicationTask: task('stopping') });
     dms.on(DescribeReplicationTasksCommand).resolves({ ReplicationTasks: [task('running')] });
     await startTask(client, task('ready'), 'start', wait);
+    // A CDC-only task from a native start point, with a stop position.
+    await startTask(client, { ...task('ready'), MigrationType: 'cdc' }, 'start', wait, {
+      startPosition: '4AF/B00000D0',
+      stopPosition: 'commit_time:2026-11-30T00:00:00',
+    });
     await startTask(client, task('stopped'), 'resume', wait);
     dms.on(DescribeReplicationTasksCommand).resolves({ ReplicationTasks: [task('stopped')] });
     await stopTask(client, task('running'), wait);

@@ -175,13 +175,18 @@ describe('MigrationStack (the example config)', async () => {
       endpoint_type: 'source',
       ssl_mode: 'verify-full',
       postgres_settings: expect.objectContaining({
-        slot_name: 'dmskit_ecommerce_staging_dms',
         // DMS API reference, PostgreSQLSettings.PluginName: no-preference | pglogical | test-decoding.
         plugin_name: 'no-preference',
         heartbeat_enable: true,
         fail_tasks_on_lob_truncation: true,
       }),
     });
+    // A full-load-and-cdc task lets DMS create its slot: a SlotName needs a CdcStartPosition (DMS API
+    // reference, PostgreSQLSettings.SlotName), which only a CDC-only task starts from.
+    expect(source?.postgres_settings).not.toHaveProperty('slot_name');
+    const cdcOnly = synth({ config: withTls({ task: { migrationType: 'cdc' } }) });
+    const [cdcSource] = resources(cdcOnly, 'aws_dms_endpoint');
+    expect(cdcSource?.postgres_settings).toMatchObject({ slot_name: 'dmskit_billing_dev_dms' });
     expect(source?.secrets_manager_arn).toBeDefined();
     expect(source?.certificate_arn).toBeDefined();
     expect(target).toMatchObject({

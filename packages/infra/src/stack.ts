@@ -200,7 +200,10 @@ export class MigrationStack extends TerraformStack {
         sslMode: SSL_MODES[config.source.sslmode],
         ...(props.sourceCaCertificatePem ? { caCertificatePem: props.sourceCaCertificatePem } : {}),
         secretArn: sourceSecretArn,
-        slotName: dmsSlotName(config),
+        // A named slot (dmskit start creates it) only for a CDC-only task, which starts at the slot's LSN
+        // (CdcStartPosition); a full-load-and-cdc task lets DMS create its own slot (DMS API reference:
+        // PostgreSQLSettings.SlotName needs a valid CdcStartPosition).
+        ...(config.task.migrationType === 'cdc' ? { slotName: dmsSlotName(config) } : {}),
         plugin: config.replicationInstance.plugin,
       },
       target: { databaseName, secretArn: targetSecret.arn },

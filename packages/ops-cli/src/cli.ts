@@ -225,6 +225,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       'native: source database URL (default: from the config and its password variable)',
     )
     .option('--target-url <url>', 'native: target database URL')
+    .option(
+      '--cdc-start-position <lsn>',
+      'DMS, a CDC-only task: where CDC starts (an LSN such as 4AF/B00000D0; default: its slot, created by the first start)',
+    )
+    .option('--cdc-start-time <time>', 'DMS, a CDC-only task: where CDC starts, as a time (ISO 8601)')
+    .option(
+      '--cdc-stop-position <position>',
+      'DMS: where CDC stops (server_time:2026-11-22T12:00:00 or commit_time:...)',
+    )
     .addOption(jobsOption())
     .option('--state-dir <dir>', 'folder of the state and lock files', '.dmskit')
     .action(async (opts) => {

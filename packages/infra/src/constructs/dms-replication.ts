@@ -35,7 +35,8 @@ export interface DmsReplicationProps {
     /** PEM text of the CA that signed the source's certificate; required by verify-ca and verify-full. */
     readonly caCertificatePem?: string;
     readonly secretArn: string;
-    readonly slotName: string;
+    /** A slot dmskit creates before a CDC-only task's first start; omitted, DMS creates its own. */
+    readonly slotName?: string;
     /** `PostgreSQLSettings.PluginName` (DMS API reference): `no-preference`, `pglogical` or `test-decoding`. */
     readonly plugin: 'no-preference' | 'pglogical' | 'test-decoding';
   };
@@ -125,7 +126,7 @@ export class DmsReplication extends Construct {
       secretsManagerAccessRoleArn: props.secretsAccessRoleArn,
       kmsKeyArn: props.kmsKeyArn,
       postgresSettings: {
-        slotName: props.source.slotName,
+        ...(props.source.slotName ? { slotName: props.source.slotName } : {}),
         pluginName: props.source.plugin,
         heartbeatEnable: true,
         heartbeatFrequency: 5,

@@ -9,6 +9,7 @@ import {
 import { closeQuietly, describeConnection, listTables, openConnection } from '@dmskit/validation';
 import type pg from 'pg';
 import { dmsCutoverEngine } from '../dms/engine.js';
+import { resolveDmsSlot, usesNamedSlot } from '../dms/slot.js';
 import { createDmsClient, dmsResourceIds } from '../dms/task.js';
 import { nativeCutoverEngine } from '../native/engine.js';
 import type { NativeStartState } from '../native/start-state.js';
@@ -45,13 +46,13 @@ export interface CutoverCommandOptions {
   readonly json?: boolean;
 }
 
-function engineFor(
+async function engineFor(
   name: EngineName,
   config: MigrationConfig,
   source: pg.Client,
   target: pg.Client | undefined,
   owned: NativeStartState['created'] | undefined,
-): CutoverEngine {
+): Promise<CutoverEngine> {
   if (name === 'native') return nativeCutoverEngine(source, target!, nativeObjectNames(config), owned);
   return dmsCutoverEngine({
     client: createDmsClient(config.aws.region),
@@ -59,6 +60,8 @@ function engineFor(
     config,
     source,
     ...(target ? { target } : {}),
+    // The slot the task reads: the stack's name for a CDC-only task, else the one DMS created.
+    slot: await resolveDmsSlot(source, config),
   });
 }
 
@@ -94,7 +97,12 @@ export function cutoverDryRun(
 ): string {
   const n = nativeObjectNames(config);
   const ids = dmsResourceIds(config);
-  const slot = engine === 'native' ? n.slot : dmsSlotName(config);
+  const slot =
+    engine === 'native'
+      ? n.slot
+      : usesNamedSlot(config)
+        ? dmsSlotName(config)
+        : 'the slot DMS created for the task';
   const watermark = watermarkTableName(n.watermarkTable);
   const c = config.cutover;
   const actions: Record<string, string[]> = {
@@ -258,7 +266,7 @@ async function session(o: Omit<CutoverCommandOptions, 'dryRun'>, needTarget: boo
     await source.query('SET default_transaction_read_only = off');
     if (targetUrl) target = await openConnection(targetUrl, 'target', { applicationName: 'dmskit-control' });
     const owned = o.engine === 'native' ? await ownedObjects(paths.start) : undefined;
-    const engine = engineFor(o.engine, config, source, target, owned);
+    const engine = await engineFor(o.engine, config, source, target, owned);
     return { config, stateFile, sourceUrl, targetUrl, source, target, engine, lock, close };
   } catch (error) {
     await close();

@@ -9,6 +9,7 @@ import {
 import { closeQuietly, openConnection } from '@dmskit/validation';
 import Table from 'cli-table3';
 import { assess, reloadTable, startTask, stopTask, taskStatus, testConnections } from '../dms/operations.js';
+import { prepareCdcStartPoint, resolveDmsSlot, usesNamedSlot } from '../dms/slot.js';
 import { createDmsClient, dmsResourceIds, findTask } from '../dms/task.js';
 import type { CommandOutcome } from '../outcome.js';
 import { type SlotHealth, slotHealth } from '../runbook/slot-health.js';
@@ -42,9 +43,22 @@ async function context(o: DmsOptions) {
  * table mappings include), so that the cutover can prove on the target that every write arrived.
  */
 export async function start(
-  o: DmsOptions & { mode: 'start' | 'resume' | 'reload'; sourceUrl?: string },
+  o: DmsOptions & {
+    mode: 'start' | 'resume' | 'reload';
+    sourceUrl?: string;
+    cdcStartPosition?: string;
+    cdcStartTime?: string;
+    cdcStopPosition?: string;
+  },
 ): Promise<CommandOutcome> {
+  const startTime = o.cdcStartTime ? new Date(o.cdcStartTime) : undefined;
+  if (startTime && Number.isNaN(startTime.getTime()))
+    throw new UsageError(
+      `--cdc-start-time: '${o.cdcStartTime}' is not a time (ISO 8601, e.g. 2026-11-22T12:00:00Z)`,
+    );
   const { client, task, config } = await context(o);
+  let cdcStartPosition: string | undefined = o.cdcStartPosition;
+  let createdSlot: string | undefined;
   if (o.mode === 'start') {
     const source = await openConnection(sourceUrlOf(config, o.sourceUrl), 'source', {
       applicationName: 'dmskit-control',
@@ -52,13 +66,52 @@ export async function start(
     try {
       if (await ensureWatermarkTable(source, nativeObjectNames(config).watermarkTable))
         process.stderr.write('  created the watermark table on the source\n');
+      // A CDC-only task starts at a native start point: its slot, created here, and the slot's LSN.
+      if (usesNamedSlot(config) && task.Status === 'ready') {
+        const point = await prepareCdcStartPoint(source, config);
+        if (!cdcStartPosition && !startTime) cdcStartPosition = point.lsn;
+        if (point.created) createdSlot = point.slot;
+        process.stderr.write(
+          `  ${point.created ? 'created' : 'using'} replication slot ${point.slot} on the source; CDC starts at ${cdcStartPosition ?? o.cdcStartTime}\n`,
+        );
+      }
     } finally {
       await closeQuietly(source);
     }
   }
-  const t = await startTask(client, task, o.mode, WAIT(o));
+  let t: Awaited<ReturnType<typeof startTask>>;
+  try {
+    t = await startTask(client, task, o.mode, WAIT(o), {
+      ...(cdcStartPosition ? { startPosition: cdcStartPosition } : {}),
+      ...(startTime ? { startTime } : {}),
+      ...(o.cdcStopPosition ? { stopPosition: o.cdcStopPosition } : {}),
+    });
+  } catch (error) {
+    // A slot this start created and no task reads would keep WAL on the source: remove it again.
+    if (createdSlot) await dropCreatedSlot(config, o.sourceUrl, createdSlot);
+    throw error;
+  }
   process.stdout.write(`${t.ReplicationTaskIdentifier}: ${t.Status}\n`);
   return { exitCode: 0 };
+}
+
+async function dropCreatedSlot(
+  config: MigrationConfig,
+  sourceUrl: string | undefined,
+  slot: string,
+): Promise<void> {
+  const source = await openConnection(sourceUrlOf(config, sourceUrl), 'source', {
+    applicationName: 'dmskit-control',
+  });
+  try {
+    await source.query(
+      'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active',
+      [slot],
+    );
+    process.stderr.write(`  dropped replication slot ${slot} again: the task did not start\n`);
+  } finally {
+    await closeQuietly(source);
+  }
 }
 
 /** `dmskit stop`: stops the replication task and waits until it is stopped. */
@@ -176,7 +229,7 @@ async function sourceSlotHealth(
   }).catch(() => undefined);
   if (!c) return undefined;
   try {
-    return await slotHealth(c, dmsSlotName(config));
+    return await slotHealth(c, await resolveDmsSlot(c, config).catch(() => dmsSlotName(config)));
   } finally {
     await closeQuietly(c);
   }

@@ -34,9 +34,11 @@ export function dmsCutoverEngine(options: {
   target?: pg.Client;
   waitTimeoutMs?: number;
   pollMs?: number;
+  /** The task's slot on the source (see resolveDmsSlot). @default the name the stack gives a CDC-only task's slot */
+  slot?: string;
 }): CutoverEngine {
   const ids = dmsResourceIds(options.config);
-  const slot = dmsSlotName(options.config);
+  const slot = options.slot ?? dmsSlotName(options.config);
   const wait = {
     timeoutMs: options.waitTimeoutMs ?? 15 * 60_000,
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),

@@ -40,7 +40,23 @@ export async function startTask(
   task: ReplicationTask,
   mode: StartMode,
   wait: { timeoutMs: number; pollMs?: number; onStatus?: (s: string) => void },
+  /**
+   * Where CDC starts and stops (DMS API reference: "StartReplicationTask"): `startPosition` (a native
+   * start point, an LSN `X/Y` for PostgreSQL) or `startTime`, never both; `stopPosition`
+   * (`server_time:...` or `commit_time:...`).
+   */
+  cdc: { startPosition?: string; startTime?: Date; stopPosition?: string } = {},
 ): Promise<ReplicationTask> {
+  if (cdc.startPosition && cdc.startTime)
+    throw new UsageError('--cdc-start-position and --cdc-start-time: give one of them (DMS refuses both)');
+  if (cdc.stopPosition && !/^(server_time|commit_time):\S+$/.test(cdc.stopPosition))
+    throw new UsageError(
+      `--cdc-stop-position must be server_time:<time> or commit_time:<time>, not '${cdc.stopPosition}'`,
+    );
+  if ((cdc.startPosition || cdc.startTime) && task.MigrationType !== 'cdc')
+    throw new UsageError(
+      `task ${task.ReplicationTaskIdentifier} is ${task.MigrationType}: a CDC start point is for a CDC-only task (task.migrationType: cdc)`,
+    );
   const id = task.ReplicationTaskIdentifier;
   if (task.Status === 'running' && mode !== 'reload') return task;
   if (task.Status === 'ready' && mode !== 'start')
@@ -58,6 +74,9 @@ export async function startTask(
     new StartReplicationTaskCommand({
       ReplicationTaskArn: current.ReplicationTaskArn,
       StartReplicationTaskType: START_MODES[mode],
+      ...(cdc.startPosition ? { CdcStartPosition: cdc.startPosition } : {}),
+      ...(cdc.startTime ? { CdcStartTime: cdc.startTime } : {}),
+      ...(cdc.stopPosition ? { CdcStopPosition: cdc.stopPosition } : {}),
     }),
   );
   const wanted = current.MigrationType === 'full-load' ? ['running', 'stopped'] : ['running'];

@@ -213,6 +213,47 @@ describe('start and stop', () => {
     );
   });
 
+  it('a CDC-only task starts at a native start point; start position and time exclude each other; a full-load-and-cdc task takes none (DMS API reference: StartReplicationTask)', async () => {
+    const cdcTask = (status: string) => task(status, { MigrationType: 'cdc' });
+    dms.on(StartReplicationTaskCommand).resolves({ ReplicationTask: cdcTask('starting') });
+    dms.on(DescribeReplicationTasksCommand).resolves({ ReplicationTasks: [cdcTask('running')] });
+    await startTask(
+      client,
+      cdcTask('ready'),
+      'start',
+      { timeoutMs: 5000, pollMs: 1 },
+      {
+        startPosition: '4AF/B00000D0',
+        stopPosition: 'server_time:2026-11-30T00:00:00',
+      },
+    );
+    expect(dms.commandCalls(StartReplicationTaskCommand)[0]?.args[0].input).toEqual({
+      ReplicationTaskArn: ARN,
+      StartReplicationTaskType: 'start-replication',
+      CdcStartPosition: '4AF/B00000D0',
+      CdcStopPosition: 'server_time:2026-11-30T00:00:00',
+    });
+    await expect(
+      startTask(
+        client,
+        cdcTask('ready'),
+        'start',
+        { timeoutMs: 100 },
+        { startPosition: '0/1', startTime: new Date() },
+      ),
+    ).rejects.toThrowError('--cdc-start-position and --cdc-start-time: give one of them (DMS refuses both)');
+    await expect(
+      startTask(client, task('ready'), 'start', { timeoutMs: 100 }, { startPosition: '0/1' }),
+    ).rejects.toThrowError(
+      'task ecommerce-staging-task is full-load-and-cdc: a CDC start point is for a CDC-only task (task.migrationType: cdc)',
+    );
+    await expect(
+      startTask(client, cdcTask('ready'), 'start', { timeoutMs: 100 }, { stopPosition: '2026-11-30' }),
+    ).rejects.toThrowError(
+      "--cdc-stop-position must be server_time:<time> or commit_time:<time>, not '2026-11-30'",
+    );
+  });
+
   it('failed-move is a failure, not a state to wait through (DMS API reference: ReplicationTask.Status)', async () => {
     dms.on(DescribeReplicationTasksCommand).resolves({
       ReplicationTasks: [task('failed-move', { LastFailureMessage: 'move failed' })],

@@ -1,0 +1,72 @@
+import { dmsSlotName, ExternalError, type MigrationConfig } from '@dmskit/shared';
+import type pg from 'pg';
+
+/** Logical decoding plugins DMS uses on a PostgreSQL source (PostgreSQLSettings.PluginName). */
+const DMS_PLUGINS = ['test_decoding', 'pglogical'];
+
+/**
+ * Whether the task reads a slot dmskit names and creates: a CDC-only task (`migrationType: cdc`) starts
+ * at a native start point, which needs the endpoint's `SlotName` and the task's `CdcStartPosition`
+ * (DMS API reference: "PostgreSQLSettings", SlotName). A full-load-and-cdc task lets DMS create its slot.
+ */
+export function usesNamedSlot(config: Pick<MigrationConfig, 'task'>): boolean {
+  return config.task.migrationType === 'cdc';
+}
+
+/**
+ * The replication slot the DMS task reads on the source: the name the stack gives it for a CDC-only task;
+ * otherwise the slot DMS created, found among the logical slots of the source database that use a DMS
+ * plugin and are not dmskit's own (the one in use when there are several).
+ * @throws ExternalError when there is none (the task has not started), or several could be it
+ */
+export async function resolveDmsSlot(source: pg.Client, config: MigrationConfig): Promise<string> {
+  if (usesNamedSlot(config)) return dmsSlotName(config);
+  const { rows } = await source.query<{ slot_name: string; active: boolean }>(
+    `SELECT slot_name, active FROM pg_replication_slots
+      WHERE slot_type = 'logical' AND database = current_database() AND plugin = ANY($1)
+        AND slot_name NOT LIKE 'dmskit\\_%'
+      ORDER BY slot_name`,
+    [DMS_PLUGINS],
+  );
+  if (rows.length === 1) return rows[0]!.slot_name;
+  const active = rows.filter((r) => r.active);
+  if (active.length === 1) return active[0]!.slot_name;
+  if (rows.length === 0)
+    throw new ExternalError(
+      `no DMS replication slot on the source database ${config.source.database}: the task has not started CDC yet (dmskit start)`,
+    );
+  throw new ExternalError(
+    `several logical slots on the source could be the DMS task's (${rows.map((r) => r.slot_name).join(', ')}${active.length ? `; in use: ${active.map((r) => r.slot_name).join(', ')}` : ''}): drop the ones no task uses`,
+  );
+}
+
+/**
+ * Before a CDC-only task's first start: creates its slot on the source when missing (the plugin DMS
+ * will use: pglogical when chosen, else test_decoding) and returns the native start point, the slot's
+ * confirmed LSN, for StartReplicationTask's CdcStartPosition (DMS: "Performing replication starting
+ * from a CDC start point").
+ * @returns the slot name and the LSN (`X/Y`), and whether dmskit created the slot
+ */
+export async function prepareCdcStartPoint(
+  source: pg.Client,
+  config: MigrationConfig,
+): Promise<{ slot: string; lsn: string; created: boolean }> {
+  const slot = dmsSlotName(config);
+  const plugin = config.replicationInstance.plugin === 'pglogical' ? 'pglogical' : 'test_decoding';
+  const existing = await source.query<{ lsn: string | null; plugin: string }>(
+    'SELECT coalesce(confirmed_flush_lsn, restart_lsn)::text AS lsn, plugin FROM pg_replication_slots WHERE slot_name = $1',
+    [slot],
+  );
+  if (existing.rows[0]) {
+    if (existing.rows[0].plugin !== plugin)
+      throw new ExternalError(
+        `replication slot ${slot} on the source uses ${existing.rows[0].plugin}, not ${plugin}: drop it or set replicationInstance.plugin`,
+      );
+    return { slot, lsn: existing.rows[0].lsn ?? '0/0', created: false };
+  }
+  const { rows } = await source.query<{ lsn: string }>(
+    'SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, $2)',
+    [slot, plugin],
+  );
+  return { slot, lsn: rows[0]!.lsn, created: true };
+}

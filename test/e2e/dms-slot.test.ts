@@ -1,0 +1,74 @@
+import { prepareCdcStartPoint, resolveDmsSlot } from '@dmskit/ops-cli';
+import { parseMigrationConfig } from '@dmskit/shared';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase, type LocalServer, query, startServer } from '../helpers/servers.js';
+
+const config = (migrationType: 'cdc' | 'full-load-and-cdc', plugin = 'no-preference') =>
+  parseMigrationConfig({
+    name: 'shop',
+    environment: 'prod',
+    network: {
+      availabilityZones: ['us-east-1a', 'us-east-1b'],
+      onPremCidrs: ['192.168.0.0/16'],
+      connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
+    },
+    source: { host: '192.168.1.10', database: 'shop', user: 'dms' },
+    replicationInstance: { plugin },
+    task: { migrationType },
+  }).config;
+
+describe('the DMS task’s replication slot on a real source', () => {
+  let server: LocalServer;
+  let url: string;
+  let client: pg.Client;
+  beforeAll(async () => {
+    server = await startServer('source', { logical: true });
+    url = await createDatabase(server, 'shop');
+    client = new pg.Client({ connectionString: url });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.end();
+    await server?.stop();
+  });
+  const slots = async () =>
+    (await query<{ slot_name: string }>(url, 'SELECT slot_name FROM pg_replication_slots ORDER BY 1')).map(
+      (r) => r.slot_name,
+    );
+
+  it('a CDC-only task: the slot is created once with the plugin DMS will use, and its LSN is the native start point', async () => {
+    const first = await prepareCdcStartPoint(client, config('cdc'));
+    expect(first).toMatchObject({ slot: 'dmskit_shop_prod_dms', created: true });
+    expect(first.lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    const [row] = await query<{ plugin: string; lsn: string }>(
+      url,
+      "SELECT plugin, confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = 'dmskit_shop_prod_dms'",
+    );
+    expect(row).toEqual({ plugin: 'test_decoding', lsn: first.lsn });
+    // Run again (a start retried): the same slot and point, nothing new.
+    expect(await prepareCdcStartPoint(client, config('cdc'))).toEqual({ ...first, created: false });
+    expect(await resolveDmsSlot(client, config('cdc'))).toBe('dmskit_shop_prod_dms');
+    // A slot of another plugin under that name is not silently reused.
+    await expect(prepareCdcStartPoint(client, config('cdc', 'pglogical'))).rejects.toThrowError(
+      'replication slot dmskit_shop_prod_dms on the source uses test_decoding, not pglogical: drop it or set replicationInstance.plugin',
+    );
+    await query(url, "SELECT pg_drop_replication_slot('dmskit_shop_prod_dms')");
+  });
+
+  it('a full-load-and-cdc task: the slot DMS created is found among the source’s logical slots, never one of dmskit’s own', async () => {
+    await expect(resolveDmsSlot(client, config('full-load-and-cdc'))).rejects.toThrowError(
+      'no DMS replication slot on the source database shop: the task has not started CDC yet (dmskit start)',
+    );
+    await query(url, "SELECT pg_create_logical_replication_slot('dmskit_shop_prod_slot', 'pgoutput')");
+    await query(url, "SELECT pg_create_logical_replication_slot('dmskit_shop_prod_other', 'test_decoding')");
+    await query(url, "SELECT pg_create_logical_replication_slot('mu7txq2w_00016402_5a1b', 'test_decoding')");
+    expect(await resolveDmsSlot(client, config('full-load-and-cdc'))).toBe('mu7txq2w_00016402_5a1b');
+    await query(url, "SELECT pg_create_logical_replication_slot('zz_stale_dms', 'test_decoding')");
+    await expect(resolveDmsSlot(client, config('full-load-and-cdc'))).rejects.toThrowError(
+      "several logical slots on the source could be the DMS task's (mu7txq2w_00016402_5a1b, zz_stale_dms): drop the ones no task uses",
+    );
+    for (const s of await slots()) await query(url, 'SELECT pg_drop_replication_slot($1)', [s]);
+    expect(await slots()).toEqual([]);
+  });
+});
