@@ -246,6 +246,19 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
     });
 
+  program
+    .command('secrets')
+    .description(
+      'Write the DMS endpoint secrets the stack created empty: the source from the config and its password variable, the target from --target-url',
+    )
+    .option('-c, --config <file>', 'migration config (.ts or .json)', 'migrations/ecommerce.ts')
+    .option('--target-url <url>', 'the DMS user on Aurora, without its password (PGPASSWORD or the passfile)')
+    .option('--dry-run', 'print what would be written (passwords masked), write nothing')
+    .action(async (opts) => {
+      const { secrets } = await import('./commands/secrets.js');
+      outcome = await secrets({ ...opts, cwd: process.cwd() });
+    });
+
   dmsCommand('stop', 'Stop the DMS replication task and wait until it is stopped').action(async (opts) => {
     const { stop } = await import('./commands/dms.js');
     outcome = await stop({ ...opts, cwd: process.cwd() });
