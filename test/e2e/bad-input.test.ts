@@ -93,6 +93,45 @@ describe('bad input: one clear line, exit code 2, nothing half-done', () => {
     }
   });
 
+  it('start --engine native refuses transformation rules it cannot replicate, in one line, before touching a server', async () => {
+    const dir = await scratchDir('transform-config');
+    await writeFile(
+      path.join(dir, 'renames.json'),
+      JSON.stringify({
+        name: 'shop',
+        network: {
+          availabilityZones: ['us-east-1a', 'us-east-1b'],
+          onPremCidrs: ['192.168.0.0/16'],
+          connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
+        },
+        source: { host: '192.168.1.10', database: 'shop', user: 'dms' },
+        task: {
+          transformations: [
+            { target: 'table', action: 'rename', schema: 'public', table: 'orders', value: 'orders_v2' },
+          ],
+        },
+      }),
+    );
+    const run = await runDmskit(
+      [
+        'start',
+        '--engine',
+        'native',
+        '--config',
+        'renames.json',
+        '--source-url',
+        'postgres://u:p@127.0.0.1:1/shop',
+        '--target-url',
+        'postgres://u:p@127.0.0.1:1/shop',
+      ],
+      { cwd: dir },
+    );
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toBe(
+      "dmskit: the native engine replicates tables under their source names, so task.transformations[0] (rename table public.orders 'orders_v2') would not take effect: use --engine dms, or remove the rule(s)",
+    );
+  });
+
   it('a bad flag or URL is a usage error', async () => {
     expect((await runDmskit(['rehearse', '--scale', 'lots'])).code).toBe(2);
     const run = await runDmskit(['validate', '--source', 'mysql://x', '--target', targetUrl]);

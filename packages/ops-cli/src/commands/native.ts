@@ -1,7 +1,8 @@
-import { nativeObjectNames } from '@dmskit/shared';
+import { nativeObjectNames, UsageError } from '@dmskit/shared';
 import { closeQuietly, openConnection } from '@dmskit/validation';
 import type { FullLoadResult } from '../fullload/run.js';
 import { startNativeMigration } from '../native/engine.js';
+import { transformationsNotReplicated } from '../native/not-replicated.js';
 import type { NativeStartState } from '../native/start-state.js';
 import { replicationStatus } from '../native/status.js';
 import type { CommandOutcome } from '../outcome.js';
@@ -53,6 +54,11 @@ async function sessions(o: NativeOptions) {
  */
 export async function nativeStart(o: NativeOptions): Promise<CommandOutcome> {
   const { config } = await loadConfigOption(o.config, o.cwd);
+  const skipped = transformationsNotReplicated(config);
+  if (skipped.length)
+    throw new UsageError(
+      `the native engine replicates tables under their source names, so ${skipped.join(', ')} would not take effect: use --engine dms, or remove the rule(s)`,
+    );
   if (o.config === 'migrations/ecommerce.ts')
     process.stderr.write(
       `no --config: using ${o.config} (${config.name}), whose selection rules migrate ${config.task.tableMappings.map((r) => `${r.action} ${r.schema}.${r.table}`).join(', ')}\n`,

@@ -14,6 +14,7 @@ import {
   startNativeMigration,
   watchReplication,
 } from '../native/engine.js';
+import { transformationsNotReplicated } from '../native/not-replicated.js';
 import { dropCreatedObjects } from '../native/objects.js';
 import type { NativeStartState } from '../native/start-state.js';
 import { type CutoverResult, cutoverSettings, runCutover } from '../runbook/cutover.js';
@@ -260,6 +261,12 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
 
     const settings = cutoverSettings(config);
     const warnings = [...native.warnings];
+    const notRehearsed = transformationsNotReplicated(config);
+    if (notRehearsed.length) {
+      const note = `not rehearsed: ${notRehearsed.join(', ')}: the native engine replicates tables under their source names (DMS applies these rules)`;
+      warnings.push(note);
+      progress.info(`warning: ${note}`);
+    }
     if (settings.fallback && targetFacts.walLevel !== 'logical') {
       delete (settings as { fallback?: unknown }).fallback;
       const note = `the fall-back path is not rehearsed: the target has wal_level = ${targetFacts.walLevel} (Aurora: rds.logical_replication = 1)`;
