@@ -24,10 +24,13 @@ interface DmsOptions {
   readonly json?: boolean;
   /** Minutes to wait for a state change. */
   readonly timeout?: number;
+  /** Milliseconds between two reads of the task's status (tests shorten it). @default 5000 */
+  readonly pollMs?: number;
 }
 
 const WAIT = (o: DmsOptions) => ({
   timeoutMs: (o.timeout ?? 30) * 60_000,
+  ...(o.pollMs ? { pollMs: o.pollMs } : {}),
   onStatus: (s: string) => process.stderr.write(`  task status: ${s}\n`),
 });
 
