@@ -199,7 +199,28 @@ describe('MigrationStack (the example config)', async () => {
         map_boolean_as_boolean: true,
       },
     });
-    expect(source?.postgres_settings).toMatchObject({ map_boolean_as_boolean: true });
+    expect(source?.postgres_settings).toMatchObject({
+      map_boolean_as_boolean: true,
+      // The config's source.dms defaults (DMS: "Endpoint settings when using PostgreSQL as a DMS source").
+      capture_ddls: false,
+      map_jsonb_as_clob: false,
+      map_long_varchar_as: 'wstring',
+      execute_timeout: 60,
+    });
+    const tuned = synth({
+      config: withTls({
+        source: {
+          ...base.source,
+          sslmode: 'require',
+          dms: { heartbeatSchema: 'dms_hb', mapLongVarcharAs: 'nclob', executeTimeout: 300 },
+        },
+      }),
+    });
+    expect(resources(tuned, 'aws_dms_endpoint')[0]?.postgres_settings).toMatchObject({
+      heartbeat_schema: 'dms_hb',
+      map_long_varchar_as: 'nclob',
+      execute_timeout: 300,
+    });
     const [task] = resources(s, 'aws_dms_replication_task');
     expect(task).toMatchObject({ migration_type: 'full-load-and-cdc', start_replication_task: false });
     const rules = JSON.parse(String(task?.table_mappings)).rules as Record<string, unknown>[];

@@ -205,6 +205,7 @@ export class MigrationStack extends TerraformStack {
         // PostgreSQLSettings.SlotName needs a valid CdcStartPosition).
         ...(config.task.migrationType === 'cdc' ? { slotName: dmsSlotName(config) } : {}),
         plugin: config.replicationInstance.plugin,
+        settings: config.source.dms,
       },
       target: { databaseName, secretArn: targetSecret.arn },
       secretsAccessRoleArn: roles.secretsAccessRole.arn,

@@ -135,6 +135,24 @@ export const SourceSchema = z.object({
   caCertificateFile: z.string().optional(),
   /** Major version of the source server, if known; checked against the target's. */
   majorVersion: z.number().int().min(10).max(30).optional(),
+  /**
+   * DMS source endpoint settings (DMS API reference: "PostgreSQLSettings"; DMS: "Endpoint settings when
+   * using PostgreSQL as a DMS source"). @default the values below
+   */
+  dms: z
+    .object({
+      /** Schema of DMS's heartbeat table on the source. @default DMS's own (public) */
+      heartbeatSchema: pgIdentifier.optional(),
+      /** Capture DDL in a DMS table on the source (dmskit copies the schema itself). @default false */
+      captureDdls: z.boolean().default(false),
+      /** jsonb migrated as a CLOB instead of NCLOB. @default false */
+      mapJsonbAsClob: z.boolean().default(false),
+      /** How varchar without a length (and text) is typed: wstring, clob or nclob. @default 'wstring' */
+      mapLongVarcharAs: z.enum(['wstring', 'clob', 'nclob']).default('wstring'),
+      /** Client statement timeout on the source, in seconds. @default 60 */
+      executeTimeout: z.number().int().min(1).max(86_400).default(60),
+    })
+    .prefault({}),
 });
 
 export const TargetSchema = z.object({
@@ -203,8 +221,8 @@ export const SourceFilterSchema = z.object({
   conditions: z
     .array(
       z.discriminatedUnion('operator', [
-        z.object({ operator: z.enum(['eq', 'ste', 'gte', 'noteq']), value: z.string() }),
-        z.object({ operator: z.literal('between'), start: z.string(), end: z.string() }),
+        z.object({ operator: z.enum(['eq', 'ste', 'lte', 'gte', 'noteq']), value: z.string() }),
+        z.object({ operator: z.enum(['between', 'notbetween']), start: z.string(), end: z.string() }),
         z.object({ operator: z.enum(['null', 'notnull']) }),
       ]),
     )
@@ -212,8 +230,9 @@ export const SourceFilterSchema = z.object({
 });
 
 /**
- * A selection rule (DMS: "Selection rules and actions"): `schema` and `table` take `%` as a wildcard.
- * A table is migrated when an include rule matches it and no exclude rule does.
+ * A selection rule (DMS: "Selection rules and actions"): `schema` and `table` take DMS's wildcards.
+ * A table is migrated when an include (or explicit) rule matches it and no exclude rule does. `explicit`
+ * selects exactly the named table, wildcard characters taken literally.
  */
 export const SelectionRuleSchema = z.object({
   /** Optional explicit name; must be unique across all rules. */
@@ -221,10 +240,44 @@ export const SelectionRuleSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, _ and -')
     .optional(),
-  action: z.enum(['include', 'exclude']).default('include'),
+  action: z.enum(['include', 'exclude', 'explicit']).default('include'),
   schema: z.string().min(1),
   table: z.string().min(1),
+  /** `table` (the default in DMS), `view` or `all`: whether views are migrated (as tables). */
+  tableType: z.enum(['table', 'view', 'all']).optional(),
+  /** Full-load order: higher values load first (DMS `load-order`). */
+  loadOrder: z.number().int().min(0).max(2_147_483_647).optional(),
   filters: z.array(SourceFilterSchema).optional(),
+});
+
+/** A DMS data type for add-column and change-data-type (DMS: "Transformation rules and actions", data-type). */
+export const DmsDataTypeSchema = z.object({
+  type: z.enum([
+    'bytes',
+    'date',
+    'time',
+    'datetime',
+    'int1',
+    'int2',
+    'int4',
+    'int8',
+    'numeric',
+    'real4',
+    'real8',
+    'string',
+    'uint1',
+    'uint2',
+    'uint4',
+    'uint8',
+    'wstring',
+    'blob',
+    'nclob',
+    'clob',
+    'boolean',
+  ]),
+  length: z.number().int().min(1).optional(),
+  precision: z.number().int().min(1).optional(),
+  scale: z.number().int().min(0).optional(),
 });
 
 /** A transformation rule (DMS: "Transformation rules and actions"), on a schema, table or column. */
@@ -241,15 +294,32 @@ export const TransformationRuleSchema = z.object({
     'convert-uppercase',
     'add-prefix',
     'remove-prefix',
+    'replace-prefix',
     'add-suffix',
     'remove-suffix',
+    'replace-suffix',
     'remove-column',
+    'include-column',
+    'add-column',
+    'change-data-type',
+    'define-primary-key',
+    'data-masking-digits-mask',
+    'data-masking-digits-randomize',
+    'data-masking-hash-mask',
   ]),
   schema: z.string().min(1),
   table: z.string().min(1).optional(),
   column: z.string().min(1).optional(),
-  /** New name, prefix or suffix, for the actions that take one. */
+  /** New name, prefix or suffix, for the actions that take one; the new column's name for add-column. */
   value: z.string().min(1).optional(),
+  /** The prefix or suffix replace-prefix and replace-suffix replace. */
+  oldValue: z.string().min(1).optional(),
+  /** add-column: the SQLite expression that computes the column (e.g. `$first_name||' '||$last_name`). */
+  expression: z.string().min(1).optional(),
+  /** add-column and change-data-type: the column's DMS data type. */
+  dataType: DmsDataTypeSchema.optional(),
+  /** define-primary-key: the key's name and columns, for a table without one. */
+  primaryKey: z.object({ name: z.string().min(1), columns: z.array(z.string().min(1)).min(1) }).optional(),
 });
 
 /** A table-settings rule (DMS: "Table and collection settings rules and operations"). */
@@ -331,6 +401,47 @@ export const TaskSchema = z.object({
    * the source's columns and partitions at synth time.
    */
   sourceCatalogFile: z.string().optional(),
+  /**
+   * Task settings beyond what dmskit decides (DMS: "Specifying task settings for AWS Database Migration
+   * Service tasks"). @default the values below
+   */
+  settings: z
+    .object({
+      /**
+       * What the full load does to a target table first (FullLoadSettings.TargetTablePrepMode):
+       * TRUNCATE_BEFORE_LOAD keeps the schema dmskit copied; DROP_AND_CREATE loses its indexes and
+       * constraints; DO_NOTHING loads on top of rows already there. @default 'TRUNCATE_BEFORE_LOAD'
+       */
+      targetTablePrepMode: z
+        .enum(['TRUNCATE_BEFORE_LOAD', 'DROP_AND_CREATE', 'DO_NOTHING'])
+        .default('TRUNCATE_BEFORE_LOAD'),
+      /** Create primary keys after the full load (FullLoadSettings.CreatePkAfterFullLoad). @default false */
+      createPkAfterFullLoad: z.boolean().default(false),
+      /** Stop after the full load, cached changes applied (StopTaskCachedChangesApplied). @default false */
+      stopTaskCachedChangesApplied: z.boolean().default(false),
+      /** Stop after the full load, before cached changes are applied. @default false */
+      stopTaskCachedChangesNotApplied: z.boolean().default(false),
+      /** Rows per full-load commit (FullLoadSettings.CommitRate, at most 50,000). @default 10000 */
+      commitRate: z.number().int().min(1).max(50_000).default(10_000),
+      /** KB per LOB chunk in full LOB mode (TargetMetadata.LobChunkSize). @default 64 */
+      lobChunkSize: z.number().int().min(1).max(102_400).default(64),
+      /** LOBs up to this many KB are sent inline (TargetMetadata.InlineLobMaxSize). @default 0 */
+      inlineLobMaxSize: z.number().int().min(0).max(102_400).default(0),
+      /** Schema of DMS's control tables on the target (ControlTablesSettings.ControlSchema). @default 'dmskit' */
+      controlSchema: pgIdentifier.default('dmskit'),
+      /** Severity of every log component (Logging.LogComponents). @default 'LOGGER_SEVERITY_DEFAULT' */
+      loggingSeverity: z
+        .enum([
+          'LOGGER_SEVERITY_ERROR',
+          'LOGGER_SEVERITY_WARNING',
+          'LOGGER_SEVERITY_INFO',
+          'LOGGER_SEVERITY_DEFAULT',
+          'LOGGER_SEVERITY_DEBUG',
+          'LOGGER_SEVERITY_DETAILED_DEBUG',
+        ])
+        .default('LOGGER_SEVERITY_DEFAULT'),
+    })
+    .prefault({}),
   /** Days the task's CloudWatch log group keeps its logs. @default 30 */
   logRetentionDays: z
     .union(

@@ -45,3 +45,17 @@ describe('selection rules', () => {
     expect(displayName({ schema: 'Sales', table: 'my "table"' })).toBe('"Sales"."my ""table"""');
   });
 });
+
+describe('explicit selection (DMS: "Selection rules and actions")', () => {
+  it('selects exactly the named table, its _ and % taken literally; an exclude still wins', () => {
+    const rules = [{ action: 'explicit' as const, schema: 'sales', table: 'order_lines' }];
+    expect(isSelected({ schema: 'sales', table: 'order_lines' }, rules)).toBe(true);
+    expect(isSelected({ schema: 'sales', table: 'orderXlines' }, rules)).toBe(false);
+    expect(
+      isSelected({ schema: 'sales', table: 'order_lines' }, [
+        ...rules,
+        { action: 'exclude' as const, schema: 'sales', table: 'order%' },
+      ]),
+    ).toBe(false);
+  });
+});

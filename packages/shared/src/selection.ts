@@ -42,7 +42,10 @@ export function isSelected(name: TableName, rules: readonly SelectionRule[]): bo
   if (SYSTEM_SCHEMAS.has(name.schema) || name.schema.startsWith('pg_temp_')) return false;
   let included = false;
   for (const rule of rules) {
-    const hit = locatorPattern(rule.schema).test(name.schema) && locatorPattern(rule.table).test(name.table);
+    const hit =
+      rule.action === 'explicit'
+        ? rule.schema === name.schema && rule.table === name.table
+        : locatorPattern(rule.schema).test(name.schema) && locatorPattern(rule.table).test(name.table);
     if (!hit) continue;
     if (rule.action === 'exclude') return false;
     included = true;

@@ -10,11 +10,14 @@ function conditionSql(column: string, c: SourceFilter['conditions'][number]): st
     case 'noteq':
       return `${col} <> ${pg.escapeLiteral(c.value)}`;
     case 'ste':
+    case 'lte':
       return `${col} <= ${pg.escapeLiteral(c.value)}`;
     case 'gte':
       return `${col} >= ${pg.escapeLiteral(c.value)}`;
     case 'between':
       return `${col} BETWEEN ${pg.escapeLiteral(c.start)} AND ${pg.escapeLiteral(c.end)}`;
+    case 'notbetween':
+      return `${col} NOT BETWEEN ${pg.escapeLiteral(c.start)} AND ${pg.escapeLiteral(c.end)}`;
     case 'null':
       return `${col} IS NULL`;
     case 'notnull':
@@ -31,10 +34,11 @@ export function rowFilterSql(table: TableName, rules: readonly SelectionRule[]):
   const filters = rules
     .filter(
       (r) =>
-        r.action === 'include' &&
+        r.action !== 'exclude' &&
         r.filters?.length &&
-        locatorPattern(r.schema).test(table.schema) &&
-        locatorPattern(r.table).test(table.table),
+        (r.action === 'explicit'
+          ? r.schema === table.schema && r.table === table.table
+          : locatorPattern(r.schema).test(table.schema) && locatorPattern(r.table).test(table.table)),
     )
     .flatMap((r) => r.filters ?? []);
   if (filters.length === 0) return 'true';

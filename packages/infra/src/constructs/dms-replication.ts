@@ -39,6 +39,14 @@ export interface DmsReplicationProps {
     readonly slotName?: string;
     /** `PostgreSQLSettings.PluginName` (DMS API reference): `no-preference`, `pglogical` or `test-decoding`. */
     readonly plugin: 'no-preference' | 'pglogical' | 'test-decoding';
+    /** More PostgreSQLSettings of the source endpoint. */
+    readonly settings?: {
+      readonly heartbeatSchema?: string | undefined;
+      readonly captureDdls: boolean;
+      readonly mapJsonbAsClob: boolean;
+      readonly mapLongVarcharAs: 'wstring' | 'clob' | 'nclob';
+      readonly executeTimeout: number;
+    };
   };
   readonly target: {
     readonly databaseName: string;
@@ -130,9 +138,15 @@ export class DmsReplication extends Construct {
         pluginName: props.source.plugin,
         heartbeatEnable: true,
         heartbeatFrequency: 5,
+        ...(props.source.settings?.heartbeatSchema
+          ? { heartbeatSchema: props.source.settings.heartbeatSchema }
+          : {}),
         failTasksOnLobTruncation: true,
-        captureDdls: false,
+        captureDdls: props.source.settings?.captureDdls ?? false,
         mapBooleanAsBoolean: true,
+        mapJsonbAsClob: props.source.settings?.mapJsonbAsClob ?? false,
+        mapLongVarcharAs: props.source.settings?.mapLongVarcharAs ?? 'wstring',
+        executeTimeout: props.source.settings?.executeTimeout ?? 60,
       },
       ...tags,
     });

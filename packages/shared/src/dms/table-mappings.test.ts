@@ -51,6 +51,122 @@ describe('DMS table mappings', () => {
     });
   });
 
+  it('"Selection rules and actions" and "Using source filters": explicit selection, views, load order, lte and notbetween', () => {
+    const doc = JSON.parse(
+      tableMappingsJson(
+        TaskSchema.parse({
+          tableMappings: [
+            { action: 'explicit', schema: 'sales', table: 'order_lines', loadOrder: 5 },
+            { action: 'include', schema: 'reporting', table: '%', tableType: 'view' },
+            {
+              action: 'include',
+              schema: 'sales',
+              table: 'orders',
+              filters: [
+                { column: 'amount', conditions: [{ operator: 'lte', value: '100' }] },
+                {
+                  column: 'placed',
+                  conditions: [{ operator: 'notbetween', start: '2020-01-01', end: '2020-12-31' }],
+                },
+              ],
+            },
+          ],
+        }),
+      ),
+    );
+    expect(doc.rules[0]).toMatchObject({
+      'rule-action': 'explicit',
+      'object-locator': { 'schema-name': 'sales', 'table-name': 'order_lines' },
+      'load-order': '5',
+    });
+    expect(doc.rules[1]['object-locator']).toEqual({
+      'schema-name': 'reporting',
+      'table-name': '%',
+      'table-type': 'view',
+    });
+    expect(
+      doc.rules[2].filters.map((f: { 'filter-conditions': unknown[] }) => f['filter-conditions']),
+    ).toEqual([
+      [{ 'filter-operator': 'lte', value: '100' }],
+      [{ 'filter-operator': 'notbetween', 'start-value': '2020-01-01', 'end-value': '2020-12-31' }],
+    ]);
+  });
+
+  it('"Transformation rules and actions": add-column with expression and data type, replace-prefix, define-primary-key, data masking', () => {
+    const doc = JSON.parse(
+      tableMappingsJson(
+        TaskSchema.parse({
+          transformations: [
+            {
+              target: 'column',
+              action: 'add-column',
+              schema: 'sales',
+              table: 'customers',
+              value: 'full_name',
+              expression: "$first_name||' '||$last_name",
+              dataType: { type: 'string', length: 120 },
+            },
+            {
+              target: 'table',
+              action: 'replace-prefix',
+              schema: 'sales',
+              table: '%',
+              value: 'eu_',
+              oldValue: 'tmp_',
+            },
+            {
+              target: 'table',
+              action: 'define-primary-key',
+              schema: 'sales',
+              table: 'events',
+              primaryKey: { name: 'events_pk', columns: ['id', 'at'] },
+            },
+            {
+              target: 'column',
+              action: 'data-masking-hash-mask',
+              schema: 'sales',
+              table: 'customers',
+              column: 'email',
+            },
+            {
+              target: 'column',
+              action: 'change-data-type',
+              schema: 'sales',
+              table: 'orders',
+              column: 'total',
+              dataType: { type: 'numeric', precision: 14, scale: 2 },
+            },
+          ],
+        }),
+      ),
+    ).rules.slice(1);
+    expect(doc[0]).toMatchObject({
+      'rule-action': 'add-column',
+      'object-locator': { 'schema-name': 'sales', 'table-name': 'customers', 'column-name': '%' },
+      value: 'full_name',
+      expression: "$first_name||' '||$last_name",
+      'data-type': { type: 'string', length: 120 },
+    });
+    expect(doc[1]).toMatchObject({ 'rule-action': 'replace-prefix', value: 'eu_', 'old-value': 'tmp_' });
+    expect(doc[2]['primary-key-def']).toEqual({
+      name: 'events_pk',
+      origin: 'primary-key',
+      columns: ['id', 'at'],
+    });
+    expect(doc[3]).toMatchObject({ 'rule-action': 'data-masking-hash-mask', 'rule-target': 'column' });
+    expect(doc[4]['data-type']).toEqual({ type: 'numeric', precision: 14, scale: 2 });
+    const missing = TaskSchema.parse({
+      transformations: [
+        { target: 'column', action: 'add-column', schema: 's', table: 't', value: 'c' },
+        { target: 'table', action: 'replace-suffix', schema: 's', table: 't', value: '_x' },
+      ],
+    });
+    expect(tableMappingIssues(missing).map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'task.transformations[0]: add-column needs value (the new column), expression and dataType',
+      'task.transformations[1].oldValue: is required by replace-suffix',
+    ]);
+  });
+
   it('"Table and collection settings rules and operations": full LOB mode is unlimited with bulk-max-size 0; none means the task settings', () => {
     const lob = (mode: 'full' | 'none') =>
       JSON.parse(
@@ -193,6 +309,35 @@ describe('DMS task settings', () => {
     expect(s.ValidationSettings.EnableValidation).toBe(true);
     // DMS: "Control table task settings": the control tables go to dmskit's schema, not the migrated ones.
     expect(s.ControlTablesSettings.ControlSchema).toBe('dmskit');
+    // Each setting the config offers lands where "Specifying task settings" puts it.
+    const custom = JSON.parse(
+      taskSettingsJson(
+        TaskSchema.parse({
+          settings: {
+            targetTablePrepMode: 'DO_NOTHING',
+            createPkAfterFullLoad: true,
+            stopTaskCachedChangesApplied: true,
+            commitRate: 50_000,
+            lobChunkSize: 128,
+            inlineLobMaxSize: 8,
+            controlSchema: 'dms_control',
+            loggingSeverity: 'LOGGER_SEVERITY_DEBUG',
+          },
+        }),
+      ),
+    );
+    expect(custom.FullLoadSettings).toMatchObject({
+      TargetTablePrepMode: 'DO_NOTHING',
+      CreatePkAfterFullLoad: true,
+      StopTaskCachedChangesApplied: true,
+      StopTaskCachedChangesNotApplied: false,
+      CommitRate: 50_000,
+    });
+    expect(custom.TargetMetadata).toMatchObject({ LobChunkSize: 128, InlineLobMaxSize: 8 });
+    expect(custom.ControlTablesSettings.ControlSchema).toBe('dms_control');
+    expect(new Set(custom.Logging.LogComponents.map((c: { Severity: string }) => c.Severity))).toEqual(
+      new Set(['LOGGER_SEVERITY_DEBUG']),
+    );
     expect(s.Logging).not.toHaveProperty('CloudWatchLogGroup');
     expect(s.Logging).not.toHaveProperty('CloudWatchLogStream');
     const full = JSON.parse(taskSettingsJson(TaskSchema.parse({ lob: { mode: 'full' } })));

@@ -19,9 +19,11 @@ type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 const FILTER_OPERATORS = {
   eq: 'eq',
   ste: 'ste',
+  lte: 'lte',
   gte: 'gte',
   noteq: 'noteq',
   between: 'between',
+  notbetween: 'notbetween',
   null: 'null',
   notnull: 'notnull',
 } as const;
@@ -31,16 +33,21 @@ function selectionRule(rule: SelectionRule, id: number): { [key: string]: Json }
     'rule-type': 'selection',
     'rule-id': String(id),
     'rule-name': rule.name ?? `select-${id}`,
-    'object-locator': { 'schema-name': rule.schema, 'table-name': rule.table },
+    'object-locator': {
+      'schema-name': rule.schema,
+      'table-name': rule.table,
+      ...(rule.tableType ? { 'table-type': rule.tableType } : {}),
+    },
     'rule-action': rule.action,
   };
+  if (rule.loadOrder !== undefined) out['load-order'] = String(rule.loadOrder);
   if (rule.filters?.length) {
     out.filters = rule.filters.map((f) => ({
       'filter-type': 'source',
       'column-name': f.column,
       'filter-conditions': f.conditions.map((c): { [key: string]: Json } => {
         const op = FILTER_OPERATORS[c.operator];
-        if (c.operator === 'between')
+        if (c.operator === 'between' || c.operator === 'notbetween')
           return { 'filter-operator': op, 'start-value': c.start, 'end-value': c.end };
         return 'value' in c ? { 'filter-operator': op, value: c.value } : { 'filter-operator': op };
       }),
@@ -62,6 +69,23 @@ function transformationRule(rule: TransformationRule, id: number): { [key: strin
     'rule-action': rule.action,
   };
   if (rule.value !== undefined) out.value = rule.value;
+  if (rule.oldValue !== undefined) out['old-value'] = rule.oldValue;
+  if (rule.expression !== undefined) out.expression = rule.expression;
+  if (rule.dataType) {
+    const t = rule.dataType;
+    out['data-type'] = {
+      type: t.type,
+      ...(t.length !== undefined ? { length: t.length } : {}),
+      ...(t.precision !== undefined ? { precision: t.precision } : {}),
+      ...(t.scale !== undefined ? { scale: t.scale } : {}),
+    };
+  }
+  if (rule.primaryKey)
+    out['primary-key-def'] = {
+      name: rule.primaryKey.name,
+      origin: 'primary-key',
+      columns: [...rule.primaryKey.columns],
+    };
   return out;
 }
 
@@ -94,7 +118,11 @@ function tableSettingsRule(rule: TableSettingsRule, id: number): { [key: string]
   return out;
 }
 
-function matches(rule: { schema: string; table: string }, t: { schema: string; table: string }): boolean {
+function matches(
+  rule: { schema: string; table: string; action?: string },
+  t: { schema: string; table: string },
+): boolean {
+  if (rule.action === 'explicit') return rule.schema === t.schema && rule.table === t.table;
   return locatorPattern(rule.schema).test(t.schema) && locatorPattern(rule.table).test(t.table);
 }
 
@@ -123,9 +151,16 @@ export function tableMappingIssues(task: TaskConfig, catalog?: readonly CatalogT
     });
   }
   task.transformations.forEach((r, i) => {
-    const needsValue = ['rename', 'add-prefix', 'remove-prefix', 'add-suffix', 'remove-suffix'].includes(
-      r.action,
-    );
+    const needsValue = [
+      'rename',
+      'add-prefix',
+      'remove-prefix',
+      'replace-prefix',
+      'add-suffix',
+      'remove-suffix',
+      'replace-suffix',
+      'add-column',
+    ].includes(r.action);
     if (needsValue && !r.value)
       issues.push({ path: `task.transformations[${i}].value`, message: `is required by ${r.action}` });
     if (r.target !== 'schema' && !r.table)
@@ -133,16 +168,44 @@ export function tableMappingIssues(task: TaskConfig, catalog?: readonly CatalogT
         path: `task.transformations[${i}].table`,
         message: `is required for a ${r.target} rule`,
       });
-    if (r.target === 'column' && !r.column)
+    if (r.target === 'column' && !r.column && r.action !== 'add-column')
       issues.push({ path: `task.transformations[${i}].column`, message: 'is required for a column rule' });
-    if (r.action === 'remove-column' && r.target !== 'column')
+    const columnActions = [
+      'remove-column',
+      'include-column',
+      'add-column',
+      'change-data-type',
+      'data-masking-digits-mask',
+      'data-masking-digits-randomize',
+      'data-masking-hash-mask',
+    ];
+    if (columnActions.includes(r.action) && r.target !== 'column')
+      issues.push({ path: `task.transformations[${i}].action`, message: `${r.action} needs target column` });
+    if (r.action === 'define-primary-key' && r.target !== 'table')
       issues.push({
         path: `task.transformations[${i}].action`,
-        message: 'remove-column needs target column',
+        message: 'define-primary-key needs target table',
+      });
+    if ((r.action === 'replace-prefix' || r.action === 'replace-suffix') && !r.oldValue)
+      issues.push({ path: `task.transformations[${i}].oldValue`, message: `is required by ${r.action}` });
+    if (r.action === 'add-column' && (!r.expression || !r.dataType))
+      issues.push({
+        path: `task.transformations[${i}]`,
+        message: 'add-column needs value (the new column), expression and dataType',
+      });
+    if (r.action === 'change-data-type' && !r.dataType)
+      issues.push({
+        path: `task.transformations[${i}].dataType`,
+        message: 'is required by change-data-type',
+      });
+    if (r.action === 'define-primary-key' && !r.primaryKey)
+      issues.push({
+        path: `task.transformations[${i}].primaryKey`,
+        message: 'is required by define-primary-key',
       });
   });
   // DMS: "Using source filters": a filter applies to one table named exactly; a negative operator
-  // (noteq, notnull) takes no other condition beside it.
+  // (noteq, notnull, notbetween) takes no other condition beside it.
   task.tableMappings.forEach((r, i) => {
     if (!r.filters?.length) return;
     if (/[%_[]/.test(r.schema) || /[%_[]/.test(r.table))
@@ -151,7 +214,7 @@ export function tableMappingIssues(task: TaskConfig, catalog?: readonly CatalogT
         message: `has filters, which DMS applies to one table named exactly: '${r.schema}.${r.table}' holds a wildcard (%, _ or [); name the table (a literal _ is written [_])`,
       });
     r.filters.forEach((f, j) => {
-      const negative = f.conditions.filter((c) => c.operator === 'noteq' || c.operator === 'notnull');
+      const negative = f.conditions.filter((c) => ['noteq', 'notnull', 'notbetween'].includes(c.operator));
       if (negative.length && f.conditions.length > 1)
         issues.push({
           path: `task.tableMappings[${i}].filters[${j}].conditions`,
@@ -162,7 +225,7 @@ export function tableMappingIssues(task: TaskConfig, catalog?: readonly CatalogT
   // DMS: "Transformation rules and actions": one action per object.
   const transformed = new Map<string, number>();
   task.transformations.forEach((r, i) => {
-    const object = `${r.target}:${r.schema}.${r.table ?? ''}.${r.column ?? ''}`;
+    const object = `${r.target}:${r.schema}.${r.table ?? ''}.${r.action === 'add-column' ? `+${r.value}` : (r.column ?? '')}`;
     const first = transformed.get(object);
     if (first !== undefined)
       issues.push({
@@ -202,11 +265,11 @@ export function tableMappingIssues(task: TaskConfig, catalog?: readonly CatalogT
   });
   if (!catalog) return issues;
   const selected = (t: CatalogTable) =>
-    task.tableMappings.some((r) => r.action === 'include' && matches(r, t)) &&
+    task.tableMappings.some((r) => r.action !== 'exclude' && matches(r, t)) &&
     !task.tableMappings.some((r) => r.action === 'exclude' && matches(r, t));
   task.tableMappings.forEach((rule, i) => {
     const hits = catalog.filter((t) => matches(rule, t));
-    if (rule.action === 'include' && hits.length === 0) {
+    if (rule.action !== 'exclude' && hits.length === 0) {
       issues.push({
         path: `task.tableMappings[${i}]`,
         message: `selects no table of the source catalog (${rule.schema}.${rule.table})`,

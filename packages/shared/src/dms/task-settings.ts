@@ -41,10 +41,10 @@ export function taskSettingsJson(
       TargetSchema: '',
       SupportLobs: lob.mode !== 'none',
       FullLobMode: lob.mode === 'full',
-      LobChunkSize: 64,
+      LobChunkSize: task.settings.lobChunkSize,
       LimitedSizeLobMode: lob.mode === 'limited',
       LobMaxSize: lob.mode === 'limited' ? lob.maxLobSizeKb : 0,
-      InlineLobMaxSize: 0,
+      InlineLobMaxSize: task.settings.inlineLobMaxSize,
       LoadMaxFileSize: 0,
       ParallelLoadThreads: 0,
       ParallelLoadBufferSize: 0,
@@ -54,18 +54,18 @@ export function taskSettingsJson(
     FullLoadSettings: {
       // The schema dmskit pre-created stays; a reload-table or a restarted full load empties each table
       // first instead of loading on top of its rows (DMS: "Full-load task settings").
-      TargetTablePrepMode: 'TRUNCATE_BEFORE_LOAD',
-      CreatePkAfterFullLoad: false,
-      StopTaskCachedChangesApplied: false,
-      StopTaskCachedChangesNotApplied: false,
+      TargetTablePrepMode: task.settings.targetTablePrepMode,
+      CreatePkAfterFullLoad: task.settings.createPkAfterFullLoad,
+      StopTaskCachedChangesApplied: task.settings.stopTaskCachedChangesApplied,
+      StopTaskCachedChangesNotApplied: task.settings.stopTaskCachedChangesNotApplied,
       MaxFullLoadSubTasks: task.maxFullLoadSubTasks,
       TransactionConsistencyTimeout: 600,
-      CommitRate: 10000,
+      CommitRate: task.settings.commitRate,
     },
     // DMS's control tables (awsdms_apply_exceptions, ...) in dmskit's schema, not among the migrated
     // tables of the target's public schema (DMS: "Control table task settings").
     ControlTablesSettings: {
-      ControlSchema: 'dmskit',
+      ControlSchema: task.settings.controlSchema,
       HistoryTimeslotInMinutes: 5,
       HistoryTableEnabled: false,
       SuspendedTablesTableEnabled: false,
@@ -74,7 +74,7 @@ export function taskSettingsJson(
     },
     Logging: {
       EnableLogging: true,
-      LogComponents: LOG_COMPONENTS.map((Id) => ({ Id, Severity: 'LOGGER_SEVERITY_DEFAULT' })),
+      LogComponents: LOG_COMPONENTS.map((Id) => ({ Id, Severity: task.settings.loggingSeverity })),
     },
     ChangeProcessingDdlHandlingPolicy: {
       HandleSourceTableDropped: true,
