@@ -3,18 +3,34 @@ import path from 'node:path';
 import {
   DatabaseMigrationServiceClient,
   DescribeConnectionsCommand,
+  DescribeReplicationsCommand,
+  DescribeReplicationTableStatisticsCommand,
   DescribeReplicationTaskAssessmentRunsCommand,
   DescribeReplicationTaskIndividualAssessmentsCommand,
   DescribeReplicationTasksCommand,
   DescribeTableStatisticsCommand,
+  ReloadReplicationTablesCommand,
   type ReplicationTask,
+  StartReplicationCommand,
   StartReplicationTaskAssessmentRunCommand,
   StartReplicationTaskCommand,
+  StopReplicationCommand,
   StopReplicationTaskCommand,
   TestConnectionCommand,
 } from '@aws-sdk/client-database-migration-service';
 import { synthStacks } from '@dmskit/infra';
-import { assess, reloadTable, startTask, stopTask, tableStatistics, testConnections } from '@dmskit/ops-cli';
+import {
+  assess,
+  reloadServerlessTable,
+  reloadTable,
+  serverlessTableStatistics,
+  startServerless,
+  startTask,
+  stopServerless,
+  stopTask,
+  tableStatistics,
+  testConnections,
+} from '@dmskit/ops-cli';
 import { loadMigrationConfig } from '@dmskit/shared';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -121,6 +137,29 @@ describe('what dmskit sends DMS, checked against the DMS service model (botocore
       pollMs: 1,
     });
 
+    // DMS Serverless, newer than botocore's model: checked against the SDK's structures.
+    const configArn = 'arn:aws:dms:eu-west-1:123456789012:replication-config:C';
+    let serverlessStatus = 'stopped';
+    dms.on(DescribeReplicationsCommand).callsFake(() => ({
+      Replications: [{ ReplicationConfigArn: configArn, Status: serverlessStatus }],
+    }));
+    dms.on(StartReplicationCommand).callsFake(() => {
+      serverlessStatus = 'running';
+      return {};
+    });
+    dms.on(StopReplicationCommand).callsFake(() => {
+      serverlessStatus = 'stopped';
+      return {};
+    });
+    dms.on(DescribeReplicationTableStatisticsCommand).resolves({ ReplicationTableStatistics: [] });
+    dms.on(ReloadReplicationTablesCommand).resolves({});
+    await startServerless(client, configArn, 'resume', wait, {
+      stopPosition: 'server_time:2026-11-30T00:00:00',
+    });
+    await serverlessTableStatistics(client, configArn);
+    await reloadServerlessTable(client, configArn, 'public', 'orders');
+    await stopServerless(client, configArn, wait);
+
     const calls = dms.calls();
     const operations = new Set<string>();
     for (const call of calls) {
@@ -131,13 +170,18 @@ describe('what dmskit sends DMS, checked against the DMS service model (botocore
     }
     expect([...operations].sort()).toEqual([
       'DescribeConnections',
+      'DescribeReplicationTableStatistics',
       'DescribeReplicationTaskAssessmentRuns',
       'DescribeReplicationTaskIndividualAssessments',
       'DescribeReplicationTasks',
+      'DescribeReplications',
       'DescribeTableStatistics',
+      'ReloadReplicationTables',
       'ReloadTables',
+      'StartReplication',
       'StartReplicationTask',
       'StartReplicationTaskAssessmentRun',
+      'StopReplication',
       'StopReplicationTask',
       'TestConnection',
     ]);

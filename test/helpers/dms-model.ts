@@ -76,8 +76,14 @@ export class DmsModel {
   /** The problems of an operation's input (`StartReplicationTask`, ...), one line each. */
   request(operation: string, input: unknown): string[] {
     const op = this.model.operations[operation];
-    if (!op)
-      return this.sdkMembers.has(`${operation}Message`) ? [] : [`${operation}: not an operation of DMS`];
+    if (!op) {
+      // Newer than the botocore model (DMS Serverless): the SDK's own structure names its members.
+      const members = this.sdkMembers.get(`${operation}Message`);
+      if (!members) return [`${operation}: not an operation of DMS`];
+      return Object.keys((input ?? {}) as object)
+        .filter((k) => !members.has(k))
+        .map((k) => `${operation}.${k}: not a member of ${operation}Message`);
+    }
     return op.input ? this.shape(op.input.shape, input, operation) : [];
   }
 

@@ -1,6 +1,7 @@
 export * from './dms/engine.js';
 export * from './dms/operations.js';
 export * from './dms/secrets.js';
+export * from './dms/serverless.js';
 export * from './dms/slot.js';
 export * from './dms/task.js';
 export * from './native/objects.js';

@@ -9,6 +9,14 @@ import {
 import { closeQuietly, openConnection } from '@dmskit/validation';
 import Table from 'cli-table3';
 import { assess, reloadTable, startTask, stopTask, taskStatus, testConnections } from '../dms/operations.js';
+import {
+  describeReplication,
+  findReplicationConfig,
+  reloadServerlessTable,
+  serverlessTableStatistics,
+  startServerless,
+  stopServerless,
+} from '../dms/serverless.js';
 import { prepareCdcStartPoint, resolveDmsSlot, usesNamedSlot } from '../dms/slot.js';
 import { createDmsClient, dmsResourceIds, findTask } from '../dms/task.js';
 import type { CommandOutcome } from '../outcome.js';
@@ -40,6 +48,27 @@ async function context(o: DmsOptions) {
   return { config, client, task: await findTask(client, config) };
 }
 
+/** The config, a client and, for DMS Serverless (replicationInstance.serverless), the replication config's ARN. */
+async function serverlessContext(o: DmsOptions) {
+  const { config } = await loadConfigOption(o.config, o.cwd);
+  const client = createDmsClient(config.aws.region);
+  return {
+    config,
+    client,
+    configArn: config.replicationInstance.serverless
+      ? await findReplicationConfig(client, config)
+      : undefined,
+  };
+}
+
+/** `test-connection` and `assess` drive a replication instance's task; DMS Serverless has neither. */
+function instanceOnly(configArn: string | undefined, command: string): void {
+  if (configArn)
+    throw new UsageError(
+      `${command} works on a replication instance's task; DMS Serverless tests its connections when it starts (the Testing Connection state)`,
+    );
+}
+
 /**
  * `dmskit start [--mode start|resume|reload]`: starts the replication task and waits until it runs. A
  * first start creates the watermark table on the source (`dmskit.<name>_watermark`, which the task's
@@ -59,6 +88,8 @@ export async function start(
     throw new UsageError(
       `--cdc-start-time: '${o.cdcStartTime}' is not a time (ISO 8601, e.g. 2026-11-22T12:00:00Z)`,
     );
+  const sc = await serverlessContext(o);
+  if (sc.configArn) return startServerlessCommand(o, sc.config, sc.client, sc.configArn, startTime);
   const { client, task, config } = await context(o);
   let cdcStartPosition: string | undefined = o.cdcStartPosition;
   let createdSlot: string | undefined;
@@ -117,8 +148,55 @@ async function dropCreatedSlot(
   }
 }
 
+/** `dmskit start` on DMS Serverless: the watermark table first, then StartReplication. */
+async function startServerlessCommand(
+  o: DmsOptions & {
+    mode: 'start' | 'resume' | 'reload';
+    sourceUrl?: string;
+    cdcStartPosition?: string;
+    cdcStopPosition?: string;
+  },
+  config: MigrationConfig,
+  client: ReturnType<typeof createDmsClient>,
+  configArn: string,
+  startTime: Date | undefined,
+): Promise<CommandOutcome> {
+  let cdcStartPosition = o.cdcStartPosition;
+  if (o.mode === 'start') {
+    const source = await openConnection(sourceUrlOf(config, o.sourceUrl), 'source', {
+      applicationName: 'dmskit-control',
+    });
+    try {
+      if (await ensureWatermarkTable(source, nativeObjectNames(config).watermarkTable))
+        process.stderr.write('  created the watermark table on the source\n');
+      if (usesNamedSlot(config) && !(await describeReplication(client, configArn))) {
+        const point = await prepareCdcStartPoint(source, config);
+        if (!cdcStartPosition && !startTime) cdcStartPosition = point.lsn;
+        process.stderr.write(
+          `  ${point.created ? 'created' : 'using'} replication slot ${point.slot} on the source\n`,
+        );
+      }
+    } finally {
+      await closeQuietly(source);
+    }
+  }
+  const r = await startServerless(client, configArn, o.mode, WAIT(o), {
+    ...(cdcStartPosition ? { startPosition: cdcStartPosition } : {}),
+    ...(startTime ? { startTime } : {}),
+    ...(o.cdcStopPosition ? { stopPosition: o.cdcStopPosition } : {}),
+  });
+  process.stdout.write(`${r.ReplicationConfigIdentifier ?? dmsResourceIds(config).task}: ${r.Status}\n`);
+  return { exitCode: 0 };
+}
+
 /** `dmskit stop`: stops the replication task and waits until it is stopped. */
 export async function stop(o: DmsOptions): Promise<CommandOutcome> {
+  const sc = await serverlessContext(o);
+  if (sc.configArn) {
+    const r = await stopServerless(sc.client, sc.configArn, WAIT(o));
+    process.stdout.write(`${dmsResourceIds(sc.config).task}: ${r?.Status ?? 'not started'}\n`);
+    return { exitCode: 0 };
+  }
   const { client, task } = await context(o);
   const t = await stopTask(client, task, WAIT(o));
   process.stdout.write(`${t.ReplicationTaskIdentifier}: ${t.Status}\n`);
@@ -129,6 +207,12 @@ export async function stop(o: DmsOptions): Promise<CommandOutcome> {
 export async function reload(o: DmsOptions & { table: string }): Promise<CommandOutcome> {
   const m = /^([^.]+)\.(.+)$/.exec(o.table);
   if (!m) throw new UsageError(`reload-table: expected schema.table, got '${o.table}'`);
+  const sc = await serverlessContext(o);
+  if (sc.configArn) {
+    await reloadServerlessTable(sc.client, sc.configArn, m[1]!, m[2]!);
+    process.stdout.write(`reload of ${o.table} requested on ${dmsResourceIds(sc.config).task}\n`);
+    return { exitCode: 0 };
+  }
   const { client, task } = await context(o);
   await reloadTable(client, task, m[1]!, m[2]!);
   process.stdout.write(`reload of ${o.table} requested on ${task.ReplicationTaskIdentifier}\n`);
@@ -137,6 +221,7 @@ export async function reload(o: DmsOptions & { table: string }): Promise<Command
 
 /** `dmskit test-connection`: both endpoints, from the replication instance. */
 export async function testConnection(o: DmsOptions): Promise<CommandOutcome> {
+  instanceOnly((await serverlessContext(o)).configArn, 'test-connection');
   const { client, task } = await context(o);
   for (const line of await testConnections(client, task, { timeoutMs: (o.timeout ?? 10) * 60_000 }))
     process.stdout.write(`${line}\n`);
@@ -147,6 +232,7 @@ export async function testConnection(o: DmsOptions): Promise<CommandOutcome> {
 export async function assessment(
   o: DmsOptions & { bucket: string; roleArn: string },
 ): Promise<CommandOutcome> {
+  instanceOnly((await serverlessContext(o)).configArn, 'assess');
   const { client, task } = await context(o);
   const summary = await assess(client, task, {
     bucket: o.bucket,
@@ -174,6 +260,8 @@ export async function assessment(
 export async function dmsStatus(
   o: DmsOptions & { watch?: boolean; interval?: number; sourceUrl?: string },
 ): Promise<CommandOutcome> {
+  const sc = await serverlessContext(o);
+  if (sc.configArn) return serverlessStatus(o, sc.config, sc.client, sc.configArn);
   const { config, client } = await context(o);
   const cw = new CloudWatchClient({ region: config.aws.region, retryMode: 'adaptive', maxAttempts: 8 });
   for (;;) {
@@ -211,6 +299,58 @@ export async function dmsStatus(
         );
     }
     if (!o.watch) return { exitCode: slot?.problems.length ? 1 : 0 };
+    await sleep((o.interval ?? 10) * 1000);
+  }
+}
+
+/** `dmskit status` on DMS Serverless: the replication, its tables, the slot's lag on the source. */
+async function serverlessStatus(
+  o: DmsOptions & { watch?: boolean; interval?: number; sourceUrl?: string },
+  config: MigrationConfig,
+  client: ReturnType<typeof createDmsClient>,
+  configArn: string,
+): Promise<CommandOutcome> {
+  for (;;) {
+    const [r, stats] = await Promise.all([
+      describeReplication(client, configArn),
+      serverlessTableStatistics(client, configArn),
+    ]);
+    const slot = await sourceSlotHealth(config, o.sourceUrl);
+    const view = {
+      replication: dmsResourceIds(config).task,
+      status: r?.Status ?? 'not started',
+      tables: stats.map((t) => ({
+        table: `${t.SchemaName}.${t.TableName}`,
+        state: t.TableState ?? 'unknown',
+        fullLoadRows: t.FullLoadRows ?? 0,
+        inserts: t.Inserts ?? 0,
+        updates: t.Updates ?? 0,
+        deletes: t.Deletes ?? 0,
+        validationState: t.ValidationState ?? 'Not enabled',
+      })),
+      lastError: r?.FailureMessages?.join('; ') || null,
+      slot: slot ?? null,
+    };
+    if (o.json) process.stdout.write(`${JSON.stringify(view)}\n`);
+    else {
+      const table = new Table({
+        head: ['table', 'state', 'full-load rows', 'ins/upd/del', 'validation'],
+        style: { head: [], border: [] },
+      });
+      for (const t of view.tables)
+        table.push([
+          t.table,
+          t.state,
+          t.fullLoadRows,
+          `${t.inserts}/${t.updates}/${t.deletes}`,
+          t.validationState,
+        ]);
+      const lag = slot?.lagSeconds == null ? 'n/a' : `${slot.lagSeconds.toFixed(1)} s`;
+      process.stdout.write(
+        `DMS Serverless ${view.replication}: ${view.status}; lag ${lag} (the slot's walsender on the source)${view.lastError ? `; last error: ${view.lastError}` : ''}\n${table.toString()}\n`,
+      );
+    }
+    if (!o.watch) return { exitCode: view.status === 'running' && !slot?.problems.length ? 0 : 1 };
     await sleep((o.interval ?? 10) * 1000);
   }
 }

@@ -16,6 +16,13 @@ import type { CutoverEngine, ReplicationReadiness } from '../runbook/engine.js';
 import { slotHealth } from '../runbook/slot-health.js';
 import { watermarkTableName } from '../runbook/watermark.js';
 import { LOADED_TABLE_STATES, startTask, stopTask, taskStatus, VALIDATION_FAILURES } from './operations.js';
+import {
+  describeReplication,
+  findReplicationConfig,
+  serverlessTableStatistics,
+  startServerless,
+  stopServerless,
+} from './serverless.js';
 import { dmsResourceIds, findTask } from './task.js';
 
 /** Table states of a task whose full load is done (DMS: "Table state during tasks"). */
@@ -44,12 +51,50 @@ export function dmsCutoverEngine(options: {
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
   };
   const task = (): Promise<ReplicationTask> => findTask(options.client, options.config);
+  // DMS Serverless: the same runbook on StartReplication/StopReplication/DescribeReplications, keyed
+  // by the replication config; its lag is the slot's walsender lag on the source.
+  const serverless = Boolean(options.config.replicationInstance.serverless);
+  let configArn: string | undefined;
+  const replicationConfig = async () => {
+    configArn ??= await findReplicationConfig(options.client, options.config);
+    return configArn;
+  };
+  const serverlessReadiness = async (): Promise<ReplicationReadiness> => {
+    const arn = await replicationConfig();
+    const [r, stats, health] = await Promise.all([
+      describeReplication(options.client, arn),
+      serverlessTableStatistics(options.client, arn),
+      slotHealth(options.source, slot),
+    ]);
+    const problems: string[] = [...health.problems];
+    const status = r?.Status ?? 'not started';
+    if (status !== 'running') problems.push(`serverless replication ${ids.task} is ${status}, not running`);
+    if (r?.FailureMessages?.length) problems.push(`last error: ${r.FailureMessages.join('; ')}`);
+    const loading = stats.filter((x) => !LOADED_TABLE_STATES.has(x.TableState ?? ''));
+    if (health.lagSeconds === null) problems.push(`no walsender reads slot ${slot}: the lag is unknown`);
+    return {
+      fullLoadComplete: stats.length > 0 && loading.length === 0,
+      lagSeconds: health.lagSeconds,
+      slot: health,
+      warnings: health.warnings,
+      validationFailures: stats
+        .filter(
+          (x) => VALIDATION_FAILURES.has(x.ValidationState ?? '') || (x.ValidationFailedRecords ?? 0) > 0,
+        )
+        .map((x) => `${x.SchemaName}.${x.TableName}`),
+      problems: [
+        ...problems,
+        ...loading.slice(0, 5).map((x) => `${x.SchemaName}.${x.TableName} is ${x.TableState}`),
+      ],
+    };
+  };
   const watermarkTable = nativeObjectNames(options.config).watermarkTable;
   return {
     name: 'dms',
     slot,
     watermarkTable,
     readiness: async (): Promise<ReplicationReadiness> => {
+      if (serverless) return serverlessReadiness();
       const t = await task();
       const status = await taskStatus(options.client, options.cloudwatch, t, ids.instance);
       const health = await slotHealth(options.source, slot);
@@ -94,17 +139,23 @@ export function dmsCutoverEngine(options: {
       }
     },
     stopReplication: async () => {
-      await stopTask(options.client, await task(), wait);
+      if (serverless) await stopServerless(options.client, await replicationConfig(), wait);
+      else await stopTask(options.client, await task(), wait);
     },
     resumeReplication: async () => {
-      await startTask(options.client, await task(), 'resume', wait);
+      if (serverless) await startServerless(options.client, await replicationConfig(), 'resume', wait);
+      else await startTask(options.client, await task(), 'resume', wait);
     },
     finish: async () => {
       await dropReplicationSlot(options.source, slot);
     },
     describe: () => ({
-      stop: `DMS: StopReplicationTask ${ids.task}, wait until stopped`,
-      resume: `DMS: StartReplicationTask ${ids.task} (resume-processing), wait until running`,
+      stop: serverless
+        ? `DMS Serverless: StopReplication ${ids.task}, wait until stopped`
+        : `DMS: StopReplicationTask ${ids.task}, wait until stopped`,
+      resume: serverless
+        ? `DMS Serverless: StartReplication ${ids.task} (resume-processing), wait until running`
+        : `DMS: StartReplicationTask ${ids.task} (resume-processing), wait until running`,
       finish: `source: pg_drop_replication_slot('${slot}')`,
     }),
   };
