@@ -64,61 +64,69 @@ export const DirectConnectConnectivitySchema = z.object({
     .optional(),
 });
 
-export const NetworkSchema = z.object({
-  /** @default '10.60.0.0/16' */
-  vpcCidr: cidr.default('10.60.0.0/16'),
-  /** At least two, so that the DB and replication subnet groups span two AZs. */
-  availabilityZones: z
-    .array(
-      z
-        .string()
-        .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/, 'must be an availability zone name such as eu-west-1a'),
-    )
-    .min(2, 'needs at least two availability zones'),
-  /** On-prem networks that hold the source and the applications. */
-  onPremCidrs: z.array(cidr).min(1, 'needs at least one on-prem CIDR'),
-  /** How the VPC reaches on-prem; not needed with `existingVpc`, whose routes to on-prem already exist. */
-  connectivity: z
-    .discriminatedUnion('type', [VpnConnectivitySchema, DirectConnectConnectivitySchema])
-    .optional(),
-  /**
-   * Land in a VPC the platform team already runs (its routes to on-prem in place) instead of creating
-   * one: no VPC, subnets, gateways or interface endpoints are created. `vpcCidr` must be that VPC's CIDR
-   * (security group rules use it).
-   */
-  existingVpc: z
-    .object({
-      vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id (vpc-...)'),
-      /** Private subnets in two or more availability zones, for Aurora and DMS. */
-      privateSubnetIds: z
-        .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id (subnet-...)'))
-        .min(2, 'needs private subnets in at least two availability zones'),
-    })
-    .optional(),
-  /** Interface endpoints for Secrets Manager and CloudWatch Logs, so nothing needs a NAT gateway. @default true */
-  interfaceEndpoints: z.boolean().default(true),
-  /**
-   * The on-prem DNS: a Route 53 Resolver outbound endpoint in the private subnets forwards queries for
-   * `domain` to `serverIps`, so that DMS in the VPC resolves a source named by an on-prem host name (and
-   * `verify-full` checks that name). Needed when `source.host` is a dotted host name.
-   */
-  onPremDns: z
-    .object({
-      /** The on-prem domain, e.g. `corp.example`. */
-      domain: z
-        .string()
-        .regex(
-          /^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}$/i,
-          'must be a DNS domain such as corp.example',
-        ),
-      /** The on-prem DNS servers (IPv4, inside network.onPremCidrs). */
-      serverIps: z
-        .array(z.ipv4({ error: 'must be an IPv4 address' }))
-        .min(1)
-        .max(6),
-    })
-    .optional(),
-});
+export const NetworkSchema = z
+  .object({
+    /** @default '10.60.0.0/16' */
+    vpcCidr: cidr.default('10.60.0.0/16'),
+    /** At least two, so that the DB and replication subnet groups span two AZs. */
+    availabilityZones: z
+      .array(
+        z
+          .string()
+          .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/, 'must be an availability zone name such as eu-west-1a'),
+      )
+      .min(2, 'needs at least two availability zones'),
+    /** On-prem networks that hold the source and the applications. */
+    onPremCidrs: z.array(cidr).min(1, 'needs at least one on-prem CIDR'),
+    /** How the VPC reaches on-prem; not needed with `existingVpc`, whose routes to on-prem already exist. */
+    connectivity: z
+      .discriminatedUnion('type', [VpnConnectivitySchema, DirectConnectConnectivitySchema])
+      .optional(),
+    /**
+     * Land in a VPC the platform team already runs (its routes to on-prem in place) instead of creating
+     * one: no VPC, subnets, gateways or interface endpoints are created. `vpcCidr` must be that VPC's CIDR
+     * (security group rules use it).
+     */
+    existingVpc: z
+      .object({
+        vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id (vpc-...)'),
+        /** Private subnets in two or more availability zones, for Aurora and DMS. */
+        privateSubnetIds: z
+          .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id (subnet-...)'))
+          .min(2, 'needs private subnets in at least two availability zones'),
+      })
+      .optional(),
+    /** Interface endpoints for Secrets Manager and CloudWatch Logs, so nothing needs a NAT gateway. @default true */
+    interfaceEndpoints: z.boolean().default(true),
+    /**
+     * The on-prem DNS: a Route 53 Resolver outbound endpoint in the private subnets forwards queries for
+     * `domain` to `serverIps`, so that DMS in the VPC resolves a source named by an on-prem host name (and
+     * `verify-full` checks that name). Needed when `source.host` is a dotted host name.
+     */
+    onPremDns: z
+      .object({
+        /** The on-prem domain, e.g. `corp.example`. */
+        domain: z
+          .string()
+          .regex(
+            /^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}$/i,
+            'must be a DNS domain such as corp.example',
+          ),
+        /** The on-prem DNS servers (IPv4, inside network.onPremCidrs). */
+        serverIps: z
+          .array(z.ipv4({ error: 'must be an IPv4 address' }))
+          .min(1)
+          .max(6),
+      })
+      .optional(),
+  })
+  .refine((n) => n?.connectivity !== undefined || n?.existingVpc !== undefined, {
+    path: ['connectivity'],
+    message:
+      'is needed (a VPN or Direct Connect to on-prem) unless network.existingVpc names a VPC that has its routes already',
+    // Checked even when other fields are invalid, so the whole list of problems comes at once.
+    when: () => true,
+  });
 
 export const SourceSchema = z.object({
   /** Host name or IP of the on-prem PostgreSQL server, as the replication instance reaches it. */
@@ -662,14 +670,6 @@ export const MigrationConfigSchema = z
         });
       }
     });
-    if (!cfg.network.connectivity && !cfg.network.existingVpc) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['network', 'connectivity'],
-        message:
-          'is needed (a VPN or Direct Connect to on-prem) unless network.existingVpc names a VPC that has its routes already',
-      });
-    }
     if (cfg.network.connectivity && cfg.network.existingVpc) {
       ctx.addIssue({
         code: 'custom',
