@@ -532,6 +532,85 @@ describe('compareDatabases', () => {
     ]);
   });
 
+  it('compares each table with what DMS wrote under the transformation rules: renamed schema, table and columns, a removed column, an added one', async () => {
+    await query(
+      source,
+      'CREATE TABLE orders (id int PRIMARY KEY, amount numeric(10,2), note text, secret text)',
+    );
+    await query(
+      source,
+      "INSERT INTO orders SELECT g, g * 1.25, 'n' || g, 'ssn' || g FROM generate_series(1, 300) g",
+    );
+    // As DMS writes it with the rules below: schema sales, table orders_v2, amount as total, no secret,
+    // an added column.
+    await query(
+      target,
+      `CREATE SCHEMA sales; CREATE TABLE sales.orders_v2 (id int PRIMARY KEY, total numeric(10,2), note text, loaded_by text DEFAULT 'dms');
+       INSERT INTO sales.orders_v2 (id, total, note) SELECT g, g * 1.25, 'n' || g FROM generate_series(1, 300) g`,
+    );
+    const transformations = [
+      { target: 'schema' as const, action: 'rename' as const, schema: 'public', value: 'sales' },
+      {
+        target: 'table' as const,
+        action: 'rename' as const,
+        schema: 'public',
+        table: 'orders',
+        value: 'orders_v2',
+      },
+      {
+        target: 'column' as const,
+        action: 'rename' as const,
+        schema: 'public',
+        table: 'orders',
+        column: 'amount',
+        value: 'total',
+      },
+      {
+        target: 'column' as const,
+        action: 'remove-column' as const,
+        schema: 'public',
+        table: 'orders',
+        column: 'secret',
+      },
+      {
+        target: 'column' as const,
+        action: 'add-column' as const,
+        schema: 'public',
+        table: 'orders',
+        value: 'loaded_by',
+        expression: "'dms'",
+        dataType: { type: 'string' as const, length: 10 },
+      },
+    ];
+    const selection = [
+      { action: 'include' as const, schema: 'public', table: '%' },
+      { action: 'include' as const, schema: 'sales', table: '%' },
+    ];
+    const equal = await compare({ transformations, selection });
+    expect(equal.tables.map((t) => [t.table.schema, t.table.table, t.status])).toEqual([
+      ['public', 'orders', 'equal'],
+    ]);
+    expect(equal.verdict).toBe('equal');
+    expect(equal.notes).toEqual([
+      "schema not compared: the transformation rules rename objects, so the target's schema is DMS's, not a copy of the source's",
+    ]);
+    await query(target, 'UPDATE sales.orders_v2 SET total = 0 WHERE id = 42');
+    const changed = await compare({ transformations, selection });
+    expect(changed.tables[0]?.differences).toEqual([
+      {
+        kind: 'different',
+        key: { id: '42' },
+        columns: [{ name: 'amount', source: '52.50', target: '0.00' }],
+      },
+    ]);
+    // Without the rules the same databases share no table.
+    const plain = await compare({ selection, schema: false });
+    expect(plain.tables.map((t) => [t.table.table, t.status])).toEqual([
+      ['orders', 'missing-on-target'],
+      ['orders_v2', 'missing-on-source'],
+    ]);
+  });
+
   it('names 10 scattered rows in a table of many chunks, with XORed or summed chunk checksums', async () => {
     await both('CREATE TABLE big (id bigint PRIMARY KEY, payload text, amount numeric(12,2))');
     await both(

@@ -1,6 +1,7 @@
 export * from './config.js';
 export * from './dms/table-mappings.js';
 export * from './dms/task-settings.js';
+export * from './dms/transform-names.js';
 export * from './errors.js';
 export * from './load.js';
 export * from './names.js';

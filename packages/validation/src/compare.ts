@@ -1,4 +1,12 @@
-import { displayName, isSelected, type SelectionRule, type TableName } from '@dmskit/shared';
+import {
+  displayName,
+  isSelected,
+  type NameMapping,
+  nameMapping,
+  type SelectionRule,
+  type TableName,
+  type TransformationRule,
+} from '@dmskit/shared';
 import pg from 'pg';
 import { listTables, type TableInfo, tableKey } from './catalog.js';
 import { type ConnectionInput, closeQuietly, openConnection } from './connection.js';
@@ -16,6 +24,22 @@ import { rowFilterSql } from './filters.js';
 import { chooseHashMode, type HashMode } from './hashing.js';
 import type { KeyColumn, KeyRange } from './keys.js';
 import { diffSchemas, readSchema, type SchemaDifference } from './schema.js';
+
+/** The selection rules with their filters' columns named as on the target (for the target's row filter). */
+function renameFilterColumns(
+  rules: readonly SelectionRule[],
+  table: TableName,
+  mapping: NameMapping,
+): SelectionRule[] {
+  return rules.map((r) =>
+    r.filters
+      ? {
+          ...r,
+          filters: r.filters.map((f) => ({ ...f, column: mapping.column(table, f.column) ?? f.column })),
+        }
+      : r,
+  );
+}
 
 /**
  * How one table compared. Only `equal` counts as equal. `skipped`: by request, or because it could not
@@ -68,6 +92,8 @@ export interface ComparisonResult {
   readonly durationMs: number;
   /** Bytes received from each server (query results), measured at the sockets. */
   readonly bytesReceived: { readonly source: number; readonly target: number };
+  /** What the comparison could not do or did differently, one sentence each. */
+  readonly notes: readonly string[];
 }
 
 export interface CompareOptions {
@@ -106,6 +132,12 @@ export interface CompareOptions {
   readonly sourceSnapshot?: string;
   /** Called when a table is done, for progress displays. */
   readonly onTable?: (result: TableComparison, done: number, total: number) => void;
+  /**
+   * The DMS task's transformation rules: each source table is compared with the table DMS wrote on the
+   * target (renamed schemas, tables and columns; removed columns left out of the comparison; added
+   * columns ignored). @default none: the target's names are the source's
+   */
+  readonly transformations?: readonly TransformationRule[];
 }
 
 const ALL: readonly SelectionRule[] = [{ action: 'include', schema: '%', table: '%' }];
@@ -272,12 +304,32 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
     ]);
     const skip = new Set((options.skip ?? []).map(tableKey));
     const inScope = (t: TableInfo) => isSelected(t, selection) && !DMS_CONTROL_TABLE.test(t.table);
+    const mapping = nameMapping(options.transformations ?? []);
+    const notes: string[] = [];
     const sourceMap = new Map(sourceTables.filter(inScope).map((t) => [tableKey(t), t]));
-    const targetMap = new Map(targetTables.filter(inScope).map((t) => [tableKey(t), t]));
+    // Each target table keyed by the source table DMS wrote it from (by name when no rule renames).
+    const targetByName = new Map(targetTables.map((t) => [tableKey(t), t]));
+    const targetMap = new Map<string, TableInfo>();
+    const imaged = new Set<string>();
+    for (const [key, src] of sourceMap) {
+      const to = mapping.table(src);
+      const t = targetByName.get(tableKey(to));
+      if (t) {
+        targetMap.set(key, t);
+        imaged.add(tableKey(to));
+      }
+    }
+    for (const t of targetTables.filter(inScope))
+      if (!imaged.has(tableKey(t)) && !sourceMap.has(tableKey(t)) && !targetMap.has(tableKey(t)))
+        targetMap.set(tableKey(t), t);
     const keys = [...new Set([...sourceMap.keys(), ...targetMap.keys()])].sort();
 
     let schema: SchemaDifference[] | null = null;
-    if (options.schema ?? true) {
+    if (mapping.changesNames && (options.schema ?? true))
+      notes.push(
+        "schema not compared: the transformation rules rename objects, so the target's schema is DMS's, not a copy of the source's",
+      );
+    if ((options.schema ?? true) && !mapping.changesNames) {
       const scope = { tables: [...sourceMap.values()] };
       const [s, t] = await Promise.all([
         readSchema(sourceSessions[0]!, scope),
@@ -312,7 +364,7 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
     for (const r of results.values()) options.onTable?.(r, done, total);
 
     const specs = new Map<string, TableSpec>();
-    const pending: { key: string; spec: TableSpec; ranges: KeyRange[] }[] = [];
+    const pending: { key: string; spec: TableSpec; targetSpec: TableSpec; ranges: KeyRange[] }[] = [];
     const queue = [...work].sort((a, b) => b.source.estimatedRows - a.source.estimatedRows);
     const diffOptions = {
       mode: hash.mode,
@@ -324,9 +376,28 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
     const worker = async (sc: pg.Client, tc: pg.Client) => {
       for (let item = queue.shift(); item; item = queue.shift()) {
         const table: TableName = { schema: item.source.schema, table: item.source.table };
-        const reasons = columnReasons(item.source, item.target);
-        const targetTypes = new Map(item.target.columns.map((c) => [c.name, c.type]));
-        const targetNotNull = new Set(item.target.columns.filter((c) => c.notNull).map((c) => c.name));
+        // In source terms: the source's columns DMS migrates, the target's columns named by the source
+        // column each came from (columns DMS added are not compared).
+        const targetName = (c: string) => mapping.column(table, c);
+        const sourceView: TableInfo = {
+          ...item.source,
+          columns: item.source.columns.filter((c) => targetName(c.name) !== undefined),
+        };
+        const byTargetName = new Map(item.target.columns.map((c) => [c.name, c]));
+        const imagedColumns = new Set(sourceView.columns.map((c) => targetName(c.name)!));
+        const targetView: TableInfo = {
+          ...item.target,
+          columns: [
+            ...sourceView.columns.flatMap((c) => {
+              const t = byTargetName.get(targetName(c.name)!);
+              return t ? [{ ...t, name: c.name }] : [];
+            }),
+            ...(mapping.changesNames ? [] : item.target.columns.filter((c) => !imagedColumns.has(c.name))),
+          ],
+        };
+        const reasons = columnReasons(sourceView, targetView);
+        const targetTypes = new Map(targetView.columns.map((c) => [c.name, c.type]));
+        const targetNotNull = new Set(targetView.columns.filter((c) => c.notNull).map((c) => c.name));
         let result: TableComparison;
         // Each table in a subtransaction of the snapshot's transaction: an error (a type without a
         // function the comparison needs, a cancelled query) aborts this table alone.
@@ -337,7 +408,7 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
             ...table,
             keys: keyColumns.length ? await collatable(sc, item.source, keyColumns) : [],
             // A column typed differently on the two sides is hashed by its text (the schema diff reports the type).
-            columns: item.source.columns
+            columns: sourceView.columns
               .filter((c) => targetTypes.has(c.name))
               .map((c) => ({
                 name: c.name,
@@ -351,7 +422,16 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
               item.source.estimatedRows >= 0 ? item.source.estimatedRows : Math.ceil(item.source.bytes / 100),
           };
           specs.set(item.key, spec);
-          const d = await diffTableData(sc, tc, spec, diffOptions);
+          // The same table in the target's names, columns in the same order.
+          const targetSpec: TableSpec = {
+            ...spec,
+            schema: item.target.schema,
+            table: item.target.table,
+            keys: spec.keys.map((k) => ({ ...k, name: targetName(k.name) ?? k.name })),
+            columns: spec.columns.map((c) => ({ ...c, name: targetName(c.name) ?? c.name })),
+            filter: rowFilterSql(table, renameFilterColumns(selection, table, mapping)),
+          };
+          const d = await diffTableData(sc, tc, spec, diffOptions, targetSpec);
           reasons.push(...describeData(d));
           result = {
             table,
@@ -380,7 +460,7 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
             tc.query('RELEASE SAVEPOINT dmskit_table'),
           ]);
           if (d.mismatchedRanges.length && d.keyed && options.recheck)
-            pending.push({ key: item.key, spec, ranges: [...d.mismatchedRanges] });
+            pending.push({ key: item.key, spec, targetSpec, ranges: [...d.mismatchedRanges] });
         } catch (error) {
           // Back to the savepoint on both sides (each waits for its query in flight). When that fails
           // too, the connection is gone: the comparison cannot go on, and says why.
@@ -419,7 +499,7 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
         for (const range of p.ranges) {
           const [a, b] = await Promise.all([
             rangeAggregates(sc, p.spec, diffOptions, range),
-            rangeAggregates(tc, p.spec, diffOptions, range),
+            rangeAggregates(tc, p.targetSpec, diffOptions, range),
           ]);
           if (a.n !== b.n || a.s0 !== b.s0 || a.s1 !== b.s1)
             still.push({ range, sourceRows: a.n, targetRows: b.n });
@@ -438,7 +518,7 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
           pending.splice(pending.indexOf(p), 1);
           continue;
         }
-        const found = await diffRanges(sc, tc, p.spec, still, diffOptions);
+        const found = await diffRanges(sc, tc, p.spec, still, diffOptions, p.targetSpec);
         p.ranges = still.map((s) => s.range);
         const kinds = { 'missing-on-target': 0, 'extra-on-target': 0, different: 0 };
         for (const x of found.differences) kinds[x.kind]++;
@@ -487,6 +567,7 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
       hashModeReason: hash.reason,
       checksumFold: fold,
       durationMs: Math.round(performance.now() - started),
+      notes,
       bytesReceived: bytes,
     };
   } finally {

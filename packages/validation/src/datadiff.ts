@@ -245,12 +245,13 @@ async function aggregate(
   client: pg.Client,
   spec: TableSpec,
   options: Pick<DataDiffOptions, 'mode' | 'fold'>,
-  bucketSql: (p: SqlParams) => string,
+  /** The bucket of a row as SQL over this side's names (`spec`). */
+  bucketSql: (p: SqlParams, spec: TableSpec) => string,
   range: KeyRange,
 ): Promise<Map<number, Agg>> {
   const params = new SqlParams();
   const where = whereSql(spec, options.mode, range, params);
-  const bucket = bucketSql(params);
+  const bucket = bucketSql(params, spec);
   const fold = xorFold(spec, options) ? 'bit_xor' : 'sum';
   const mode = options.mode;
   const select = (from: string, h0: string, h1: string) =>
@@ -273,7 +274,8 @@ async function aggregate(
 
 /** How first-level chunks are assigned: the bucket expression, and the key range of each bucket id. */
 interface BucketPlan {
-  readonly bucket: (p: SqlParams) => string;
+  /** SQL of a row's bucket over one side's names. */
+  readonly bucket: (p: SqlParams, spec: TableSpec) => string;
   /** The key range a bucket id stands for (ranges of different ids never overlap). */
   readonly range: (id: number) => KeyRange;
   /** Buckets the key space is cut into between the source's first and last key (for the report). */
@@ -287,7 +289,7 @@ const WHOLE_TABLE: BucketPlan = { bucket: () => '0', range: () => ({}), count: 1
 /** Any key: `hash(key) % chunks`, the first level of the key-hash partition. */
 function hashBuckets(spec: TableSpec, mode: HashMode, chunks: number): BucketPlan {
   return {
-    bucket: () => `(${keyHashSql(spec, mode, 0)}) % ${chunks}`,
+    bucket: (_p, side) => `(${keyHashSql(side, mode, 0)}) % ${chunks}`,
     range: (id) => ({ hash: [{ level: 0, modulus: chunks, remainder: id }] }),
     count: chunks,
     method: 'key-hash',
@@ -344,7 +346,7 @@ async function integerBuckets(
     return { ...(lower ? { lower } : {}), ...(upper ? { upper } : {}) };
   };
   return {
-    bucket: (p) => `${col} / ${p.add(String(width), 'int8')}`,
+    bucket: (p, side) => `${pg.escapeIdentifier(side.keys[0]!.name)} / ${p.add(String(width), 'int8')}`,
     range,
     count: Number(hi / width - lo / width) + 1,
     method: 'integer-ranges',
@@ -364,7 +366,7 @@ async function sampledBuckets(client: pg.Client, spec: TableSpec, chunks: number
     range: (id) => ranges[id]!,
     count: ranges.length,
     method: 'sampled-ranges',
-    bucket: (p) => `width_bucket(${keyExpr(lead)}, ${p.add(b.literal, `${lead.type}[]`)})`,
+    bucket: (p, side) => `width_bucket(${keyExpr(side.keys[0]!)}, ${p.add(b.literal, `${lead.type}[]`)})`,
   };
 }
 
@@ -462,18 +464,20 @@ async function splitOf(
   range: KeyRange,
   rows: number,
   fanout: number,
-): Promise<{ bucket: (p: SqlParams) => string; part: (id: number) => KeyRange } | undefined> {
+): Promise<
+  { bucket: (p: SqlParams, side: TableSpec) => string; part: (id: number) => KeyRange } | undefined
+> {
   if (range.hash || !portablyOrdered(spec.keys)) {
     const level = range.hash?.length ?? 0;
     return {
-      bucket: () => `(${keyHashSql(spec, mode, level)}) % ${fanout}`,
+      bucket: (_p, side) => `(${keyHashSql(side, mode, level)}) % ${fanout}`,
       part: (id) => ({ ...range, hash: [...(range.hash ?? []), { level, modulus: fanout, remainder: id }] }),
     };
   }
   const bounds = await subBounds(client, spec, range, rows, fanout);
   if (bounds.length === 0) return undefined;
   const parts = splitRange(range, bounds);
-  return { bucket: (p) => subRangeSql(spec.keys, bounds, p), part: (id) => parts[id]! };
+  return { bucket: (p, side) => subRangeSql(side.keys, bounds, p), part: (id) => parts[id]! };
 }
 
 /** Whether chunk digests are XORed: keyed tables (distinct rows) on servers that have bit_xor. */
@@ -494,6 +498,8 @@ export async function diffRanges(
   spec: TableSpec,
   ranges: readonly { range: KeyRange; sourceRows: number; targetRows: number }[],
   options: DataDiffOptions,
+  /** The same table as the target names it (transformation rules); its columns in `spec`'s order. @default spec */
+  targetSpec: TableSpec = spec,
 ): Promise<{ differences: RowDifference[]; count: number }> {
   const leafRows = options.leafRows ?? 2_000;
   const fanout = options.fanout ?? 16;
@@ -505,7 +511,7 @@ export async function diffRanges(
     if (leaves.length === 0) return;
     const [s, t] = await Promise.all([
       leafDigests(source, spec, options.mode, leaves),
-      leafDigests(target, spec, options.mode, leaves),
+      leafDigests(target, targetSpec, options.mode, leaves),
     ]);
     for (const [k, h] of s) {
       const th = t.get(k);
@@ -524,7 +530,7 @@ export async function diffRanges(
       const side = r.sourceRows >= r.targetRows ? source : target;
       const split =
         big > leafRows && depth < 8
-          ? await splitOf(side, spec, options.mode, r.range, big, fanout)
+          ? await splitOf(side, side === target ? targetSpec : spec, options.mode, r.range, big, fanout)
           : undefined;
       if (!split) {
         leaves.push(r.range);
@@ -532,7 +538,7 @@ export async function diffRanges(
       }
       const [s, t] = await Promise.all([
         aggregate(source, spec, options, split.bucket, r.range),
-        aggregate(target, spec, options, split.bucket, r.range),
+        aggregate(target, targetSpec, options, split.bucket, r.range),
       ]);
       for (const id of new Set([...s.keys(), ...t.keys()])) {
         if (!same(s.get(id), t.get(id)))
@@ -546,7 +552,10 @@ export async function diffRanges(
   const keyObject = (k: string[]) => Object.fromEntries(spec.keys.map((c, i) => [c.name, k[i] ?? '']));
   const differences: RowDifference[] = [];
   const detailed = changed.slice(0, max);
-  const [sv, tv] = await Promise.all([rowValues(source, spec, detailed), rowValues(target, spec, detailed)]);
+  const [sv, tv] = await Promise.all([
+    rowValues(source, spec, detailed),
+    rowValues(target, targetSpec, detailed),
+  ]);
   for (const k of detailed) {
     const a = sv.get(JSON.stringify(k)) ?? [];
     const b = tv.get(JSON.stringify(k)) ?? [];
@@ -596,6 +605,8 @@ export async function diffTableData(
   target: pg.Client,
   spec: TableSpec,
   options: DataDiffOptions,
+  /** The same table as the target names it (transformation rules); its columns in `spec`'s order. @default spec */
+  targetSpec: TableSpec = spec,
 ): Promise<TableDataDiff> {
   const chunkRows = options.chunkRows ?? 2_000;
   const keyed = spec.keys.length > 0;
@@ -608,7 +619,7 @@ export async function diffTableData(
   }
   const [s, t] = await Promise.all([
     aggregate(source, spec, options, plan.bucket, {}),
-    aggregate(target, spec, options, plan.bucket, {}),
+    aggregate(target, targetSpec, options, plan.bucket, {}),
   ]);
   const combine = xorFold(spec, options) ? (x: bigint, y: bigint) => x ^ y : (x: bigint, y: bigint) => x + y;
   const total = (m: Map<number, Agg>) =>
@@ -631,7 +642,7 @@ export async function diffTableData(
   }
   const found =
     keyed && mismatched.length
-      ? await diffRanges(source, target, spec, mismatched, options)
+      ? await diffRanges(source, target, spec, mismatched, options, targetSpec)
       : { differences: [], count: 0 };
   return {
     sourceRows: st.n,

@@ -27,6 +27,7 @@ describe('reports', () => {
     ],
     hashMode: 'typed',
     checksumFold: 'xor',
+    notes: [],
     hashModeReason: 'agrees',
     bytesReceived: { source: 10, target: 10 },
     counts: { equal: 1, different: 1, 'missing-on-target': 1, 'missing-on-source': 0, skipped: 0, error: 0 },

@@ -53,6 +53,7 @@ export function comparisonMarkdown(result: ComparisonResult): string {
     `Digest: ${result.hashMode} (${result.hashModeReason}), chunk checksums folded by ${result.checksumFold}; received ${result.bytesReceived.source} bytes from the source, ${result.bytesReceived.target} from the target.`,
     '',
   );
+  for (const note of result.notes ?? []) lines.push(`Note: ${note}.`, '');
   if (result.schema?.length) {
     lines.push(
       '### Schema differences',

@@ -314,6 +314,8 @@ export async function cutover(
           targetControl: s.target!,
           engine: s.engine,
           ...cutoverSettings(config),
+          // DMS applied the task's transformation rules; the native engine refuses them.
+          ...(o.engine === 'dms' ? { transformations: config.task.transformations } : {}),
           tables,
           exemptPids: [s.lock.pid],
           state,

@@ -46,9 +46,11 @@ export async function validate(
 ): Promise<CommandOutcome & { result: ComparisonResult }> {
   parseConnectionUrl(options.source, '--source');
   parseConnectionUrl(options.target, '--target');
-  const selection = options.config
-    ? (await loadConfigOption(options.config, options.cwd)).config.task.tableMappings
-    : undefined;
+  const task = options.config ? (await loadConfigOption(options.config, options.cwd)).config.task : undefined;
+  const selection = task?.tableMappings;
+  // A config with transformation rules is a DMS migration (the native engine refuses them): each table
+  // is compared with the one DMS wrote.
+  const transformations = task?.transformations.length ? task.transformations : undefined;
   const quiet = options.json;
   const result = await compareDatabases({
     source: options.source,
@@ -57,6 +59,7 @@ export async function validate(
     schema: options.schema,
     hashMode: options.hash,
     ...(selection ? { selection } : {}),
+    ...(transformations ? { transformations } : {}),
     ...(options.recheckDelay !== undefined
       ? { recheck: { delayMs: options.recheckDelay, attempts: options.rechecks } }
       : {}),

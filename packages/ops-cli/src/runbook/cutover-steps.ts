@@ -449,6 +449,7 @@ const validation: Step = async (ctx) => {
     source: options.source,
     target: options.target,
     selection: options.selection,
+    ...(options.transformations?.length ? { transformations: options.transformations } : {}),
     ...(ctx.snapshotId ? { targetSnapshot: ctx.snapshotId } : {}),
     ...(ctx.sourceSnapshotId ? { sourceSnapshot: ctx.sourceSnapshotId } : {}),
   });

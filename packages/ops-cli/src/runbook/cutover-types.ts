@@ -1,4 +1,4 @@
-import type { FenceMethod, PoolerConfig, SelectionRule, TableName } from '@dmskit/shared';
+import type { FenceMethod, PoolerConfig, SelectionRule, TableName, TransformationRule } from '@dmskit/shared';
 import type { ComparisonResult, ConnectionInput } from '@dmskit/validation';
 import type pg from 'pg';
 import type { CutoverEngine } from './engine.js';
@@ -71,6 +71,8 @@ export interface CutoverSettings {
   /** The fall-back path's names, when it is on (`cutover.fallback`). */
   readonly fallback?: FallbackNames;
   readonly selection: readonly SelectionRule[];
+  /** The DMS task's transformation rules: the final validation compares each table with what DMS wrote. */
+  readonly transformations?: readonly TransformationRule[];
   /** `name/environment`, in the state file and messages. */
   readonly migration: string;
 }
