@@ -30,12 +30,13 @@ import {
   stopTask,
   tableStatistics,
   testConnections,
+  waitForTask,
 } from '@dmskit/ops-cli';
 import { loadMigrationConfig } from '@dmskit/shared';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/cli.js';
-import { type DmsModel, loadDmsModel } from '../helpers/dms-model.js';
+import { type DmsModel, dmsWaiters, loadDmsModel } from '../helpers/dms-model.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 const pascal = (snake: string) => snake.replace(/(^|_)([a-z])/g, (_m, _s, c: string) => c.toUpperCase());
@@ -86,6 +87,36 @@ describe('what dmskit sends DMS, checked against the DMS service model (botocore
     }
     for (const t of Object.values(synth.resource.aws_dms_replication_task ?? {}))
       expect(model.shape('MigrationTypeValue', t.migration_type)).toEqual([]);
+  });
+
+  it('the waits end where AWS’s own waiters do (waiters-2.json): success and failure acceptors alike, and poll through the rest', async () => {
+    const dms = mockClient(DatabaseMigrationServiceClient);
+    const client = new DatabaseMigrationServiceClient({ region: 'eu-west-1', maxAttempts: 1 });
+    const arn = 'arn:aws:dms:eu-west-1:123456789012:task:T';
+    const waiters = dmsWaiters();
+    for (const [waiter, want] of [
+      ['ReplicationTaskRunning', 'running'],
+      ['ReplicationTaskStopped', 'stopped'],
+    ] as const) {
+      const acceptors = waiters[waiter]!.acceptors;
+      for (const { expected, state } of [
+        ...acceptors,
+        { expected: 'starting', state: 'retry' as const },
+        { expected: 'stopping', state: 'retry' as const },
+      ]) {
+        if (acceptors.some((a) => a.expected === expected) && state === 'retry') continue;
+        dms.reset();
+        dms.on(DescribeReplicationTasksCommand).resolves({
+          ReplicationTasks: [{ ReplicationTaskArn: arn, ReplicationTaskIdentifier: 't', Status: expected }],
+        });
+        const outcome = await waitForTask(client, arn, [want], { timeoutMs: 30, pollMs: 5 }).then(
+          () => 'success',
+          (e: Error) => (/did not reach/.test(e.message) ? 'retry' : 'failure'),
+        );
+        expect(`${waiter} ${expected}: ${outcome}`).toBe(`${waiter} ${expected}: ${state}`);
+      }
+    }
+    dms.restore();
   });
 
   it('every request the CLI builds to start, stop, reload, test, read statistics and assess', async () => {

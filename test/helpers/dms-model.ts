@@ -49,6 +49,19 @@ function ensureBotocore(): void {
   }
 }
 
+/** AWS's own waiter definitions for DMS (botocore waiters-2.json): per waiter, its acceptors. */
+export function dmsWaiters(): Record<
+  string,
+  { acceptors: { expected: string; state: 'success' | 'failure' | 'retry' }[] }
+> {
+  ensureBotocore();
+  return (
+    JSON.parse(readFileSync(path.join(path.dirname(BOTOCORE), 'waiters-2.json'), 'utf8')) as {
+      waiters: Record<string, { acceptors: { expected: string; state: 'success' | 'failure' | 'retry' }[] }>;
+    }
+  ).waiters;
+}
+
 /** Loads the model and the SDK's member lists; call once per test file. */
 export async function loadDmsModel(): Promise<DmsModel> {
   ensureBotocore();

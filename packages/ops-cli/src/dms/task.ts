@@ -51,6 +51,23 @@ export const TRANSITIONAL_STATES = new Set([
 /** Statuses in which a task has failed (`failed-move`: a move to another replication instance failed). */
 export const FAILED_STATES = new Set(['failed', 'failed-move']);
 
+/**
+ * The statuses a wait passes through on the way to the one it wants, as AWS's own waiters accept them
+ * (botocore's DMS waiters-2.json: ReplicationTaskRunning fails on ready, creating, stopping, stopped,
+ * failed, modifying, testing and deleting, so only `starting` leads to running; ReplicationTaskStopped
+ * keeps polling through `stopping` and `running`). `moving` (to another instance) also ends running.
+ */
+const WAIT_THROUGH: Readonly<Record<string, readonly string[]>> = {
+  running: ['starting', 'moving'],
+  stopped: ['stopping', 'running'],
+};
+
+function transitionalFor(want: readonly string[]): Set<string> {
+  const through = new Set(want.flatMap((w) => WAIT_THROUGH[w] ?? [...TRANSITIONAL_STATES]));
+  for (const w of want) through.delete(w);
+  return through;
+}
+
 function isThrottling(error: unknown): boolean {
   const name = (error as { name?: string }).name ?? '';
   return /Throttl|TooManyRequests|RequestLimitExceeded/.test(name);
@@ -120,6 +137,7 @@ export async function waitForTask(
   // The call's answer (`returned`) says it was accepted, not that Describe shows it yet: only a status
   // seen here that differs from `from`, or a transitional one, proves the task has moved.
   let moved = options.from === undefined;
+  const through = transitionalFor(want);
   if (options.returned) options.onStatus?.(options.returned);
   last = options.returned ?? '';
   for (;;) {
@@ -138,13 +156,13 @@ export async function waitForTask(
       if (status !== last) options.onStatus?.(status);
       last = status;
       const unchanged = !moved && status === options.from;
-      if (TRANSITIONAL_STATES.has(status) || (!unchanged && status !== options.from)) moved = true;
+      if (through.has(status) || (!unchanged && status !== options.from)) moved = true;
       if (want.includes(status) && !unchanged) return task;
       if (FAILED_STATES.has(status) && !unchanged)
         throw new ExternalError(
           `replication task ${task.ReplicationTaskIdentifier} ${status === 'failed' ? 'failed' : 'is failed-move'}: ${task.LastFailureMessage ?? task.StopReason ?? 'no reason given'}`,
         );
-      if (!TRANSITIONAL_STATES.has(status) && !unchanged) {
+      if (!through.has(status) && !unchanged) {
         throw new ExternalError(
           `replication task ${task.ReplicationTaskIdentifier} is ${status}, not ${want.join(' or ')}${task.StopReason ? ` (${task.StopReason})` : ''}`,
         );
