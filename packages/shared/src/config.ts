@@ -437,6 +437,56 @@ export const TaskSchema = z.object({
       inlineLobMaxSize: z.number().int().min(0).max(102_400).default(0),
       /** Schema of DMS's control tables on the target (ControlTablesSettings.ControlSchema). @default 'dmskit' */
       controlSchema: pgIdentifier.default('dmskit'),
+      /** ChangeProcessingTuning (DMS: "Change processing tuning settings"). @default the values below */
+      changeProcessing: z
+        .object({
+          batchApplyTimeoutMin: z.number().int().min(1).default(1),
+          batchApplyTimeoutMax: z.number().int().min(1).default(30),
+          batchApplyMemoryLimit: z.number().int().min(1).default(500),
+          batchSplitSize: z.number().int().min(0).default(0),
+          minTransactionSize: z.number().int().min(1).default(1000),
+          commitTimeout: z.number().int().min(1).default(1),
+          memoryLimitTotal: z.number().int().min(1).default(1024),
+          memoryKeepTime: z.number().int().min(1).default(60),
+          statementCacheSize: z.number().int().min(1).default(50),
+        })
+        .prefault({}),
+      /** ValidationSettings beyond task.validation (DMS: "Data validation task settings"). */
+      validation: z
+        .object({
+          failureMaxCount: z.number().int().min(0).default(10_000),
+          tableFailureMaxCount: z.number().int().min(0).default(1000),
+          handleCollationDiff: z.boolean().default(false),
+          recordFailureDelayLimitInMinutes: z.number().int().min(0).default(0),
+          validationQueryCdcDelaySeconds: z.number().int().min(0).max(10_800).default(0),
+        })
+        .prefault({}),
+      /**
+       * ErrorBehavior (DMS: "Error handling task settings"): what a row or a change that cannot be
+       * written does. dmskit's defaults stop the task, so that nothing is silently skipped.
+       */
+      errors: z
+        .object({
+          dataErrorPolicy: z
+            .enum(['IGNORE_RECORD', 'LOG_ERROR', 'SUSPEND_TABLE', 'STOP_TASK'])
+            .default('STOP_TASK'),
+          dataTruncationErrorPolicy: z
+            .enum(['IGNORE_RECORD', 'LOG_ERROR', 'SUSPEND_TABLE', 'STOP_TASK'])
+            .default('STOP_TASK'),
+          tableErrorPolicy: z.enum(['SUSPEND_TABLE', 'STOP_TASK']).default('SUSPEND_TABLE'),
+          applyErrorDeletePolicy: z
+            .enum(['IGNORE_RECORD', 'LOG_ERROR', 'SUSPEND_TABLE', 'STOP_TASK'])
+            .default('STOP_TASK'),
+          applyErrorInsertPolicy: z
+            .enum(['IGNORE_RECORD', 'LOG_ERROR', 'SUSPEND_TABLE', 'STOP_TASK', 'INSERT_RECORD'])
+            .default('STOP_TASK'),
+          applyErrorUpdatePolicy: z
+            .enum(['IGNORE_RECORD', 'LOG_ERROR', 'SUSPEND_TABLE', 'STOP_TASK', 'UPDATE_RECORD'])
+            .default('STOP_TASK'),
+          recoverableErrorCount: z.number().int().min(-1).default(-1),
+          recoverableErrorInterval: z.number().int().min(1).default(5),
+        })
+        .prefault({}),
       /** Severity of every log component (Logging.LogComponents). @default 'LOGGER_SEVERITY_DEFAULT' */
       loggingSeverity: z
         .enum([

@@ -334,6 +334,29 @@ describe('DMS task settings', () => {
       CommitRate: 50_000,
     });
     expect(custom.TargetMetadata).toMatchObject({ LobChunkSize: 128, InlineLobMaxSize: 8 });
+    // "Change processing tuning settings", "Data validation task settings", "Error handling task settings".
+    const tuned = JSON.parse(
+      taskSettingsJson(
+        TaskSchema.parse({
+          settings: {
+            changeProcessing: { batchApplyTimeoutMax: 60, memoryLimitTotal: 2048 },
+            validation: { failureMaxCount: 50, handleCollationDiff: true },
+            errors: { applyErrorInsertPolicy: 'INSERT_RECORD', applyErrorUpdatePolicy: 'UPDATE_RECORD' },
+          },
+        }),
+      ),
+    );
+    expect(tuned.ChangeProcessingTuning).toMatchObject({
+      BatchApplyTimeoutMax: 60,
+      MemoryLimitTotal: 2048,
+      BatchApplyTimeoutMin: 1,
+    });
+    expect(tuned.ValidationSettings).toMatchObject({ FailureMaxCount: 50, HandleCollationDiff: true });
+    expect(tuned.ErrorBehavior).toMatchObject({
+      ApplyErrorInsertPolicy: 'INSERT_RECORD',
+      ApplyErrorUpdatePolicy: 'UPDATE_RECORD',
+      ApplyErrorDeletePolicy: 'STOP_TASK',
+    });
     expect(custom.ControlTablesSettings.ControlSchema).toBe('dms_control');
     expect(new Set(custom.Logging.LogComponents.map((c: { Severity: string }) => c.Severity))).toEqual(
       new Set(['LOGGER_SEVERITY_DEBUG']),

@@ -36,6 +36,9 @@ export function taskSettingsJson(
   timeTravel?: { bucketName: string; serviceAccessRoleArn: string; kmsKeyArn: string },
 ): string {
   const lob = task.lob;
+  const cp = task.settings.changeProcessing;
+  const vs = task.settings.validation;
+  const eb = task.settings.errors;
   const settings = {
     TargetMetadata: {
       TargetSchema: '',
@@ -83,48 +86,48 @@ export function taskSettingsJson(
     },
     ChangeProcessingTuning: {
       BatchApplyPreserveTransaction: true,
-      BatchApplyTimeoutMin: 1,
-      BatchApplyTimeoutMax: 30,
-      BatchApplyMemoryLimit: 500,
-      BatchSplitSize: 0,
-      MinTransactionSize: 1000,
-      CommitTimeout: 1,
-      MemoryLimitTotal: 1024,
-      MemoryKeepTime: 60,
-      StatementCacheSize: 50,
+      BatchApplyTimeoutMin: cp.batchApplyTimeoutMin,
+      BatchApplyTimeoutMax: cp.batchApplyTimeoutMax,
+      BatchApplyMemoryLimit: cp.batchApplyMemoryLimit,
+      BatchSplitSize: cp.batchSplitSize,
+      MinTransactionSize: cp.minTransactionSize,
+      CommitTimeout: cp.commitTimeout,
+      MemoryLimitTotal: cp.memoryLimitTotal,
+      MemoryKeepTime: cp.memoryKeepTime,
+      StatementCacheSize: cp.statementCacheSize,
     },
     ValidationSettings: {
       EnableValidation: task.validation.enabled,
       ValidationMode: 'ROW_LEVEL',
       ThreadCount: task.validation.threadCount,
-      FailureMaxCount: 10000,
-      TableFailureMaxCount: 1000,
-      HandleCollationDiff: false,
+      FailureMaxCount: vs.failureMaxCount,
+      TableFailureMaxCount: vs.tableFailureMaxCount,
+      HandleCollationDiff: vs.handleCollationDiff,
       ValidationOnly: false,
-      RecordFailureDelayLimitInMinutes: 0,
+      RecordFailureDelayLimitInMinutes: vs.recordFailureDelayLimitInMinutes,
       SkipLobColumns: false,
       ValidationPartialLobSize: 0,
-      ValidationQueryCdcDelaySeconds: 0,
+      ValidationQueryCdcDelaySeconds: vs.validationQueryCdcDelaySeconds,
     },
     ErrorBehavior: {
       // A row that cannot be written stops the task: logged and skipped, it would be a row lost
       // (DMS: "Error handling task settings").
-      DataErrorPolicy: 'STOP_TASK',
-      DataTruncationErrorPolicy: 'STOP_TASK',
+      DataErrorPolicy: eb.dataErrorPolicy,
+      DataTruncationErrorPolicy: eb.dataTruncationErrorPolicy,
       DataErrorEscalationPolicy: 'SUSPEND_TABLE',
       DataErrorEscalationCount: 0,
-      TableErrorPolicy: 'SUSPEND_TABLE',
+      TableErrorPolicy: eb.tableErrorPolicy,
       TableErrorEscalationPolicy: 'STOP_TASK',
       TableErrorEscalationCount: 0,
-      RecoverableErrorCount: -1,
-      RecoverableErrorInterval: 5,
+      RecoverableErrorCount: eb.recoverableErrorCount,
+      RecoverableErrorInterval: eb.recoverableErrorInterval,
       RecoverableErrorThrottling: true,
       RecoverableErrorThrottlingMax: 1800,
       // A change that does not apply (a duplicate insert, an update or delete of a missing row) means
       // the target has drifted from the source: stop, so the operator sees it, instead of logging forever.
-      ApplyErrorDeletePolicy: 'STOP_TASK',
-      ApplyErrorInsertPolicy: 'STOP_TASK',
-      ApplyErrorUpdatePolicy: 'STOP_TASK',
+      ApplyErrorDeletePolicy: eb.applyErrorDeletePolicy,
+      ApplyErrorInsertPolicy: eb.applyErrorInsertPolicy,
+      ApplyErrorUpdatePolicy: eb.applyErrorUpdatePolicy,
       ApplyErrorEscalationPolicy: 'STOP_TASK',
       ApplyErrorEscalationCount: 0,
       FullLoadIgnoreConflicts: true,
