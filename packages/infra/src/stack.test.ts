@@ -160,6 +160,23 @@ describe('MigrationStack (the example config)', async () => {
         },
       ],
     });
+    // The secrets role reads exactly the two endpoint secrets and decrypts them with the migration key.
+    const [secretsPolicy] = resources(s, 'aws_iam_role_policy');
+    expect(JSON.parse(String(secretsPolicy?.policy)).Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue'],
+        Resource: [
+          expect.stringMatching(/^\$\{aws_secretsmanager_secret\.SourceSecret\.arn\}$/),
+          expect.stringMatching(/^\$\{aws_secretsmanager_secret\.TargetSecret\.arn\}$/),
+        ],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt'],
+        Resource: [expect.stringMatching(/^\$\{aws_kms_key\.Key_\w+\.arn\}$/)],
+      },
+    ]);
     // A plan fails early, naming the role, when the baseline is missing.
     expect(Object.values(s.data?.aws_iam_role ?? {})).toEqual([{ name: 'dms-vpc-role' }]);
     const [subnetGroup] = resources(s, 'aws_dms_replication_subnet_group');
@@ -254,6 +271,33 @@ describe('MigrationStack (the example config)', async () => {
       ['replication-task', ['failure', 'state change']],
     ]);
     expect(resources(s, 'aws_cloudwatch_dashboard')).toHaveLength(1);
+    // CDC latency is published per task by its ARN's resource id, with the instance (DMS: "Replication
+    // task metrics"): the dimensions must name both, or the alarms watch nothing.
+    for (const metric of ['CDCLatencySource', 'CDCLatencyTarget']) {
+      const a = resources(s, 'aws_cloudwatch_metric_alarm').find((x) => x.metric_name === metric)!;
+      expect(a.dimensions).toEqual({
+        ReplicationInstanceIdentifier: expect.stringMatching(
+          /^\$\{aws_dms_replication_instance\.\w+\.replication_instance_id\}$/,
+        ),
+        ReplicationTaskIdentifier: expect.stringMatching(
+          /^\$\{element\(split\(":", aws_dms_replication_task\.\w+\.replication_task_arn\), 6\)\}$/,
+        ),
+      });
+      expect(a.alarm_actions).toEqual([expect.stringMatching(/^\$\{aws_sns_topic\.\w+\.arn\}$/)]);
+    }
+    // The event subscriptions watch this migration's task and instance, by their ids.
+    expect(
+      sorted(resources(s, 'aws_dms_event_subscription').map((e) => [e.source_type, e.source_ids])),
+    ).toEqual([
+      [
+        'replication-instance',
+        [expect.stringMatching(/^\$\{aws_dms_replication_instance\.\w+\.replication_instance_id\}$/)],
+      ],
+      [
+        'replication-task',
+        [expect.stringMatching(/^\$\{aws_dms_replication_task\.\w+\.replication_task_id\}$/)],
+      ],
+    ]);
     // The writer's alarms follow the writer role through a failover, not one instance.
     const rds = resources(s, 'aws_cloudwatch_metric_alarm').filter((a) => a.namespace === 'AWS/RDS');
     expect(rds.map((a) => a.dimensions)).toEqual([
