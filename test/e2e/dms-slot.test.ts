@@ -1,7 +1,16 @@
-import { prepareCdcStartPoint, resolveDmsSlot } from '@dmskit/ops-cli';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  DatabaseMigrationServiceClient,
+  DescribeReplicationTasksCommand,
+  StartReplicationTaskCommand,
+} from '@aws-sdk/client-database-migration-service';
+import { prepareCdcStartPoint, resolveDmsSlot, startDmsCommand } from '@dmskit/ops-cli';
 import { parseMigrationConfig } from '@dmskit/shared';
+import { mockClient } from 'aws-sdk-client-mock';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { scratchDir } from '../helpers/scratch.js';
 import { createDatabase, type LocalServer, query, startServer } from '../helpers/servers.js';
 
 const config = (migrationType: 'cdc' | 'full-load-and-cdc', plugin = 'no-preference') =>
@@ -54,6 +63,64 @@ describe('the DMS task’s replication slot on a real source', () => {
       'replication slot dmskit_shop_prod_dms on the source uses test_decoding, not pglogical: drop it or set replicationInstance.plugin',
     );
     await query(url, "SELECT pg_drop_replication_slot('dmskit_shop_prod_dms')");
+  });
+
+  it('dmskit start of a CDC-only task whose StartReplicationTask fails leaves no slot behind on the source', async () => {
+    const dir = await scratchDir('cdc-start');
+    const file = path.join(dir, 'cdc.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        name: 'shop',
+        environment: 'prod',
+        network: {
+          availabilityZones: ['us-east-1a', 'us-east-1b'],
+          onPremCidrs: ['192.168.0.0/16'],
+          connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
+        },
+        source: { host: '192.168.1.10', database: 'shop', user: 'dms' },
+        task: { migrationType: 'cdc' },
+      }),
+    );
+    const dms = mockClient(DatabaseMigrationServiceClient);
+    dms.on(DescribeReplicationTasksCommand).resolves({
+      ReplicationTasks: [
+        {
+          ReplicationTaskIdentifier: 'shop-prod-task',
+          ReplicationTaskArn: 'arn:aws:dms:us-east-1:123456789012:task:T',
+          MigrationType: 'cdc',
+          Status: 'ready',
+        },
+      ],
+    });
+    dms
+      .on(StartReplicationTaskCommand)
+      .rejects(
+        Object.assign(new Error('Replication slot dmskit_shop_prod_dms is not valid'), {
+          name: 'InvalidResourceStateFault',
+        }),
+      );
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      await expect(
+        startDmsCommand({
+          cwd: dir,
+          config: 'cdc.json',
+          mode: 'start',
+          sourceUrl: url,
+          timeout: 1,
+          pollMs: 1,
+        }),
+      ).rejects.toThrowError(/is not valid/);
+      expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain(
+        'dropped replication slot dmskit_shop_prod_dms again: the task did not start',
+      );
+    } finally {
+      stderr.mockRestore();
+      dms.restore();
+    }
+    expect(await slots()).toEqual([]);
+    await query(url, 'DROP SCHEMA IF EXISTS dmskit CASCADE');
   });
 
   it('a full-load-and-cdc task: the slot DMS created is found among the source’s logical slots, never one of dmskit’s own', async () => {

@@ -1,3 +1,4 @@
+export { start as startDmsCommand } from './commands/dms.js';
 export * from './dms/engine.js';
 export * from './dms/operations.js';
 export * from './dms/secrets.js';

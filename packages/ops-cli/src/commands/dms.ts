@@ -162,6 +162,7 @@ async function startServerlessCommand(
   startTime: Date | undefined,
 ): Promise<CommandOutcome> {
   let cdcStartPosition = o.cdcStartPosition;
+  let createdSlot: string | undefined;
   if (o.mode === 'start') {
     const source = await openConnection(sourceUrlOf(config, o.sourceUrl), 'source', {
       applicationName: 'dmskit-control',
@@ -172,6 +173,7 @@ async function startServerlessCommand(
       if (usesNamedSlot(config) && !(await describeReplication(client, configArn))) {
         const point = await prepareCdcStartPoint(source, config);
         if (!cdcStartPosition && !startTime) cdcStartPosition = point.lsn;
+        if (point.created) createdSlot = point.slot;
         process.stderr.write(
           `  ${point.created ? 'created' : 'using'} replication slot ${point.slot} on the source\n`,
         );
@@ -180,11 +182,18 @@ async function startServerlessCommand(
       await closeQuietly(source);
     }
   }
-  const r = await startServerless(client, configArn, o.mode, WAIT(o), {
-    ...(cdcStartPosition ? { startPosition: cdcStartPosition } : {}),
-    ...(startTime ? { startTime } : {}),
-    ...(o.cdcStopPosition ? { stopPosition: o.cdcStopPosition } : {}),
-  });
+  let r: Awaited<ReturnType<typeof startServerless>>;
+  try {
+    r = await startServerless(client, configArn, o.mode, WAIT(o), {
+      ...(cdcStartPosition ? { startPosition: cdcStartPosition } : {}),
+      ...(startTime ? { startTime } : {}),
+      ...(o.cdcStopPosition ? { stopPosition: o.cdcStopPosition } : {}),
+    });
+  } catch (error) {
+    // As for a task: a slot this start created and nothing reads would keep WAL on the source.
+    if (createdSlot) await dropCreatedSlot(config, o.sourceUrl, createdSlot);
+    throw error;
+  }
   process.stdout.write(`${r.ReplicationConfigIdentifier ?? dmsResourceIds(config).task}: ${r.Status}\n`);
   return { exitCode: 0 };
 }
