@@ -93,13 +93,11 @@ describe('the DMS task’s replication slot on a real source', () => {
         },
       ],
     });
-    dms
-      .on(StartReplicationTaskCommand)
-      .rejects(
-        Object.assign(new Error('Replication slot dmskit_shop_prod_dms is not valid'), {
-          name: 'InvalidResourceStateFault',
-        }),
-      );
+    dms.on(StartReplicationTaskCommand).rejects(
+      Object.assign(new Error('Replication slot dmskit_shop_prod_dms is not valid'), {
+        name: 'InvalidResourceStateFault',
+      }),
+    );
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       await expect(
