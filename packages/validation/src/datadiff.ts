@@ -287,7 +287,7 @@ interface BucketPlan {
 const WHOLE_TABLE: BucketPlan = { bucket: () => '0', range: () => ({}), count: 1, method: 'whole-table' };
 
 /** Any key: `hash(key) % chunks`, the first level of the key-hash partition. */
-function hashBuckets(spec: TableSpec, mode: HashMode, chunks: number): BucketPlan {
+function hashBuckets(mode: HashMode, chunks: number): BucketPlan {
   return {
     bucket: (_p, side) => `(${keyHashSql(side, mode, 0)}) % ${chunks}`,
     range: (id) => ({ hash: [{ level: 0, modulus: chunks, remainder: id }] }),
@@ -615,7 +615,7 @@ export async function diffTableData(
     const chunks = Math.min(16_384, Math.ceil(spec.estimatedRows / chunkRows));
     plan = portablyOrdered(spec.keys)
       ? ((await integerBuckets(source, spec, chunks)) ?? (await sampledBuckets(source, spec, chunks)))
-      : hashBuckets(spec, options.mode, chunks);
+      : hashBuckets(options.mode, chunks);
   }
   const [s, t] = await Promise.all([
     aggregate(source, spec, options, plan.bucket, {}),
