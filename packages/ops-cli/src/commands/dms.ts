@@ -281,21 +281,10 @@ export async function dmsStatus(
     const slot = await sourceSlotHealth(config, o.sourceUrl);
     if (o.json) process.stdout.write(`${JSON.stringify({ ...s, slot: slot ?? null })}\n`);
     else {
-      const table = new Table({
-        head: ['table', 'state', 'full-load rows', 'ins/upd/del', 'validation'],
-        style: { head: [], border: [] },
-      });
-      for (const t of s.tables)
-        table.push([
-          t.table,
-          t.state,
-          t.fullLoadRows,
-          `${t.inserts}/${t.updates}/${t.deletes}`,
-          t.validationState,
-        ]);
+      const table = tablesTable(s.tables);
       const lat = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)} s`);
       process.stdout.write(
-        `${s.task}: ${s.status}, full load ${s.fullLoadProgressPercent ?? 0}%, CDC latency source ${lat(s.cdcLatencySeconds.source)} / target ${lat(s.cdcLatencySeconds.target)}${s.lastError ? `\nlast error: ${s.lastError}` : ''}\n${table.toString()}\n`,
+        `${s.task}: ${s.status}, full load ${s.fullLoadProgressPercent ?? 0}%, CDC latency source ${lat(s.cdcLatencySeconds.source)} / target ${lat(s.cdcLatencySeconds.target)}${s.lastError ? `\nlast error: ${s.lastError}` : ''}\n${table}\n`,
       );
       if (slot)
         process.stdout.write(
@@ -342,26 +331,42 @@ async function serverlessStatus(
     };
     if (o.json) process.stdout.write(`${JSON.stringify(view)}\n`);
     else {
-      const table = new Table({
-        head: ['table', 'state', 'full-load rows', 'ins/upd/del', 'validation'],
-        style: { head: [], border: [] },
-      });
-      for (const t of view.tables)
-        table.push([
-          t.table,
-          t.state,
-          t.fullLoadRows,
-          `${t.inserts}/${t.updates}/${t.deletes}`,
-          t.validationState,
-        ]);
+      const table = tablesTable(view.tables);
       const lag = slot?.lagSeconds == null ? 'n/a' : `${slot.lagSeconds.toFixed(1)} s`;
       process.stdout.write(
-        `DMS Serverless ${view.replication}: ${view.status}; lag ${lag} (the slot's walsender on the source)${view.lastError ? `; last error: ${view.lastError}` : ''}\n${table.toString()}\n`,
+        `DMS Serverless ${view.replication}: ${view.status}; lag ${lag} (the slot's walsender on the source)${view.lastError ? `; last error: ${view.lastError}` : ''}\n${table}\n`,
       );
     }
     if (!o.watch) return { exitCode: view.status === 'running' && !slot?.problems.length ? 0 : 1 };
     await sleep((o.interval ?? 10) * 1000);
   }
+}
+
+/** The per-table view of `dmskit status`: state, full-load rows, changes applied, validation. */
+function tablesTable(
+  tables: readonly {
+    table: string;
+    state: string;
+    fullLoadRows: number;
+    inserts: number;
+    updates: number;
+    deletes: number;
+    validationState: string;
+  }[],
+): string {
+  const table = new Table({
+    head: ['table', 'state', 'full-load rows', 'ins/upd/del', 'validation'],
+    style: { head: [], border: [] },
+  });
+  for (const t of tables)
+    table.push([
+      t.table,
+      t.state,
+      t.fullLoadRows,
+      `${t.inserts}/${t.updates}/${t.deletes}`,
+      t.validationState,
+    ]);
+  return table.toString();
 }
 
 /** The DMS task's slot on the source, read when the source can be reached (`--source-url` or the config). */
