@@ -1,11 +1,12 @@
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   DatabaseMigrationServiceClient,
   DescribeReplicationTasksCommand,
   StartReplicationTaskCommand,
 } from '@aws-sdk/client-database-migration-service';
-import { prepareCdcStartPoint, resolveDmsSlot, startDmsCommand } from '@dmskit/ops-cli';
+import { abandonCommand, prepareCdcStartPoint, resolveDmsSlot, startDmsCommand } from '@dmskit/ops-cli';
 import { parseMigrationConfig } from '@dmskit/shared';
 import { mockClient } from 'aws-sdk-client-mock';
 import pg from 'pg';
@@ -118,6 +119,29 @@ describe('the DMS task’s replication slot on a real source', () => {
       dms.restore();
     }
     expect(await slots()).toEqual([]);
+    // Its record went with it.
+    expect(existsSync(path.join(dir, '.dmskit/dms-slot-shop-prod.json'))).toBe(false);
+
+    // A start killed after creating the slot left it and its record: abandon finds it by the record.
+    await mkdir(path.join(dir, '.dmskit'), { recursive: true });
+    await writeFile(
+      path.join(dir, '.dmskit/dms-slot-shop-prod.json'),
+      JSON.stringify({
+        version: 1,
+        migration: 'shop/prod',
+        slot: 'dmskit_shop_prod_dms',
+        steps: { recorded: new Date().toISOString() },
+      }),
+    );
+    await query(url, "SELECT pg_create_logical_replication_slot('dmskit_shop_prod_dms', 'test_decoding')");
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      await abandonCommand({ cwd: dir, config: 'cdc.json', sourceUrl: url });
+    } finally {
+      out.mockRestore();
+    }
+    expect(await slots()).toEqual([]);
+    expect(existsSync(path.join(dir, '.dmskit/dms-slot-shop-prod.json'))).toBe(false);
     await query(url, 'DROP SCHEMA IF EXISTS dmskit CASCADE');
   });
 

@@ -1,3 +1,4 @@
+export { abandon as abandonCommand } from './commands/abandon.js';
 export { start as startDmsCommand } from './commands/dms.js';
 export * from './dms/engine.js';
 export * from './dms/operations.js';

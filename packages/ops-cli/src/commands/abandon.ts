@@ -1,5 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { ExternalError, nativeObjectNames } from '@dmskit/shared';
+import { closeQuietly, openConnection } from '@dmskit/validation';
+import { dmsSlotStore, dropRecordedSlot } from '../dms/slot.js';
 import { dropCreatedObjects } from '../native/objects.js';
 import type { CommandOutcome } from '../outcome.js';
 import { endFallback, fallbackNames } from '../runbook/fallback.js';
@@ -34,7 +36,12 @@ export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
   const cutoverFile = paths.cutover;
   const cutoverStore = fileStateStore(cutoverFile);
   const startStore = startStateStore(paths.start);
-  const [cutover, start] = await Promise.all([cutoverStore.load(), startStore.load()]);
+  const slotStore = dmsSlotStore(paths.dmsSlot);
+  const [cutover, start, dmsSlot] = await Promise.all([
+    cutoverStore.load(),
+    startStore.load(),
+    slotStore.load(),
+  ]);
   const fence = cutover?.fence && !cutover.fenceReleased ? cutover.fence : undefined;
   const created = start?.created;
   const path = cutover?.fallback && !cutover.fallback.endedAt ? cutover.fallback : undefined;
@@ -49,6 +56,11 @@ export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
       : []),
     ...(created?.publications.length ? [`source: DROP PUBLICATION ${created.publications.join(', ')}`] : []),
     ...(created?.watermark ? [`source and target: DROP TABLE dmskit.${created.watermark.table}`] : []),
+    ...(dmsSlot
+      ? [
+          `source: drop replication slot ${dmsSlot.slot} (made by dmskit start for the DMS task${dmsSlot.steps.started ? ', which must be stopped first' : ', which never started'})`,
+        ]
+      : []),
     ...(path
       ? [
           `the fall-back path: old source: DROP SUBSCRIPTION ${names.subscription} if made; target: drop slot ${names.slot}, DROP PUBLICATION ${path.publications.join(', ')}`,
@@ -59,7 +71,7 @@ export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
     process.stdout.write(
       plan.length
         ? `dmskit abandon of ${config.name} (${config.environment}) would:\n${plan.map((p) => `  ${p}`).join('\n')}\n`
-        : `nothing recorded for ${config.name} (${config.environment}) in ${cutoverFile} or ${startStore.location}: nothing to remove\n`,
+        : `nothing recorded for ${config.name} (${config.environment}) in ${cutoverFile}, ${startStore.location} or ${slotStore.location}: nothing to remove\n`,
     );
     return { exitCode: 0 };
   }
@@ -92,6 +104,22 @@ export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
       );
       for (const r of removed) process.stdout.write(`removed ${r}\n`);
       await cutoverStore.save(cutover);
+    }
+    if (dmsSlot) {
+      const source = await openConnection(sourceUrl, 'source', { applicationName: 'dmskit-abandon' });
+      try {
+        const outcome = await dropRecordedSlot(source, dmsSlot.slot);
+        if (outcome === 'active')
+          left.push(
+            `replication slot ${dmsSlot.slot} is in use by the DMS task: dmskit stop, then run abandon again`,
+          );
+        else {
+          if (outcome === 'dropped') process.stdout.write(`removed replication slot ${dmsSlot.slot}\n`);
+          await rm(slotStore.location, { force: true });
+        }
+      } finally {
+        await closeQuietly(source);
+      }
     }
     if (start) {
       const cleanup = await dropCreatedObjects({

@@ -49,12 +49,20 @@ export type EngineName = 'dms' | 'native';
 export function statePaths(
   o: { cwd: string; stateDir?: string; state?: string },
   config: Pick<MigrationConfig, 'name' | 'environment'>,
-): { readonly dir: string; readonly cutover: string; readonly start: string; readonly fallback: string } {
+): {
+  readonly dir: string;
+  readonly cutover: string;
+  readonly start: string;
+  readonly fallback: string;
+  /** The record of a DMS task's slot that `dmskit start` created (a CDC-only task). */
+  readonly dmsSlot: string;
+} {
   const dir = path.resolve(o.cwd, o.stateDir ?? '.dmskit');
   return {
     dir,
     cutover: o.state ? path.resolve(o.cwd, o.state) : defaultStateFile(dir, config.name, config.environment),
     start: defaultStateFile(dir, config.name, config.environment, 'start'),
     fallback: defaultStateFile(dir, config.name, config.environment, 'fallback'),
+    dmsSlot: defaultStateFile(dir, config.name, config.environment, 'dms-slot'),
   };
 }

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   dmsSlotName,
@@ -8,6 +9,7 @@ import {
 } from '@dmskit/shared';
 import { closeQuietly, openConnection } from '@dmskit/validation';
 import Table from 'cli-table3';
+import type pg from 'pg';
 import { assess, reloadTable, startTask, stopTask, taskStatus, testConnections } from '../dms/operations.js';
 import {
   describeReplication,
@@ -17,14 +19,14 @@ import {
   startServerless,
   stopServerless,
 } from '../dms/serverless.js';
-import { prepareCdcStartPoint, resolveDmsSlot, usesNamedSlot } from '../dms/slot.js';
+import { dmsSlotStore, prepareCdcStartPoint, resolveDmsSlot, usesNamedSlot } from '../dms/slot.js';
 import { createDmsClient, dmsResourceIds, findTask } from '../dms/task.js';
 import type { CommandOutcome } from '../outcome.js';
 import { type SlotHealth, slotHealth } from '../runbook/slot-health.js';
 import { ensureWatermarkTable } from '../runbook/watermark.js';
 import { sleep } from '../util/time.js';
 import { loadConfigOption } from './config.js';
-import { sourceUrlOf } from './context.js';
+import { sourceUrlOf, statePaths } from './context.js';
 
 interface DmsOptions {
   readonly cwd: string;
@@ -34,6 +36,54 @@ interface DmsOptions {
   readonly timeout?: number;
   /** Milliseconds between two reads of the task's status (tests shorten it). @default 5000 */
   readonly pollMs?: number;
+  /** Folder of dmskit's state files. @default .dmskit */
+  readonly stateDir?: string;
+}
+
+/**
+ * Before a CDC-only task's first start: records the slot it is about to create (so that a run killed
+ * in between, or `dmskit abandon`, removes it), creates or reuses it, and returns the LSN to start at.
+ * `owned`: dmskit created the slot (now or in an earlier, interrupted start), so a failed start drops it.
+ */
+async function prepareNamedSlot(
+  o: DmsOptions,
+  config: MigrationConfig,
+  source: pg.Client,
+): Promise<{ lsn: string; owned: boolean; store: ReturnType<typeof dmsSlotStore> }> {
+  const store = dmsSlotStore(statePaths(o, config).dmsSlot);
+  const prior = await store.load();
+  if (!prior)
+    await store.save({
+      version: 1,
+      migration: `${config.name}/${config.environment}`,
+      slot: dmsSlotName(config),
+      steps: { recorded: new Date().toISOString() },
+    });
+  const point = await prepareCdcStartPoint(source, config);
+  const owned = point.created || prior !== undefined;
+  if (!owned) await rm(store.location, { force: true }); // a slot someone else made: not ours to drop
+  process.stderr.write(
+    `  ${point.created ? 'created' : 'using'} replication slot ${point.slot} on the source; CDC starts at ${point.lsn}\n`,
+  );
+  return { lsn: point.lsn, owned, store };
+}
+
+/** After a first start: the slot now belongs to the running task; if the start failed, it goes. */
+async function settleNamedSlot(
+  named: Awaited<ReturnType<typeof prepareNamedSlot>> | undefined,
+  config: MigrationConfig,
+  o: DmsOptions & { sourceUrl?: string },
+  started: boolean,
+): Promise<void> {
+  if (!named?.owned) return;
+  const record = await named.store.load();
+  if (!record) return;
+  if (started) {
+    await named.store.save({ ...record, steps: { ...record.steps, started: new Date().toISOString() } });
+    return;
+  }
+  await dropCreatedSlot(config, o.sourceUrl, record.slot);
+  await rm(named.store.location, { force: true });
 }
 
 const WAIT = (o: DmsOptions) => ({
@@ -92,7 +142,7 @@ export async function start(
   if (sc.configArn) return startServerlessCommand(o, sc.config, sc.client, sc.configArn, startTime);
   const { client, task, config } = await context(o);
   let cdcStartPosition: string | undefined = o.cdcStartPosition;
-  let createdSlot: string | undefined;
+  let named: Awaited<ReturnType<typeof prepareNamedSlot>> | undefined;
   if (o.mode === 'start') {
     const source = await openConnection(sourceUrlOf(config, o.sourceUrl), 'source', {
       applicationName: 'dmskit-control',
@@ -102,12 +152,8 @@ export async function start(
         process.stderr.write('  created the watermark table on the source\n');
       // A CDC-only task starts at a native start point: its slot, created here, and the slot's LSN.
       if (usesNamedSlot(config) && task.Status === 'ready') {
-        const point = await prepareCdcStartPoint(source, config);
-        if (!cdcStartPosition && !startTime) cdcStartPosition = point.lsn;
-        if (point.created) createdSlot = point.slot;
-        process.stderr.write(
-          `  ${point.created ? 'created' : 'using'} replication slot ${point.slot} on the source; CDC starts at ${cdcStartPosition ?? o.cdcStartTime}\n`,
-        );
+        named = await prepareNamedSlot(o, config, source);
+        if (!cdcStartPosition && !startTime) cdcStartPosition = named.lsn;
       }
     } finally {
       await closeQuietly(source);
@@ -122,9 +168,10 @@ export async function start(
     });
   } catch (error) {
     // A slot this start created and no task reads would keep WAL on the source: remove it again.
-    if (createdSlot) await dropCreatedSlot(config, o.sourceUrl, createdSlot);
+    await settleNamedSlot(named, config, o, false);
     throw error;
   }
+  await settleNamedSlot(named, config, o, true);
   process.stdout.write(`${t.ReplicationTaskIdentifier}: ${t.Status}\n`);
   return { exitCode: 0 };
 }
@@ -162,7 +209,7 @@ async function startServerlessCommand(
   startTime: Date | undefined,
 ): Promise<CommandOutcome> {
   let cdcStartPosition = o.cdcStartPosition;
-  let createdSlot: string | undefined;
+  let named: Awaited<ReturnType<typeof prepareNamedSlot>> | undefined;
   if (o.mode === 'start') {
     const source = await openConnection(sourceUrlOf(config, o.sourceUrl), 'source', {
       applicationName: 'dmskit-control',
@@ -171,12 +218,8 @@ async function startServerlessCommand(
       if (await ensureWatermarkTable(source, nativeObjectNames(config).watermarkTable))
         process.stderr.write('  created the watermark table on the source\n');
       if (usesNamedSlot(config) && !(await describeReplication(client, configArn))) {
-        const point = await prepareCdcStartPoint(source, config);
-        if (!cdcStartPosition && !startTime) cdcStartPosition = point.lsn;
-        if (point.created) createdSlot = point.slot;
-        process.stderr.write(
-          `  ${point.created ? 'created' : 'using'} replication slot ${point.slot} on the source\n`,
-        );
+        named = await prepareNamedSlot(o, config, source);
+        if (!cdcStartPosition && !startTime) cdcStartPosition = named.lsn;
       }
     } finally {
       await closeQuietly(source);
@@ -191,9 +234,10 @@ async function startServerlessCommand(
     });
   } catch (error) {
     // As for a task: a slot this start created and nothing reads would keep WAL on the source.
-    if (createdSlot) await dropCreatedSlot(config, o.sourceUrl, createdSlot);
+    await settleNamedSlot(named, config, o, false);
     throw error;
   }
+  await settleNamedSlot(named, config, o, true);
   process.stdout.write(`${r.ReplicationConfigIdentifier ?? dmsResourceIds(config).task}: ${r.Status}\n`);
   return { exitCode: 0 };
 }

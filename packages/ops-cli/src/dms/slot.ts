@@ -1,5 +1,6 @@
 import { dmsSlotName, ExternalError, type MigrationConfig } from '@dmskit/shared';
 import type pg from 'pg';
+import { fileStateStore } from '../runbook/state.js';
 
 /** Logical decoding plugins DMS uses on a PostgreSQL source (PostgreSQLSettings.PluginName). */
 const DMS_PLUGINS = ['test_decoding', 'pglogical'];
@@ -69,4 +70,40 @@ export async function prepareCdcStartPoint(
     [slot, plugin],
   );
   return { slot, lsn: rows[0]!.lsn, created: true };
+}
+
+/**
+ * What `dmskit start` records before it creates a CDC-only task's slot, so that a run killed in
+ * between, or `dmskit abandon`, can remove it (never guessed from a name alone): the slot, and whether
+ * the task has started reading it.
+ */
+export interface DmsSlotRecord {
+  readonly version: 1;
+  readonly migration: string;
+  readonly slot: string;
+  /** When the slot was about to be created, and when the task started reading it (ISO times). */
+  readonly steps: { recorded: string; started?: string };
+}
+
+/** The file store of {@link DmsSlotRecord} (`.dmskit/dms-slot-<name>-<environment>.json`). */
+export function dmsSlotStore(file: string) {
+  return fileStateStore<DmsSlotRecord>(file, { name: 'dms-slot', version: 1 });
+}
+
+/**
+ * Drops the recorded slot when no process reads it (a running task does: stop it first).
+ * @returns what happened, one line
+ */
+export async function dropRecordedSlot(
+  source: pg.Client,
+  slot: string,
+): Promise<'dropped' | 'absent' | 'active'> {
+  const { rows } = await source.query<{ active: boolean }>(
+    'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
+    [slot],
+  );
+  if (!rows[0]) return 'absent';
+  if (rows[0].active) return 'active';
+  await source.query('SELECT pg_drop_replication_slot($1)', [slot]);
+  return 'dropped';
 }
