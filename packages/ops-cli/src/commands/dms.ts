@@ -120,28 +120,54 @@ function instanceOnly(configArn: string | undefined, command: string): void {
 }
 
 /**
- * `dmskit start [--mode start|resume|reload]`: starts the replication task and waits until it runs. A
- * first start creates the watermark table on the source (`dmskit.<name>_watermark`, which the task's
- * table mappings include), so that the cutover can prove on the target that every write arrived.
+ * `dmskit start [--mode start|resume|reload]`: starts the replication task (or, with
+ * `replicationInstance.serverless`, the serverless replication) and waits until it runs. A first start
+ * creates the watermark table on the source (`dmskit.<name>_watermark`, which the task's table mappings
+ * include), so that the cutover can prove on the target that every write arrived.
  */
-export async function start(
-  o: DmsOptions & {
-    mode: 'start' | 'resume' | 'reload';
-    sourceUrl?: string;
-    cdcStartPosition?: string;
-    cdcStartTime?: string;
-    cdcStopPosition?: string;
-  },
-): Promise<CommandOutcome> {
+export async function start(o: StartOptions): Promise<CommandOutcome> {
   const startTime = o.cdcStartTime ? new Date(o.cdcStartTime) : undefined;
   if (startTime && Number.isNaN(startTime.getTime()))
     throw new UsageError(
       `--cdc-start-time: '${o.cdcStartTime}' is not a time (ISO 8601, e.g. 2026-11-22T12:00:00Z)`,
     );
   const sc = await serverlessContext(o);
-  if (sc.configArn) return startServerlessCommand(o, sc.config, sc.client, sc.configArn, startTime);
+  if (sc.configArn) {
+    const arn = sc.configArn;
+    const firstRun = !(await describeReplication(sc.client, arn));
+    return startReplicating(o, sc.config, firstRun, startTime, async (cdc) => {
+      const r = await startServerless(sc.client, arn, o.mode, WAIT(o), cdc);
+      return `${r.ReplicationConfigIdentifier ?? dmsResourceIds(sc.config).task}: ${r.Status}`;
+    });
+  }
   const { client, task, config } = await context(o);
-  let cdcStartPosition: string | undefined = o.cdcStartPosition;
+  return startReplicating(o, config, task.Status === 'ready', startTime, async (cdc) => {
+    const t = await startTask(client, task, o.mode, WAIT(o), cdc);
+    return `${t.ReplicationTaskIdentifier}: ${t.Status}`;
+  });
+}
+
+type StartOptions = DmsOptions & {
+  mode: 'start' | 'resume' | 'reload';
+  sourceUrl?: string;
+  cdcStartPosition?: string;
+  cdcStartTime?: string;
+  cdcStopPosition?: string;
+};
+
+/**
+ * What every start does around the DMS call (`launch`, for a task or a serverless replication): with
+ * --mode start, the watermark table on the source and, for a CDC-only task's first run, its slot and
+ * start point; then the call, and the slot kept (it is the task's now) or dropped (the start failed).
+ */
+async function startReplicating(
+  o: StartOptions,
+  config: MigrationConfig,
+  firstRun: boolean,
+  startTime: Date | undefined,
+  launch: (cdc: { startPosition?: string; startTime?: Date; stopPosition?: string }) => Promise<string>,
+): Promise<CommandOutcome> {
+  let cdcStartPosition = o.cdcStartPosition;
   let named: Awaited<ReturnType<typeof prepareNamedSlot>> | undefined;
   if (o.mode === 'start') {
     const source = await openConnection(sourceUrlOf(config, o.sourceUrl), 'source', {
@@ -151,7 +177,7 @@ export async function start(
       if (await ensureWatermarkTable(source, nativeObjectNames(config).watermarkTable))
         process.stderr.write('  created the watermark table on the source\n');
       // A CDC-only task starts at a native start point: its slot, created here, and the slot's LSN.
-      if (usesNamedSlot(config) && task.Status === 'ready') {
+      if (usesNamedSlot(config) && firstRun) {
         named = await prepareNamedSlot(o, config, source);
         if (!cdcStartPosition && !startTime) cdcStartPosition = named.lsn;
       }
@@ -159,20 +185,20 @@ export async function start(
       await closeQuietly(source);
     }
   }
-  let t: Awaited<ReturnType<typeof startTask>>;
+  let line: string;
   try {
-    t = await startTask(client, task, o.mode, WAIT(o), {
+    line = await launch({
       ...(cdcStartPosition ? { startPosition: cdcStartPosition } : {}),
       ...(startTime ? { startTime } : {}),
       ...(o.cdcStopPosition ? { stopPosition: o.cdcStopPosition } : {}),
     });
   } catch (error) {
-    // A slot this start created and no task reads would keep WAL on the source: remove it again.
+    // A slot this start created and nothing reads would keep WAL on the source: remove it again.
     await settleNamedSlot(named, config, o, false);
     throw error;
   }
   await settleNamedSlot(named, config, o, true);
-  process.stdout.write(`${t.ReplicationTaskIdentifier}: ${t.Status}\n`);
+  process.stdout.write(`${line}\n`);
   return { exitCode: 0 };
 }
 
@@ -193,53 +219,6 @@ async function dropCreatedSlot(
   } finally {
     await closeQuietly(source);
   }
-}
-
-/** `dmskit start` on DMS Serverless: the watermark table first, then StartReplication. */
-async function startServerlessCommand(
-  o: DmsOptions & {
-    mode: 'start' | 'resume' | 'reload';
-    sourceUrl?: string;
-    cdcStartPosition?: string;
-    cdcStopPosition?: string;
-  },
-  config: MigrationConfig,
-  client: ReturnType<typeof createDmsClient>,
-  configArn: string,
-  startTime: Date | undefined,
-): Promise<CommandOutcome> {
-  let cdcStartPosition = o.cdcStartPosition;
-  let named: Awaited<ReturnType<typeof prepareNamedSlot>> | undefined;
-  if (o.mode === 'start') {
-    const source = await openConnection(sourceUrlOf(config, o.sourceUrl), 'source', {
-      applicationName: 'dmskit-control',
-    });
-    try {
-      if (await ensureWatermarkTable(source, nativeObjectNames(config).watermarkTable))
-        process.stderr.write('  created the watermark table on the source\n');
-      if (usesNamedSlot(config) && !(await describeReplication(client, configArn))) {
-        named = await prepareNamedSlot(o, config, source);
-        if (!cdcStartPosition && !startTime) cdcStartPosition = named.lsn;
-      }
-    } finally {
-      await closeQuietly(source);
-    }
-  }
-  let r: Awaited<ReturnType<typeof startServerless>>;
-  try {
-    r = await startServerless(client, configArn, o.mode, WAIT(o), {
-      ...(cdcStartPosition ? { startPosition: cdcStartPosition } : {}),
-      ...(startTime ? { startTime } : {}),
-      ...(o.cdcStopPosition ? { stopPosition: o.cdcStopPosition } : {}),
-    });
-  } catch (error) {
-    // As for a task: a slot this start created and nothing reads would keep WAL on the source.
-    await settleNamedSlot(named, config, o, false);
-    throw error;
-  }
-  await settleNamedSlot(named, config, o, true);
-  process.stdout.write(`${r.ReplicationConfigIdentifier ?? dmsResourceIds(config).task}: ${r.Status}\n`);
-  return { exitCode: 0 };
 }
 
 /** `dmskit stop`: stops the replication task and waits until it is stopped. */
