@@ -20,7 +20,7 @@ type Plan = {
   planned_values: unknown;
 };
 
-describe('a stack in an existing VPC and key, with Time Travel: terraform validates it', () => {
+describe('a DMS Serverless stack in an existing VPC and key, with Time Travel: terraform validates it', () => {
   it('synth, init against the mirror, validate', async () => {
     const { config } = await loadMigrationConfig('migrations/ecommerce.ts', { cwd: REPO_ROOT });
     // biome-ignore lint/suspicious/noExplicitAny: the test edits fields of a parsed config
@@ -35,6 +35,7 @@ describe('a stack in an existing VPC and key, with Time Travel: terraform valida
       existingKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b',
     };
     copy.task.timeTravel = { enabled: true, retentionDays: 7 };
+    copy.replicationInstance.serverless = { minCapacityUnits: 2, maxCapacityUnits: 8 };
     const dir = await scratchDir('tf-variant');
     const file = path.join(dir, 'variant.json');
     await writeFile(file, JSON.stringify(copy));
@@ -49,6 +50,13 @@ describe('a stack in an existing VPC and key, with Time Travel: terraform valida
     const types = new Set((json as Plan).resource_changes.map((r) => r.type));
     expect(types.has('aws_vpc') || types.has('aws_kms_key')).toBe(false);
     expect(types.has('aws_s3_bucket')).toBe(true);
+    for (const t of [
+      'aws_dms_replication_config',
+      'aws_cloudwatch_event_rule',
+      'aws_cloudwatch_event_target',
+    ])
+      expect(types.has(t)).toBe(true);
+    expect(types.has('aws_dms_replication_task')).toBe(false);
   });
 });
 

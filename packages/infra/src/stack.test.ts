@@ -385,6 +385,24 @@ describe('MigrationStack (the example config)', async () => {
     ]);
   });
 
+  it('lets only the CloudWatch and DMS of this account publish to the topic (topic policy), on top of the owner account', () => {
+    const [policy] = resources(s, 'aws_sns_topic_policy');
+    expect(policy?.arn).toMatch(/^\$\{aws_sns_topic\.Monitoring_Topic_\w+\.arn\}$/);
+    const statements = JSON.parse(String(policy?.policy)).Statement as Record<string, unknown>[];
+    expect(statements.find((x) => x.Sid === 'OwnerAccount')?.Condition).toEqual({
+      StringEquals: { 'AWS:SourceOwner': '123456789012' },
+    });
+    expect(statements.find((x) => x.Sid === 'ServicesPublishAlarmsAndEvents')).toEqual({
+      Sid: 'ServicesPublishAlarmsAndEvents',
+      Effect: 'Allow',
+      Principal: { Service: ['cloudwatch.amazonaws.com', 'dms.amazonaws.com'] },
+      Action: 'sns:Publish',
+      Resource: policy?.arn,
+      Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+    });
+    expect(resources(s, 'aws_cloudwatch_event_rule')).toEqual([]);
+  });
+
   it('plans upgrades that apply: parameter groups per major version created before the old go, major upgrades allowed, no instance version, no unplanned minor upgrades', () => {
     const [cluster] = resources(s, 'aws_rds_cluster');
     expect(cluster).toMatchObject({
@@ -495,6 +513,40 @@ describe('MigrationStack variants', () => {
     ]);
     expect(resources(s, 'aws_dms_replication_instance')).toEqual([]);
     expect(resources(s, 'aws_iam_role').map((r) => r.name)).toEqual(['billing-dev-dms-secrets']);
+  });
+
+  it('DMS Serverless state changes reach the encrypted topic through EventBridge (event subscriptions take no replication config)', () => {
+    const config = withTls({
+      aws: { region: 'eu-west-1', accountId: '123456789012' },
+      replicationInstance: { serverless: { minCapacityUnits: 2, maxCapacityUnits: 16 } },
+    });
+    const s = synth({ config });
+    const [rule] = resources(s, 'aws_cloudwatch_event_rule');
+    // EventBridge: "AWS Database Migration Service events": Serverless replications send
+    // "DMS Replication State Change".
+    expect(JSON.parse(String(rule?.event_pattern))).toEqual({
+      source: ['aws.dms'],
+      'detail-type': ['DMS Replication State Change'],
+      resources: [expect.stringMatching(/^\$\{aws_dms_replication_config\.\w+\.arn\}$/)],
+    });
+    const [target] = resources(s, 'aws_cloudwatch_event_target');
+    expect(target?.rule).toMatch(/^\$\{aws_cloudwatch_event_rule\.\w+\.name\}$/);
+    expect(target?.arn).toMatch(/^\$\{aws_sns_topic\.Monitoring_Topic_\w+\.arn\}$/);
+    const topicPolicy = JSON.parse(String(resources(s, 'aws_sns_topic_policy')[0]?.policy));
+    expect(
+      topicPolicy.Statement.find((x: { Sid: string }) => x.Sid === 'ServicesPublishAlarmsAndEvents')
+        .Principal,
+    ).toEqual({ Service: ['cloudwatch.amazonaws.com', 'dms.amazonaws.com', 'events.amazonaws.com'] });
+    const keyPolicy = JSON.parse(String(resources(s, 'aws_kms_key')[0]?.policy));
+    expect(
+      keyPolicy.Statement.find((x: { Sid: string }) => x.Sid === 'ServicesPublishToEncryptedTopics'),
+    ).toMatchObject({
+      Principal: { Service: ['cloudwatch.amazonaws.com', 'dms.amazonaws.com', 'events.amazonaws.com'] },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+    });
+    // No alarm or dashboard keyed by a task that does not exist.
+    expect(resources(s, 'aws_cloudwatch_metric_alarm').filter((a) => a.namespace === 'AWS/DMS')).toEqual([]);
+    expect(resources(s, 'aws_dms_event_subscription')).toEqual([]);
   });
 });
 

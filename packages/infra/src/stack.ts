@@ -97,8 +97,13 @@ export class MigrationStack extends TerraformStack {
         description: `dmskit ${name}: Aurora, DMS, secrets, alarms`,
         accountId,
         partition: partitionOf(config.aws.region),
-        // The alarm topic is encrypted with this key: CloudWatch alarms and DMS events publish to it.
-        topicPublishers: ['cloudwatch.amazonaws.com', 'dms.amazonaws.com'],
+        // The alarm topic is encrypted with this key: CloudWatch alarms and DMS events publish to it, and
+        // EventBridge the state changes of a DMS Serverless replication.
+        topicPublishers: [
+          'cloudwatch.amazonaws.com',
+          'dms.amazonaws.com',
+          ...(config.replicationInstance.serverless ? ['events.amazonaws.com'] : []),
+        ],
       });
     const kmsKeyArn = existingKey ?? this.key!.key.arn;
     // A VPC of its own with the routes to on-prem, or the platform team's (config network.existingVpc).
@@ -228,6 +233,7 @@ export class MigrationStack extends TerraformStack {
     this.monitoring = new MigrationMonitoring(this, 'Monitoring', {
       name,
       region: config.aws.region,
+      accountId,
       kmsKeyArn: kmsKeyArn,
       ...(this.replication.instance
         ? {
@@ -242,7 +248,10 @@ export class MigrationStack extends TerraformStack {
             replicationTaskMetricId: Fn.element(Fn.split(':', this.replication.task.replicationTaskArn), 6),
             replicationTaskArn: this.replication.task.replicationTaskArn,
           }
-        : { replicationTaskId: `${name}-task` }),
+        : {}),
+      ...(this.replication.serverlessConfig
+        ? { replicationConfigArn: this.replication.serverlessConfig.arn }
+        : {}),
       auroraClusterId: this.target.cluster.clusterIdentifier,
       ...(this.network?.vpnConnection ? { vpnConnectionId: this.network.vpnConnection.id } : {}),
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),

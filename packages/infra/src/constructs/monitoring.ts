@@ -1,7 +1,10 @@
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard/index.js';
+import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
+import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { DmsEventSubscription } from '@cdktf/provider-aws/lib/dms-event-subscription/index.js';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic/index.js';
+import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy/index.js';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription/index.js';
 import { Construct } from 'constructs';
 import { validateProps } from '../validate-props.js';
@@ -21,6 +24,18 @@ export interface MigrationMonitoringProps {
    */
   readonly replicationTaskMetricId?: string;
   readonly replicationInstanceArn?: string;
+  /**
+   * A DMS Serverless replication config's ARN: its state changes (failed, stopped, ...) reach the topic
+   * through an EventBridge rule on `DMS Replication State Change`, since DMS event subscriptions take
+   * replication instances and tasks only (EventBridge: "AWS Database Migration Service events"; DMS API
+   * reference: CreateEventSubscription, SourceType).
+   */
+  readonly replicationConfigArn?: string;
+  /**
+   * The account that owns the topic: the topic policy lets CloudWatch, DMS and EventBridge of this
+   * account only publish to it (`aws:SourceAccount`).
+   */
+  readonly accountId: string;
   /**
    * The Aurora cluster identifier: the writer's alarms use the cluster's `Role = WRITER` metrics, so they
    * follow the writer through a failover (Aurora: "Amazon CloudWatch metrics for Amazon Aurora").
@@ -42,13 +57,16 @@ export interface MigrationMonitoringProps {
 /**
  * Alarms, events and a dashboard for a running migration: CDCLatencySource, CDCLatencyTarget,
  * FreeStorageSpace, CPUUtilization and FreeableMemory of the replication instance (DMS: "Monitoring AWS
- * DMS tasks", metrics in AWS/DMS), CPU and memory of the Aurora writer, an encrypted SNS topic, and a DMS
- * event subscription for task failure and state change and instance failover.
+ * DMS tasks", metrics in AWS/DMS), CPU and memory of the Aurora writer, an encrypted SNS topic with a
+ * policy for the services that publish to it, a DMS event subscription for task failure and state change
+ * and instance failover, and for DMS Serverless an EventBridge rule on the replication's state changes.
  */
 export class MigrationMonitoring extends Construct {
   public readonly topic: SnsTopic;
   public readonly alarms: CloudwatchMetricAlarm[] = [];
   public readonly eventSubscription?: DmsEventSubscription;
+  /** The EventBridge rule that sends a Serverless replication's state changes to the topic. */
+  public readonly serverlessEvents?: CloudwatchEventRule;
   public readonly dashboard: CloudwatchDashboard;
 
   constructor(scope: Construct, id: string, props: MigrationMonitoringProps) {
@@ -60,8 +78,8 @@ export class MigrationMonitoring extends Construct {
         message: `cdcLatencyThresholdSeconds must be positive but ${latency} was provided`,
       },
       {
-        failed: !props.replicationTaskId && !props.replicationInstanceId,
-        message: 'replicationTaskId or replicationInstanceId is required',
+        failed: !props.replicationTaskId && !props.replicationInstanceId && !props.replicationConfigArn,
+        message: 'replicationTaskId, replicationInstanceId or replicationConfigArn is required',
       },
     ]);
     const tags = props.tags ? { tags: props.tags } : {};
@@ -69,6 +87,43 @@ export class MigrationMonitoring extends Construct {
       name: `${props.name}-alarms`,
       kmsMasterKeyId: props.kmsKeyArn,
       ...tags,
+    });
+    const publishers = ['cloudwatch.amazonaws.com', 'dms.amazonaws.com'];
+    if (props.replicationConfigArn) publishers.push('events.amazonaws.com');
+    // The topic's own policy (SNS: "Example cases for Amazon SNS access control"): the owner account keeps
+    // its rights, and the services that raise alarms and events publish, for this account only.
+    new SnsTopicPolicy(this, 'TopicPolicy', {
+      arn: this.topic.arn,
+      policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'OwnerAccount',
+            Effect: 'Allow',
+            Principal: { AWS: '*' },
+            Action: [
+              'SNS:GetTopicAttributes',
+              'SNS:SetTopicAttributes',
+              'SNS:AddPermission',
+              'SNS:RemovePermission',
+              'SNS:DeleteTopic',
+              'SNS:Subscribe',
+              'SNS:ListSubscriptionsByTopic',
+              'SNS:Publish',
+            ],
+            Resource: this.topic.arn,
+            Condition: { StringEquals: { 'AWS:SourceOwner': props.accountId } },
+          },
+          {
+            Sid: 'ServicesPublishAlarmsAndEvents',
+            Effect: 'Allow',
+            Principal: { Service: publishers },
+            Action: 'sns:Publish',
+            Resource: this.topic.arn,
+            Condition: { StringEquals: { 'aws:SourceAccount': props.accountId } },
+          },
+        ],
+      }),
     });
     if (props.alarmEmail)
       new SnsTopicSubscription(this, 'Email', {
@@ -212,6 +267,22 @@ export class MigrationMonitoring extends Construct {
           ...tags,
         });
       }
+    }
+    if (props.replicationConfigArn) {
+      this.serverlessEvents = new CloudwatchEventRule(this, 'ServerlessEvents', {
+        name: `${props.name}-dms-serverless-events`,
+        description: 'State changes of the DMS Serverless replication (failed, stopped, running...)',
+        eventPattern: JSON.stringify({
+          source: ['aws.dms'],
+          'detail-type': ['DMS Replication State Change'],
+          resources: [props.replicationConfigArn],
+        }),
+        ...tags,
+      });
+      new CloudwatchEventTarget(this, 'ServerlessEventsToTopic', {
+        rule: this.serverlessEvents.name,
+        arn: this.topic.arn,
+      });
     }
     const widget = (title: string, metrics: unknown[][], x: number, y: number) => ({
       type: 'metric',
