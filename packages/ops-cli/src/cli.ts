@@ -247,6 +247,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   program
+    .command('schema')
+    .description(
+      "Create the target schema of a DMS migration before its first start: the selected tables with keys, indexes and constraints, under the names and columns the task's transformation rules give them, in one transaction",
+    )
+    .option('-c, --config <file>', 'migration config (.ts or .json)', 'migrations/ecommerce.ts')
+    .option('--source-url <url>', 'source database URL (default: from the config and its password variable)')
+    .option('--target-url <url>', 'target database URL (the Aurora writer)')
+    .option('--dry-run', 'print what would be created and the transformation DDL; change nothing')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts) => {
+      const { schema } = await import('./commands/schema.js');
+      outcome = await schema({ ...opts, cwd: process.cwd() });
+    });
+
+  program
     .command('secrets')
     .description(
       'Write the DMS endpoint secrets the stack created empty: the source from the config and its password variable, the target from --target-url',

@@ -25,6 +25,8 @@ export * from './runbook/watermark.js';
 export * from './sample/ecommerce.js';
 export * from './sample/writer.js';
 export * from './schema/copy.js';
+export * from './schema/dms-schema.js';
 export * from './schema/pgtools.js';
+export * from './schema/transform-ddl.js';
 export * from './servers/embedded.js';
 export * from './ui/progress.js';

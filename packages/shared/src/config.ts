@@ -341,11 +341,15 @@ export const TableSettingsRuleSchema = z.object({
   /**
    * Parallel full load of one table. PostgreSQL sources take `ranges` only: at most 10 columns, none of
    * them float or LOB; rows with NULL in a range column are not migrated, so range columns must be NOT
-   * NULL (DMS: "Table and collection settings rules and operations"). `partitions-auto` is refused.
+   * NULL (DMS: "Table and collection settings rules and operations"). `partitions-auto` and
+   * `partitions-list` (the named partitions of a table, for the sources that load by partition) are typed
+   * and refused: a PostgreSQL source segments by ranges only; its partitions are tables of their own,
+   * selected and loaded in parallel like any other.
    */
   parallelLoad: z
     .discriminatedUnion('type', [
       z.object({ type: z.literal('partitions-auto') }),
+      z.object({ type: z.literal('partitions-list'), partitions: z.array(z.string().min(1)).min(1) }),
       z.object({
         type: z.literal('ranges'),
         columns: z.array(z.string().min(1)).min(1),
@@ -793,6 +797,8 @@ export type MigrationConfigInput = z.input<typeof MigrationConfigSchema>;
 export type MigrationConfig = z.output<typeof MigrationConfigSchema>;
 export type SelectionRule = z.output<typeof SelectionRuleSchema>;
 export type TransformationRule = z.output<typeof TransformationRuleSchema>;
+/** A DMS data type of add-column and change-data-type. */
+export type DmsDataType = z.output<typeof DmsDataTypeSchema>;
 export type TableSettingsRule = z.output<typeof TableSettingsRuleSchema>;
 export type TaskConfig = z.output<typeof TaskSchema>;
 export type SourceFilter = z.output<typeof SourceFilterSchema>;

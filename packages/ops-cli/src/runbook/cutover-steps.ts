@@ -243,6 +243,7 @@ const sequences: Step = async (ctx) => {
     ctx.options.sourceControl,
     ctx.options.targetControl,
     ctx.options.selection,
+    ctx.options.transformations,
   );
   ctx.state.sequences = ctx.sequences.length;
   return `${ctx.sequences.length} sequence value(s) copied`;

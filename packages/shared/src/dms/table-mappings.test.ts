@@ -196,13 +196,19 @@ describe('DMS table mappings', () => {
             boundaries: [['1', '2']],
           },
         },
+        {
+          schema: 'public',
+          table: 'metrics',
+          parallelLoad: { type: 'partitions-list', partitions: ['metrics_2025', 'metrics_2026'] },
+        },
       ],
     });
     expect(tableMappingIssues(bad).map((i) => `${i.path}: ${i.message}`)).toEqual([
-      "task.tableSettings[0].parallelLoad.type: partitions-auto is not for PostgreSQL sources: use type 'ranges' with columns and boundaries",
+      "task.tableSettings[0].parallelLoad.type: partitions-auto is not for PostgreSQL sources: use type 'ranges' with columns and boundaries, or select the partitions as tables (each loads in parallel)",
       'task.tableSettings[1]: names public.log_% with a wildcard: table-settings rules take exact names',
       'task.tableSettings[2].parallelLoad.columns: has 11 columns: at most 10',
       'task.tableSettings[2].parallelLoad.boundaries[0]: has 2 value(s) for 11 column(s)',
+      "task.tableSettings[3].parallelLoad.type: partitions-list is not for PostgreSQL sources: use type 'ranges' with columns and boundaries, or select the partitions as tables (each loads in parallel)",
     ]);
   });
 

@@ -97,6 +97,8 @@ function tableSettingsRule(rule: TableSettingsRule, id: number): { [key: string]
     'object-locator': { 'schema-name': rule.schema, 'table-name': rule.table },
   };
   if (rule.parallelLoad?.type === 'partitions-auto') out['parallel-load'] = { type: 'partitions-auto' };
+  if (rule.parallelLoad?.type === 'partitions-list')
+    out['parallel-load'] = { type: 'partitions-list', partitions: [...rule.parallelLoad.partitions] };
   if (rule.parallelLoad?.type === 'ranges') {
     out['parallel-load'] = {
       type: 'ranges',
@@ -241,11 +243,10 @@ export function tableMappingIssues(task: TaskConfig, catalog?: readonly CatalogT
         path: `task.tableSettings[${i}]`,
         message: `names ${r.schema}.${r.table} with a wildcard: table-settings rules take exact names`,
       });
-    if (r.parallelLoad?.type === 'partitions-auto')
+    if (r.parallelLoad?.type === 'partitions-auto' || r.parallelLoad?.type === 'partitions-list')
       issues.push({
         path: `task.tableSettings[${i}].parallelLoad.type`,
-        message:
-          "partitions-auto is not for PostgreSQL sources: use type 'ranges' with columns and boundaries",
+        message: `${r.parallelLoad.type} is not for PostgreSQL sources: use type 'ranges' with columns and boundaries, or select the partitions as tables (each loads in parallel)`,
       });
     if (r.parallelLoad?.type === 'ranges') {
       const { columns, boundaries } = r.parallelLoad;
