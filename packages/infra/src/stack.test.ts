@@ -15,6 +15,7 @@ type Synth = {
   data?: Record<string, Record<string, Record<string, unknown>>>;
   terraform: Record<string, unknown>;
   provider: Record<string, unknown[]>;
+  output?: Record<string, { value: unknown }>;
 };
 
 /** One output folder for every synth of this file (Testing.app() would make one per call and leave it). */
@@ -685,5 +686,100 @@ describe('subnetCidr', () => {
     expect(subnetCidr('10.60.0.0/16', 4, 3)).toBe('10.60.48.0/20');
     expect(subnetCidr('172.16.8.0/22', 2, 1)).toBe('172.16.9.0/24');
     expect(() => subnetCidr('10.0.0.0/16', 2, 4)).toThrowError(RangeError);
+  });
+});
+
+describe('a big database: several tasks planned from the catalog, the largest tables loaded in key ranges', () => {
+  const GB = 1024 ** 3;
+  const catalog = [
+    {
+      schema: 'public',
+      table: 'events',
+      columns: ['id'],
+      bytes: 900 * GB,
+      keyRange: { column: 'id', min: '1', max: '800' },
+    },
+    { schema: 'public', table: 'orders', columns: ['id'], bytes: 400 * GB },
+    { schema: 'public', table: 'order_lines', columns: ['id'], bytes: 350 * GB },
+    { schema: 'public', table: 'customers', columns: ['id'], bytes: 100 * GB },
+  ];
+  const config = withTls({
+    aws: { region: 'eu-west-1', accountId: '123456789012' },
+    task: { shards: 3, splitLargest: { tables: 1, segments: 4 }, sourceCatalogFile: 'catalog.json' },
+  });
+  const s = synth({ config, catalog });
+  const tasks = sorted(resources(s, 'aws_dms_replication_task'));
+  const selectedBy = (t: Record<string, unknown>) =>
+    (JSON.parse(String(t.table_mappings)).rules as Record<string, unknown>[])
+      .filter((r) => r['rule-type'] === 'selection')
+      .map((r) => `${r['rule-action']} ${(r['object-locator'] as Record<string, string>)['table-name']}`);
+
+  it('one task per shard on the one instance, each table in exactly one of them with its own watermark', () => {
+    expect(tasks.map((t) => t.replication_task_id)).toEqual([
+      'billing-dev-task-1',
+      'billing-dev-task-2',
+      'billing-dev-task-3',
+    ]);
+    expect(new Set(tasks.map((t) => t.replication_instance_arn)).size).toBe(1);
+    expect(tasks.map(selectedBy)).toEqual([
+      ['explicit events', 'include dmskit_billing_dev_watermark_1'],
+      ['explicit orders', 'include dmskit_billing_dev_watermark_2'],
+      ['explicit customers', 'explicit order_lines', 'include dmskit_billing_dev_watermark_3'],
+    ]);
+    // In shard order: task 1 keeps the single-task construct id, the others are numbered.
+    expect(s.output?.replication_task_arns?.value).toEqual([
+      expect.stringMatching(/^\$\{aws_dms_replication_task\.Replication_Task_\w+\.replication_task_arn\}$/),
+      expect.stringMatching(/^\$\{aws_dms_replication_task\.Replication_Task2_\w+\.replication_task_arn\}$/),
+      expect.stringMatching(/^\$\{aws_dms_replication_task\.Replication_Task3_\w+\.replication_task_arn\}$/),
+    ]);
+  });
+
+  it('the largest table loads in four key ranges in its task', () => {
+    const settings = (JSON.parse(String(tasks[0]?.table_mappings)).rules as Record<string, unknown>[]).filter(
+      (r) => r['rule-type'] === 'table-settings',
+    );
+    expect(settings).toEqual([
+      expect.objectContaining({
+        'object-locator': { 'schema-name': 'public', 'table-name': 'events' },
+        'parallel-load': { type: 'ranges', columns: ['id'], boundaries: [['200'], ['400'], ['600']] },
+      }),
+    ]);
+  });
+
+  it('every task has its CDC latency alarms and is in the event subscription', () => {
+    const latency = resources(s, 'aws_cloudwatch_metric_alarm').filter(
+      (a) => a.metric_name === 'CDCLatencySource',
+    );
+    expect(latency).toHaveLength(3);
+    const taskDims = latency.map((a) => (a.dimensions as Record<string, string>).ReplicationTaskIdentifier);
+    for (const n of [1, 2, 3])
+      expect(
+        taskDims.filter((d) => d?.includes(`aws_dms_replication_task.Replication_Task${n === 1 ? '' : n}_`)),
+      ).toHaveLength(1);
+    const [events] = resources(s, 'aws_dms_event_subscription').filter(
+      (e) => e.source_type === 'replication-task',
+    );
+    const taskRefs = Object.keys(s.resource.aws_dms_replication_task ?? {}).map(
+      (id) => `\${aws_dms_replication_task.${id}.replication_task_id}`,
+    );
+    expect(taskRefs).toHaveLength(3);
+    expect(sorted(events?.source_ids as string[])).toEqual(sorted(taskRefs));
+  });
+
+  it('shards need a catalog, a replication instance and a task that loads', () => {
+    const bad =
+      (task: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      () =>
+        parseMigrationConfig({ ...base, source: { ...base.source, sslmode: 'require' }, task, ...extra });
+    expect(bad({ shards: 2 })).toThrow(/task\.sourceCatalogFile: is needed to balance task\.shards/);
+    expect(bad({ shards: 2, migrationType: 'cdc', sourceCatalogFile: 'c.json' })).toThrow(
+      /task\.shards: needs a task that loads/,
+    );
+    expect(
+      bad(
+        { shards: 2, sourceCatalogFile: 'c.json' },
+        { replicationInstance: { serverless: { minCapacityUnits: 1, maxCapacityUnits: 4 } } },
+      ),
+    ).toThrow(/task\.shards: is for replication instances/);
   });
 });

@@ -4,10 +4,9 @@ import {
   type CatalogTable,
   dmsSlotName,
   type MigrationConfig,
-  nativeObjectNames,
+  planTaskShards,
   resourceName,
   resourceTags,
-  tableMappingsJson,
   taskSettingsJson,
 } from '@dmskit/shared';
 import { Fn, TerraformOutput, TerraformStack } from 'cdktf';
@@ -215,9 +214,10 @@ export class MigrationStack extends TerraformStack {
       target: { databaseName, secretArn: targetSecret.arn },
       secretsAccessRoleArn: roles.secretsAccessRole.arn,
       migrationType: config.task.migrationType,
-      tableMappings: tableMappingsJson(config.task, props.catalog, {
-        watermarkTable: nativeObjectNames(config).watermarkTable,
-      }),
+      tasks: planTaskShards(config, props.catalog).map((t) => ({
+        taskId: t.taskId,
+        tableMappings: t.tableMappings,
+      })),
       taskSettings: taskSettingsJson(
         config.task,
         timeTravel
@@ -241,14 +241,12 @@ export class MigrationStack extends TerraformStack {
             replicationInstanceArn: this.replication.instance.replicationInstanceArn,
           }
         : {}),
-      ...(this.replication.task
-        ? {
-            replicationTaskId: this.replication.task.replicationTaskId,
-            // CloudWatch keys a task's metrics by its resource id (the last part of the ARN), not its task id.
-            replicationTaskMetricId: Fn.element(Fn.split(':', this.replication.task.replicationTaskArn), 6),
-            replicationTaskArn: this.replication.task.replicationTaskArn,
-          }
-        : {}),
+      replicationTasks: this.replication.tasks.map((t) => ({
+        id: t.replicationTaskId,
+        // CloudWatch keys a task's metrics by its resource id (the last part of the ARN), not its task id.
+        metricId: Fn.element(Fn.split(':', t.replicationTaskArn), 6),
+        arn: t.replicationTaskArn,
+      })),
       ...(this.replication.serverlessConfig
         ? { replicationConfigArn: this.replication.serverlessConfig.arn }
         : {}),
@@ -265,5 +263,9 @@ export class MigrationStack extends TerraformStack {
     new TerraformOutput(this, 'target_secret_arn', { value: targetSecret.arn });
     if (this.replication.task)
       new TerraformOutput(this, 'replication_task_arn', { value: this.replication.task.replicationTaskArn });
+    if (this.replication.tasks.length > 1)
+      new TerraformOutput(this, 'replication_task_arns', {
+        value: this.replication.tasks.map((t) => t.replicationTaskArn),
+      });
   }
 }

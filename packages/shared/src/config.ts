@@ -404,6 +404,26 @@ export const TaskSchema = z.object({
   transformations: z.array(TransformationRuleSchema).default([]),
   /** Table-settings rules (parallel load, per-table LOB settings). @default [] */
   tableSettings: z.array(TableSettingsRuleSchema).default([]),
+  /**
+   * Replication tasks the migration is split into, for a database one task cannot load or keep up with
+   * (DMS: "Best practices", using multiple tasks): the selected tables of `sourceCatalogFile` balanced by
+   * size, each table in exactly one task (explicit selection rules), each task with a watermark table of
+   * its own so that the cutover proves every task caught up. Needs a replication instance and a task
+   * that loads (full-load-and-cdc or full-load). @default 1
+   */
+  shards: z.number().int().min(1).max(32).default(1),
+  /**
+   * Parallel load of the largest tables by key ranges (DMS table settings `parallel-load` of type
+   * `ranges`): the `tables` largest of `sourceCatalogFile` with a single-column integer primary key are
+   * cut into `segments` ranges of equal key width between the key's minimum and maximum the catalog
+   * recorded. A table with a `parallelLoad` of its own in `tableSettings` keeps it. @default off
+   */
+  splitLargest: z
+    .object({
+      tables: z.number().int().min(0).max(100).default(0),
+      segments: z.number().int().min(2).max(49).default(4),
+    })
+    .prefault({}),
   /** Tables loaded at the same time in the full load (MaxFullLoadSubTasks). @default 8 */
   maxFullLoadSubTasks: z.number().int().min(1).max(49).default(8),
   /** Apply CDC changes in batches (BatchApplyEnabled); needs a primary key on every table. @default false */
@@ -781,6 +801,27 @@ export const MigrationConfigSchema = z
         message: "must name the application's roles when fenceMethod is 'revoke-login'",
       });
     }
+    if (cfg.task.shards > 1 && cfg.replicationInstance.serverless)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['task', 'shards'],
+        message:
+          'is for replication instances: DMS Serverless scales the capacity of one replication instead',
+      });
+    if (cfg.task.shards > 1 && cfg.task.migrationType === 'cdc')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['task', 'shards'],
+        message:
+          'needs a task that loads (full-load-and-cdc or full-load): a CDC-only task starts at one slot of its own',
+      });
+    if ((cfg.task.shards > 1 || cfg.task.splitLargest.tables > 0) && !cfg.task.sourceCatalogFile)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['task', 'sourceCatalogFile'],
+        message:
+          "is needed to balance task.shards and split task.splitLargest by the tables' sizes and keys: run dmskit catalog --out <file>",
+      });
     const major = Number(cfg.target.engineVersion.split('.')[0]);
     if (cfg.source.majorVersion !== undefined && major < cfg.source.majorVersion) {
       ctx.addIssue({

@@ -1,4 +1,5 @@
 export * from './config.js';
+export * from './dms/shards.js';
 export * from './dms/table-mappings.js';
 export * from './dms/task-settings.js';
 export * from './dms/transform-names.js';

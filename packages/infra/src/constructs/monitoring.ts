@@ -13,16 +13,18 @@ export interface MigrationMonitoringProps {
   readonly name: string;
   readonly region: string;
   readonly kmsKeyArn: string;
-  /** Replication instance and task identifiers (not ARNs): the dimensions of the AWS/DMS metrics. */
+  /** Replication instance identifier (not its ARN): the dimension of the AWS/DMS instance metrics. */
   readonly replicationInstanceId?: string;
-  readonly replicationTaskId?: string;
-  /** Resource ARNs of the task and instance for the event subscription (task ARN preferred). */
-  readonly replicationTaskArn?: string;
   /**
-   * The task's resource id (the last part of its ARN): the `ReplicationTaskIdentifier` dimension of
-   * its metrics. @default replicationTaskId
+   * The replication tasks, each with its id (the event subscription's source id), its resource id (the
+   * last part of its ARN: the `ReplicationTaskIdentifier` dimension of its metrics; default the id) and
+   * its ARN. Each gets its CDC latency alarms; the event subscription covers all.
    */
-  readonly replicationTaskMetricId?: string;
+  readonly replicationTasks?: readonly {
+    readonly id: string;
+    readonly metricId?: string;
+    readonly arn?: string;
+  }[];
   readonly replicationInstanceArn?: string;
   /**
    * A DMS Serverless replication config's ARN: its state changes (failed, stopped, ...) reach the topic
@@ -78,8 +80,9 @@ export class MigrationMonitoring extends Construct {
         message: `cdcLatencyThresholdSeconds must be positive but ${latency} was provided`,
       },
       {
-        failed: !props.replicationTaskId && !props.replicationInstanceId && !props.replicationConfigArn,
-        message: 'replicationTaskId, replicationInstanceId or replicationConfigArn is required',
+        failed:
+          !props.replicationTasks?.length && !props.replicationInstanceId && !props.replicationConfigArn,
+        message: 'replicationTasks, replicationInstanceId or replicationConfigArn is required',
       },
     ]);
     const tags = props.tags ? { tags: props.tags } : {};
@@ -166,28 +169,30 @@ export class MigrationMonitoring extends Construct {
     const instanceDim = props.replicationInstanceId
       ? { ReplicationInstanceIdentifier: props.replicationInstanceId }
       : undefined;
-    if (props.replicationTaskId && instanceDim) {
-      const taskDim = {
-        ...instanceDim,
-        ReplicationTaskIdentifier: props.replicationTaskMetricId ?? props.replicationTaskId,
-      };
-      alarm('CdcLatencySource', {
-        namespace: 'AWS/DMS',
-        metric: 'CDCLatencySource',
-        dimensions: taskDim,
-        comparison: 'GreaterThanThreshold',
-        threshold: latency,
-        description: `CDC reads the source more than ${latency} s behind`,
+    const tasks = props.replicationTasks ?? [];
+    if (instanceDim)
+      tasks.forEach((t, i) => {
+        // The first task's alarms keep the ids of a single-task stack; the others are numbered.
+        const n = i === 0 ? '' : String(i + 1);
+        const of = tasks.length > 1 ? ` (task ${t.id})` : '';
+        const taskDim = { ...instanceDim, ReplicationTaskIdentifier: t.metricId ?? t.id };
+        alarm(`CdcLatencySource${n}`, {
+          namespace: 'AWS/DMS',
+          metric: 'CDCLatencySource',
+          dimensions: taskDim,
+          comparison: 'GreaterThanThreshold',
+          threshold: latency,
+          description: `CDC reads the source more than ${latency} s behind${of}`,
+        });
+        alarm(`CdcLatencyTarget${n}`, {
+          namespace: 'AWS/DMS',
+          metric: 'CDCLatencyTarget',
+          dimensions: taskDim,
+          comparison: 'GreaterThanThreshold',
+          threshold: latency,
+          description: `CDC applies to the target more than ${latency} s behind${of}`,
+        });
       });
-      alarm('CdcLatencyTarget', {
-        namespace: 'AWS/DMS',
-        metric: 'CDCLatencyTarget',
-        dimensions: taskDim,
-        comparison: 'GreaterThanThreshold',
-        threshold: latency,
-        description: `CDC applies to the target more than ${latency} s behind`,
-      });
-    }
     if (instanceDim) {
       alarm('DmsFreeStorage', {
         namespace: 'AWS/DMS',
@@ -245,13 +250,13 @@ export class MigrationMonitoring extends Construct {
         description: 'Every tunnel of the VPN to on-prem is down: DMS cannot reach the source',
       });
 
-    if (props.replicationTaskArn || props.replicationInstanceArn) {
-      const task = Boolean(props.replicationTaskArn);
+    if (tasks.some((t) => t.arn) || props.replicationInstanceArn) {
+      const task = tasks.some((t) => t.arn);
       this.eventSubscription = new DmsEventSubscription(this, 'Events', {
         name: `${props.name}-dms-events`,
         snsTopicArn: this.topic.arn,
         sourceType: task ? 'replication-task' : 'replication-instance',
-        sourceIds: [task ? props.replicationTaskId! : props.replicationInstanceId!],
+        sourceIds: task ? tasks.map((t) => t.id) : [props.replicationInstanceId!],
         eventCategories: task ? ['failure', 'state change'] : ['failover', 'failure', 'low storage'],
         enabled: true,
         ...tags,
@@ -293,28 +298,20 @@ export class MigrationMonitoring extends Construct {
       properties: { title, region: props.region, stat: 'Average', period: 60, metrics },
     });
     const widgets = [
-      ...(props.replicationTaskId && instanceDim
+      ...(tasks.length && instanceDim
         ? [
             widget(
               'CDC latency (s)',
-              [
-                [
+              tasks.flatMap((t) =>
+                ['CDCLatencySource', 'CDCLatencyTarget'].map((metric) => [
                   'AWS/DMS',
-                  'CDCLatencySource',
+                  metric,
                   'ReplicationInstanceIdentifier',
                   instanceDim.ReplicationInstanceIdentifier,
                   'ReplicationTaskIdentifier',
-                  props.replicationTaskMetricId ?? props.replicationTaskId,
-                ],
-                [
-                  'AWS/DMS',
-                  'CDCLatencyTarget',
-                  'ReplicationInstanceIdentifier',
-                  instanceDim.ReplicationInstanceIdentifier,
-                  'ReplicationTaskIdentifier',
-                  props.replicationTaskMetricId ?? props.replicationTaskId,
-                ],
-              ],
+                  t.metricId ?? t.id,
+                ]),
+              ),
               0,
               0,
             ),

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { type CatalogTable, displayName } from '@dmskit/shared';
-import { closeQuietly, listTables, openConnection } from '@dmskit/validation';
+import { closeQuietly, listTables, openConnection, qualifiedName } from '@dmskit/validation';
+import pg from 'pg';
 import { urlWithDatabase } from '../pg/url.js';
 
 /** Fields the migration program fills in by hand; a new catalog run keeps them. */
@@ -64,20 +65,44 @@ async function catalogDatabase(
     const lo = Number(
       ((await c.query('SELECT count(*)::int8 AS n FROM pg_largeobject_metadata')).rows[0] as { n: string }).n,
     );
-    const catalogTables: CatalogTable[] = [
-      ...tables.map((t) => ({
+    const totals = new Map(
+      (
+        await c.query(
+          `SELECT n.nspname AS schema, c.relname AS table, pg_total_relation_size(c.oid)::int8 AS bytes
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r'`,
+        )
+      ).rows.map((r: { schema: string; table: string; bytes: string }) => [`${r.schema}.${r.table}`, Number(r.bytes)]),
+    );
+    const catalogTables: CatalogTable[] = [];
+    for (const t of tables) {
+      // A single-column integer key's range (two index probes): what task.splitLargest cuts ranges from.
+      const key = t.primaryKey.length === 1 ? t.columns.find((x) => x.name === t.primaryKey[0]) : undefined;
+      let keyRange: CatalogTable['keyRange'];
+      if (key && /^(smallint|integer|bigint)$/.test(key.type)) {
+        const col = pg.escapeIdentifier(key.name);
+        const { rows } = await c.query(
+          `SELECT min(${col})::text AS min, max(${col})::text AS max FROM ${qualifiedName(t)}`,
+        );
+        const r = rows[0] as { min: string | null; max: string | null };
+        if (r.min !== null && r.max !== null) keyRange = { column: key.name, min: r.min, max: r.max };
+      }
+      catalogTables.push({
         schema: t.schema,
         table: t.table,
         columns: t.columns.map((x) => x.name),
+        bytes: totals.get(`${t.schema}.${t.table}`) ?? t.bytes,
+        ...(keyRange ? { keyRange } : {}),
         ...(t.partitionOf ? { partitionOf: t.partitionOf } : {}),
-      })),
+      });
+    }
+    catalogTables.push(
       ...partitioned.rows.map((r: { schema: string; table: string; columns: string[] }) => ({
         schema: r.schema,
         table: r.table,
         columns: r.columns,
         partitioned: true,
       })),
-    ];
+    );
     return {
       name,
       present: true,

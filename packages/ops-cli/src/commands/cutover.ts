@@ -1,16 +1,18 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   dmsSlotName,
+  dmsTaskIds,
   type MigrationConfig,
   nativeObjectNames,
   selectTables,
+  shardWatermarkTables,
   UsageError,
 } from '@dmskit/shared';
 import { closeQuietly, describeConnection, listTables, openConnection } from '@dmskit/validation';
 import type pg from 'pg';
 import { dmsCutoverEngine } from '../dms/engine.js';
-import { resolveDmsSlot, usesNamedSlot } from '../dms/slot.js';
-import { createDmsClient, dmsResourceIds } from '../dms/task.js';
+import { resolveDmsSlots, usesNamedSlot } from '../dms/slot.js';
+import { createDmsClient } from '../dms/task.js';
 import { nativeCutoverEngine } from '../native/engine.js';
 import type { NativeStartState } from '../native/start-state.js';
 import type { CommandOutcome } from '../outcome.js';
@@ -60,8 +62,8 @@ async function engineFor(
     config,
     source,
     ...(target ? { target } : {}),
-    // The slot the task reads: the stack's name for a CDC-only task, else the one DMS created.
-    slot: await resolveDmsSlot(source, config),
+    // The slots the tasks read: the stack's name for a CDC-only task, else the ones DMS created.
+    slots: await resolveDmsSlots(source, config),
   });
 }
 
@@ -96,14 +98,19 @@ export function cutoverDryRun(
   tableBytes?: number,
 ): string {
   const n = nativeObjectNames(config);
-  const ids = dmsResourceIds(config);
+  const taskIds = dmsTaskIds(config).join(', ');
   const slot =
     engine === 'native'
       ? n.slot
       : usesNamedSlot(config)
         ? dmsSlotName(config)
-        : 'the slot DMS created for the task';
-  const watermark = watermarkTableName(n.watermarkTable);
+        : config.task.shards > 1
+          ? `each of the ${config.task.shards} slots DMS created for the tasks`
+          : 'the slot DMS created for the task';
+  const watermark =
+    engine === 'native'
+      ? watermarkTableName(n.watermarkTable)
+      : shardWatermarkTables(config).map(watermarkTableName).join(', ');
   const c = config.cutover;
   const actions: Record<string, string[]> = {
     preconditions: [
@@ -112,7 +119,7 @@ export function cutoverDryRun(
             `target: pg_subscription_rel of ${n.subscription}: every table ready; subscription enabled, apply worker running`,
           ]
         : [
-            `DMS: DescribeReplicationTasks ${ids.task}: running`,
+            `DMS: DescribeReplicationTasks ${taskIds}: running`,
             'DMS: DescribeTableStatistics: every table loaded, no validation failure',
             `CloudWatch: CDCLatencySource + CDCLatencyTarget <= ${c.maxLagSeconds} s`,
           ]),
@@ -126,7 +133,7 @@ export function cutoverDryRun(
       'source: no prepared transaction; the fence proven in a new session',
     ],
     watermark: [
-      `source: INSERT INTO ${watermark}; the WAL position after the commit`,
+      `source: INSERT INTO ${watermark} (one token, one transaction); the WAL position after the commit`,
       `target: poll until the row is there (at most ${c.lsnWaitTimeoutSeconds} s and within cutover.maxFenceSeconds = ${c.maxFenceSeconds} s); replication health checked meanwhile, a break releases the fence at once`,
     ],
     pause: c.pooler
@@ -154,7 +161,7 @@ export function cutoverDryRun(
     'stop-replication': [
       engine === 'native'
         ? `target: ALTER SUBSCRIPTION ${n.subscription} DISABLE`
-        : `DMS: StopReplicationTask ${ids.task}; wait until stopped`,
+        : `DMS: StopReplicationTask ${taskIds}; wait until stopped`,
     ],
     sequences: [
       'source: last_value, is_called of every sequence in scope',

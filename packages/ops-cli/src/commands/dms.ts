@@ -4,13 +4,21 @@ import {
   dmsSlotName,
   ExternalError,
   type MigrationConfig,
-  nativeObjectNames,
+  shardWatermarkTables,
   UsageError,
 } from '@dmskit/shared';
 import { closeQuietly, openConnection } from '@dmskit/validation';
 import Table from 'cli-table3';
 import type pg from 'pg';
-import { assess, reloadTable, startTask, stopTask, taskStatus, testConnections } from '../dms/operations.js';
+import {
+  assess,
+  reloadTable,
+  startTask,
+  stopTask,
+  tableStatistics,
+  taskStatus,
+  testConnections,
+} from '../dms/operations.js';
 import {
   describeReplication,
   findReplicationConfig,
@@ -19,8 +27,8 @@ import {
   startServerless,
   stopServerless,
 } from '../dms/serverless.js';
-import { dmsSlotStore, prepareCdcStartPoint, resolveDmsSlot, usesNamedSlot } from '../dms/slot.js';
-import { createDmsClient, dmsResourceIds, findTask } from '../dms/task.js';
+import { dmsSlotStore, prepareCdcStartPoint, resolveDmsSlots, usesNamedSlot } from '../dms/slot.js';
+import { createDmsClient, dmsResourceIds, findTasks } from '../dms/task.js';
 import type { CommandOutcome } from '../outcome.js';
 import { type SlotHealth, slotHealth } from '../runbook/slot-health.js';
 import { ensureWatermarkTable } from '../runbook/watermark.js';
@@ -95,7 +103,8 @@ const WAIT = (o: DmsOptions) => ({
 async function context(o: DmsOptions) {
   const { config } = await loadConfigOption(o.config, o.cwd);
   const client = createDmsClient(config.aws.region);
-  return { config, client, task: await findTask(client, config) };
+  const tasks = await findTasks(client, config);
+  return { config, client, task: tasks[0]!, tasks };
 }
 
 /** The config, a client and, for DMS Serverless (replicationInstance.serverless), the replication config's ARN. */
@@ -140,10 +149,11 @@ export async function start(o: StartOptions): Promise<CommandOutcome> {
       return `${r.ReplicationConfigIdentifier ?? dmsResourceIds(sc.config).task}: ${r.Status}`;
     });
   }
-  const { client, task, config } = await context(o);
+  const { client, task, tasks, config } = await context(o);
   return startReplicating(o, config, task.Status === 'ready', startTime, async (cdc) => {
-    const t = await startTask(client, task, o.mode, WAIT(o), cdc);
-    return `${t.ReplicationTaskIdentifier}: ${t.Status}`;
+    // Every task of the migration at once (task.shards); each waits for its own status.
+    const started = await Promise.all(tasks.map((t) => startTask(client, t, o.mode, WAIT(o), cdc)));
+    return started.map((t) => `${t.ReplicationTaskIdentifier}: ${t.Status}`).join('\n');
   });
 }
 
@@ -174,8 +184,10 @@ async function startReplicating(
       applicationName: 'dmskit-control',
     });
     try {
-      if (await ensureWatermarkTable(source, nativeObjectNames(config).watermarkTable))
-        process.stderr.write('  created the watermark table on the source\n');
+      // One per task: the cutover proves every task caught up by a token in each.
+      for (const table of shardWatermarkTables(config))
+        if (await ensureWatermarkTable(source, table))
+          process.stderr.write(`  created the watermark table dmskit.${table} on the source\n`);
       // A CDC-only task starts at a native start point: its slot, created here, and the slot's LSN.
       if (usesNamedSlot(config) && firstRun) {
         named = await prepareNamedSlot(o, config, source);
@@ -229,9 +241,9 @@ export async function stop(o: DmsOptions): Promise<CommandOutcome> {
     process.stdout.write(`${dmsResourceIds(sc.config).task}: ${r?.Status ?? 'not started'}\n`);
     return { exitCode: 0 };
   }
-  const { client, task } = await context(o);
-  const t = await stopTask(client, task, WAIT(o));
-  process.stdout.write(`${t.ReplicationTaskIdentifier}: ${t.Status}\n`);
+  const { client, tasks } = await context(o);
+  const stopped = await Promise.all(tasks.map((t) => stopTask(client, t, WAIT(o))));
+  for (const t of stopped) process.stdout.write(`${t.ReplicationTaskIdentifier}: ${t.Status}\n`);
   return { exitCode: 0 };
 }
 
@@ -245,7 +257,24 @@ export async function reload(o: DmsOptions & { table: string }): Promise<Command
     process.stdout.write(`reload of ${o.table} requested on ${dmsResourceIds(sc.config).task}\n`);
     return { exitCode: 0 };
   }
-  const { client, task } = await context(o);
+  const { client, tasks } = await context(o);
+  // The task that replicates the table: the only one, or the one whose statistics list it.
+  let task = tasks[0]!;
+  if (tasks.length > 1) {
+    const holds = await Promise.all(
+      tasks.map(async (t) =>
+        (await tableStatistics(client, t.ReplicationTaskArn!)).some(
+          (x) => x.SchemaName === m[1] && x.TableName === m[2],
+        ),
+      ),
+    );
+    const i = holds.indexOf(true);
+    if (i < 0)
+      throw new UsageError(
+        `reload-table: no task of ${tasks.map((t) => t.ReplicationTaskIdentifier).join(', ')} replicates ${o.table}`,
+      );
+    task = tasks[i]!;
+  }
   await reloadTable(client, task, m[1]!, m[2]!);
   process.stdout.write(`reload of ${o.table} requested on ${task.ReplicationTaskIdentifier}\n`);
   return { exitCode: 0 };
@@ -265,27 +294,35 @@ export async function assessment(
   o: DmsOptions & { bucket: string; roleArn: string },
 ): Promise<CommandOutcome> {
   instanceOnly((await serverlessContext(o)).configArn, 'assess');
-  const { client, task } = await context(o);
-  const summary = await assess(client, task, {
-    bucket: o.bucket,
-    roleArn: o.roleArn,
-    timeoutMs: (o.timeout ?? 60) * 60_000,
-  });
-  if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-  else {
-    const table = new Table({ head: ['assessment', 'status'], style: { head: [], border: [] } });
-    for (const a of summary.assessments) table.push([a.name, a.status]);
-    process.stdout.write(
-      `${table.toString()}\nassessment run ${summary.status}: ${summary.failed} failed, ${summary.warnings} warning(s)\n`,
-    );
+  const { client, tasks } = await context(o);
+  // Each task assesses its own tables (task.shards): one run per task, one after the other.
+  let failed = 0;
+  const summaries = [];
+  for (const task of tasks) {
+    const summary = await assess(client, task, {
+      bucket: o.bucket,
+      roleArn: o.roleArn,
+      timeoutMs: (o.timeout ?? 60) * 60_000,
+    });
+    summaries.push(summary);
+    if (!o.json) {
+      const table = new Table({ head: ['assessment', 'status'], style: { head: [], border: [] } });
+      for (const a of summary.assessments) table.push([a.name, a.status]);
+      process.stdout.write(
+        `${tasks.length > 1 ? `${task.ReplicationTaskIdentifier}\n` : ''}${table.toString()}\nassessment run ${summary.status}: ${summary.failed} failed, ${summary.warnings} warning(s)\n`,
+      );
+    }
+    // A run that did not complete (error-provisioning, error-executing, invalid state, cancelled) assessed
+    // nothing: it cannot be passed off as a clean result.
+    if (!summary.completed)
+      throw new ExternalError(
+        `the assessment run of ${task.ReplicationTaskIdentifier} ended ${summary.status} without completing its assessments: see the run in the DMS console or its S3 results`,
+      );
+    failed += summary.failed;
   }
-  // A run that did not complete (error-provisioning, error-executing, invalid state, cancelled) assessed
-  // nothing: it cannot be passed off as a clean result.
-  if (!summary.completed)
-    throw new ExternalError(
-      `the assessment run ended ${summary.status} without completing its assessments: see the run in the DMS console or its S3 results`,
-    );
-  return { exitCode: summary.failed ? 1 : 0 };
+  if (o.json)
+    process.stdout.write(`${JSON.stringify(summaries.length === 1 ? summaries[0] : summaries, null, 2)}\n`);
+  return { exitCode: failed ? 1 : 0 };
 }
 
 /** `dmskit status [--watch]` on DMS: task, tables, CDC latency, validation, last error. */
@@ -297,19 +334,28 @@ export async function dmsStatus(
   const { config, client } = await context(o);
   const cw = new CloudWatchClient({ region: config.aws.region, retryMode: 'adaptive', maxAttempts: 8 });
   for (;;) {
-    const task = await findTask(client, config);
-    const s = await taskStatus(client, cw, task, dmsResourceIds(config).instance);
-    // The task's slot on the source, when dmskit can reach it: DMS reports neither wal_status nor how
-    // close the slot is to invalidation.
-    const slot = await sourceSlotHealth(config, o.sourceUrl);
-    if (o.json) process.stdout.write(`${JSON.stringify({ ...s, slot: slot ?? null })}\n`);
-    else {
-      const table = tablesTable(s.tables);
-      const lat = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)} s`);
+    const tasks = await findTasks(client, config);
+    const statuses = await Promise.all(
+      tasks.map((task) => taskStatus(client, cw, task, dmsResourceIds(config).instance)),
+    );
+    // The tasks' slots on the source, when dmskit can reach it: DMS reports neither wal_status nor how
+    // close a slot is to invalidation.
+    const slots = await sourceSlotHealth(config, o.sourceUrl);
+    if (o.json)
       process.stdout.write(
-        `${s.task}: ${s.status}, full load ${s.fullLoadProgressPercent ?? 0}%, CDC latency source ${lat(s.cdcLatencySeconds.source)} / target ${lat(s.cdcLatencySeconds.target)}${s.lastError ? `\nlast error: ${s.lastError}` : ''}\n${table}\n`,
+        `${JSON.stringify(
+          statuses.length === 1
+            ? { ...statuses[0], slot: slots?.[0] ?? null }
+            : { tasks: statuses, slots: slots ?? null },
+        )}\n`,
       );
-      if (slot)
+    else {
+      const lat = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)} s`);
+      for (const s of statuses)
+        process.stdout.write(
+          `${s.task}: ${s.status}, full load ${s.fullLoadProgressPercent ?? 0}%, CDC latency source ${lat(s.cdcLatencySeconds.source)} / target ${lat(s.cdcLatencySeconds.target)}${s.lastError ? `\nlast error: ${s.lastError}` : ''}\n${tablesTable(s.tables)}\n`,
+        );
+      for (const slot of slots ?? [])
         process.stdout.write(
           [
             `slot ${slot.slot} on the source: wal_status ${slot.walStatus ?? '-'}, ${slot.walsenderConnected ? 'walsender connected' : 'no walsender'}, ${slot.lagBytes} bytes behind, ${slot.safeWalSizeBytes === null ? 'no limit on retained WAL' : `${slot.safeWalSizeBytes} bytes of WAL before invalidation`}`,
@@ -319,7 +365,7 @@ export async function dmsStatus(
           ].join('\n'),
         );
     }
-    if (!o.watch) return { exitCode: slot?.problems.length ? 1 : 0 };
+    if (!o.watch) return { exitCode: slots?.some((x) => x.problems.length) ? 1 : 0 };
     await sleep((o.interval ?? 10) * 1000);
   }
 }
@@ -336,7 +382,7 @@ async function serverlessStatus(
       describeReplication(client, configArn),
       serverlessTableStatistics(client, configArn),
     ]);
-    const slot = await sourceSlotHealth(config, o.sourceUrl);
+    const slot = (await sourceSlotHealth(config, o.sourceUrl))?.[0];
     const view = {
       replication: dmsResourceIds(config).task,
       status: r?.Status ?? 'not started',
@@ -392,11 +438,11 @@ function tablesTable(
   return table.toString();
 }
 
-/** The DMS task's slot on the source, read when the source can be reached (`--source-url` or the config). */
+/** The DMS tasks' slots on the source, read when the source can be reached (`--source-url` or the config). */
 async function sourceSlotHealth(
   config: MigrationConfig,
   flag: string | undefined,
-): Promise<SlotHealth | undefined> {
+): Promise<SlotHealth[] | undefined> {
   let url: string;
   try {
     url = sourceUrlOf(config, flag);
@@ -409,7 +455,8 @@ async function sourceSlotHealth(
   }).catch(() => undefined);
   if (!c) return undefined;
   try {
-    return await slotHealth(c, await resolveDmsSlot(c, config).catch(() => dmsSlotName(config)));
+    const slots = await resolveDmsSlots(c, config).catch(() => [dmsSlotName(config)]);
+    return await Promise.all(slots.map((slot) => slotHealth(c, slot)));
   } finally {
     await closeQuietly(c);
   }

@@ -6,9 +6,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { start, stop } from '../commands/dms.js';
 import { dmsCutoverEngine } from './engine.js';
-import { type DmsFake, dmsFake } from './fake.testkit.js';
+import { type DmsFake, dmsFake, dmsFakeTasks } from './fake.testkit.js';
 import { startTask, stopTask } from './operations.js';
-import { waitForTask } from './task.js';
+import { findTasks, waitForTask } from './task.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../../..');
 const client = new DatabaseMigrationServiceClient({ region: 'eu-west-1', maxAttempts: 1 });
@@ -113,5 +113,68 @@ describe('the DMS task through a stateful fake: statuses that move over time, st
     expect(await waitForTask(client, fake.task().ReplicationTaskArn!, ['stopped'], wait)).toMatchObject({
       Status: 'stopped',
     });
+  });
+});
+
+describe('a migration split into several DMS tasks (task.shards): the cutover drives every task', () => {
+  const config = parseMigrationConfig({
+    name: 'ecommerce',
+    environment: 'staging',
+    aws: { region: 'eu-west-1' },
+    network: {
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      onPremCidrs: ['192.168.0.0/16'],
+      connectivity: { type: 'vpn', customerGatewayIp: '203.0.113.10' },
+    },
+    source: { host: '192.168.1.10', database: 'shop', user: 'dms' },
+    task: { shards: 3, sourceCatalogFile: 'catalog.json' },
+  }).config;
+  const ids = ['ecommerce-staging-task-1', 'ecommerce-staging-task-2', 'ecommerce-staging-task-3'];
+
+  it('stops and resumes all three tasks (each through its own stale reads), and names every one', async () => {
+    const fakes = dmsFakeTasks(ids, { initial: 'running', lagSteps: 1, stopSteps: 2, startSteps: 3 });
+    try {
+      const engine = dmsCutoverEngine({
+        client,
+        cloudwatch: new CloudWatchClient({ region: 'eu-west-1', maxAttempts: 1 }),
+        config,
+        source: {} as never,
+        slots: ['slot_a', 'slot_b', 'slot_c'],
+        pollMs: 1,
+      });
+      expect(engine.watermarkTables).toEqual([
+        'dmskit_ecommerce_staging_watermark_1',
+        'dmskit_ecommerce_staging_watermark_2',
+        'dmskit_ecommerce_staging_watermark_3',
+      ]);
+      expect(engine.describe().stop).toBe(
+        'DMS: StopReplicationTask ecommerce-staging-task-1, ecommerce-staging-task-2, ecommerce-staging-task-3, wait until stopped',
+      );
+      expect(engine.describe().finish).toContain("pg_drop_replication_slot('slot_c')");
+      await engine.stopReplication();
+      expect(fakes.tasks.map((f) => f.task().Status)).toEqual(['stopped', 'stopped', 'stopped']);
+      await engine.resumeReplication();
+      expect(fakes.tasks.map((f) => f.task().Status)).toEqual(['running', 'running', 'running']);
+      expect(fakes.tasks.map((f) => f.starts)).toEqual([
+        ['resume-processing'],
+        ['resume-processing'],
+        ['resume-processing'],
+      ]);
+    } finally {
+      fakes.restore();
+    }
+  });
+
+  it('dmskit stop on a config whose stack lacks a task names the missing one', async () => {
+    const fakes = dmsFakeTasks(ids.slice(0, 2), { initial: 'running' });
+    try {
+      await expect(
+        findTasks(new DatabaseMigrationServiceClient({ region: 'eu-west-1', maxAttempts: 1 }), config),
+      ).rejects.toThrowError(
+        'replication task ecommerce-staging-task-3 not found: deploy the stack first (dmskit plan, then cdktf deploy)',
+      );
+    } finally {
+      fakes.restore();
+    }
   });
 });

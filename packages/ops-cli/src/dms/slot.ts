@@ -21,7 +21,18 @@ export function usesNamedSlot(config: Pick<MigrationConfig, 'task'>): boolean {
  * @throws ExternalError when there is none (the task has not started), or several could be it
  */
 export async function resolveDmsSlot(source: pg.Client, config: MigrationConfig): Promise<string> {
-  if (usesNamedSlot(config)) return dmsSlotName(config);
+  return (await resolveDmsSlots(source, config))[0]!;
+}
+
+/**
+ * The slots the migration's DMS tasks read (one per task, `task.shards`): the named slot of a CDC-only
+ * task, else the logical slots DMS created on the source database (not dmskit's own, with a DMS plugin):
+ * exactly as many as there are tasks, or as many of them in use.
+ * @throws ExternalError when fewer exist (a task has not started CDC), or more could be theirs
+ */
+export async function resolveDmsSlots(source: pg.Client, config: MigrationConfig): Promise<string[]> {
+  if (usesNamedSlot(config)) return [dmsSlotName(config)];
+  const want = config.task.shards;
   const { rows } = await source.query<{ slot_name: string; active: boolean }>(
     `SELECT slot_name, active FROM pg_replication_slots
       WHERE slot_type = 'logical' AND database = current_database() AND plugin = ANY($1)
@@ -29,15 +40,20 @@ export async function resolveDmsSlot(source: pg.Client, config: MigrationConfig)
       ORDER BY slot_name`,
     [DMS_PLUGINS],
   );
-  if (rows.length === 1) return rows[0]!.slot_name;
+  if (rows.length === want) return rows.map((r) => r.slot_name);
   const active = rows.filter((r) => r.active);
-  if (active.length === 1) return active[0]!.slot_name;
-  if (rows.length === 0)
+  if (active.length === want) return active.map((r) => r.slot_name);
+  if (rows.length < want)
     throw new ExternalError(
-      `no DMS replication slot on the source database ${config.source.database}: the task has not started CDC yet (dmskit start)`,
+      want === 1
+        ? `no DMS replication slot on the source database ${config.source.database}: the task has not started CDC yet (dmskit start)`
+        : `${rows.length} of ${want} DMS replication slots on the source database ${config.source.database}: not every task has started CDC yet (dmskit start)`,
     );
+  const inUse = active.length ? `; in use: ${active.map((r) => r.slot_name).join(', ')}` : '';
   throw new ExternalError(
-    `several logical slots on the source could be the DMS task's (${rows.map((r) => r.slot_name).join(', ')}${active.length ? `; in use: ${active.map((r) => r.slot_name).join(', ')}` : ''}): drop the ones no task uses`,
+    want === 1
+      ? `several logical slots on the source could be the DMS task's (${rows.map((r) => r.slot_name).join(', ')}${inUse}): drop the ones no task uses`
+      : `${rows.length} logical slots on the source could be the ${want} DMS tasks' (${rows.map((r) => r.slot_name).join(', ')}${inUse}): drop the ones no task uses`,
   );
 }
 

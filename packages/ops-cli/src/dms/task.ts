@@ -4,7 +4,7 @@ import {
   type ReplicationTask,
   ResourceNotFoundFault,
 } from '@aws-sdk/client-database-migration-service';
-import { ExternalError, type MigrationConfig, resourceName, UsageError } from '@dmskit/shared';
+import { dmsTaskIds, ExternalError, type MigrationConfig, resourceName, UsageError } from '@dmskit/shared';
 import { sleep } from '../util/time.js';
 
 /** A DMS client with adaptive retries (throttling backs off instead of failing). */
@@ -79,18 +79,32 @@ function isThrottling(error: unknown): boolean {
  */
 export async function findTask(
   client: DatabaseMigrationServiceClient,
-  config: Pick<MigrationConfig, 'name' | 'environment'>,
+  config: Pick<MigrationConfig, 'name' | 'environment'> & Partial<Pick<MigrationConfig, 'task'>>,
 ): Promise<ReplicationTask> {
-  const id = dmsResourceIds(config).task;
+  return (await findTasks(client, config))[0]!;
+}
+
+/**
+ * Every replication task of the migration, in shard order, found by the ids the stack gives them
+ * (`dmsTaskIds`: one task, or `task.shards` of them).
+ * @throws UsageError naming the tasks that do not exist (the stack is not deployed, or not with these shards)
+ */
+export async function findTasks(
+  client: DatabaseMigrationServiceClient,
+  config: Pick<MigrationConfig, 'name' | 'environment'> & Partial<Pick<MigrationConfig, 'task'>>,
+): Promise<ReplicationTask[]> {
+  const ids = config.task
+    ? dmsTaskIds(config as Pick<MigrationConfig, 'name' | 'environment' | 'task'>)
+    : [dmsResourceIds(config).task];
+  let found: ReplicationTask[] = [];
   try {
     const out = await client.send(
       new DescribeReplicationTasksCommand({
-        Filters: [{ Name: 'replication-task-id', Values: [id] }],
+        Filters: [{ Name: 'replication-task-id', Values: ids }],
         WithoutSettings: true,
       }),
     );
-    const task = out.ReplicationTasks?.find((t) => t.ReplicationTaskIdentifier === id);
-    if (task) return task;
+    found = out.ReplicationTasks ?? [];
   } catch (error) {
     if (
       !(error instanceof ResourceNotFoundFault) &&
@@ -101,9 +115,13 @@ export async function findTask(
       });
     }
   }
-  throw new UsageError(
-    `replication task ${id} not found: deploy the stack first (dmskit plan, then cdktf deploy)`,
-  );
+  const byId = new Map(found.map((t) => [t.ReplicationTaskIdentifier, t]));
+  const missing = ids.filter((id) => !byId.has(id));
+  if (missing.length)
+    throw new UsageError(
+      `replication task ${missing.join(', ')} not found: deploy the stack first (dmskit plan, then cdktf deploy)`,
+    );
+  return ids.map((id) => byId.get(id)!);
 }
 
 /**

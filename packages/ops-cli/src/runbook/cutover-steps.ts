@@ -121,7 +121,11 @@ const preconditions: Step = async (ctx) => {
     );
   }
   await openBeforeWindow(ctx);
-  const caughtUp = await catchUp(options.sourceControl, options.engine.slot, options.signal);
+  const caughtUp = await catchUp(
+    options.sourceControl,
+    options.engine.slots ?? [options.engine.slot],
+    options.signal,
+  );
   const warn = r.warnings.length ? `; warning: ${r.warnings.join('; ')}` : '';
   return `full load complete, lag ${r.lagSeconds!.toFixed(2)} s and ${caughtUp} bytes, slot ${r.slot.slot} ${r.slot.walStatus}, no validation failure${warn}`;
 };
@@ -135,10 +139,16 @@ const CAUGHT_UP_BYTES = 64 * 1024;
  * while writes are unavailable. Changes nothing; the lag limits were checked already.
  * @returns the byte lag when it stopped waiting
  */
-async function catchUp(source: pg.Client, slot: string, signal?: AbortSignal, maxMs = 3000): Promise<number> {
+async function catchUp(
+  source: pg.Client,
+  slots: readonly string[],
+  signal?: AbortSignal,
+  maxMs = 3000,
+): Promise<number> {
   const deadline = Date.now() + maxMs;
   for (;;) {
-    const { lagBytes } = await slotHealth(source, slot);
+    let lagBytes = 0;
+    for (const slot of slots) lagBytes = Math.max(lagBytes, (await slotHealth(source, slot)).lagBytes);
     if (lagBytes <= CAUGHT_UP_BYTES || Date.now() > deadline) return lagBytes;
     await sleep(20, signal);
   }
@@ -202,7 +212,7 @@ const watermark: Step = async (ctx) => {
   if (!state.watermark) {
     state.watermark = await commitWatermark(
       options.sourceControl,
-      options.engine.watermarkTable,
+      options.engine.watermarkTables ?? options.engine.watermarkTable,
       `cutover of ${options.migration} at ${new Date().toISOString()}`,
     );
     await ctx.save();
@@ -220,7 +230,8 @@ const watermark: Step = async (ctx) => {
     const ended = await enforceFence(options.sourceControl, state.fence!, exempt);
     if (ended) ctx.sessionsEnded = (ctx.sessionsEnded ?? 0) + ended;
   };
-  const seenMs = await waitForWatermark(options.targetControl, options.engine.watermarkTable, token, {
+  const tables = options.engine.watermarkTables ?? options.engine.watermarkTable;
+  const seenMs = await waitForWatermark(options.targetControl, tables, token, {
     timeoutMs: Math.min(options.lsnWaitTimeoutMs, fenceTimeLeft(ctx)),
     check,
     ...(options.signal ? { signal: options.signal } : {}),
@@ -504,8 +515,10 @@ const finish: Step = async (ctx) => {
   await options.engine.finish();
   // The fall-back path proves with the same watermark table, the other way: it stays until dmskit finish.
   if (!options.fallback) {
-    await dropWatermarkTable(options.sourceControl, options.engine.watermarkTable);
-    await dropWatermarkTable(options.targetControl, options.engine.watermarkTable);
+    for (const table of options.engine.watermarkTables ?? [options.engine.watermarkTable]) {
+      await dropWatermarkTable(options.sourceControl, table);
+      await dropWatermarkTable(options.targetControl, table);
+    }
   }
   ctx.result = () => ({
     window: windowOf(state, options.finalValidation === 'before-ready'),

@@ -29,10 +29,17 @@ export interface ReplicationHealth {
  */
 export interface CutoverEngine {
   readonly name: 'native' | 'dms';
-  /** The replication slot on the source that feeds the target. */
+  /** The replication slot on the source that feeds the target (the first, when there are several). */
   readonly slot: string;
+  /** Every slot that feeds the target (DMS: one per task). @default [slot] */
+  readonly slots?: readonly string[];
   /** The watermark table (in the `dmskit` schema) that this engine replicates to the target. */
   readonly watermarkTable: string;
+  /**
+   * Every watermark table, when several tasks each replicate their own: the cutover commits one token
+   * into all and waits until the target shows it in all. @default [watermarkTable]
+   */
+  readonly watermarkTables?: readonly string[];
   readiness(): Promise<ReplicationReadiness>;
   /** Cheap health read, polled while the source is fenced. */
   health(): Promise<ReplicationHealth>;

@@ -63,26 +63,50 @@ export interface Watermark {
   readonly lsn: string;
 }
 
+const tablesOf = (table: string | readonly string[]): readonly string[] =>
+  typeof table === 'string' ? [table] : table;
+
 /**
  * Commits a new watermark row on the source (in its own transaction, through `control`, which must be
- * allowed to write under the fence) and reads the WAL position after the commit.
+ * allowed to write under the fence) and reads the WAL position after the commit. With several tables
+ * (one per DMS task), the same token goes into each in that one transaction: every task then carries it.
  */
-export async function commitWatermark(control: pg.Client, table: string, note: string): Promise<Watermark> {
+export async function commitWatermark(
+  control: pg.Client,
+  table: string | readonly string[],
+  note: string,
+): Promise<Watermark> {
   const token = randomUUID();
-  await control.query(`INSERT INTO ${watermarkTableName(table)} (token, note) VALUES ($1, $2)`, [
-    token,
-    note,
-  ]);
+  const tables = tablesOf(table);
+  if (tables.length > 1) await control.query('BEGIN');
+  try {
+    for (const t of tables)
+      await control.query(`INSERT INTO ${watermarkTableName(t)} (token, note) VALUES ($1, $2)`, [
+        token,
+        note,
+      ]);
+    if (tables.length > 1) await control.query('COMMIT');
+  } catch (error) {
+    if (tables.length > 1) await control.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
   const { rows } = await control.query('SELECT pg_current_wal_lsn()::text AS lsn');
   return { token, lsn: (rows[0] as { lsn: string }).lsn };
 }
 
-/** Whether the target shows the watermark. */
-export async function watermarkSeen(target: pg.Client, table: string, token: string): Promise<boolean> {
-  const { rowCount } = await target.query(`SELECT 1 FROM ${watermarkTableName(table)} WHERE token = $1`, [
-    token,
-  ]);
-  return Boolean(rowCount);
+/** Whether the target shows the watermark (in every table, when there are several). */
+export async function watermarkSeen(
+  target: pg.Client,
+  table: string | readonly string[],
+  token: string,
+): Promise<boolean> {
+  for (const t of tablesOf(table)) {
+    const { rowCount } = await target.query(`SELECT 1 FROM ${watermarkTableName(t)} WHERE token = $1`, [
+      token,
+    ]);
+    if (!rowCount) return false;
+  }
+  return true;
 }
 
 /**
@@ -93,7 +117,7 @@ export async function watermarkSeen(target: pg.Client, table: string, token: str
  */
 export async function waitForWatermark(
   target: pg.Client,
-  table: string,
+  table: string | readonly string[],
   token: string,
   options: {
     timeoutMs: number;

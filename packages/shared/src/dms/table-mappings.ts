@@ -12,6 +12,13 @@ export interface CatalogTable {
   readonly partitionOf?: { readonly schema: string; readonly table: string };
   /** Whether this table is a partitioned parent (holds no rows itself). */
   readonly partitioned?: boolean;
+  /** Size with indexes and TOAST (`pg_total_relation_size`), in bytes, when the catalog recorded it. */
+  readonly bytes?: number;
+  /**
+   * A single-column integer primary key's column and its smallest and largest value when the catalog was
+   * taken (decimal strings): what range segments are cut from.
+   */
+  readonly keyRange?: { readonly column: string; readonly min: string; readonly max: string };
 }
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
