@@ -131,6 +131,13 @@ describe('operating a migration: catalog, preflight, poc', () => {
       ]),
     );
     expect(shop.largestTables[0].table).toBe('public.blobs');
+    // What task.shards balances by and task.splitLargest cuts: each table's size, an integer key's range.
+    const orders = shop.tables.find((t: { table: string }) => t.table === 'orders');
+    expect(orders).toMatchObject({ keyRange: { column: 'id', min: '1', max: '100' } });
+    expect(orders.bytes).toBeGreaterThanOrEqual(8192);
+    const events = shop.tables.find((t: { table: string }) => t.table === 'events_2026');
+    expect(events.keyRange).toBeUndefined(); // a two-column key is not cut
+    expect(shop.tables.find((t: { table: string }) => t.table === 'audit_log').keyRange).toBeUndefined();
     expect(catalog.server.postgresVersion).toMatch(/^15\./);
     shop.applicationOwner = 'checkout team';
     shop.migrationWave = 'wave-2';

@@ -109,9 +109,15 @@ export async function watermarkSeen(
   return true;
 }
 
+/** SQLSTATE lock_not_available: a read gave up waiting for a lock (`lock_timeout`). */
+const LOCK_NOT_AVAILABLE = '55P03';
+
 /**
  * Waits until the target shows the watermark, polling every `pollMs` (default 5 ms); between polls,
- * `check` may throw to stop the wait at once (replication broken, fence gone).
+ * `check` may throw to stop the wait at once (replication broken, fence gone). A read that waits on a
+ * lock (a session holding the watermark table on the target) gives up after 250 ms (`lock_timeout`,
+ * set for the wait and restored after) and counts as "not yet", so the deadline holds and the source is
+ * never left fenced behind a blocked read.
  * @returns the wait in ms
  * @throws ExternalError when `timeoutMs` passes first
  */
@@ -130,15 +136,28 @@ export async function waitForWatermark(
   const start = performance.now();
   const deadline = Date.now() + options.timeoutMs;
   let nextCheck = Date.now() + (options.checkEveryMs ?? 250);
-  for (;;) {
-    options.signal?.throwIfAborted();
-    if (await watermarkSeen(target, table, token)) return Math.round(performance.now() - start);
-    if (Date.now() > deadline)
-      throw new ExternalError(`the watermark did not reach the target within ${options.timeoutMs} ms`);
-    if (options.check && Date.now() >= nextCheck) {
-      await options.check();
-      nextCheck = Date.now() + (options.checkEveryMs ?? 250);
+  // One round trip inside the window: the prior value read and the new one set.
+  const { rows } = await target.query(
+    "SELECT current_setting('lock_timeout') AS prior, set_config('lock_timeout', '250ms', false)",
+  );
+  const prior = (rows[0] as { prior: string }).prior;
+  try {
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const seen = await watermarkSeen(target, table, token).catch((error: { code?: string }) => {
+        if (error.code === LOCK_NOT_AVAILABLE) return false;
+        throw error;
+      });
+      if (seen) return Math.round(performance.now() - start);
+      if (Date.now() > deadline)
+        throw new ExternalError(`the watermark did not reach the target within ${options.timeoutMs} ms`);
+      if (options.check && Date.now() >= nextCheck) {
+        await options.check();
+        nextCheck = Date.now() + (options.checkEveryMs ?? 250);
+      }
+      await sleep(options.pollMs ?? 5, options.signal);
     }
-    await sleep(options.pollMs ?? 5, options.signal);
+  } finally {
+    await target.query('SELECT set_config($1, $2, false)', ['lock_timeout', prior]).catch(() => undefined);
   }
 }
