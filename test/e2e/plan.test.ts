@@ -1,9 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { terraform, terraformEnv } from '@dmskit/infra';
 import { loadMigrationConfig } from '@dmskit/shared';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, runDmskit } from '../helpers/cli.js';
 import { scratchDir } from '../helpers/scratch.js';
+import { type ResourceSchema, stateFromPlan } from '../helpers/terraform.js';
 
 /** The example config as JSON, changed by `edit`, in a temporary folder. */
 // biome-ignore lint/suspicious/noExplicitAny: the test edits arbitrary fields of a parsed config
@@ -146,5 +148,96 @@ describe('dmskit plan --offline', () => {
     expect(lines[6]).toBe(
       `- **replace** \`aws_dms_replication_task.${name}\`: replaces the replication task (a new task starts the full load again) while it is running`,
     );
+  });
+
+  describe('changes to a deployed stack, planned against its prior state (real terraform plan, -refresh=false)', async () => {
+    // The example as deployed: a state made from its own plan (provider defaults in, computed values filled).
+    const base = await scratchDir('plan-prior');
+    const first = await runDmskit([
+      'plan',
+      '--config',
+      'migrations/ecommerce.ts',
+      '--offline',
+      '--out',
+      base,
+    ]);
+    const stackDir = path.join(base, 'stacks', 'ecommerce-staging');
+    const tf = await terraformEnv({ offline: true, workDir: base });
+    const schema = JSON.parse(await terraform(stackDir, ['providers', 'schema', '-json'], tf));
+    const stateFile = path.join(base, 'deployed.tfstate');
+    await writeFile(
+      stateFile,
+      JSON.stringify(
+        stateFromPlan(
+          JSON.parse(await readFile(path.join(base, 'plan.json'), 'utf8')),
+          JSON.parse(await readFile(path.join(stackDir, 'cdk.tf.json'), 'utf8')),
+          (Object.values(schema.provider_schemas)[0] as { resource_schemas: Record<string, ResourceSchema> })
+            .resource_schemas,
+        ),
+      ),
+    );
+    const planAgainst = async (config: string) => {
+      const run = await runDmskit([
+        'plan',
+        '--config',
+        config,
+        '--offline',
+        '--state',
+        stateFile,
+        '--out',
+        await scratchDir('plan'),
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      return run.stdout;
+    };
+
+    it('the same config plans no replacement and nothing dangerous', async () => {
+      expect(first.code, first.stderr).toBe(0);
+      const out = await planAgainst(path.join(REPO_ROOT, 'migrations/ecommerce.ts'));
+      expect(out).toMatch(/\*\*0 to add, \d+ to change, 0 to replace, 0 to destroy\*\*/);
+      expect(out).toContain('No change is dangerous during a migration.');
+    });
+
+    it('a task-settings change is an update in place flagged as stopping CDC until resumed', async () => {
+      const out = await planAgainst(
+        await variant((c) => {
+          c.task.maxFullLoadSubTasks = 16;
+        }),
+      );
+      expect(out).toMatch(/0 to replace/);
+      expect(out).toMatch(
+        /- \*\*change\*\* `aws_dms_replication_task\.Replication_Task_\w+`: changes replication_task_settings: stops CDC if the task is running, and it stays stopped until resumed \(`dmskit start --mode resume` after the apply\)/,
+      );
+    });
+
+    it('a bigger replication instance with less storage: flagged as a restart, and the shrink as failing at apply', async () => {
+      const out = await planAgainst(
+        await variant((c) => {
+          c.replicationInstance.class = 'dms.r6i.xlarge';
+          c.replicationInstance.allocatedStorageGb = 50;
+        }),
+      );
+      expect(out).toMatch(/0 to replace/);
+      expect(out).toMatch(
+        /`aws_dms_replication_instance\.Replication_Instance_\w+`: changes replication_instance_class, allocated_storage: the replication instance restarts and its tasks stop/,
+      );
+      expect(out).toMatch(
+        /`aws_dms_replication_instance\.Replication_Instance_\w+`: shrinks allocated_storage: DMS refuses it, the apply will fail/,
+      );
+    });
+
+    it('an engine major upgrade plans in place with new parameter groups, flagged as restarting every instance', async () => {
+      const out = await planAgainst(
+        await variant((c) => {
+          c.target.engineVersion = '17.4';
+        }),
+      );
+      expect(out).toMatch(
+        /`aws_rds_cluster\.Target_\w+`: upgrades the engine from 16\.4 to 17\.4: every instance restarts/,
+      );
+      // The cluster is changed, not replaced; the parameter groups of the new family are new ones.
+      expect(out).not.toMatch(/replace `aws_rds_cluster\.Target_/);
+      expect(out).toMatch(/aws_rds_cluster_parameter_group/);
+    });
   });
 });
