@@ -143,12 +143,15 @@ describe('dmskit schema: the target schema of a DMS task, with its transformatio
       `SELECT conrelid::regclass || ' ' || pg_get_constraintdef(oid) AS def FROM pg_constraint
         WHERE connamespace = 'shop'::regnamespace ORDER BY 1`,
     );
+    // No foreign key yet: DMS truncates the tables it loads, which PostgreSQL refuses for a referenced one.
     expect(constraints.map((r) => r.def)).toEqual([
       'shop.clients PRIMARY KEY (id)',
       'shop.clients UNIQUE (mail)',
-      'shop.orders FOREIGN KEY (customer_id) REFERENCES shop.clients(id)',
       'shop.orders PRIMARY KEY (id)',
     ]);
+    expect(run.stdout).toContain(
+      '1 foreign key(s) left for after the full load (DMS truncates the tables it loads, which a foreign key forbids): dmskit schema --foreign-keys',
+    );
     const [index] = await query<{ def: string }>(
       targetUrl,
       "SELECT pg_get_indexdef('shop.orders_customer_idx'::regclass) AS def",
@@ -198,5 +201,45 @@ describe('dmskit schema: the target schema of a DMS task, with its transformatio
       { s: 'shop.invoice_no', v: '1234' },
       { s: 'shop.orders_id_seq', v: '70' },
     ]);
+  });
+
+  it('after the full load: --foreign-keys adds each key under the names DMS wrote, validated; rows that break one leave it out, exit 1', async () => {
+    const config = await write('shop.json', TRANSFORMATIONS);
+    // What DMS would have loaded, under the target's names.
+    await query(
+      targetUrl,
+      "INSERT INTO shop.clients (id, name, mail) SELECT g, 'c' || g, 'c' || g || '@x' FROM generate_series(1, 30) g",
+    );
+    await query(
+      targetUrl,
+      'INSERT INTO shop.orders (id, customer_id, total) OVERRIDING SYSTEM VALUE SELECT g, 1 + g % 30, g FROM generate_series(1, 70) g',
+    );
+    const fkOf = () =>
+      query<{ def: string; valid: boolean }>(
+        targetUrl,
+        `SELECT conname || ' ' || pg_get_constraintdef(oid) AS def, convalidated AS valid FROM pg_constraint
+          WHERE contype = 'f' AND connamespace = 'shop'::regnamespace`,
+      );
+    const added = await schemaRun(config, '--foreign-keys');
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain('1 added and validated, 0 already there, 0 broken by the rows, 0 skipped');
+    expect(await fkOf()).toEqual([
+      { def: 'orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES shop.clients(id)', valid: true },
+    ]);
+    const again = await schemaRun(config, '--foreign-keys');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('0 added and validated, 1 already there');
+    // An order whose client DMS never wrote: the key cannot hold, and it is not left half there.
+    await query(targetUrl, 'ALTER TABLE shop.orders DROP CONSTRAINT orders_customer_id_fkey');
+    await query(
+      targetUrl,
+      'INSERT INTO shop.orders (id, customer_id) OVERRIDING SYSTEM VALUE VALUES (999, 4242)',
+    );
+    const broken = await schemaRun(config, '--foreign-keys');
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(
+      /not added \(removed again\): orders_customer_id_fkey on shop\.orders: .*violates foreign key constraint/,
+    );
+    expect(await fkOf()).toEqual([]);
   });
 });

@@ -255,6 +255,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--source-url <url>', 'source database URL (default: from the config and its password variable)')
     .option('--target-url <url>', 'target database URL (the Aurora writer)')
     .option('--dry-run', 'print what would be created and the transformation DDL; change nothing')
+    .option(
+      '--foreign-keys',
+      'after the full load: add the foreign keys the schema copy left out (NOT VALID, then validated)',
+    )
     .option('--json', 'print the result as JSON')
     .action(async (opts) => {
       const { schema } = await import('./commands/schema.js');

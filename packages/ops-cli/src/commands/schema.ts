@@ -1,6 +1,8 @@
+import { UsageError } from '@dmskit/shared';
 import { describeConnection, openConnection } from '@dmskit/validation';
 import type { CommandOutcome } from '../outcome.js';
-import { copyDmsSchema, type DmsSchemaCopy } from '../schema/dms-schema.js';
+import { addDmsForeignKeys, copyDmsSchema, type DmsSchemaCopy } from '../schema/dms-schema.js';
+import type { ForeignKeysResult } from '../schema/foreign-keys.js';
 import { loadConfigOption } from './config.js';
 import { sourceUrlOf, targetUrlOf } from './context.js';
 
@@ -10,6 +12,8 @@ export interface SchemaOptions {
   readonly sourceUrl?: string;
   readonly targetUrl?: string;
   readonly dryRun?: boolean;
+  /** After the full load: add the foreign keys the schema copy left out. */
+  readonly foreignKeys?: boolean;
   readonly json?: boolean;
 }
 
@@ -17,9 +21,12 @@ export interface SchemaOptions {
  * `dmskit schema`: the target schema of a DMS migration, before its first start: the selected tables of
  * the source with their keys, indexes, constraints and triggers, under the names and columns the task's
  * transformation rules give them ({@link copyDmsSchema}). Prints what it created and each transformation;
- * `--dry-run` says what it would run and changes nothing.
+ * `--dry-run` says what it would run and changes nothing. `--foreign-keys`, after the full load, adds the
+ * foreign keys it left out ({@link addDmsForeignKeys}); exit 1 when rows break one.
  */
-export async function schema(o: SchemaOptions): Promise<CommandOutcome & { result: DmsSchemaCopy }> {
+export async function schema(
+  o: SchemaOptions,
+): Promise<CommandOutcome & { result: DmsSchemaCopy | ForeignKeysResult }> {
   const { config } = await loadConfigOption(o.config, o.cwd);
   const sourceUrl = sourceUrlOf(config, o.sourceUrl);
   const targetUrl = targetUrlOf(o.targetUrl);
@@ -27,6 +34,22 @@ export async function schema(o: SchemaOptions): Promise<CommandOutcome & { resul
   try {
     const target = await openConnection(targetUrl, 'target', { applicationName: 'dmskit-schema' });
     try {
+      if (o.foreignKeys) {
+        if (o.dryRun) throw new UsageError('--foreign-keys and --dry-run: choose one');
+        const r = await addDmsForeignKeys({ config, source, target });
+        if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        else
+          process.stdout.write(
+            `${[
+              `foreign keys on ${describeConnection(targetUrl)}: ${r.added.length} added and validated, ${r.present.length} already there, ${r.failed.length} broken by the rows, ${r.skipped.length} skipped`,
+              ...r.added.map((k) => `  added ${k}`),
+              ...r.failed.map((k) => `  not added (removed again): ${k}`),
+              ...r.skipped.map((k) => `  skipped ${k}`),
+            ].join('\n')}\n`,
+          );
+        // Rows that break a key are a finding about the data: exit 1, as validation does for differences.
+        return { exitCode: r.failed.length ? 1 : 0, result: r };
+      }
       const result = await copyDmsSchema({
         config,
         sourceUrl,
@@ -50,6 +73,11 @@ export async function schema(o: SchemaOptions): Promise<CommandOutcome & { resul
                     ]
                   : []),
                 ...(o.dryRun ? ['statements:', ...result.statements.map((s) => `  ${s};`)] : []),
+                ...(result.deferredForeignKeys
+                  ? [
+                      `${result.deferredForeignKeys} foreign key(s) left for after the full load (DMS truncates the tables it loads, which a foreign key forbids): dmskit schema --foreign-keys`,
+                    ]
+                  : []),
               ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }

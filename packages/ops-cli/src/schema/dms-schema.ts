@@ -14,6 +14,7 @@ import type pg from 'pg';
 import { urlWithoutPassword } from '../pg/url.js';
 import { serverFacts } from '../rehearsal/checks.js';
 import { dumpSchema, existingObjects } from './copy.js';
+import { addForeignKeys, type ForeignKeysResult, sourceForeignKeys } from './foreign-keys.js';
 import { type PgTool, runPgTool } from './pgtools.js';
 import { isPreexisting, tocList } from './toc.js';
 import { transformationDdl } from './transform-ddl.js';
@@ -32,6 +33,11 @@ export interface DmsSchemaCopy {
   readonly changes: readonly string[];
   /** The pg_dump used, with its version. */
   readonly pgDump?: string;
+  /**
+   * Foreign keys left for after the full load (`dmskit schema --foreign-keys`): DMS truncates or drops
+   * the tables it loads, which PostgreSQL refuses for a table a foreign key references.
+   */
+  readonly deferredForeignKeys: number;
 }
 
 const FREE_SEQUENCES_SQL = `
@@ -50,7 +56,8 @@ function passwordEnv(url: string): Record<string, string> {
 /**
  * Creates on the target the schema of the tables a DMS task migrates, as DMS will write them: a
  * `pg_dump --schema-only` of the selected tables (types, tables with their primary keys, indexes,
- * constraints, triggers), then the DDL of the task's transformation rules ({@link transformationDdl}), all
+ * constraints, triggers; foreign keys wait for {@link addDmsForeignKeys} after the full load, since DMS
+ * truncates the tables it loads), then the DDL of the task's transformation rules ({@link transformationDdl}), all
  * in one transaction (`psql --single-transaction`, the psql next to the pg_restore used), so a failure
  * leaves the target as it was. DMS then loads into these tables (TargetTablePrepMode
  * TRUNCATE_BEFORE_LOAD) with `session_replication_role = replica`, so foreign keys and triggers do not
@@ -86,7 +93,14 @@ export async function copyDmsSchema(options: {
   );
   const present = (rows as { s: string; t: string }[]).map((r) => ({ schema: r.s, table: r.t }));
   if (present.length === wanted.length)
-    return { status: 'present', tables: tables.length, objects: 0, statements: [], changes: [] };
+    return {
+      status: 'present',
+      tables: tables.length,
+      objects: 0,
+      statements: [],
+      changes: [],
+      deferredForeignKeys: 0,
+    };
   if (present.length > 0)
     throw new UsageError(
       `the target already has ${present.length} of the ${wanted.length} tables (${present
@@ -106,7 +120,11 @@ export async function copyDmsSchema(options: {
   });
   try {
     const existing = await existingObjects(target);
-    const entries = dump.entries.filter((e) => !isPreexisting(e, existing));
+    // Foreign keys wait for the full load (DMS: "Using a PostgreSQL database as a target": DROP and
+    // TRUNCATE fail on tables foreign keys reference, even with session_replication_role = replica).
+    const isForeignKey = (e: { body: string }) => e.body.startsWith('FK CONSTRAINT ');
+    const deferredForeignKeys = dump.entries.filter(isForeignKey).length;
+    const entries = dump.entries.filter((e) => !isPreexisting(e, existing) && !isForeignKey(e));
     const pgDump = `${dump.pgDump.path} (${dump.pgDump.version})`;
     if (options.dryRun)
       return {
@@ -116,6 +134,7 @@ export async function copyDmsSchema(options: {
         statements: ddl.statements,
         changes: ddl.changes,
         pgDump,
+        deferredForeignKeys,
       };
     const dir = path.dirname(dump.file);
     const list = path.join(dir, 'schema.list');
@@ -162,8 +181,32 @@ export async function copyDmsSchema(options: {
       statements: ddl.statements,
       changes: ddl.changes,
       pgDump,
+      deferredForeignKeys,
     };
   } finally {
     await dump.dispose();
   }
+}
+
+/**
+ * After the full load: the source's foreign keys among the migrated tables, under the names DMS wrote
+ * ({@link sourceForeignKeys}), added to the target and validated ({@link addForeignKeys}).
+ */
+export async function addDmsForeignKeys(options: {
+  config: MigrationConfig;
+  source: pg.Client;
+  target: pg.Client;
+}): Promise<ForeignKeysResult & { skipped: readonly string[] }> {
+  const tables = selectTables(await listTables(options.source), options.config.task.tableMappings);
+  const inScope = new Set<string>();
+  for (const t of tables) {
+    inScope.add(`${t.schema}\u0000${t.table}`);
+    if (t.partitionOf) inScope.add(`${t.partitionOf.schema}\u0000${t.partitionOf.table}`);
+  }
+  const { keys, skipped } = await sourceForeignKeys(
+    options.source,
+    (t) => inScope.has(`${t.schema}\u0000${t.table}`),
+    options.config.task.transformations,
+  );
+  return { ...(await addForeignKeys(options.target, keys)), skipped };
 }
