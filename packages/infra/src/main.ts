@@ -1,6 +1,12 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type CatalogTable, loadMigrationConfig, type MigrationConfig, stackName } from '@dmskit/shared';
+import {
+  type CatalogTable,
+  discoverMigrations,
+  loadMigrationConfig,
+  type MigrationConfig,
+  stackName,
+} from '@dmskit/shared';
 import { App } from 'cdktf';
 import { AccountBaselineStack } from './account-baseline.js';
 import { MigrationStack, partitionOf } from './stack.js';
@@ -9,16 +15,21 @@ import { MigrationStack, partitionOf } from './stack.js';
  * The cdktf app (`cdktf.json` runs it): one stack per migration config, and one account baseline stack
  * (`dmskit-account-baseline-<account>-<region>`: the account-wide DMS roles) per account and region
  * for the configs that name their account. The only place that creates the App and calls synth().
- *   DMSKIT_CONFIG   comma-separated config files; default every file in ../../migrations
+ *   DMSKIT_CONFIG   comma-separated config files; default every migration under ../../migrations
  *   DMSKIT_OFFLINE  1: plan without AWS (no credential checks, local state)
  *   CDKTF_OUTDIR    output folder; default cdktf.out
  */
 const migrationsDir = path.resolve(import.meta.dirname, '../../../migrations');
-const files = process.env.DMSKIT_CONFIG
-  ? process.env.DMSKIT_CONFIG.split(',').map((f) => path.resolve(f))
-  : (await readdir(migrationsDir))
-      .filter((f) => /\.(ts|json)$/.test(f))
-      .map((f) => path.join(migrationsDir, f));
+// The configs named, or every migration under migrations/ (subfolders too; helper modules and catalog
+// files are not migrations and are skipped).
+const migrations = process.env.DMSKIT_CONFIG
+  ? await Promise.all(
+      process.env.DMSKIT_CONFIG.split(',').map(async (f) => ({
+        ...(await loadMigrationConfig(path.resolve(f))),
+        file: path.resolve(f),
+      })),
+    )
+  : await discoverMigrations(migrationsDir);
 
 async function readCatalog(config: MigrationConfig, configFile: string): Promise<CatalogTable[] | undefined> {
   const file = config.task.sourceCatalogFile;
@@ -32,8 +43,7 @@ async function readCatalog(config: MigrationConfig, configFile: string): Promise
 const app = new App({ outdir: process.env.CDKTF_OUTDIR ?? 'cdktf.out' });
 const offline = process.env.DMSKIT_OFFLINE === '1';
 const baselines = new Set<string>();
-for (const file of files) {
-  const { config } = await loadMigrationConfig(file);
+for (const { config, file } of migrations) {
   const baseline = `dmskit-account-baseline-${config.aws.accountId}-${config.aws.region}`;
   if (config.aws.accountId && !baselines.has(baseline)) {
     baselines.add(baseline);

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UsageError } from './errors.js';
@@ -36,7 +36,7 @@ export async function loadMigrationConfig(
     } catch (error) {
       throw new UsageError(`${file}: cannot be loaded: ${loadFailure(error, absolute, file)}`);
     }
-    value = mod.default ?? mod.migration;
+    value = exportedConfig(mod);
     if (value === undefined) {
       throw new UsageError(`${file}: has no default export (export default defineMigration({ ... }))`);
     }
@@ -62,4 +62,85 @@ function loadFailure(error: unknown, absolute: string, file: string): string {
     return `${where}:${located[2]}:${Number(located[3]) + 1}: ${located[4]}`;
   }
   return message.split('\n')[0] ?? message;
+}
+
+/**
+ * A config module's config: its default export (or `migration` export). A module compiled as CommonJS
+ * (outside a `"type": "module"` package) arrives with its exports under `default`: unwrapped.
+ */
+function exportedConfig(mod: Record<string, unknown>): unknown {
+  const value = mod.default ?? mod.migration;
+  if (value && typeof value === 'object' && !('name' in value)) {
+    const inner = (value as Record<string, unknown>).default ?? (value as Record<string, unknown>).migration;
+    if (inner !== undefined) return inner;
+  }
+  return value;
+}
+
+const CONFIG_EXTENSIONS = new Set([...MODULE_EXTENSIONS, '.json']);
+
+/** Whether a value is shaped like a migration config (a `name` and a `source`), not a helper's export. */
+function looksLikeMigration(value: unknown): boolean {
+  return (
+    Boolean(value) &&
+    typeof value === 'object' &&
+    'name' in (value as object) &&
+    'source' in (value as object)
+  );
+}
+
+/**
+ * Every migration config under a folder (`migrations/`), subfolders included, in path order. A module
+ * whose default (or `migration`) export is not shaped like a config (a `name` and a `source`), such as a
+ * helper that exports shared settings, and a JSON file that is not one (a `dmskit catalog` file, say) are
+ * not migrations and are skipped; `node_modules`, dot folders and `.d.ts` files are never read.
+ * @returns each config with its file
+ * @throws ConfigError for a migration with invalid fields; UsageError when two files describe the same
+ *   migration and environment (one stack each), or a module cannot be loaded
+ */
+export async function discoverMigrations(dir: string): Promise<(ParsedConfig & { file: string })[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  const files = entries
+    .filter((e) => e.isFile() && CONFIG_EXTENSIONS.has(path.extname(e.name)) && !e.name.endsWith('.d.ts'))
+    .map((e) => path.join(e.parentPath, e.name))
+    .filter(
+      (f) =>
+        !path
+          .relative(dir, f)
+          .split(path.sep)
+          .some((part) => part === 'node_modules' || part.startsWith('.')),
+    )
+    .sort();
+  const out: (ParsedConfig & { file: string })[] = [];
+  const seen = new Map<string, string>();
+  for (const file of files) {
+    const shown = path.relative(process.cwd(), file) || file;
+    let value: unknown;
+    if (path.extname(file) === '.json') {
+      try {
+        value = JSON.parse(await readFile(file, 'utf8'));
+      } catch {
+        continue; // not JSON at all: not a config
+      }
+    } else {
+      try {
+        const { tsImport } = await import('tsx/esm/api');
+        const mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+        value = exportedConfig(mod);
+      } catch (error) {
+        throw new UsageError(`${shown}: cannot be loaded: ${loadFailure(error, file, shown)}`);
+      }
+    }
+    if (!looksLikeMigration(value)) continue;
+    const parsed = parseMigrationConfig(value, shown);
+    const key = `${parsed.config.name}/${parsed.config.environment}`;
+    const other = seen.get(key);
+    if (other)
+      throw new UsageError(
+        `${shown} and ${other} both describe ${parsed.config.name} in ${parsed.config.environment}: one file per migration and environment`,
+      );
+    seen.set(key, shown);
+    out.push({ ...parsed, file });
+  }
+  return out;
 }
