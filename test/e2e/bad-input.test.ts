@@ -132,6 +132,46 @@ describe('bad input: one clear line, exit code 2, nothing half-done', () => {
     );
   });
 
+  it('plan with shards: a missing catalog file, or more tasks than tables, is one line naming the field, exit 2', async () => {
+    const dir = await scratchDir('bad-shards');
+    const config = {
+      name: 'big',
+      environment: 'prod',
+      aws: { region: 'eu-west-1', accountId: '123456789012' },
+      network: {
+        availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+        onPremCidrs: ['192.168.0.0/16'],
+        connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
+      },
+      source: { host: '192.168.1.10', database: 'big', user: 'dms', sslmode: 'require' },
+      task: { shards: 2, sourceCatalogFile: 'catalog.json' },
+    };
+    await writeFile(path.join(dir, 'big.json'), JSON.stringify(config));
+    const missing = await runDmskit(['plan', '--config', 'big.json', '--offline', '--out', 'plan'], {
+      cwd: dir,
+    });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toBe(
+      `dmskit: task.sourceCatalogFile: cannot read ${path.join(dir, 'catalog.json')} (ENOENT): write it with dmskit catalog --source <url> --out catalog.json`,
+    );
+    await writeFile(
+      path.join(dir, 'catalog.json'),
+      JSON.stringify({
+        kind: 'dmskit-catalog',
+        version: 1,
+        databases: [
+          { name: 'big', tables: [{ schema: 'public', table: 'only', columns: ['id'], bytes: 1 }] },
+        ],
+      }),
+    );
+    const few = await runDmskit(['plan', '--config', 'big.json', '--offline', '--out', 'plan'], { cwd: dir });
+    expect(few.code).toBe(2);
+    expect(few.stderr).not.toMatch(/\n\s+at /);
+    expect(oneLine(few.stderr)).toBe(
+      'dmskit: invalid migration config: 1 problem(s); task.shards: 2 tasks for 1 selected table(s) of the catalog: at most one task per table',
+    );
+  });
+
   it('a bad flag or URL is a usage error', async () => {
     expect((await runDmskit(['rehearse', '--scale', 'lots'])).code).toBe(2);
     const run = await runDmskit(['validate', '--source', 'mysql://x', '--target', targetUrl]);

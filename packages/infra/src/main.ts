@@ -1,14 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  type CatalogTable,
-  discoverMigrations,
-  loadMigrationConfig,
-  type MigrationConfig,
-  stackName,
-} from '@dmskit/shared';
+import { discoverMigrations, loadMigrationConfig, stackName } from '@dmskit/shared';
 import { App } from 'cdktf';
 import { AccountBaselineStack } from './account-baseline.js';
+import { readSourceCatalog } from './catalog-file.js';
 import { MigrationStack, partitionOf } from './stack.js';
 
 /**
@@ -31,15 +26,6 @@ const migrations = process.env.DMSKIT_CONFIG
     )
   : await discoverMigrations(migrationsDir);
 
-async function readCatalog(config: MigrationConfig, configFile: string): Promise<CatalogTable[] | undefined> {
-  const file = config.task.sourceCatalogFile;
-  if (!file) return undefined;
-  const catalog = JSON.parse(await readFile(path.resolve(path.dirname(configFile), file), 'utf8')) as {
-    databases: { name: string; tables: CatalogTable[] }[];
-  };
-  return catalog.databases.find((d) => d.name === config.source.database)?.tables ?? [];
-}
-
 const app = new App({ outdir: process.env.CDKTF_OUTDIR ?? 'cdktf.out' });
 const offline = process.env.DMSKIT_OFFLINE === '1';
 const baselines = new Set<string>();
@@ -56,7 +42,7 @@ for (const { config, file } of migrations) {
     });
   }
   const ca = config.source.caCertificateFile;
-  const catalog = await readCatalog(config, file);
+  const catalog = await readSourceCatalog(config, file);
   new MigrationStack(app, stackName(config), {
     config,
     offline,

@@ -154,8 +154,16 @@ export async function synthStacks(
     });
   } catch (error) {
     const stderr = String((error as { stderr?: string }).stderr ?? '');
-    const usage = /(?:UsageError|ConfigError): ([^\n]+(?:\n {2}[^\n]+)*)/.exec(stderr);
-    if (usage?.[1]) throw new UsageError(usage[1]);
+    // The app's usage error: its message and the issue lines under it (indented), not the stack.
+    const usage = /(?:UsageError|ConfigError): ([^\n]+(?:\n {2}(?! *at )[^\n]+)*)/.exec(stderr);
+    if (usage?.[1])
+      throw new UsageError(
+        usage[1]
+          .split('\n')
+          .map((l) => l.trim())
+          .join('; ')
+          .replace(/\): ?;/, '):'),
+      );
     throw new ExternalError(
       `synth failed: ${redact(stderr.split('\n').filter(Boolean).slice(-3).join(' | '))}`,
     );
