@@ -101,12 +101,11 @@ export function cutoverDryRun(
   const taskIds = dmsTaskIds(config).join(', ');
   const slot =
     engine === 'native'
-      ? n.slot
+      ? `slot ${n.slot}`
       : usesNamedSlot(config)
-        ? dmsSlotName(config)
-        : config.task.shards > 1
-          ? `each of the ${config.task.shards} slots DMS created for the tasks`
-          : 'the slot DMS created for the task';
+        ? `slot ${dmsSlotName(config)}`
+        : 'the slot DMS created for the task';
+  const many = engine === 'dms' && config.task.shards > 1;
   const watermark =
     engine === 'native'
       ? watermarkTableName(n.watermarkTable)
@@ -123,9 +122,13 @@ export function cutoverDryRun(
             'DMS: DescribeTableStatistics: every table loaded, no validation failure',
             `CloudWatch: CDCLatencySource + CDCLatencyTarget <= ${c.maxLagSeconds} s`,
           ]),
-      `source: slot ${slot}: a walsender reads it, wal_status reserved or extended, lag <= ${c.maxLagSeconds} s and ${c.maxLagBytes} bytes`,
+      many
+        ? `source: each of the ${config.task.shards} slots DMS created for the tasks: a walsender reads it, wal_status reserved or extended, lag <= ${c.maxLagSeconds} s and ${c.maxLagBytes} bytes`
+        : `source: ${slot}: a walsender reads it, wal_status reserved or extended, lag <= ${c.maxLagSeconds} s and ${c.maxLagBytes} bytes`,
       'source: no prepared transaction (pg_prepared_xacts)',
-      `both: the watermark table ${watermark} exists and replicates`,
+      many
+        ? `both: the watermark tables ${watermark} (one per task) exist and replicate`
+        : `both: the watermark table ${watermark} exists and replicates`,
     ],
     fence: [
       'state file: the fence record (what it replaces) is saved before the source changes',
@@ -134,7 +137,7 @@ export function cutoverDryRun(
     ],
     watermark: [
       `source: INSERT INTO ${watermark} (one token, one transaction); the WAL position after the commit`,
-      `target: poll until the row is there (at most ${c.lsnWaitTimeoutSeconds} s and within cutover.maxFenceSeconds = ${c.maxFenceSeconds} s); replication health checked meanwhile, a break releases the fence at once`,
+      `target: poll until ${many ? 'every table shows the row' : 'the row is there'} (at most ${c.lsnWaitTimeoutSeconds} s and within cutover.maxFenceSeconds = ${c.maxFenceSeconds} s); replication health checked meanwhile, a break releases the fence at once`,
     ],
     pause: c.pooler
       ? [
@@ -182,7 +185,7 @@ export function cutoverDryRun(
     finish: [
       engine === 'native'
         ? `target: DROP SUBSCRIPTION ${n.subscription}; source: DROP PUBLICATION ${n.publication}, ${n.insertOnlyPublication}; both: DROP TABLE ${watermark}`
-        : `source: pg_drop_replication_slot('${slot}'); both: DROP TABLE ${watermark}`,
+        : `source: drop ${many ? `each of the ${config.task.shards} slots DMS created for the tasks` : slot}; both: DROP TABLE ${watermark}`,
     ],
   };
   const lines = [
