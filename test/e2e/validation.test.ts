@@ -193,6 +193,31 @@ describe('compareDatabases', () => {
     }
   });
 
+  it('names two rows that traded the values of a column within one chunk (an XOR of row digests alone would not see it)', async () => {
+    await both('CREATE TABLE tr (id int PRIMARY KEY, note text, v int, w int NOT NULL)');
+    await both("INSERT INTO tr SELECT g, 'note ' || g, g * 10, g * 100 FROM generate_series(1, 200) g");
+    // Trades on the target: nullable text, nullable int, and a NOT NULL column, each between two rows
+    // of one chunk, with the XOR or the sum fold.
+    await query(
+      target,
+      `UPDATE tr SET note = CASE id WHEN 10 THEN 'note 11' ELSE 'note 10' END WHERE id IN (10, 11);
+       UPDATE tr SET v = CASE id WHEN 20 THEN 210 ELSE 200 END WHERE id IN (20, 21);
+       UPDATE tr SET w = CASE id WHEN 30 THEN 3100 ELSE 3000 END WHERE id IN (30, 31);`,
+    );
+    for (const fold of ['xor', 'sum'] as const) {
+      const r = await compare({ checksumFold: fold });
+      expect(r.verdict).toBe('different');
+      expect(diffs(r, 'tr')?.map((d) => [d.key.id, d.columns?.map((c) => c.name).join(',')])).toEqual([
+        ['10', 'note'],
+        ['11', 'note'],
+        ['20', 'v'],
+        ['21', 'v'],
+        ['30', 'w'],
+        ['31', 'w'],
+      ]);
+    }
+  });
+
   it('finds an extra, a missing and a changed row in the same chunk', async () => {
     await both('CREATE TABLE c (id int PRIMARY KEY, v text)');
     await both("INSERT INTO c SELECT g * 2, 'v' || g FROM generate_series(1, 1000) g");

@@ -76,7 +76,8 @@ function keyRecord(t: FuzzTable, values: string[]): Record<string, string> {
 }
 
 /**
- * Changes one cell of one row, deletes another row and inserts a new one, on the target, and records
+ * Changes one cell of one row, deletes another row, makes two more rows trade the values of a column
+ * and inserts a new one, on the target, and records
  * what validation must then name. Each change is chosen so that it is one: the cell's text changes, the
  * new key is equal to no key of the source (by the key type's own equality).
  */
@@ -108,6 +109,25 @@ async function mutate(c: Case, source: pg.Client, target: pg.Client): Promise<vo
     await target.query(sql);
     c.mutations.push(sql);
     c.expected.push({ kind: 'missing-on-target', key: keyRecord(t, deleted.k) });
+    // Two other rows trade the values of one column (in one statement, each reading the other's old
+    // value): a change an XOR of row digests alone would cancel out.
+    const free = rows.map((_, i) => i).filter((i) => i !== changed && i !== gone);
+    if (free.length >= 2) {
+      const a = rows[free.splice(c.rng.int(0, free.length - 1), 1)[0]!] as { ctid: string; k: string[] };
+      const b = rows[free[c.rng.int(0, free.length - 1)]!] as { ctid: string; k: string[] };
+      const picked = c.rng.pick(others);
+      const col = quote(picked.name);
+      const trade = `UPDATE ${name} AS x SET ${col} = y.${col} FROM ${name} AS y
+        WHERE (x.ctid, y.ctid) IN ((${lit(a.ctid)}, ${lit(b.ctid)}), (${lit(b.ctid)}, ${lit(a.ctid)}))
+          AND x.${col}::text IS DISTINCT FROM y.${col}::text`;
+      // A unique index on the column may refuse the trade: then there is none.
+      const traded = await target.query(trade).catch(() => ({ rowCount: 0 }));
+      if (traded.rowCount === 2) {
+        c.mutations.push(trade);
+        c.expected.push({ kind: 'different', key: keyRecord(t, a.k), column: picked.name });
+        c.expected.push({ kind: 'different', key: keyRecord(t, b.k), column: picked.name });
+      }
+    }
   }
   for (let attempt = 0; attempt < 30; attempt++) {
     const values = rowValues(t, c.rng);

@@ -271,7 +271,8 @@ function describeData(d: TableDataDiff): string[] {
  * Compares two databases: the schema (objects by definition) and, per table, the data by key ranges,
  * naming every differing row (missing on the target, extra on the target, or changed, with the columns
  * that changed). Each side reads one snapshot shared by its connections; row text is built from the
- * columns both sides have, by name, with pinned output settings; digests are 128-bit. A table missing
+ * columns both sides have, by name, with pinned output settings; each chunk is summed up by 128 bits
+ * (a 64-bit row digest folded twice, the second time remixed). A table missing
  * on a side, skipped, or failing is never counted as equal.
  * @throws ExternalError when either server cannot be reached
  */

@@ -73,7 +73,7 @@ export interface DataDiffOptions {
 export interface TableDataDiff {
   readonly sourceRows: number;
   readonly targetRows: number;
-  /** Sum of the row digests (two 64-bit sums), per side. */
+  /** The table's checksum (the two folds of its row digests), per side. */
   readonly sourceChecksum: string;
   readonly targetChecksum: string;
   readonly chunks: number;
@@ -208,15 +208,19 @@ const parseTextArray = (pg.types.getTypeParser as unknown as (oid: number) => (v
   1009,
 );
 
+/** The seed of the second fold's remix of a typed row digest (any constant; both sides use this one). */
+const REMIX_SEED = '6238072747940578789';
+
 /** `ROW(c1, c2, ...)::text` over the common columns, by name. */
 function rowText(spec: TableSpec): string {
   return `ROW(${spec.columns.map((c) => pg.escapeIdentifier(c.name)).join(', ')})::text`;
 }
 
 /**
- * The two 64-bit digests of a row as SQL expressions over the table's columns. typed mode: the XORs of
- * the columns' typed hashes under two sets of seeds. md5 mode: the halves of md5 of the row text (the
- * caller wraps it in a subquery so the text is built once).
+ * Two 64-bit digests of a row as SQL expressions over the table's columns. typed mode: the XORs of the
+ * columns' typed hashes under two sets of seeds (the first is the row digest; chunks fold it twice, see
+ * `aggregate`). md5 mode: the halves of md5 of the row text (the caller wraps it in a subquery so the
+ * text is built once).
  */
 function digestExprs(spec: TableSpec, mode: HashMode, text = rowText(spec)): [string, string] {
   if (mode === 'md5') return md5DigestSql(text);
@@ -236,7 +240,8 @@ function md5Subquery(spec: TableSpec, where: string): string {
 }
 
 /**
- * Count and two 64-bit digests per bucket of the rows in `range`. Keyed tables combine digests with
+ * Count and two 64-bit checksums per bucket of the rows in `range`: typed mode folds the row digest and
+ * a remix of it, md5 mode the two halves of md5. Keyed tables combine digests with
  * bit_xor when the servers have it (their rows are distinct, and an int8 XOR keeps no per-group state
  * to allocate, where a numeric sum makes a hashed aggregate several times slower); tables without a key,
  * and servers before PostgreSQL 14, sum them (duplicates count).
@@ -254,14 +259,20 @@ async function aggregate(
   const bucket = bucketSql(params, spec);
   const fold = xorFold(spec, options) ? 'bit_xor' : 'sum';
   const mode = options.mode;
-  const select = (from: string, h0: string, h1: string) =>
-    `SELECT ${bucket} AS b, count(*)::int8 AS n, coalesce(${fold}(${h0}), 0)::text AS s0, coalesce(${fold}(${h1}), 0)::text AS s1 FROM ${from} GROUP BY 1`;
+  const select = (from: string, b: string, h0: string, h1: string) =>
+    `SELECT ${b} AS b, count(*)::int8 AS n, coalesce(${fold}(${h0}), 0)::text AS s0, coalesce(${fold}(${h1}), 0)::text AS s1 FROM ${from} GROUP BY 1`;
+  // typed: the row digest is computed once, in a subquery (OFFSET 0 keeps the planner from inlining it,
+  // which would compute it twice), and folded twice: as it is, and remixed by hashint8extended under a
+  // seed of its own. The second fold is not linear in the first, so a change that cancels out in one
+  // XOR (two rows trading a value) does not in the other.
   const sql =
     mode === 'md5'
-      ? select(`(${md5Subquery(spec, where)}) x`, 'x.h0', 'x.h1')
+      ? select(`(${md5Subquery(spec, where)}) x`, bucket, 'x.h0', 'x.h1')
       : select(
-          `ONLY ${qualifiedName(spec)} WHERE (${spec.filter}) AND (${where})`,
-          ...digestExprs(spec, mode),
+          `(SELECT ${bucket} AS b, ${digestExprs(spec, mode)[0]} AS h FROM ONLY ${qualifiedName(spec)} WHERE (${spec.filter}) AND (${where}) OFFSET 0) x`,
+          'x.b',
+          'x.h',
+          `hashint8extended(x.h, ${REMIX_SEED})`,
         );
   const { rows } = await client.query(sql, params.values);
   return new Map(
@@ -424,7 +435,7 @@ async function leafDigests(
   const where = whereAnySql(spec, mode, ranges, params);
   const keyCols = spec.keys.map((k) => `${pg.escapeIdentifier(k.name)}::text`);
   // One result row holding [key..., digest] per row (no per-row protocol overhead), and one 64-bit
-  // digest per row: the range is already known to differ (by 128 bits); this finds its rows.
+  // digest per row: the range is already known to differ (by its two checksums); this finds its rows.
   const [h0] = digestExprs(spec, mode);
   const sql = `SELECT coalesce(json_agg(json_build_array(${keyCols.join(', ')}, to_hex(${h0}))), '[]')::text AS j
                  FROM ONLY ${qualifiedName(spec)} WHERE (${spec.filter}) AND (${where})`;

@@ -1,13 +1,15 @@
 import pg from 'pg';
 
 /**
- * How a row becomes two 64-bit numbers (128 bits in all):
+ * How a row becomes a digest:
  * - `typed`: each column hashed by its type's own 64-bit hash function (`hashint4extended`,
- *   `hash_numeric_extended`, ...; PostgreSQL: "Hash Indexes", support function 2) with a seed per column
- *   and per digest, NULL as a constant per column, and the column hashes XORed. No value is printed as
- *   text unless its type must be (see `DIRECT` below), which is why this mode costs about half a
- *   `hashtextextended(t::text, 0)` scan. The same on servers of one major version and platform, which the
- *   start-up self-check proves;
+ *   `hash_numeric_extended`, ...; PostgreSQL: "Hash Indexes", support function 2) with a seed per column,
+ *   NULL as a constant per column, and the column hashes XORed (digest 0, below): a 64-bit row digest.
+ *   A chunk's checksum folds it twice, as it is and remixed by `hashint8extended` (datadiff.ts), 128 bits
+ *   per chunk; the remix is not linear, so rows trading a value, which cancel out in an XOR of their
+ *   digests, still change the second fold. No value is printed as text unless its type must be (see
+ *   `DIRECT` below), which is why a clean pass costs less than half of a `hashtextextended(t::text, 0)` scan.
+ *   The same on servers of one major version and platform, which the start-up self-check proves;
  * - `md5`: the two halves of md5 of the row text `ROW(...)::text` (portable between any two servers, slower).
  */
 export type HashMode = 'typed' | 'md5';
@@ -18,7 +20,7 @@ export type HashMode = 'typed' | 'md5';
  *   `24 hours`, citext `A` and `a`, jsonb numbers `1.0` and `1.00`, arrays `{1,2}` and `[0:1]={1,2}`.
  *   Validation calls them DIFFERENT: a replication that rewrote one into the other changed what the
  *   application reads back (scale, sign, case, bounds). Each is hashed so that it is told apart: numeric
- *   adds its scale to the seed, zeros and numeric NaN/Infinity hash their text, jsonb's first digest is
+ *   adds its scale to the seed, zeros and numeric NaN/Infinity hash their text, jsonb's row digest is
  *   its text, and interval, arrays, citext and other types hash their text.
  * - Printed alike but different: none under the pinned session settings (connection.ts: TimeZone UTC,
  *   ISO dates, `extra_float_digits = 3` so floats print exactly, hex bytea, C monetary and numeric
@@ -74,9 +76,8 @@ const DIRECT: Readonly<Record<string, (digest: 0 | 1) => string>> = {
   'double precision': () =>
     'CASE WHEN $ = 0 THEN hashtextextended($::text, $s) ELSE hashfloat8extended($, $s) END',
   // jsonb's own hash treats 1.0 and 1.00 inside a document alike, and does not mark where a nested
-  // array ends ([[1],2] vs [[1,2]]): the first digest hashes the text (exact), the second the binary
-  // form (0.6 of the text's cost). A change of that kind is caught by the first digest's 64 bits alone;
-  // every other change by both.
+  // array ends ([[1],2] vs [[1,2]]): the row digest (digest 0) hashes the text, which is exact; digest 1
+  // (the binary form) is for callers that want a second, independent one.
   jsonb: (digest) => (digest === 0 ? 'hashtextextended($::text, $s)' : 'jsonb_hash_extended($, $s)'),
 };
 
@@ -114,7 +115,8 @@ function fill(t: string, c: DigestColumn, seedSql: string): string {
 /**
  * Digest `d` (0 or 1) of a row: the XOR of every column's typed hash, each with its own seed (so that
  * values swapped between columns change it) and a constant of its own for NULL (so NULL never equals
- * a value, the empty string included). The two digests use disjoint seeds: 128 bits per row.
+ * a value, the empty string included). The two digests use disjoint seeds; digest 0 is the row digest
+ * validation folds (datadiff.ts), digest 1 an independent second one.
  * NOT NULL columns whose hash takes the seed once are chained instead, each hash seeding the next
  * (`h3(c, h2(b, h1(a, seed)))`: one call per column and no XOR, about a tenth faster on narrow rows).
  * `columns` come in the order both sides agree on (by name).
