@@ -159,9 +159,11 @@ function parseMb(value: string | undefined): number {
 
 /**
  * The server-level checks of a PostgreSQL source (DMS: "Using a PostgreSQL database as an AWS DMS
- * source"; PostgreSQL: "Logical Replication > Configuration Settings").
+ * source"; PostgreSQL: "Logical Replication > Configuration Settings"). `streams`: the replication
+ * streams the migration opens (its DMS tasks, `task.shards`; 1 for the native engine), each a slot and a
+ * WAL sender.
  */
-export function sourceServerChecks(f: ServerFacts, cdc: boolean): CheckResult[] {
+export function sourceServerChecks(f: ServerFacts, cdc: boolean, streams = 1): CheckResult[] {
   const out: CheckResult[] = [];
   const wal = f.settings.wal_level;
   out.push(
@@ -176,8 +178,9 @@ export function sourceServerChecks(f: ServerFacts, cdc: boolean): CheckResult[] 
         ),
   );
   const slots = Number(f.settings.max_replication_slots);
-  // One slot for the task, and one per table copied at the same time by native table sync.
-  const needSlots = f.slotsUsed + 1;
+  // One slot per DMS task (task.shards) or for the native subscription, plus room for the tables native
+  // table sync copies at the same time; each task or subscription also holds a WAL sender.
+  const needSlots = f.slotsUsed + streams;
   out.push(
     slots >= needSlots + 2
       ? pass(
@@ -196,7 +199,7 @@ export function sourceServerChecks(f: ServerFacts, cdc: boolean): CheckResult[] 
   );
   const senders = Number(f.settings.max_wal_senders);
   out.push(
-    senders >= f.sendersUsed + 3
+    senders >= f.sendersUsed + streams + 2
       ? pass(
           'wal-senders',
           'free WAL senders',
@@ -208,7 +211,7 @@ export function sourceServerChecks(f: ServerFacts, cdc: boolean): CheckResult[] 
           'free WAL senders',
           'error',
           `max_wal_senders = ${senders}, ${f.sendersUsed} in use`,
-          `set max_wal_senders to at least ${f.sendersUsed + 5} and restart`,
+          `set max_wal_senders to at least ${f.sendersUsed + streams + 4} and restart`,
         ),
   );
   const keep = parseMb(f.settings.max_slot_wal_keep_size);

@@ -59,7 +59,7 @@ export async function runPreflight(options: {
         sourceTables: await listTables(s.client),
         config: { task },
       };
-      checks.push(...sourceServerChecks(s.facts, cdc));
+      checks.push(...sourceServerChecks(s.facts, cdc, task.shards));
       checks.push(...(await tableChecks(s.client, facts)));
       checks.push(...(await targetChecks(t?.client, facts)));
       checks.push(...fallbackChecks(s.facts, t?.facts, options.fallback ?? true));
