@@ -6,7 +6,13 @@ import {
   DescribeReplicationTasksCommand,
   StartReplicationTaskCommand,
 } from '@aws-sdk/client-database-migration-service';
-import { abandonCommand, prepareCdcStartPoint, resolveDmsSlot, startDmsCommand } from '@dmskit/ops-cli';
+import {
+  abandonCommand,
+  prepareCdcStartPoint,
+  resolveDmsSlot,
+  resolveDmsSlots,
+  startDmsCommand,
+} from '@dmskit/ops-cli';
 import { parseMigrationConfig } from '@dmskit/shared';
 import { mockClient } from 'aws-sdk-client-mock';
 import pg from 'pg';
@@ -159,5 +165,96 @@ describe('the DMS task’s replication slot on a real source', () => {
     );
     for (const s of await slots()) await query(url, 'SELECT pg_drop_replication_slot($1)', [s]);
     expect(await slots()).toEqual([]);
+  });
+
+  it('a split migration (task.shards): a start that fails leaves its watermark tables recorded, and abandon removes them by the record', async () => {
+    const dir = await scratchDir('shards-start');
+    await writeFile(
+      path.join(dir, 'big.json'),
+      JSON.stringify({
+        name: 'shop',
+        environment: 'prod',
+        network: {
+          availabilityZones: ['us-east-1a', 'us-east-1b'],
+          onPremCidrs: ['192.168.0.0/16'],
+          connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
+        },
+        source: { host: '192.168.1.10', database: 'shop', user: 'dms' },
+        task: { shards: 2, sourceCatalogFile: 'catalog.json' },
+      }),
+    );
+    const dms = mockClient(DatabaseMigrationServiceClient);
+    dms.on(DescribeReplicationTasksCommand).resolves({
+      ReplicationTasks: [1, 2].map((i) => ({
+        ReplicationTaskIdentifier: `shop-prod-task-${i}`,
+        ReplicationTaskArn: `arn:aws:dms:us-east-1:123456789012:task:T${i}`,
+        MigrationType: 'full-load-and-cdc',
+        Status: 'ready',
+      })),
+    });
+    dms
+      .on(StartReplicationTaskCommand)
+      .rejects(
+        Object.assign(new Error('Test connection for the source endpoint failed'), {
+          name: 'InvalidResourceStateFault',
+        }),
+      );
+    const quiet = [
+      vi.spyOn(process.stderr, 'write').mockImplementation(() => true),
+      vi.spyOn(process.stdout, 'write').mockImplementation(() => true),
+    ];
+    const tables = () =>
+      query<{ t: string }>(
+        url,
+        "SELECT relname AS t FROM pg_class WHERE relkind = 'r' AND relname LIKE 'dmskit\\_shop\\_prod\\_watermark%' ORDER BY 1",
+      ).then((rows) => rows.map((r) => r.t));
+    try {
+      await expect(
+        startDmsCommand({
+          cwd: dir,
+          config: 'big.json',
+          mode: 'start',
+          sourceUrl: url,
+          timeout: 1,
+          pollMs: 1,
+        }),
+      ).rejects.toThrowError(/Test connection for the source endpoint failed/);
+      expect(await tables()).toEqual(['dmskit_shop_prod_watermark_1', 'dmskit_shop_prod_watermark_2']);
+      expect(existsSync(path.join(dir, '.dmskit/dms-watermarks-shop-prod.json'))).toBe(true);
+      await abandonCommand({ cwd: dir, config: 'big.json', sourceUrl: url });
+    } finally {
+      for (const q of quiet) q.mockRestore();
+      dms.restore();
+    }
+    expect(await tables()).toEqual([]);
+    expect(existsSync(path.join(dir, '.dmskit/dms-watermarks-shop-prod.json'))).toBe(false);
+    // Nothing else of dmskit's was in its schema: the schema went too.
+    expect(await query(url, "SELECT 1 FROM pg_namespace WHERE nspname = 'dmskit'")).toEqual([]);
+  });
+
+  it('a split migration finds one DMS slot per task, or says how many are missing', async () => {
+    const big = parseMigrationConfig({
+      name: 'shop',
+      environment: 'prod',
+      network: {
+        availabilityZones: ['us-east-1a', 'us-east-1b'],
+        onPremCidrs: ['192.168.0.0/16'],
+        connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
+      },
+      source: { host: '192.168.1.10', database: 'shop', user: 'dms' },
+      task: { shards: 3, sourceCatalogFile: 'catalog.json' },
+    }).config;
+    await query(url, "SELECT pg_create_logical_replication_slot('aaaa_00016402_1', 'test_decoding')");
+    await expect(resolveDmsSlots(client, big)).rejects.toThrowError(
+      '1 of 3 DMS replication slots on the source database shop: not every task has started CDC yet (dmskit start)',
+    );
+    await query(url, "SELECT pg_create_logical_replication_slot('bbbb_00016402_2', 'test_decoding')");
+    await query(url, "SELECT pg_create_logical_replication_slot('cccc_00016402_3', 'test_decoding')");
+    expect(await resolveDmsSlots(client, big)).toEqual([
+      'aaaa_00016402_1',
+      'bbbb_00016402_2',
+      'cccc_00016402_3',
+    ]);
+    for (const s of await slots()) await query(url, 'SELECT pg_drop_replication_slot($1)', [s]);
   });
 });

@@ -1,13 +1,14 @@
 import { rm } from 'node:fs/promises';
 import { ExternalError, nativeObjectNames } from '@dmskit/shared';
 import { closeQuietly, openConnection } from '@dmskit/validation';
-import { dmsSlotStore, dropRecordedSlot } from '../dms/slot.js';
+import { dmsSlotStore, dmsWatermarkStore, dropRecordedSlot } from '../dms/slot.js';
 import { dropCreatedObjects } from '../native/objects.js';
 import type { CommandOutcome } from '../outcome.js';
 import { endFallback, fallbackNames } from '../runbook/fallback.js';
 import { releaseFence, releaseSql } from '../runbook/fence.js';
 import { lockMigration } from '../runbook/lock.js';
 import { fileStateStore } from '../runbook/state.js';
+import { dropWatermarkTable } from '../runbook/watermark.js';
 import { loadConfigOption } from './config.js';
 import { sourceUrlOf, statePaths, targetUrlOf } from './context.js';
 import { startStateStore } from './native.js';
@@ -37,10 +38,12 @@ export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
   const cutoverStore = fileStateStore(cutoverFile);
   const startStore = startStateStore(paths.start);
   const slotStore = dmsSlotStore(paths.dmsSlot);
-  const [cutover, start, dmsSlot] = await Promise.all([
+  const watermarkStore = dmsWatermarkStore(paths.dmsWatermarks);
+  const [cutover, start, dmsSlot, dmsWatermarks] = await Promise.all([
     cutoverStore.load(),
     startStore.load(),
     slotStore.load(),
+    watermarkStore.load(),
   ]);
   const fence = cutover?.fence && !cutover.fenceReleased ? cutover.fence : undefined;
   const created = start?.created;
@@ -61,6 +64,11 @@ export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
           `source: drop replication slot ${dmsSlot.slot} (made by dmskit start for the DMS task${dmsSlot.steps.started ? ', which must be stopped first' : ', which never started'})`,
         ]
       : []),
+    ...(dmsWatermarks
+      ? [
+          `source, and the target when --target-url is given: DROP TABLE ${dmsWatermarks.tables.map((t) => `dmskit.${t}`).join(', ')} (the DMS tasks' watermark tables, made by dmskit start)`,
+        ]
+      : []),
     ...(path
       ? [
           `the fall-back path: old source: DROP SUBSCRIPTION ${names.subscription} if made; target: drop slot ${names.slot}, DROP PUBLICATION ${path.publications.join(', ')}`,
@@ -71,7 +79,7 @@ export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
     process.stdout.write(
       plan.length
         ? `dmskit abandon of ${config.name} (${config.environment}) would:\n${plan.map((p) => `  ${p}`).join('\n')}\n`
-        : `nothing recorded for ${config.name} (${config.environment}) in ${cutoverFile}, ${startStore.location} or ${slotStore.location}: nothing to remove\n`,
+        : `nothing recorded for ${config.name} (${config.environment}) in ${cutoverFile}, ${startStore.location}, ${slotStore.location} or ${watermarkStore.location}: nothing to remove\n`,
     );
     return { exitCode: 0 };
   }
@@ -120,6 +128,32 @@ export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
       } finally {
         await closeQuietly(source);
       }
+    }
+    if (dmsWatermarks) {
+      const sides: [string, string][] = [['source', sourceUrl]];
+      if (o.targetUrl) sides.push(['target', targetUrlOf(o.targetUrl)]);
+      let dropped = true;
+      for (const [side, url] of sides) {
+        const c = await openConnection(url, side, { applicationName: 'dmskit-abandon' });
+        try {
+          for (const table of dmsWatermarks.tables) await dropWatermarkTable(c, table);
+          process.stdout.write(
+            `removed ${dmsWatermarks.tables.map((t) => `dmskit.${t}`).join(', ')} on the ${side}\n`,
+          );
+        } catch (error) {
+          dropped = false;
+          left.push(
+            `${side}: DROP TABLE ${dmsWatermarks.tables.map((t) => `dmskit.${t}`).join(', ')} (${(error as Error).message})`,
+          );
+        } finally {
+          await closeQuietly(c);
+        }
+      }
+      if (!o.targetUrl)
+        process.stdout.write(
+          "the target's copies of the watermark tables, if DMS made them, are left: run abandon with --target-url to remove them too\n",
+        );
+      if (dropped) await rm(watermarkStore.location, { force: true });
     }
     if (start) {
       const cleanup = await dropCreatedObjects({

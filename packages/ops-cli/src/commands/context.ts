@@ -56,6 +56,8 @@ export function statePaths(
   readonly fallback: string;
   /** The record of a DMS task's slot that `dmskit start` created (a CDC-only task). */
   readonly dmsSlot: string;
+  /** The record of the DMS tasks' watermark tables that `dmskit start` created on the source. */
+  readonly dmsWatermarks: string;
 } {
   const dir = path.resolve(o.cwd, o.stateDir ?? '.dmskit');
   return {
@@ -64,5 +66,6 @@ export function statePaths(
     start: defaultStateFile(dir, config.name, config.environment, 'start'),
     fallback: defaultStateFile(dir, config.name, config.environment, 'fallback'),
     dmsSlot: defaultStateFile(dir, config.name, config.environment, 'dms-slot'),
+    dmsWatermarks: defaultStateFile(dir, config.name, config.environment, 'dms-watermarks'),
   };
 }

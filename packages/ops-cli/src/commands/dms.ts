@@ -27,7 +27,13 @@ import {
   startServerless,
   stopServerless,
 } from '../dms/serverless.js';
-import { dmsSlotStore, prepareCdcStartPoint, resolveDmsSlots, usesNamedSlot } from '../dms/slot.js';
+import {
+  dmsSlotStore,
+  dmsWatermarkStore,
+  prepareCdcStartPoint,
+  resolveDmsSlots,
+  usesNamedSlot,
+} from '../dms/slot.js';
 import { createDmsClient, dmsResourceIds, findTasks } from '../dms/task.js';
 import type { CommandOutcome } from '../outcome.js';
 import { type SlotHealth, slotHealth } from '../runbook/slot-health.js';
@@ -184,8 +190,19 @@ async function startReplicating(
       applicationName: 'dmskit-control',
     });
     try {
-      // One per task: the cutover proves every task caught up by a token in each.
-      for (const table of shardWatermarkTables(config))
+      // One per task: the cutover proves every task caught up by a token in each. Recorded before they
+      // are made, so that dmskit abandon removes them even after a start killed in between.
+      const store = dmsWatermarkStore(statePaths(o, config).dmsWatermarks);
+      const tables = shardWatermarkTables(config);
+      const record = await store.load();
+      if (!record || tables.some((t) => !record.tables.includes(t)))
+        await store.save({
+          version: 1,
+          migration: `${config.name}/${config.environment}`,
+          tables: [...new Set([...(record?.tables ?? []), ...tables])],
+          steps: { recorded: record?.steps.recorded ?? new Date().toISOString() },
+        });
+      for (const table of tables)
         if (await ensureWatermarkTable(source, table))
           process.stderr.write(`  created the watermark table dmskit.${table} on the source\n`);
       // A CDC-only task starts at a native start point: its slot, created here, and the slot's LSN.

@@ -123,3 +123,20 @@ export async function dropRecordedSlot(
   await source.query('SELECT pg_drop_replication_slot($1)', [slot]);
   return 'dropped';
 }
+
+/**
+ * What `dmskit start` records before it creates the DMS tasks' watermark tables on the source (one per
+ * task), so that `dmskit abandon` removes them by the record and not by a guess.
+ */
+export interface DmsWatermarkRecord {
+  readonly version: 1;
+  readonly migration: string;
+  /** Tables in the `dmskit` schema, on the source (and, once DMS copied them, on the target). */
+  readonly tables: readonly string[];
+  readonly steps: { recorded: string };
+}
+
+/** The file store of {@link DmsWatermarkRecord} (`.dmskit/dms-watermarks-<name>-<environment>.json`). */
+export function dmsWatermarkStore(file: string) {
+  return fileStateStore<DmsWatermarkRecord>(file, { name: 'dms-watermarks', version: 1 });
+}
