@@ -192,13 +192,11 @@ describe('the DMS task’s replication slot on a real source', () => {
         Status: 'ready',
       })),
     });
-    dms
-      .on(StartReplicationTaskCommand)
-      .rejects(
-        Object.assign(new Error('Test connection for the source endpoint failed'), {
-          name: 'InvalidResourceStateFault',
-        }),
-      );
+    dms.on(StartReplicationTaskCommand).rejects(
+      Object.assign(new Error('Test connection for the source endpoint failed'), {
+        name: 'InvalidResourceStateFault',
+      }),
+    );
     const quiet = [
       vi.spyOn(process.stderr, 'write').mockImplementation(() => true),
       vi.spyOn(process.stdout, 'write').mockImplementation(() => true),
