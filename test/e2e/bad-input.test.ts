@@ -2,6 +2,7 @@ import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runDmskit, runNpxDmskit } from '../helpers/cli.js';
+import { minimalConfig } from '../helpers/configs.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { createDatabase, type LocalServer, query, startServer } from '../helpers/servers.js';
 
@@ -134,18 +135,13 @@ describe('bad input: one clear line, exit code 2, nothing half-done', () => {
 
   it('plan with shards: a missing catalog file, or more tasks than tables, is one line naming the field, exit 2', async () => {
     const dir = await scratchDir('bad-shards');
-    const config = {
+    const config = minimalConfig({
       name: 'big',
-      environment: 'prod',
       aws: { region: 'eu-west-1', accountId: '123456789012' },
-      network: {
-        availabilityZones: ['eu-west-1a', 'eu-west-1b'],
-        onPremCidrs: ['192.168.0.0/16'],
-        connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
-      },
-      source: { host: '192.168.1.10', database: 'big', user: 'dms', sslmode: 'require' },
+      database: 'big',
+      sourceFields: { sslmode: 'require' },
       task: { shards: 2, sourceCatalogFile: 'catalog.json' },
-    };
+    });
     await writeFile(path.join(dir, 'big.json'), JSON.stringify(config));
     const missing = await runDmskit(['plan', '--config', 'big.json', '--offline', '--out', 'plan'], {
       cwd: dir,

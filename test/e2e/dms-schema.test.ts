@@ -4,6 +4,7 @@ import { copySequences } from '@dmskit/ops-cli';
 import { parseMigrationConfig } from '@dmskit/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDmskit } from '../helpers/cli.js';
+import { minimalConfig } from '../helpers/configs.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { createDatabase, type LocalServer, query, startServer, withClient } from '../helpers/servers.js';
 
@@ -49,17 +50,10 @@ const TRANSFORMATIONS = [
   },
 ];
 
-const configOf = (transformations: unknown[]) => ({
-  name: 'shop',
-  environment: 'prod',
-  network: {
-    availabilityZones: ['us-east-1a', 'us-east-1b'],
-    onPremCidrs: ['192.168.0.0/16'],
-    connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
-  },
-  source: { host: '192.168.1.10', database: 'shop', user: 'dms' },
-  task: { tableMappings: [{ action: 'include', schema: 'sales', table: '%' }], transformations },
-});
+const configOf = (transformations: unknown[]) =>
+  minimalConfig({
+    task: { tableMappings: [{ action: 'include', schema: 'sales', table: '%' }], transformations },
+  });
 
 describe('dmskit schema: the target schema of a DMS task, with its transformation rules, in one transaction', () => {
   let source: LocalServer;

@@ -17,22 +17,12 @@ import { parseMigrationConfig } from '@dmskit/shared';
 import { mockClient } from 'aws-sdk-client-mock';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { minimalConfig } from '../helpers/configs.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { createDatabase, type LocalServer, query, startServer } from '../helpers/servers.js';
 
 const config = (migrationType: 'cdc' | 'full-load-and-cdc', plugin = 'no-preference') =>
-  parseMigrationConfig({
-    name: 'shop',
-    environment: 'prod',
-    network: {
-      availabilityZones: ['us-east-1a', 'us-east-1b'],
-      onPremCidrs: ['192.168.0.0/16'],
-      connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
-    },
-    source: { host: '192.168.1.10', database: 'shop', user: 'dms' },
-    replicationInstance: { plugin },
-    task: { migrationType },
-  }).config;
+  parseMigrationConfig(minimalConfig({ replicationInstance: { plugin }, task: { migrationType } })).config;
 
 describe('the DMS task’s replication slot on a real source', () => {
   let server: LocalServer;
@@ -75,20 +65,7 @@ describe('the DMS task’s replication slot on a real source', () => {
   it('dmskit start of a CDC-only task whose StartReplicationTask fails leaves no slot behind on the source', async () => {
     const dir = await scratchDir('cdc-start');
     const file = path.join(dir, 'cdc.json');
-    await writeFile(
-      file,
-      JSON.stringify({
-        name: 'shop',
-        environment: 'prod',
-        network: {
-          availabilityZones: ['us-east-1a', 'us-east-1b'],
-          onPremCidrs: ['192.168.0.0/16'],
-          connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
-        },
-        source: { host: '192.168.1.10', database: 'shop', user: 'dms' },
-        task: { migrationType: 'cdc' },
-      }),
-    );
+    await writeFile(file, JSON.stringify(minimalConfig({ task: { migrationType: 'cdc' } })));
     const dms = mockClient(DatabaseMigrationServiceClient);
     dms.on(DescribeReplicationTasksCommand).resolves({
       ReplicationTasks: [
@@ -171,17 +148,7 @@ describe('the DMS task’s replication slot on a real source', () => {
     const dir = await scratchDir('shards-start');
     await writeFile(
       path.join(dir, 'big.json'),
-      JSON.stringify({
-        name: 'shop',
-        environment: 'prod',
-        network: {
-          availabilityZones: ['us-east-1a', 'us-east-1b'],
-          onPremCidrs: ['192.168.0.0/16'],
-          connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
-        },
-        source: { host: '192.168.1.10', database: 'shop', user: 'dms' },
-        task: { shards: 2, sourceCatalogFile: 'catalog.json' },
-      }),
+      JSON.stringify(minimalConfig({ task: { shards: 2, sourceCatalogFile: 'catalog.json' } })),
     );
     const dms = mockClient(DatabaseMigrationServiceClient);
     dms.on(DescribeReplicationTasksCommand).resolves({
@@ -231,17 +198,9 @@ describe('the DMS task’s replication slot on a real source', () => {
   });
 
   it('a split migration finds one DMS slot per task, or says how many are missing', async () => {
-    const big = parseMigrationConfig({
-      name: 'shop',
-      environment: 'prod',
-      network: {
-        availabilityZones: ['us-east-1a', 'us-east-1b'],
-        onPremCidrs: ['192.168.0.0/16'],
-        connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
-      },
-      source: { host: '192.168.1.10', database: 'shop', user: 'dms' },
-      task: { shards: 3, sourceCatalogFile: 'catalog.json' },
-    }).config;
+    const big = parseMigrationConfig(
+      minimalConfig({ task: { shards: 3, sourceCatalogFile: 'catalog.json' } }),
+    ).config;
     await query(url, "SELECT pg_create_logical_replication_slot('aaaa_00016402_1', 'test_decoding')");
     await expect(resolveDmsSlots(client, big)).rejects.toThrowError(
       '1 of 3 DMS replication slots on the source database shop: not every task has started CDC yet (dmskit start)',

@@ -9,6 +9,7 @@ import {
 import { parseMigrationConfig } from '@dmskit/shared';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { minimalConfig } from '../helpers/configs.js';
 import { checkHistory, type HistoryWriter, startHistoryWriter } from '../helpers/history.js';
 import { createDatabase, type LocalServer, query, startServer, withClient } from '../helpers/servers.js';
 
@@ -26,23 +27,17 @@ describe('a cutover over two replication streams (task.shards): every stream pro
   let target: LocalServer;
   let sourceUrl: string;
   let targetUrl: string;
-  const config = parseMigrationConfig({
-    name: 'shop',
-    environment: 'prod',
-    network: {
-      availabilityZones: ['us-east-1a', 'us-east-1b'],
-      onPremCidrs: ['192.168.0.0/16'],
-      connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
-    },
-    source: { host: '192.168.1.10', database: 'shop', user: 'dms' },
-    task: { tableMappings: [{ action: 'include', schema: 's_', table: 'ledger' }] },
-    cutover: {
-      fallback: false,
-      lsnWaitTimeoutSeconds: 3,
-      maxFenceSeconds: 20,
-      finalValidation: 'after-ready',
-    },
-  }).config;
+  const config = parseMigrationConfig(
+    minimalConfig({
+      task: { tableMappings: [{ action: 'include', schema: 's_', table: 'ledger' }] },
+      cutover: {
+        fallback: false,
+        lsnWaitTimeoutSeconds: 3,
+        maxFenceSeconds: 20,
+        finalValidation: 'after-ready',
+      },
+    }),
+  ).config;
   const shards = [1, 2].map((i) => ({
     schema: `s${i}`,
     publication: `shard${i}_pub`,

@@ -1,19 +1,8 @@
-import { parseMigrationConfig } from '@dmskit/shared';
 import { describe, expect, it } from 'vitest';
+import { testConfig } from '../config.testkit.js';
 import { cutoverDryRun } from './cutover.js';
 
-const config = (task: Record<string, unknown>) =>
-  parseMigrationConfig({
-    name: 'big',
-    environment: 'prod',
-    network: {
-      availabilityZones: ['us-east-1a', 'us-east-1b'],
-      onPremCidrs: ['192.168.0.0/16'],
-      connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
-    },
-    source: { host: '192.168.1.10', database: 'big', user: 'dms' },
-    task,
-  }).config;
+const config = (task: Record<string, unknown>) => testConfig({ name: 'big', database: 'big', task });
 
 describe('cutover --dry-run of a DMS migration split into tasks', () => {
   it('names every task, every slot and every watermark table, one token in one transaction', () => {

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import { DatabaseMigrationServiceClient } from '@aws-sdk/client-database-migration-service';
-import { parseMigrationConfig } from '@dmskit/shared';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { start, stop } from '../commands/dms.js';
+import { testConfig } from '../config.testkit.js';
 import { dmsCutoverEngine } from './engine.js';
 import { type DmsFake, dmsFake, dmsFakeTasks } from './fake.testkit.js';
 import { startTask, stopTask } from './operations.js';
@@ -79,17 +79,7 @@ describe('the DMS task through a stateful fake: statuses that move over time, st
     fake = dmsFake({ initial: 'running', lagSteps: 1 });
     const cw = mockClient(CloudWatchClient);
     cw.on(GetMetricStatisticsCommand).resolves({ Datapoints: [] });
-    const config = parseMigrationConfig({
-      name: 'ecommerce',
-      environment: 'staging',
-      aws: { region: 'eu-west-1' },
-      network: {
-        availabilityZones: ['eu-west-1a', 'eu-west-1b'],
-        onPremCidrs: ['192.168.0.0/16'],
-        connectivity: { type: 'vpn', customerGatewayIp: '203.0.113.10' },
-      },
-      source: { host: '192.168.1.10', database: 'shop', user: 'dms' },
-    }).config;
+    const config = testConfig({ name: 'ecommerce', environment: 'staging', aws: { region: 'eu-west-1' } });
     const engine = dmsCutoverEngine({
       client,
       cloudwatch: new CloudWatchClient({ region: 'eu-west-1', maxAttempts: 1 }),
@@ -117,18 +107,12 @@ describe('the DMS task through a stateful fake: statuses that move over time, st
 });
 
 describe('a migration split into several DMS tasks (task.shards): the cutover drives every task', () => {
-  const config = parseMigrationConfig({
+  const config = testConfig({
     name: 'ecommerce',
     environment: 'staging',
     aws: { region: 'eu-west-1' },
-    network: {
-      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
-      onPremCidrs: ['192.168.0.0/16'],
-      connectivity: { type: 'vpn', customerGatewayIp: '203.0.113.10' },
-    },
-    source: { host: '192.168.1.10', database: 'shop', user: 'dms' },
     task: { shards: 3, sourceCatalogFile: 'catalog.json' },
-  }).config;
+  });
   const ids = ['ecommerce-staging-task-1', 'ecommerce-staging-task-2', 'ecommerce-staging-task-3'];
 
   it('stops and resumes all three tasks (each through its own stale reads), and names every one', async () => {

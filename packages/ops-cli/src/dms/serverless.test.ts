@@ -7,9 +7,9 @@ import {
   StartReplicationCommand,
   StopReplicationCommand,
 } from '@aws-sdk/client-database-migration-service';
-import { parseMigrationConfig } from '@dmskit/shared';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { testConfig } from '../config.testkit.js';
 import { dmsCutoverEngine } from './engine.js';
 import { findReplicationConfig, startServerless, stopServerless } from './serverless.js';
 
@@ -25,17 +25,9 @@ const replication = (Status: string, extra: Partial<Replication> = {}): Replicat
 const dms = mockClient(DatabaseMigrationServiceClient);
 const client = new DatabaseMigrationServiceClient({ region: 'eu-west-1', maxAttempts: 1 });
 const wait = { timeoutMs: 5000, pollMs: 1 };
-const config = parseMigrationConfig({
-  name: 'shop',
-  environment: 'prod',
-  network: {
-    availabilityZones: ['us-east-1a', 'us-east-1b'],
-    onPremCidrs: ['192.168.0.0/16'],
-    connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
-  },
-  source: { host: '192.168.1.10', database: 'shop', user: 'dms' },
+const config = testConfig({
   replicationInstance: { serverless: { minCapacityUnits: 2, maxCapacityUnits: 16 } },
-}).config;
+});
 
 describe('DMS Serverless (StartReplication, StopReplication, DescribeReplications by ReplicationConfigArn)', () => {
   beforeEach(() => dms.reset());

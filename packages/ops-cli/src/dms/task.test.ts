@@ -13,9 +13,9 @@ import {
   StopReplicationTaskCommand,
   TestConnectionCommand,
 } from '@aws-sdk/client-database-migration-service';
-import { parseMigrationConfig } from '@dmskit/shared';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { testConfig } from '../config.testkit.js';
 import { dmsCutoverEngine } from './engine.js';
 import { assess, startTask, stopTask, taskStatus, testConnections } from './operations.js';
 import { findTask, taskResourceId, waitForTask } from './task.js';
@@ -45,17 +45,12 @@ const throttled = () =>
     $metadata: { httpStatusCode: 400 },
   });
 
-const config = parseMigrationConfig({
+const config = testConfig({
   name: 'ecommerce',
   environment: 'staging',
   aws: { region: 'eu-west-1' },
-  network: {
-    availabilityZones: ['eu-west-1a', 'eu-west-1b'],
-    onPremCidrs: ['192.168.0.0/16'],
-    connectivity: { type: 'vpn', customerGatewayIp: '203.0.113.10' },
-  },
-  source: { host: 'db', database: 'shop', user: 'dms' },
-}).config;
+  sourceFields: { host: 'db' },
+});
 
 const dms = mockClient(DatabaseMigrationServiceClient);
 const cw = mockClient(CloudWatchClient);

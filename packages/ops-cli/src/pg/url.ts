@@ -98,3 +98,13 @@ export function toConninfo(parts: ConnectionParts): string {
     .map(([k, v]) => `${k}=${conninfoValue(v)}`)
     .join(' ');
 }
+
+/**
+ * The environment a PostgreSQL client program needs for a URL's password: `PGPASSWORD` when the URL has
+ * one (the program gets {@link urlWithoutPassword}, so no password is on its command line), else none
+ * (libpq then reads PGPASSWORD or the passfile itself).
+ */
+export function passwordEnv(url: string): Record<string, string> {
+  const password = decodeURIComponent(new URL(url).password);
+  return password ? { PGPASSWORD: password } : {};
+}

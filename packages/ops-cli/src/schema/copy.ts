@@ -2,7 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TableName } from '@dmskit/shared';
 import type pg from 'pg';
-import { urlWithoutPassword } from '../pg/url.js';
+import { passwordEnv, urlWithoutPassword } from '../pg/url.js';
 import { ownedTempDir } from '../util/temp-dir.js';
 import { findPgTool, type PgTool, runPgTool } from './pgtools.js';
 import {
@@ -24,11 +24,6 @@ export interface SchemaDump {
   readonly pgRestore: PgTool;
   /** Deletes the dump's temporary folder. */
   dispose(): Promise<void>;
-}
-
-function passwordEnv(url: string): Record<string, string> {
-  const password = decodeURIComponent(new URL(url).password);
-  return password ? { PGPASSWORD: password } : {};
 }
 
 function patternName(s: string): string {

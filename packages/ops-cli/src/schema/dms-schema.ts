@@ -11,7 +11,7 @@ import {
 } from '@dmskit/shared';
 import { describeConnection, listTables } from '@dmskit/validation';
 import type pg from 'pg';
-import { urlWithoutPassword } from '../pg/url.js';
+import { passwordEnv, urlWithoutPassword } from '../pg/url.js';
 import { serverFacts } from '../rehearsal/checks.js';
 import { dumpSchema, existingObjects } from './copy.js';
 import { addForeignKeys, type ForeignKeysResult, sourceForeignKeys } from './foreign-keys.js';
@@ -47,11 +47,6 @@ SELECT n.nspname AS schema, c.relname AS table
    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                       AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))
  ORDER BY 1, 2`;
-
-function passwordEnv(url: string): Record<string, string> {
-  const password = decodeURIComponent(new URL(url).password);
-  return password ? { PGPASSWORD: password } : {};
-}
 
 /**
  * Creates on the target the schema of the tables a DMS task migrates, as DMS will write them: a
