@@ -16,10 +16,8 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import Table from 'cli-table3';
 import { Command } from 'commander';
@@ -170,8 +168,8 @@ try {
     `source: ${(Number(bytes) / 1024 ** 3).toFixed(2)} GB, ${totalRows.toLocaleString('en-US')} rows`,
   );
 
-  const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const BIN = path.join(REPO_ROOT, 'packages/ops-cli/src/bin.ts');
+  // The command as users run it (`pnpm dmskit`): the compiled bundle, no TypeScript loader.
+  const BIN = path.join(REPO_ROOT, 'packages/ops-cli/bin/dmskit.mjs');
   let n = 0;
   const fresh = async () => {
     n++;
@@ -197,15 +195,7 @@ try {
         tableMappings: [{ action: 'include', schema: 'public', table: '%' }],
       });
       n++;
-      const t = await timed(process.execPath, [
-        '--import',
-        TSX,
-        BIN,
-        'start',
-        ...m.args,
-        '--jobs',
-        String(workers),
-      ]);
+      const t = await timed(process.execPath, [BIN, 'start', ...m.args, '--jobs', String(workers)]);
       return { t, url: m.targetUrl, cleanup: () => runDmskit(['abandon', ...m.args]) };
     },
   });
@@ -270,22 +260,31 @@ try {
     },
   ];
 
-  const results: { name: string; walls: number[]; rss: number | null; check: string }[] = [];
-  for (const tool of tools) {
-    const walls: number[] = [];
-    let rss: number | null = null;
-    let check = '';
-    for (let i = 0; i < runs; i++) {
+  const results = tools.map((tool) => ({
+    name: tool.name,
+    walls: [] as number[],
+    rss: null as number | null,
+    check: '',
+  }));
+  // Round by round, every tool once per round, in reverse order every other round: no tool always runs
+  // first after the data build, or always after the same neighbour.
+  for (let i = 0; i < runs; i++) {
+    const order = tools.map((_, k) => k);
+    if (i % 2 === 1) order.reverse();
+    for (const k of order) {
+      const tool = tools[k] as Tool;
+      const r = results[k] as (typeof results)[number];
+      // Neither server starts a tool with another tool's dirty buffers or WAL to write.
       await withClient(source.url, (c) => c.query('CHECKPOINT'));
+      await withClient(target.url, (c) => c.query('CHECKPOINT'));
       const { t, url, cleanup } = await tool.run();
-      walls.push(t.wallMs);
-      rss = Math.max(rss ?? 0, t.peakRssKb ?? 0) || null;
-      check = same(expected, await fingerprint(url));
-      console.error(`${tool.name}: ${(t.wallMs / 1000).toFixed(1)} s, ${check}`);
+      r.walls.push(t.wallMs);
+      r.rss = Math.max(r.rss ?? 0, t.peakRssKb ?? 0) || null;
+      r.check = same(expected, await fingerprint(url));
+      console.error(`${tool.name}: ${(t.wallMs / 1000).toFixed(1)} s, ${r.check}`);
       await cleanup?.();
       await drop(url);
     }
-    results.push({ name: tool.name, walls, rss, check });
   }
   const reference = Math.min(
     ...results.filter((r) => r.name.startsWith('pgcopydb')).map((r) => median(r.walls)),

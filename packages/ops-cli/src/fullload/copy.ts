@@ -169,6 +169,11 @@ export async function parallelCopy(options: {
   onProgress?: (figures: LoadFigures) => void;
   /** Called once a table's last chunk is committed (its indexes may be built while others copy). */
   onTableDone?: (table: TableName) => void;
+  /**
+   * Called each time a worker finds no chunk left to copy, with the number of workers idle so far: the
+   * cores they leave may build indexes.
+   */
+  onWorkersIdle?: (idle: number) => void;
   progressMs?: number;
   signal?: AbortSignal;
 }): Promise<TableLoadResult[]> {
@@ -184,6 +189,7 @@ export async function parallelCopy(options: {
     for (const s of sessions) void closeQuietly(s);
   });
   let next = 0;
+  let idle = 0;
   let firstDone = false;
   const worker = async (): Promise<void> => {
     const source = await openConnection(options.source, 'source', {
@@ -216,6 +222,7 @@ export async function parallelCopy(options: {
         await faultPoint('full-load:chunk', stop.signal);
       }
     }
+    options.onWorkersIdle?.(++idle);
     await source.query('COMMIT');
   };
   const report = async (): Promise<void> => {

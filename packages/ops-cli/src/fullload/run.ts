@@ -45,6 +45,8 @@ export async function fullLoad(options: {
   onFigures?: (figures: LoadFigures) => void;
   /** Called once a table's rows are all in (see {@link parallelCopy}). */
   onTableDone?: (table: TableName) => void;
+  /** Called each time a worker finds no chunk left, with the number of idle workers. */
+  onWorkersIdle?: (idle: number) => void;
   /** Chunk size of split tables, in bytes. @default computed by {@link planCopy} */
   chunkBytes?: number;
   progress: Progress;
@@ -77,6 +79,7 @@ export async function fullLoad(options: {
         options.onFigures?.(figures);
       },
       ...(options.onTableDone ? { onTableDone: options.onTableDone } : {}),
+      ...(options.onWorkersIdle ? { onWorkersIdle: options.onWorkersIdle } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     progress.stop();

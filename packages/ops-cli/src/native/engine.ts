@@ -33,6 +33,7 @@ import {
   restoreTableIndexes,
   tableIndexEntries,
 } from '../schema/copy.js';
+import type { TocEntry } from '../schema/toc.js';
 import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
 import type { Progress } from '../ui/progress.js';
 import { since, sleep } from '../util/time.js';
@@ -276,15 +277,16 @@ export async function startNativeMigration(options: {
       signal?.addEventListener('abort', onAbort, { once: true });
       let n = 0;
       let lastSaved = 0;
-      const builder = indexBuilder(async (table) => {
-        const entries = perTable.get(table);
-        if (!entries?.length) return;
-        await restoreTableIndexes(dump, options.targetUrl, entries, {
+      // One index or key per build: the last tables' indexes are built side by side once copy workers
+      // run out of chunks, rather than one after another on one core.
+      const builder = indexBuilder<TocEntry>(async (entry) => {
+        await restoreTableIndexes(dump, options.targetUrl, [entry], {
           maintenanceWorkMemMb: config.fullLoad.maintenanceWorkMemMb,
           name: String(++n),
           signal: building.signal,
         });
       });
+      let failed = false;
       try {
         state.fullLoad = await fullLoad({
           sourceUrl: options.sourceUrl,
@@ -297,7 +299,8 @@ export async function startNativeMigration(options: {
           ...(config.fullLoad.chunkMb
             ? { chunkBytes: Math.round(config.fullLoad.chunkMb * 1024 * 1024) }
             : {}),
-          onTableDone: (t) => builder.add(`${t.schema}.${t.table}`),
+          onTableDone: (t) => builder.add(perTable.get(`${t.schema}.${t.table}`) ?? []),
+          onWorkersIdle: (idle) => builder.raise(Math.min(jobs, 1 + idle)),
           onFigures: (figures) => {
             if (Date.now() - lastSaved < 2000 && figures.fraction < 1) return;
             lastSaved = Date.now();
@@ -308,14 +311,16 @@ export async function startNativeMigration(options: {
           ...(signal ? { signal } : {}),
         });
         state.loading = undefined;
+        builder.raise(jobs);
       } catch (error) {
+        failed = true;
         building.abort();
         throw error;
       } finally {
-        const built = await builder.settle();
+        const built = failed ? await builder.stop() : await builder.settle();
         signal?.removeEventListener('abort', onAbort);
         if (built.length && !building.signal.aborted)
-          progress.info(`indexes and keys of ${built.length} table(s) built during the copy`);
+          progress.info(`${built.length} index(es) and key(s) built during the copy`);
       }
     });
     const loaded = state.fullLoad ?? { ms: 0, rows: 0, tables: [] };
