@@ -218,7 +218,7 @@ export const FUZZ_TYPES: readonly FuzzType[] = [
   simple('timetz', 'timetz', true, (r) => `${timeText(r)}${zoneText(r)}`),
   simple('interval', 'interval', true, intervalText),
   simple('boolean', 'boolean', true, (r) => r.pick(['true', 'false'])),
-  simple('bytea', 'bytea', true, (r) => `\\x${hex(r, r.int(0, 12))}`),
+  simple('bytea', 'bytea', true, (r) => `\\x${hex(r, r.chance(0.2) ? r.int(60, 200) : r.int(0, 12))}`),
   simple('json', 'json', false, (r) => jsonValue(r)),
   simple('jsonb', 'jsonb', true, (r) => jsonValue(r)),
   simple('xml', 'xml', false, (r) => `<a n="${r.int(0, 9)}">${text(r).replace(/[<>&"'\\]/g, '')}</a>`),

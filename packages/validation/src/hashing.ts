@@ -68,6 +68,15 @@ const DIRECT: Readonly<Record<string, (digest: 0 | 1) => string>> = {
   'timestamp without time zone': () => 'timestamp_hash_extended($, $s)',
   'time without time zone': () => 'time_hash_extended($, $s)',
   'time with time zone': () => 'timetz_hash_extended($, $s)',
+  // timestamptz's hash is timestamp's, registered for its own type only: shifting by a fixed zero offset
+  // (timestamptz_izone, no time zone lookup) gives the same instant as a timestamp, infinities kept, which
+  // costs less than a record around it.
+  'timestamp with time zone': () => "timestamp_hash_extended($ AT TIME ZONE INTERVAL '00:00', $s)",
+  // bytea's own hash (hashvarlenaextended) takes `internal`: short values hash their hex text, which
+  // costs less than a record around them; longer ones (the text would be twice their size) go through
+  // a record. Both sides take the same branch for the same value.
+  bytea: () =>
+    'CASE WHEN octet_length($) <= 64 THEN hashtextextended($::text, $s) ELSE hash_record_extended(ROW($), $s) END',
   // hash_numeric ignores the display scale (1.0 and 1.00 hash alike) and returns the seed for NaN and
   // the infinities: the scale joins the seed, and special values (scale NULL) hash their text.
   numeric: () => 'coalesce(hash_numeric_extended($, $s + scale($)), hashtextextended($::text, $s))',
@@ -82,11 +91,11 @@ const DIRECT: Readonly<Record<string, (digest: 0 | 1) => string>> = {
 };
 
 /**
- * Types whose hash function is registered under another argument type (bytea's `hashvarlenaextended`
- * takes `internal`; timestamptz, date and boolean share their representation's hash). They are hashed
- * together through `hash_record_extended` over a row of them, which calls each type's own hash.
+ * Types whose hash function is registered under another argument type (date and boolean share their
+ * representation's hash). They are hashed together
+ * through `hash_record_extended` over a row of them, which calls each type's own hash.
  */
-const THROUGH_RECORD = new Set(['bytea', 'timestamp with time zone', 'date', 'boolean']);
+const THROUGH_RECORD = new Set(['date', 'boolean']);
 
 /** `format_type` without modifiers: `numeric(14,4)` -> `numeric`, `timestamp(3) with time zone` -> `timestamp with time zone`. */
 export function baseType(type: string): string {
@@ -161,6 +170,8 @@ const PROBE_VALUES: readonly { readonly type: string; readonly literal: string }
   { type: 'double precision', literal: '-0.1' },
   { type: 'jsonb', literal: `'{"a": [1, "x", 1.50], "b": null}'` },
   { type: 'bytea', literal: "'\\xdeadbeef'" },
+  { type: 'bytea', literal: `'\\x${'ab'.repeat(100)}'` },
+  { type: 'timestamp with time zone', literal: "'-infinity'" },
   { type: 'timestamp with time zone', literal: "'2026-11-21 08:00:00.5+00'" },
   { type: 'date', literal: "'2026-11-21'" },
   { type: 'boolean', literal: 'true' },
