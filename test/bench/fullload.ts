@@ -116,7 +116,12 @@ function same(a: Map<string, string>, b: Map<string, string>): string {
   return diff.length ? `differs: ${diff.join(', ')}` : `equal (${a.size - 1} tables)`;
 }
 
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
+/** The middle value; the mean of the two middle ones for an even count. */
+const median = (xs: number[]) => {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
 
 const source = await startServer('source', { logical: true, settings: { max_wal_size: '4GB' } });
 // The launcher starts a new apply worker at most every wal_retrieve_retry_interval (5 s by default): on
