@@ -99,7 +99,12 @@ async function restore(
   entries: readonly TocEntry[],
   section: 'pre-data' | 'post-data',
   parallel?: { jobs: number; maintenanceWorkMemMb: number },
-  single?: { maintenanceWorkMemMb: number; name: string; signal?: AbortSignal },
+  single?: {
+    maintenanceWorkMemMb: number;
+    name: string;
+    parallelWorkers?: number;
+    signal?: AbortSignal;
+  },
 ): Promise<number> {
   if (entries.length === 0) return 0;
   const list = path.join(
@@ -115,7 +120,13 @@ async function restore(
         PGOPTIONS: `-c maintenance_work_mem=${parallel.maintenanceWorkMemMb}MB -c max_parallel_maintenance_workers=${Math.max(1, parallel.jobs - 1)}`,
       }
     : single
-      ? { PGOPTIONS: `-c maintenance_work_mem=${single.maintenanceWorkMemMb}MB` }
+      ? {
+          PGOPTIONS: `-c maintenance_work_mem=${single.maintenanceWorkMemMb}MB${
+            single.parallelWorkers === undefined
+              ? ''
+              : ` -c max_parallel_maintenance_workers=${single.parallelWorkers}`
+          }`,
+        }
       : {};
   await runPgTool(
     dump.pgRestore,
@@ -217,14 +228,17 @@ export async function tableIndexEntries(
 }
 
 /**
- * Restores some post-data entries in one transaction (a table's indexes and keys), with the session
- * settings of {@link restorePostData}.
+ * Restores some post-data entries in one transaction (a table's indexes and keys), with
+ * `maintenance_work_mem` (MiB) and, when given, `max_parallel_maintenance_workers` (else the server's).
+ * `name` keeps the list file of concurrent restores apart.
+ * @returns the number of TOC entries restored
+ * @throws ExternalError with pg_restore's last lines when it fails
  */
 export async function restoreTableIndexes(
   dump: SchemaDump,
   targetUrl: string,
   entries: readonly TocEntry[],
-  options: { maintenanceWorkMemMb: number; name: string; signal?: AbortSignal },
+  options: { maintenanceWorkMemMb: number; name: string; parallelWorkers?: number; signal?: AbortSignal },
 ): Promise<number> {
   return restore(dump, targetUrl, entries, 'post-data', undefined, options);
 }
