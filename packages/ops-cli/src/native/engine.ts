@@ -278,15 +278,11 @@ export async function startNativeMigration(options: {
       let n = 0;
       let lastSaved = 0;
       // One index or key per build: the last tables' indexes are built side by side once copy workers
-      // run out of chunks, rather than one after another on one core. While the copy runs, a build gets
-      // no parallel workers: the cores are taken, and workers would only split its maintenance_work_mem
-      // (each sorts in its share: "Resource Consumption", max_parallel_maintenance_workers).
-      let copying = true;
+      // run out of chunks, rather than one after another on one core.
       const builder = indexBuilder<TocEntry>(async (entry) => {
         await restoreTableIndexes(dump, options.targetUrl, [entry], {
           maintenanceWorkMemMb: config.fullLoad.maintenanceWorkMemMb,
           name: String(++n),
-          ...(copying ? { parallelWorkers: 0 } : {}),
           signal: building.signal,
         });
       });
@@ -315,7 +311,6 @@ export async function startNativeMigration(options: {
           ...(signal ? { signal } : {}),
         });
         state.loading = undefined;
-        copying = false;
         builder.raise(jobs);
       } catch (error) {
         failed = true;

@@ -99,12 +99,7 @@ async function restore(
   entries: readonly TocEntry[],
   section: 'pre-data' | 'post-data',
   parallel?: { jobs: number; maintenanceWorkMemMb: number },
-  single?: {
-    maintenanceWorkMemMb: number;
-    name: string;
-    parallelWorkers?: number;
-    signal?: AbortSignal;
-  },
+  single?: { maintenanceWorkMemMb: number; name: string; signal?: AbortSignal },
 ): Promise<number> {
   if (entries.length === 0) return 0;
   const list = path.join(
@@ -120,13 +115,7 @@ async function restore(
         PGOPTIONS: `-c maintenance_work_mem=${parallel.maintenanceWorkMemMb}MB -c max_parallel_maintenance_workers=${Math.max(1, parallel.jobs - 1)}`,
       }
     : single
-      ? {
-          PGOPTIONS: `-c maintenance_work_mem=${single.maintenanceWorkMemMb}MB${
-            single.parallelWorkers === undefined
-              ? ''
-              : ` -c max_parallel_maintenance_workers=${single.parallelWorkers}`
-          }`,
-        }
+      ? { PGOPTIONS: `-c maintenance_work_mem=${single.maintenanceWorkMemMb}MB` }
       : {};
   await runPgTool(
     dump.pgRestore,
@@ -228,17 +217,14 @@ export async function tableIndexEntries(
 }
 
 /**
- * Restores some post-data entries in one transaction (a table's indexes and keys), with
- * `maintenance_work_mem` (MiB) and, when given, `max_parallel_maintenance_workers` (else the server's).
- * `name` keeps the list file of concurrent restores apart.
- * @returns the number of TOC entries restored
- * @throws ExternalError with pg_restore's last lines when it fails
+ * Restores some post-data entries in one transaction (a table's indexes and keys), with the session
+ * settings of {@link restorePostData}.
  */
 export async function restoreTableIndexes(
   dump: SchemaDump,
   targetUrl: string,
   entries: readonly TocEntry[],
-  options: { maintenanceWorkMemMb: number; name: string; parallelWorkers?: number; signal?: AbortSignal },
+  options: { maintenanceWorkMemMb: number; name: string; signal?: AbortSignal },
 ): Promise<number> {
   return restore(dump, targetUrl, entries, 'post-data', undefined, options);
 }
