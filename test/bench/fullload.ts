@@ -12,7 +12,7 @@
  * Prints wall, ratio to pgcopydb, rows/s, peak RSS of each client process (GNU time), and whether every
  * table is equal to the source afterwards (count and an order-independent hash of every row).
  *
- *   pnpm bench:fullload [--scale 1] [--jobs 2] [--runs 1] [--only dmskit,pgcopydb]
+ *   pnpm bench:fullload [--scale 1] [--jobs 2] [--runs 1] [--only 'native --jobs 2,--index-jobs 2']
  */
 import { execFile, spawn } from 'node:child_process';
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -31,7 +31,7 @@ const program = new Command('bench:fullload')
   .option('--scale <gb>', 'data size in GB (1: pgbench scale 50 and 1.5 M wide rows)', '1')
   .option('--jobs <n>', 'workers of every tool', '2')
   .option('--runs <n>', 'runs of each tool (the median is reported)', '1')
-  .option('--only <words>', 'run only the tools whose name has one of these words (comma-separated)')
+  .option('--only <endings>', 'run only the tools whose name ends with one of these (comma-separated)')
   .parse();
 const opts = program.opts<{ scale: string; jobs: string; runs: string; only?: string }>();
 const scale = Number(opts.scale);
@@ -270,7 +270,7 @@ try {
     ?.split(',')
     .map((w) => w.trim())
     .filter(Boolean);
-  const tools = only ? allTools.filter((t) => only.some((w) => t.name.includes(w))) : allTools;
+  const tools = only ? allTools.filter((t) => only.some((w) => t.name.endsWith(w))) : allTools;
   if (!tools.some((t) => t.name.startsWith('pgcopydb')))
     throw new Error('--only must keep a pgcopydb tool: it is the reference of every ratio');
   // One untimed load first: a new server creates (and zero-fills) every WAL segment the first load
