@@ -120,17 +120,15 @@ export async function copyDmsSchema(options: {
     const isForeignKey = (e: { body: string }) => e.body.startsWith('FK CONSTRAINT ');
     const deferredForeignKeys = dump.entries.filter(isForeignKey).length;
     const entries = dump.entries.filter((e) => !isPreexisting(e, existing) && !isForeignKey(e));
-    const pgDump = `${dump.pgDump.path} (${dump.pgDump.version})`;
-    if (options.dryRun)
-      return {
-        status: 'planned',
-        tables: tables.length,
-        objects: entries.length,
-        statements: ddl.statements,
-        changes: ddl.changes,
-        pgDump,
-        deferredForeignKeys,
-      };
+    const what = {
+      tables: tables.length,
+      objects: entries.length,
+      statements: ddl.statements,
+      changes: ddl.changes,
+      pgDump: `${dump.pgDump.path} (${dump.pgDump.version})`,
+      deferredForeignKeys,
+    };
+    if (options.dryRun) return { status: 'planned', ...what };
     const dir = path.dirname(dump.file);
     const list = path.join(dir, 'schema.list');
     const sql = path.join(dir, 'schema.sql');
@@ -169,15 +167,7 @@ export async function copyDmsSchema(options: {
         `the schema copy to ${describeConnection(options.targetUrl)} failed and was rolled back (nothing applied): ${message}`,
       );
     }
-    return {
-      status: 'created',
-      tables: tables.length,
-      objects: entries.length,
-      statements: ddl.statements,
-      changes: ddl.changes,
-      pgDump,
-      deferredForeignKeys,
-    };
+    return { status: 'created', ...what };
   } finally {
     await dump.dispose();
   }
