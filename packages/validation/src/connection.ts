@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { userInfo } from 'node:os';
+import type { Duplex } from 'node:stream';
 import { ExternalError, redact, registerSecret } from '@dmskit/shared';
 import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
@@ -124,6 +125,8 @@ export async function openConnection(
     connectTimeoutMs?: number;
     /** A logical replication connection (PostgreSQL: "Streaming Replication Protocol"). */
     replication?: 'database';
+    /** The socket node-postgres connects with (its `stream` option; given the connection's `ssl`). */
+    stream?: (config: { ssl?: unknown }) => Duplex;
   } = {},
 ): Promise<pg.Client> {
   // The URL parsed here, not by node-postgres: its own parse would drop the password function.
@@ -140,6 +143,7 @@ export async function openConnection(
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     // Not in @types/pg; node-postgres sends it in the startup message (lib/connection-parameters.js).
     ...((options.replication ? { replication: options.replication } : {}) as pg.ClientConfig),
+    ...((options.stream ? { stream: options.stream } : {}) as pg.ClientConfig),
   });
   // An idle client whose server goes away emits 'error'; without a listener that would crash the process.
   client.on('error', () => undefined);

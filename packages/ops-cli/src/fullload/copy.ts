@@ -1,11 +1,11 @@
-import { pipeline } from 'node:stream/promises';
 import { ExternalError, type TableName } from '@dmskit/shared';
 import { type ConnectionInput, closeQuietly, openConnection, qualifiedName } from '@dmskit/validation';
 import type pg from 'pg';
 import { faultPoint } from '../runbook/faults.js';
 import { sleep } from '../util/time.js';
 import { type CopyChunk, type CopyTable, copyInSql, copyOutSql } from './plan.js';
-import { RawCopyOut, rawCopyIn } from './raw-copy.js';
+import { relayCopy } from './raw-copy.js';
+import { pooledStream, ReadPool } from './socket-reads.js';
 
 /** How far one table's load is. */
 export interface TableLoad extends TableName {
@@ -127,27 +127,19 @@ async function copyChunk(source: pg.Client, target: pg.Client, run: ChunkRun): P
   await target.query('BEGIN');
   // Truncated in the loading transaction, so the COPY may FREEZE its rows (PostgreSQL: "COPY", FREEZE).
   if (chunk.freeze) await target.query(`TRUNCATE ONLY ${qualifiedName(chunk.table)}`);
-  const into = target.query(rawCopyIn(copyInSql(chunk)));
-  const out = source.query(new RawCopyOut(copyOutSql(chunk)));
-  const counting = setInterval(() => {
-    run.bytes = out.payloadBytes;
-  }, 200);
-  try {
-    await pipeline(out, into);
-  } finally {
-    clearInterval(counting);
-  }
-  run.bytes = out.payloadBytes;
+  const { rows } = await relayCopy(source, target, copyOutSql(chunk), copyInSql(chunk), (bytes) => {
+    run.bytes = bytes;
+  });
   await target.query('COMMIT');
-  run.rows = into.rowCount;
+  run.rows = rows;
 }
 
 /**
  * Copies the chunks with `jobs` workers, each with one source session that reads at `snapshot` (a
  * REPEATABLE READ transaction with `SET TRANSACTION SNAPSHOT`, PostgreSQL: "SET TRANSACTION") for all its
  * chunks, and one target session that loads each chunk in a transaction of its own. Rows stream from the
- * source's `COPY TO` into the target's `COPY FROM` (pg-copy-streams) with no file and bounded memory (the
- * streams' buffers, about 64 kB per worker). The target's tables in scope are truncated first, so a
+ * source's `COPY TO` into the target's `COPY FROM` ({@link relayCopy}) with no file and bounded memory
+ * (about 1 MB per worker). The target's tables in scope are truncated first, so a
  * retried load never duplicates a row. `onProgress` gets the figures every `progressMs` (500 ms).
  * @returns each table's exact rows, COPY bytes and wall time (ms)
  * @throws ExternalError when a session fails (the other workers are stopped, their sessions ended; what a
@@ -192,9 +184,11 @@ export async function parallelCopy(options: {
   let idle = 0;
   let firstDone = false;
   const worker = async (): Promise<void> => {
+    // The source session's reads carry the rows: into pooled buffers (see socket-reads.ts).
     const source = await openConnection(options.source, 'source', {
       pinSettings: true,
       applicationName: 'dmskit-full-load',
+      stream: pooledStream(new ReadPool()),
     });
     sessions.push(source);
     const target = await openConnection(options.target, 'target', {
