@@ -75,11 +75,34 @@ export async function describeCopyTables(
 }
 
 /**
+ * How much longer than a perfect share (the total over the workers) the busiest worker may copy before
+ * tables are split: a table copied whole loads with `COPY ... FREEZE`, and a worker that runs out of
+ * tables builds indexes meanwhile (see fullload/indexes.ts), so an uneven split of whole tables costs
+ * less than splitting. Measured (bench:fullload, 1 GB: two tables of 0.64 and 0.48 GB, 2 workers): whole
+ * tables 0.92x pgcopydb's wall, the same tables split into ctid ranges 1.03x.
+ */
+const BALANCE_SLACK = 1.25;
+
+/** The busiest worker's bytes when `sizes` are dealt largest first, each to the least loaded of `jobs`. */
+export function busiestShare(sizes: readonly number[], jobs: number): number {
+  const loads = new Array<number>(Math.max(1, jobs)).fill(0);
+  for (const size of [...sizes].sort((a, b) => b - a)) {
+    let least = 0;
+    for (let i = 1; i < loads.length; i++) if ((loads[i] as number) < (loads[least] as number)) least = i;
+    loads[least] = (loads[least] as number) + size;
+  }
+  return Math.max(...loads);
+}
+
+/**
  * Splits the load into chunks for `jobs` workers and orders them largest first (longest-processing-time
- * first, so the last chunks to finish are small). A table larger than about a third of one worker's
- * share (at least `minChunkBytes`) is split into `ctid` block ranges of about that size, read with TID
- * range scans (PostgreSQL 14 and newer: "TID Range Scan"); on an older source, each table is one chunk.
- * A table copied whole is truncated and loaded in one transaction, so its COPY uses FREEZE.
+ * first, so the last chunks to finish are small). Tables are copied whole, each truncated and loaded in
+ * one transaction so that its COPY uses FREEZE (PostgreSQL: "COPY", FREEZE: no hint bits to set and no
+ * freezing vacuum later), unless that leaves the busiest worker more than {@link BALANCE_SLACK} times a
+ * perfect share: then the largest tables, one by one until the load is balanced, are split into `ctid`
+ * block ranges of about a third of one worker's share (at least `minChunkBytes`), read with TID range
+ * scans (PostgreSQL 14 and newer: "TID Range Scan"). On an older source, or with one worker, every table
+ * is one chunk. With `chunkBytes` given, every table larger than it is split into chunks of that size.
  * @param minChunkBytes - smallest chunk worth splitting off, in bytes @default 32 MiB
  * @param chunkBytes - the chunk size, in bytes, instead of the one computed (config `fullLoad.chunkMb`)
  */
@@ -90,10 +113,26 @@ export function planCopy(
   const total = tables.reduce((n, t) => n + t.bytes, 0);
   const chunkBytes =
     options.chunkBytes ?? Math.max(options.minChunkBytes ?? 32 * 1024 * 1024, total / (options.jobs * 3));
+  const canSplit = options.sourceMajor >= 14 && options.jobs > 1;
+  const split = new Set<CopyTable>();
+  const partsOf = (t: CopyTable) => (split.has(t) ? Math.ceil(t.bytes / chunkBytes) : 1);
+  if (canSplit && options.chunkBytes !== undefined) {
+    for (const t of tables) if (t.bytes > chunkBytes) split.add(t);
+  } else if (canSplit) {
+    const busiest = () =>
+      busiestShare(
+        tables.flatMap((t) => new Array<number>(partsOf(t)).fill(t.bytes / partsOf(t))),
+        options.jobs,
+      );
+    for (const t of [...tables].sort((a, b) => b.bytes - a.bytes)) {
+      if (t.bytes <= chunkBytes || busiest() <= BALANCE_SLACK * (total / options.jobs)) break;
+      split.add(t);
+    }
+  }
   const chunks: CopyChunk[] = [];
   for (const table of tables) {
-    const parts = options.sourceMajor >= 14 ? Math.ceil(table.bytes / chunkBytes) : 1;
-    if (parts <= 1 || options.jobs <= 1) {
+    const parts = partsOf(table);
+    if (parts <= 1) {
       chunks.push({ table, freeze: true, bytes: table.bytes });
       continue;
     }
