@@ -1,4 +1,9 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalServer, startEmbeddedServer } from '../servers/embedded.js';
@@ -72,10 +77,12 @@ describe('CopyDataScanner: CopyData messages forwarded unchanged, the rest left 
 describe('relayCopy between two servers', () => {
   let source: LocalServer;
   let target: LocalServer;
-  const open = async (url: string, pooled = false) => {
+  let certDir = '';
+  const open = async (url: string, pooled = false, tls = false) => {
     const c = new pg.Client({
       connectionString: url,
       ...((pooled ? { stream: pooledStream(new ReadPool()) } : {}) as pg.ClientConfig),
+      ...(tls ? { ssl: { rejectUnauthorized: false } } : {}),
     });
     c.on('error', () => undefined);
     await c.connect();
@@ -106,11 +113,65 @@ describe('relayCopy between two servers', () => {
     const t = await open(target.url);
     await t.query(`${TABLE}; CREATE TABLE u (id int, label text NOT NULL, doc jsonb, blob bytea)`);
     await t.end();
+    // TLS on both servers (a self-signed certificate, owned by the user the servers run as).
+    certDir = await mkdtemp(path.join(tmpdir(), 'dmskit-relay-tls-'));
+    const [crt, key] = [path.join(certDir, 'server.crt'), path.join(certDir, 'server.key')];
+    await promisify(execFile)('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      crt,
+    ]);
+    for (const server of [source, target]) {
+      const c = await open(server.url);
+      const pid = (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1]);
+      await Promise.all([chown(certDir, uid, -1), chown(crt, uid, -1), chown(key, uid, -1)]);
+      await c.query(`ALTER SYSTEM SET ssl_cert_file = '${crt}'`);
+      await c.query(`ALTER SYSTEM SET ssl_key_file = '${key}'`);
+      await c.query('ALTER SYSTEM SET ssl = on');
+      await c.query('SELECT pg_reload_conf()');
+      await c.end();
+    }
   }, 120_000);
 
   afterAll(async () => {
     await Promise.all([source?.stop(), target?.stop()]);
+    if (certDir) await rm(certDir, { recursive: true, force: true });
   });
+
+  it('copies every row exactly over TLS on both sides', async () => {
+    const s = await open(source.url, true, true);
+    const t = await open(target.url, false, true);
+    try {
+      const encrypted = 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()';
+      expect((await s.query(encrypted)).rows[0]).toEqual({ ssl: true });
+      expect((await t.query(encrypted)).rows[0]).toEqual({ ssl: true });
+      await t.query('BEGIN');
+      await t.query('TRUNCATE t');
+      const r = await relayCopy(
+        s,
+        t,
+        'COPY t TO STDOUT (FORMAT binary)',
+        'COPY t FROM STDIN (FORMAT binary)',
+      );
+      await t.query('COMMIT');
+      expect(r.rows).toBe(200_001);
+      expect((await s.query('SELECT count(*)::int AS n FROM t')).rows[0]).toEqual({ n: 200_001 });
+    } finally {
+      await Promise.all([s.end(), t.end()]);
+    }
+    expect(await digest(target.url, ALL)).toBe(await digest(source.url, ALL));
+  }, 60_000);
 
   const ALL = 'SELECT id, label, doc::text, md5(blob) FROM t ORDER BY id';
 
