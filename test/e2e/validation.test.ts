@@ -123,7 +123,8 @@ describe('compareDatabases', () => {
     await query(target, "CREATE TYPE filler AS ENUM ('x'); CREATE TYPE mood AS ENUM ('sad', 'happy')");
     await both(
       `CREATE TABLE h (id int PRIMARY KEY, f float8, n numeric, j jsonb, iv interval, arr int[], b bytea,
-                       d date, ok boolean, m mood, x int NOT NULL, y int NOT NULL, ts timestamptz)`,
+                       d date, ok boolean, m mood, x int NOT NULL, y int NOT NULL, ts timestamptz,
+                       nt numeric(8,2), nn numeric(6,3) NOT NULL)`,
     );
     const base = {
       f: '1.5',
@@ -138,6 +139,8 @@ describe('compareDatabases', () => {
       x: '1',
       y: '2',
       ts: "'2026-01-01 00:00:00+00'",
+      nt: '1.5',
+      nn: '0.5',
     };
     type Row = typeof base;
     const changes: Record<number, [Partial<Row>, Partial<Row>]> = {
@@ -156,6 +159,13 @@ describe('compareDatabases', () => {
         { x: '2', y: '1' },
       ],
       13: [{ ts: "'2026-01-01 00:00:00+00'" }, { ts: "'2026-01-01 01:00:00+01'" }],
+      // numeric(p,s) hashes without its scale (always s): NaN, NULL and values differ; 16 and 18 are
+      // the same value once the type has rounded it.
+      14: [{ nt: "'NaN'" }, { nt: 'NULL' }],
+      15: [{ nt: '1.5' }, { nt: "'NaN'" }],
+      16: [{ nt: '1.25' }, { nt: '1.254' }],
+      17: [{ nn: '0.5' }, { nn: '0.501' }],
+      18: [{ nt: '1.5' }, { nt: '1.50' }],
     };
     const values = (side: 0 | 1) =>
       Array.from({ length: 30 }, (_, i) => {
@@ -165,12 +175,12 @@ describe('compareDatabases', () => {
     await query(source, `INSERT INTO h VALUES ${values(0)}`);
     await query(target, `INSERT INTO h VALUES ${values(1)}`);
     const result = await compare();
-    const changed = (id: number, columns: [string, string, string][]) => ({
+    const changed = (id: number, columns: [string, string, string | null][]) => ({
       kind: 'different',
       key: { id: String(id) },
       columns: columns.map(([name, s, t]) => ({ name, source: s, target: t })),
     });
-    // Row 13 is the same instant written in another zone: equal.
+    // Row 13 is the same instant written in another zone, 16 and 18 the same numeric(8,2): equal.
     expect(diffs(result, 'h')).toEqual([
       changed(2, [['f', '0', '-0']]),
       changed(3, [['n', 'NaN', 'Infinity']]),
@@ -186,10 +196,13 @@ describe('compareDatabases', () => {
         ['x', '1', '2'],
         ['y', '2', '1'],
       ]),
+      changed(14, [['nt', 'NaN', null]]),
+      changed(15, [['nt', '1.50', 'NaN']]),
+      changed(17, [['nn', '0.500', '0.501']]),
     ]);
     for (const hash of ['typed', 'md5'] as const) {
       const again = await compare({ hashMode: hash, chunkRows: 1000 });
-      expect(again.tables[0]?.differenceCount, hash).toBe(11);
+      expect(again.tables[0]?.differenceCount, hash).toBe(14);
     }
   });
 
