@@ -38,7 +38,25 @@ INSERT INTO typed VALUES
   (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
   (3, 'ok', '{}', 1, ROW(NULL, NULL), '{}', '[]', '00000000-0000-0000-0000-000000000000', '1999-12-31 23:59:59.999999+05',
    '-1 microsecond', 3.4028235e38, 2.2250738585072014e-308, '{0.000000000000000001}');
+CREATE TABLE keyed (id int, region int, code text NOT NULL, label text, slot int,
+  CONSTRAINT keyed_pkey PRIMARY KEY (region, id) WITH (fillfactor = 80),
+  CONSTRAINT "Keyed Code" UNIQUE (code) INCLUDE (label),
+  CONSTRAINT keyed_slot_key UNIQUE (slot) DEFERRABLE INITIALLY DEFERRED);
+CREATE INDEX keyed_label_idx ON keyed (lower(label)) WHERE slot > 10;
+INSERT INTO keyed SELECT g, g % 5, 'c' || g, 'L' || g, CASE WHEN g % 3 > 0 THEN g END FROM generate_series(1, 20000) g;
 ANALYZE;`;
+
+/** Every index and constraint of schema public, with what makes it what it is. */
+const keysAndIndexes = (url: string) =>
+  query<{ d: string }>(
+    url,
+    `SELECT indexdef AS d FROM pg_indexes WHERE schemaname = 'public'
+     UNION ALL
+     SELECT format('%s %s on %s: %s index %s (primary %s, immediate %s)', contype, conname, conrelid::regclass,
+                   pg_get_constraintdef(c.oid), conindid::regclass, x.indisprimary, x.indimmediate)
+       FROM pg_constraint c LEFT JOIN pg_index x ON x.indexrelid = c.conindid
+      WHERE connamespace = 'public'::regnamespace ORDER BY 1`,
+  );
 
 /**
  * The native full load from one snapshot with several workers: every kind of table copies exactly, a
@@ -90,7 +108,7 @@ describe('full load: parallel copy from the slot snapshot, then CDC from the sam
     running = false;
     await writer;
     expect(started.code, started.stderr).toBe(0);
-    expect(started.stdout).toMatch(/full load done: [\d,]+ rows of 8 table\(s\) in .* with 3 worker\(s\)/);
+    expect(started.stdout).toMatch(/full load done: [\d,]+ rows of 9 table\(s\) in .* with 3 worker\(s\)/);
     expect(committed).toBeGreaterThan(0);
 
     const state = JSON.parse(await readFile(path.join(m.stateDir, `start-${m.name}-staging.json`), 'utf8'));
@@ -109,15 +127,34 @@ describe('full load: parallel copy from the slot snapshot, then CDC from the sam
     });
     const diff = await independentDiff(m.sourceUrl, m.targetUrl);
     expect(diff.differences).toEqual([]);
-    expect(diff.tables).toBeGreaterThanOrEqual(8);
+    expect(diff.tables).toBeGreaterThanOrEqual(9);
     // Indexes and constraints as on the source.
-    const defs = (url: string) =>
-      query<{ d: string }>(
-        url,
-        "SELECT indexdef AS d FROM pg_indexes WHERE schemaname = 'public' UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1",
-      );
-    expect(await defs(m.targetUrl)).toEqual(await defs(m.sourceUrl));
+    expect(await keysAndIndexes(m.targetUrl)).toEqual(await keysAndIndexes(m.sourceUrl));
 
+    const gone = await runDmskit(['abandon', ...m.args]);
+    expect(gone.code, gone.stderr).toBe(0);
+    await expectNoReplicationObjects(m.sourceUrl, m.targetUrl);
+  });
+
+  it("a start killed between a key's index and its constraint adopts the index when run again", async () => {
+    const m = await prepareMigration(source, target, dir, { schema: SCHEMA });
+    // Keys are built as a unique index, then the constraint on it: the kill leaves an index without one.
+    const killed = await runDmskit(['start', ...m.args, '--jobs', '2'], {
+      env: { DMSKIT_FAULT: 'kill:index-build:constraint' },
+    });
+    expect(killed.code).toBeNull();
+    const orphans = await query(
+      m.targetUrl,
+      `SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+        WHERE i.relnamespace = 'public'::regnamespace AND x.indisunique
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)`,
+    );
+    expect(orphans.length).toBeGreaterThan(0);
+    const again = await runDmskit(['start', ...m.args, '--jobs', '2']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await keysAndIndexes(m.targetUrl)).toEqual(await keysAndIndexes(m.sourceUrl));
+    const diff = await independentDiff(m.sourceUrl, m.targetUrl);
+    expect(diff.differences).toEqual([]);
     const gone = await runDmskit(['abandon', ...m.args]);
     expect(gone.code, gone.stderr).toBe(0);
     await expectNoReplicationObjects(m.sourceUrl, m.targetUrl);

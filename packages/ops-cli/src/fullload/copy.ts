@@ -162,10 +162,11 @@ export async function parallelCopy(options: {
   /** Called once a table's last chunk is committed (its indexes may be built while others copy). */
   onTableDone?: (table: TableName) => void;
   /**
-   * Called each time a worker finds no chunk left to copy, with the number of workers idle so far: the
-   * cores they leave may build indexes.
+   * Called each time a worker finds no chunk left to copy, with the number of workers idle so far and the
+   * number of workers: the cores they leave may build indexes. A worker that has just copied the last
+   * chunk reports before that chunk's table is reported done.
    */
-  onWorkersIdle?: (idle: number) => void;
+  onWorkersIdle?: (idle: number, workers: number) => void;
   progressMs?: number;
   signal?: AbortSignal;
 }): Promise<TableLoadResult[]> {
@@ -199,6 +200,7 @@ export async function parallelCopy(options: {
     stop.signal.throwIfAborted();
     await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await source.query(`SET TRANSACTION SNAPSHOT '${options.snapshot.replace(/'/g, "''")}'`);
+    let idleReported = false;
     while (next < runs.length) {
       stop.signal.throwIfAborted();
       const run = runs[next++] as ChunkRun;
@@ -208,6 +210,10 @@ export async function parallelCopy(options: {
       await copyChunk(source, target, run);
       run.ended = performance.now();
       run.state = 'done';
+      if (next >= runs.length) {
+        idleReported = true;
+        options.onWorkersIdle?.(++idle, jobs);
+      }
       const key = tableKeyOf(run.chunk.table);
       if (runs.every((r) => tableKeyOf(r.chunk.table) !== key || r.state === 'done'))
         options.onTableDone?.(run.chunk.table);
@@ -216,7 +222,7 @@ export async function parallelCopy(options: {
         await faultPoint('full-load:chunk', stop.signal);
       }
     }
-    options.onWorkersIdle?.(++idle);
+    if (!idleReported) options.onWorkersIdle?.(++idle, jobs);
     await source.query('COMMIT');
   };
   const report = async (): Promise<void> => {

@@ -7,9 +7,12 @@ function gatedBuilds() {
   let running = 0;
   let most = 0;
   const started: string[] = [];
-  const build = (unit: string) =>
+  /** What each build was told runs with it, itself included. */
+  const told = new Map<string, number>();
+  const build = (unit: string, alongside: number) =>
     new Promise<void>((resolve, reject) => {
       started.push(unit);
+      told.set(unit, alongside);
       running++;
       most = Math.max(most, running);
       gates.set(unit, () => {
@@ -22,7 +25,7 @@ function gatedBuilds() {
     gates.get(unit)?.();
     await new Promise((r) => setImmediate(r));
   };
-  return { build, release, started, most: () => most };
+  return { build, release, started, told, most: () => most };
 }
 
 describe('indexBuilder', () => {
@@ -40,6 +43,8 @@ describe('indexBuilder', () => {
     for (const u of ['a_pkey', 'b_pkey', 'c_pkey']) await g.release(u);
     expect(await builder.settle()).toEqual(['a_idx', 'a_pkey', 'b_pkey', 'c_pkey']);
     expect(g.most()).toBe(3);
+    // Each build is told how many run with it when it starts: its share of the cores.
+    expect(Object.fromEntries(g.told)).toEqual({ a_pkey: 1, a_idx: 2, b_pkey: 3, c_pkey: 3 });
   });
 
   it('never lowers the limit, leaves a failed build out, and settles after the queue drains', async () => {

@@ -21,10 +21,14 @@ export interface IndexBuilder<T> {
 }
 
 /**
- * @param build - builds one unit; rejects on failure (the unit is then left out of the result)
+ * @param build - builds one unit, told how many builds run with it started (itself included); rejects on
+ *   failure (the unit is then left out of the result)
  * @param concurrency - builds at once to start with (the copy keeps the cores busy: 1 is usually right)
  */
-export function indexBuilder<T>(build: (unit: T) => Promise<void>, concurrency = 1): IndexBuilder<T> {
+export function indexBuilder<T>(
+  build: (unit: T, running: number) => Promise<void>,
+  concurrency = 1,
+): IndexBuilder<T> {
   const queue: T[] = [];
   const running = new Set<Promise<void>>();
   const built: T[] = [];
@@ -33,7 +37,7 @@ export function indexBuilder<T>(build: (unit: T) => Promise<void>, concurrency =
   const kick = (): void => {
     while (!stopped && running.size < limit && queue.length) {
       const unit = queue.shift() as T;
-      const p: Promise<void> = build(unit)
+      const p: Promise<void> = build(unit, running.size + 1)
         .then(() => {
           built.push(unit);
         })

@@ -45,8 +45,8 @@ export async function fullLoad(options: {
   onFigures?: (figures: LoadFigures) => void;
   /** Called once a table's rows are all in (see {@link parallelCopy}). */
   onTableDone?: (table: TableName) => void;
-  /** Called each time a worker finds no chunk left, with the number of idle workers. */
-  onWorkersIdle?: (idle: number) => void;
+  /** Called each time a worker finds no chunk left, with the number of idle workers and of workers. */
+  onWorkersIdle?: (idle: number, workers: number) => void;
   /** Chunk size of split tables, in bytes. @default computed by {@link planCopy} */
   chunkBytes?: number;
   progress: Progress;

@@ -33,7 +33,8 @@ import {
   restoreTableIndexes,
   tableIndexEntries,
 } from '../schema/copy.js';
-import type { TocEntry } from '../schema/toc.js';
+import { adoptKeyIndexes, buildKeyIndex, keyIndexes } from '../schema/key-index.js';
+import { postDataKey, type TocEntry } from '../schema/toc.js';
 import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
 import type { Progress } from '../ui/progress.js';
 import { since, sleep } from '../util/time.js';
@@ -227,6 +228,9 @@ export async function startNativeMigration(options: {
     progress.info(`using ${dump.pgDump.path} (${dump.pgDump.version})`);
     const existing = await existingObjects(target);
     const keys = await primaryKeys(source);
+    // Primary keys and unique constraints built as an index, then the constraint on it (key-index.ts).
+    const keyIndex = await keyIndexes(source);
+    const sourceKeys = await presentPostData(source);
     await step('pre-data', async () => {
       schema.preDataEntries = await restorePreData(dump, options.targetUrl, existing, keys);
     });
@@ -278,13 +282,19 @@ export async function startNativeMigration(options: {
       let n = 0;
       let lastSaved = 0;
       // One index or key per build: the last tables' indexes are built side by side once copy workers
-      // run out of chunks, rather than one after another on one core.
-      const builder = indexBuilder<TocEntry>(async (entry) => {
-        await restoreTableIndexes(dump, options.targetUrl, [entry], {
+      // run out of chunks, rather than one after another on one core. While rows still copy, the cores
+      // are the copy's: a build takes no parallel workers (their merge is work of its own); after it,
+      // cores no build uses go to parallel workers.
+      let copied = false;
+      const builder = indexBuilder<TocEntry>(async (entry, running) => {
+        const settings = {
           maintenanceWorkMemMb: config.fullLoad.maintenanceWorkMemMb,
-          name: String(++n),
+          parallelWorkers: copied ? Math.max(0, jobs - running) : 0,
           signal: building.signal,
-        });
+        };
+        const key = keyIndex.get(postDataKey(entry, sourceKeys) ?? '');
+        if (key) await buildKeyIndex(options.targetUrl, key, settings);
+        else await restoreTableIndexes(dump, options.targetUrl, [entry], { ...settings, name: String(++n) });
       });
       let failed = false;
       try {
@@ -300,7 +310,10 @@ export async function startNativeMigration(options: {
             ? { chunkBytes: Math.round(config.fullLoad.chunkMb * 1024 * 1024) }
             : {}),
           onTableDone: (t) => builder.add(perTable.get(`${t.schema}.${t.table}`) ?? []),
-          onWorkersIdle: (idle) => builder.raise(Math.min(jobs, 1 + idle)),
+          onWorkersIdle: (idle, workers) => {
+            if (idle >= workers) copied = true;
+            builder.raise(Math.min(jobs, 1 + idle));
+          },
           onFigures: (figures) => {
             if (Date.now() - lastSaved < 2000 && figures.fraction < 1) return;
             lastSaved = Date.now();
@@ -311,6 +324,7 @@ export async function startNativeMigration(options: {
           ...(signal ? { signal } : {}),
         });
         state.loading = undefined;
+        copied = true;
         builder.raise(jobs);
       } catch (error) {
         failed = true;
@@ -332,10 +346,14 @@ export async function startNativeMigration(options: {
     progress.phase(`post-data: foreign keys, triggers and what is left (${jobs} jobs)`);
     await step('post-data', async () => {
       const t = performance.now();
+      // A start stopped between a key's index and its constraint left the index: the constraint adopts it.
+      const adopted = await adoptKeyIndexes(target, keyIndex.values());
+      if (adopted.length) progress.info(`adopted the index of ${adopted.join(', ')}`);
       schema.postDataEntries = await restorePostData(dump, options.targetUrl, existing, {
         jobs,
         maintenanceWorkMemMb: config.fullLoad.maintenanceWorkMemMb,
         present: await presentPostData(target),
+        known: sourceKeys,
       });
       progress.info(`post-data done in ${formatDuration(since(t))} (${schema.postDataEntries} entries)`);
     });

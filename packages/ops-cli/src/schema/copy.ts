@@ -99,7 +99,7 @@ async function restore(
   entries: readonly TocEntry[],
   section: 'pre-data' | 'post-data',
   parallel?: { jobs: number; maintenanceWorkMemMb: number },
-  single?: { maintenanceWorkMemMb: number; name: string; signal?: AbortSignal },
+  single?: { maintenanceWorkMemMb: number; parallelWorkers?: number; name: string; signal?: AbortSignal },
 ): Promise<number> {
   if (entries.length === 0) return 0;
   const list = path.join(
@@ -115,7 +115,13 @@ async function restore(
         PGOPTIONS: `-c maintenance_work_mem=${parallel.maintenanceWorkMemMb}MB -c max_parallel_maintenance_workers=${Math.max(1, parallel.jobs - 1)}`,
       }
     : single
-      ? { PGOPTIONS: `-c maintenance_work_mem=${single.maintenanceWorkMemMb}MB` }
+      ? {
+          PGOPTIONS: `-c maintenance_work_mem=${single.maintenanceWorkMemMb}MB${
+            single.parallelWorkers === undefined
+              ? ''
+              : ` -c max_parallel_maintenance_workers=${Math.max(0, Math.floor(single.parallelWorkers))}`
+          }`,
+        }
       : {};
   await runPgTool(
     dump.pgRestore,
@@ -192,24 +198,23 @@ export async function tableIndexEntries(
   source: pg.Client,
   tables: ReadonlySet<string>,
 ): Promise<TableIndexEntries> {
+  // Each index and non-foreign-key constraint of an ordinary table, keyed as postDataKey keys its entry.
   const { rows } = await source.query(
-    `SELECT n.nspname AS schema, i.relname AS index, t.relname AS table
+    `SELECT 'INDEX ' || n.nspname || ' ' || i.relname AS key, n.nspname || '.' || t.relname AS table
        FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
        JOIN pg_namespace n ON n.oid = t.relnamespace
-      WHERE t.relkind = 'r'`,
+      WHERE t.relkind = 'r'
+     UNION ALL
+     SELECT 'CONSTRAINT ' || n.nspname || ' ' || t.relname || ' ' || con.conname, n.nspname || '.' || t.relname
+       FROM pg_constraint con JOIN pg_class t ON t.oid = con.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+      WHERE con.contype <> 'f'`,
   );
-  const tableOfIndex = new Map(
-    (rows as { schema: string; index: string; table: string }[]).map((r) => [
-      `${r.schema} ${r.index}`,
-      `${r.schema}.${r.table}`,
-    ]),
-  );
+  const tableOf = new Map((rows as { key: string; table: string }[]).map((r) => [r.key, r.table]));
+  const known = new Set(tableOf.keys());
   const out: TableIndexEntries = new Map();
   for (const e of dump.entries) {
-    const w = e.body.split(' ');
-    let table: string | undefined;
-    if (w[0] === 'INDEX' && w[1] !== 'ATTACH') table = tableOfIndex.get(`${w[1]} ${w[2]}`);
-    else if (w[0] === 'CONSTRAINT') table = `${w[1]}.${w[2]}`;
+    if (!/^(INDEX|CONSTRAINT) /.test(e.body) || e.body.startsWith('INDEX ATTACH ')) continue;
+    const table = tableOf.get(postDataKey(e, known) ?? '');
     if (!table || !tables.has(table)) continue;
     out.set(table, [...(out.get(table) ?? []), e]);
   }
@@ -224,7 +229,7 @@ export async function restoreTableIndexes(
   dump: SchemaDump,
   targetUrl: string,
   entries: readonly TocEntry[],
-  options: { maintenanceWorkMemMb: number; name: string; signal?: AbortSignal },
+  options: { maintenanceWorkMemMb: number; parallelWorkers?: number; name: string; signal?: AbortSignal },
 ): Promise<number> {
   return restore(dump, targetUrl, entries, 'post-data', undefined, options);
 }
@@ -247,11 +252,17 @@ export async function restorePostData(
   dump: SchemaDump,
   targetUrl: string,
   existing: { schemas: ReadonlySet<string>; extensions: ReadonlySet<string> },
-  options: { jobs: number; maintenanceWorkMemMb: number; present: ReadonlySet<string> },
+  options: {
+    jobs: number;
+    maintenanceWorkMemMb: number;
+    present: ReadonlySet<string>;
+    /** The source's post-data keys ({@link presentPostData} on it): where names with spaces end. */
+    known?: ReadonlySet<string>;
+  },
 ): Promise<number> {
   const usable = dump.entries.filter((e) => {
     if (isPreexisting(e, existing)) return false;
-    const key = postDataKey(e);
+    const key = postDataKey(e, options.known);
     return key === undefined || !options.present.has(key);
   });
   return restore(dump, targetUrl, usable, 'post-data', options);

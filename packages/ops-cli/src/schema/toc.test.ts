@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isPreexisting, isPrimaryKeyEntry, parseToc } from './toc.js';
+import { isPreexisting, isPrimaryKeyEntry, parseToc, postDataKey } from './toc.js';
 
 // Lines as pg_restore 15 prints them for a dump with an extension, a partitioned table and a serial key.
 const LISTING = `;
@@ -51,5 +51,33 @@ describe('dump TOC filtering', () => {
       'EXTENSION - citext ',
       'COMMENT - EXTENSION citext ',
     ]);
+  });
+
+  it('keys post-data entries, names with spaces by the keys the catalog knows', () => {
+    const toc = (body: string) => ({ line: `1; 0 0 ${body}`, body });
+    const known = new Set([
+      'CONSTRAINT public keyed Keyed Code',
+      'CONSTRAINT public keyed keyed_pkey',
+      'INDEX my schema my index',
+      'FK CONSTRAINT public orders orders_customer_fkey',
+    ]);
+    expect(postDataKey(toc('CONSTRAINT public keyed Keyed Code postgres'), known)).toBe(
+      'CONSTRAINT public keyed Keyed Code',
+    );
+    expect(postDataKey(toc('CONSTRAINT public keyed keyed_pkey app owner'), known)).toBe(
+      'CONSTRAINT public keyed keyed_pkey',
+    );
+    expect(postDataKey(toc('INDEX my schema my index postgres'), known)).toBe('INDEX my schema my index');
+    expect(postDataKey(toc('FK CONSTRAINT public orders orders_customer_fkey postgres'), known)).toBe(
+      'FK CONSTRAINT public orders orders_customer_fkey',
+    );
+    // Not in the catalog's keys: one word per name.
+    expect(postDataKey(toc('TRIGGER public orders audit postgres'), known)).toBe(
+      'TRIGGER public orders audit',
+    );
+    expect(postDataKey(toc('CONSTRAINT public keyed Keyed Code postgres'))).toBe(
+      'CONSTRAINT public keyed Keyed',
+    );
+    expect(postDataKey(toc('TABLE public orders postgres'), known)).toBeUndefined();
   });
 });

@@ -70,10 +70,19 @@ const KEY_WORDS: Readonly<Record<string, number>> = {
 /**
  * The key of a post-data entry as {@link PRESENT_POST_DATA_SQL} names the object on a server, e.g.
  * `INDEX public orders_customer_idx`, `FK CONSTRAINT public orders orders_customer_fkey`; undefined for
- * other types.
+ * other types. `known`: the keys of the server the dump came from, which tell where a name with spaces
+ * ends; without it, or when none fits, names are taken to be one word each.
  */
-export function postDataKey(entry: TocEntry): string | undefined {
+export function postDataKey(entry: TocEntry, known?: ReadonlySet<string>): string | undefined {
   const words = entry.body.split(' ');
+  if (known) {
+    // A TOC line prints names unquoted, so a name with a space spans several words: the key is the longest
+    // run of leading words (the owner left out) that the catalog knows.
+    for (let n = words.length - 1; n >= 2; n--) {
+      const key = words.slice(0, n).join(' ');
+      if (known.has(key)) return key;
+    }
+  }
   const two = `${words[0]} ${words[1]}`;
   const n = KEY_WORDS[two] ?? KEY_WORDS[words[0] ?? ''];
   return n === undefined ? undefined : words.slice(0, n).join(' ');
