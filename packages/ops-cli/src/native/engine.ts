@@ -312,7 +312,7 @@ export async function startNativeMigration(options: {
           onTableDone: (t) => builder.add(perTable.get(`${t.schema}.${t.table}`) ?? []),
           onWorkersIdle: (idle, workers) => {
             if (idle >= workers) copied = true;
-            builder.raise(Math.min(jobs, 1 + idle));
+            builder.raise(copied ? 2 * jobs : Math.min(jobs, 1 + idle));
           },
           onFigures: (figures) => {
             if (Date.now() - lastSaved < 2000 && figures.fraction < 1) return;
@@ -325,7 +325,10 @@ export async function startNativeMigration(options: {
         });
         state.loading = undefined;
         copied = true;
-        builder.raise(jobs);
+        // Every build left at once (up to twice the workers): sharing the cores, the last ones end
+        // together, where builds a slot each would leave a core idle behind the longest (measured: the
+        // tail after the copy 2.9 s -> 2.3 s at 1 GB).
+        builder.raise(2 * jobs);
       } catch (error) {
         failed = true;
         building.abort();
