@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { access, readdir } from 'node:fs/promises';
+import { access, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ExternalError, UsageError } from '@dmskit/shared';
@@ -45,18 +45,38 @@ async function probe(file: string): Promise<PgTool | undefined> {
 /**
  * Finds the newest `program` (pg_dump, pg_restore) whose major version is at least `serverMajor`
  * (PostgreSQL: "pg_dump": it cannot dump from servers newer than its own major version).
- * Looks in `$DMSKIT_PG_BIN`, `$PATH`, and `/usr/lib/postgresql/<major>/bin`.
+ * Looks in `$DMSKIT_PG_BIN`, `$PATH`, and `/usr/lib/postgresql/<major>/bin`; of equal versions, the first
+ * in that order. Each file is asked its version once (`/bin` is often `/usr/bin`), all at once, and real
+ * programs first: a launcher such as Debian's `pg_wrapper` (what `/usr/bin/pg_dump` links to there, a Perl
+ * script that picks a version and runs it) costs about 50 ms a run, so it is used only when no program
+ * found directly fits.
  * @throws UsageError naming every version found when none is new enough, or saying none was found
  */
 export async function findPgTool(program: 'pg_dump' | 'pg_restore', serverMajor: number): Promise<PgTool> {
   const dirs = [...candidateDirs(), ...(await versionedDirs())];
-  const seen = new Map<string, PgTool>();
-  for (const dir of dirs) {
-    const tool = await probe(path.join(dir, program));
-    if (tool && !seen.has(tool.path)) seen.set(tool.path, tool);
+  const files = await Promise.all(
+    dirs.map(async (dir) => {
+      const file = path.join(dir, program);
+      return { file, real: await realpath(file).catch(() => undefined) };
+    }),
+  );
+  const direct: string[] = [];
+  const launchers: string[] = [];
+  const seen = new Set<string>();
+  for (const { file, real } of files) {
+    if (real === undefined || seen.has(real)) continue;
+    seen.add(real);
+    (path.basename(real) === program ? direct : launchers).push(file);
   }
-  const tools = [...seen.values()].sort((a, b) => b.major - a.major);
-  const fit = tools.find((t) => t.major >= serverMajor);
+  const probeAll = async (list: string[]) =>
+    (await Promise.all(list.map(probe))).filter((t): t is PgTool => t !== undefined);
+  const newestFirst = (list: PgTool[]) => [...list].sort((a, b) => b.major - a.major);
+  let tools = newestFirst(await probeAll(direct));
+  let fit = tools.find((t) => t.major >= serverMajor);
+  if (!fit) {
+    tools = newestFirst([...tools, ...(await probeAll(launchers))]);
+    fit = tools.find((t) => t.major >= serverMajor);
+  }
   if (fit) return fit;
   if (tools.length === 0) {
     throw new UsageError(
