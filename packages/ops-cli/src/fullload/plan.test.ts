@@ -120,6 +120,16 @@ describe('copyOutSql / copyInSql', () => {
     expect(copyOutSql({ table: t, blocks: { from: 10, to: 20 }, freeze: false, bytes: 1 })).toBe(
       `COPY (SELECT "id", "v" FROM ONLY "public"."events" WHERE ctid >= '(10,0)'::tid AND ctid < '(20,0)'::tid) TO STDOUT (FORMAT binary)`,
     );
+    // Whole: an ordinary table is read by COPY itself; anything else (a partitioned parent) by a query.
+    expect(copyOutSql({ table: { ...t, ordinary: true }, freeze: true, bytes: 1 })).toBe(
+      'COPY "public"."events" ("id", "v") TO STDOUT (FORMAT binary)',
+    );
+    expect(copyOutSql({ table: { ...t, ordinary: false, binary: false }, freeze: true, bytes: 1 })).toBe(
+      'COPY (SELECT "id", "v" FROM ONLY "public"."events") TO STDOUT',
+    );
+    expect(copyOutSql({ table: { ...t, ordinary: true, columns: [] }, freeze: true, bytes: 1 })).toBe(
+      'COPY (SELECT  FROM ONLY "public"."events") TO STDOUT (FORMAT binary)',
+    );
     expect(copyInSql({ table: t, freeze: true, bytes: 1 })).toBe(
       'COPY "public"."events" ("id", "v") FROM STDIN (FORMAT binary, FREEZE)',
     );

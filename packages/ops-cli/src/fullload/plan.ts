@@ -13,6 +13,8 @@ export interface CopyTable extends TableName {
   readonly blocks: number;
   /** The planner's row estimate (`reltuples`); -1 when never analysed. */
   readonly estimatedRows: number;
+  /** An ordinary table (`relkind` 'r'): `COPY table TO` reads it whole (see {@link copyOutSql}). */
+  readonly ordinary?: boolean;
 }
 
 /** A part of a table that one worker copies in one COPY. */
@@ -28,7 +30,7 @@ export interface CopyChunk {
 
 const TABLE_SQL = `
 SELECT c.relpages, pg_relation_size(c.oid)::int8 AS bytes, current_setting('block_size')::int AS block_size,
-       c.reltuples::float8 AS estimated_rows,
+       c.reltuples::float8 AS estimated_rows, c.relkind = 'r' AS ordinary,
        coalesce((SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                     AND coalesce(to_jsonb(a)->>'attgenerated', '') = ''), '[]') AS columns,
@@ -59,6 +61,7 @@ export async function describeCopyTables(
       estimated_rows: number;
       columns: string[];
       binary: boolean;
+      ordinary: boolean;
     };
     const bytes = Number(r.bytes);
     out.push({
@@ -69,6 +72,7 @@ export async function describeCopyTables(
       bytes,
       blocks: Math.ceil(bytes / r.block_size),
       estimatedRows: Number(r.estimated_rows),
+      ordinary: r.ordinary,
     });
   }
   return out;
@@ -154,13 +158,17 @@ export function copyOutSql(chunk: CopyChunk): string {
   const t = chunk.table;
   // A table without a stored column: `SELECT FROM` gives its rows with no values.
   const cols = t.columns.map((c) => pg.escapeIdentifier(c)).join(', ');
+  const format = t.binary ? ' (FORMAT binary)' : '';
+  // A whole ordinary table: `COPY table TO` copies the rows `SELECT ... FROM ONLY table` gives (never a
+  // child's; PostgreSQL: "COPY"), without the executor in between (about a tenth less work on the source).
+  if (!chunk.blocks && t.ordinary && cols) return `COPY ${qualifiedName(t)} (${cols}) TO STDOUT${format}`;
   const where: string[] = [];
   if (chunk.blocks) {
     if (chunk.blocks.from > 0) where.push(`ctid >= '(${chunk.blocks.from},0)'::tid`);
     if (chunk.blocks.to !== null) where.push(`ctid < '(${chunk.blocks.to},0)'::tid`);
   }
   const filter = where.length ? ` WHERE ${where.join(' AND ')}` : '';
-  return `COPY (SELECT ${cols} FROM ONLY ${qualifiedName(t)}${filter}) TO STDOUT${t.binary ? ' (FORMAT binary)' : ''}`;
+  return `COPY (SELECT ${cols} FROM ONLY ${qualifiedName(t)}${filter}) TO STDOUT${format}`;
 }
 
 /** `COPY ... FROM STDIN` of a chunk, on the target. */
