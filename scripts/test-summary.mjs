@@ -29,4 +29,12 @@ for (const dir of dirs) {
   skipped += report.numPendingTests + report.numTodoTests;
 }
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(failed > 0 || passed === 0 ? 1 : 0);
+// `--status N`: how the test runs themselves ended (turbo's exit code). A run can fail with every test
+// passed: an unhandled error or rejection, or a crash. That fails the whole run too.
+const i = process.argv.indexOf('--status');
+const status = i >= 0 ? Number(process.argv[i + 1]) : 0;
+if (status !== 0 && failed === 0)
+  console.log(
+    `a test run failed outside its tests (exit ${status}: an unhandled error or a crash), see above`,
+  );
+process.exit(failed > 0 || passed === 0 || status !== 0 ? 1 : 0);
