@@ -1,4 +1,10 @@
-import { type CompareOptions, type ComparisonResult, compareDatabases } from '@dmskit/validation';
+import {
+  type CompareOptions,
+  type ComparisonResult,
+  chooseHashMode,
+  compareDatabases,
+  openSnapshotSessions,
+} from '@dmskit/validation';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDatabase, type LocalServer, query, query1, startServer } from '../helpers/servers.js';
 
@@ -422,6 +428,34 @@ describe('compareDatabases', () => {
     expect(diffs(auto, 'm')).toEqual(diffs(portable, 'm'));
   });
 
+  it('falls back to md5 when the self-check fails on a side, and the snapshot transaction stays usable', async () => {
+    await both('CREATE TABLE f (id int PRIMARY KEY, v text)');
+    const [[s], [t]] = await Promise.all([
+      openSnapshotSessions(source, 'source', 1),
+      openSnapshotSessions(target, 'target', 1),
+    ]);
+    try {
+      // The target's probe fails on the server (as a function missing before PostgreSQL 14 would),
+      // which aborts its transaction unless the probe ran in a savepoint.
+      const failing = new Proxy(t!, {
+        get(client, prop) {
+          if (prop !== 'query') return Reflect.get(client, prop);
+          return (sql: string) =>
+            client.query(sql.includes('string_agg') ? 'SELECT no_such_function_dmskit()' : sql);
+        },
+      });
+      const chosen = await chooseHashMode(s!, failing);
+      expect(chosen.mode).toBe('md5');
+      expect(chosen.reason).toMatch(/no_such_function_dmskit.*portable md5 digest/);
+      expect((await t!.query('SELECT count(*)::int AS n FROM f')).rows[0].n).toBe(0);
+      expect((await t!.query('SELECT current_setting($1) AS v', ['transaction_isolation'])).rows[0].v).toBe(
+        'repeatable read',
+      );
+      expect((await s!.query('SELECT count(*)::int AS n FROM f')).rows[0].n).toBe(0);
+    } finally {
+      await Promise.all([s!.end(), t!.end()]);
+    }
+  });
   it('re-checks a difference after the replication delay before reporting it', async () => {
     await both('CREATE TABLE lagging (id int PRIMARY KEY, v text)');
     await query(source, "INSERT INTO lagging SELECT g, 'v' FROM generate_series(1, 100) g");

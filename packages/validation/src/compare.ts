@@ -172,6 +172,9 @@ export const PLANNER_SETTINGS =
  * Opens `n` connections that all read one snapshot: the first exports it inside a REPEATABLE READ
  * transaction, the others import it (PostgreSQL: "Snapshot Synchronization Functions"). With `imported`,
  * every connection imports that snapshot instead (its exporting transaction must stay open meanwhile).
+ * The connections are opened at once (a login with SCRAM costs a few ms of CPU on each side); the
+ * others import the snapshot once the first has exported it.
+ * @throws ExternalError when a connection cannot be opened; every connection opened is closed then
  */
 export async function openSnapshotSessions(
   input: ConnectionInput,
@@ -179,25 +182,25 @@ export async function openSnapshotSessions(
   n: number,
   imported?: string,
 ): Promise<pg.Client[]> {
-  const clients: pg.Client[] = [];
+  const opened = await Promise.allSettled(
+    Array.from({ length: n }, () =>
+      openConnection(input, role, { pinSettings: true, applicationName: 'dmskit-validate' }),
+    ),
+  );
+  const clients = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
   try {
-    const first = await openConnection(input, role, {
-      pinSettings: true,
-      applicationName: 'dmskit-validate',
-    });
-    clients.push(first);
-    await first.query(PLANNER_SETTINGS);
-    await first.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    if (imported) await first.query(`SET TRANSACTION SNAPSHOT ${pg.escapeLiteral(imported)}`);
-    const snapshot =
-      imported ?? ((await first.query('SELECT pg_export_snapshot() AS id')).rows[0] as { id: string }).id;
-    for (let i = 1; i < n; i++) {
-      const c = await openConnection(input, role, { pinSettings: true, applicationName: 'dmskit-validate' });
-      clients.push(c);
+    const failed = opened.find((o) => o.status === 'rejected');
+    if (failed) throw failed.reason;
+    const begin = async (c: pg.Client, snapshot: string | undefined) => {
       await c.query(PLANNER_SETTINGS);
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      await c.query(`SET TRANSACTION SNAPSHOT ${pg.escapeLiteral(snapshot)}`);
-    }
+      if (snapshot) await c.query(`SET TRANSACTION SNAPSHOT ${pg.escapeLiteral(snapshot)}`);
+    };
+    const [first, ...rest] = clients;
+    await begin(first!, imported);
+    const snapshot =
+      imported ?? ((await first!.query('SELECT pg_export_snapshot() AS id')).rows[0] as { id: string }).id;
+    await Promise.all(rest.map((c) => begin(c, snapshot)));
     return clients;
   } catch (error) {
     await Promise.all(clients.map(closeQuietly));
@@ -289,20 +292,25 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
     };
   };
   try {
-    const hash =
-      options.hashMode && options.hashMode !== 'auto'
-        ? { mode: options.hashMode, reason: `${options.hashMode} chosen by the caller` }
-        : await chooseHashMode(sourceSessions[0]!, targetSessions[0]!);
-    const fold: ChecksumFold =
-      options.checksumFold && options.checksumFold !== 'auto'
-        ? options.checksumFold
-        : (await bothHaveBitXor(sourceSessions[0]!, targetSessions[0]!))
-          ? 'xor'
-          : 'sum';
-    const [sourceTables, targetTables] = await Promise.all([
-      listTables(sourceSessions[0]!),
-      listTables(targetSessions[0]!),
-    ]);
+    const checks = async () => {
+      const hash =
+        options.hashMode && options.hashMode !== 'auto'
+          ? { mode: options.hashMode, reason: `${options.hashMode} chosen by the caller` }
+          : await chooseHashMode(sourceSessions[0]!, targetSessions[0]!);
+      const fold: ChecksumFold =
+        options.checksumFold && options.checksumFold !== 'auto'
+          ? options.checksumFold
+          : (await bothHaveBitXor(sourceSessions[0]!, targetSessions[0]!))
+            ? 'xor'
+            : 'sum';
+      return { hash, fold };
+    };
+    const catalogs = () =>
+      Promise.all([listTables(sourceSessions.at(-1)!), listTables(targetSessions.at(-1)!)]);
+    // The self-check on the first sessions and the catalogs on the last ones, at once when they differ
+    // (a client runs one query at a time).
+    const [{ hash, fold }, [sourceTables, targetTables]] =
+      concurrency > 1 ? await Promise.all([checks(), catalogs()]) : [await checks(), await catalogs()];
     const skip = new Set((options.skip ?? []).map(tableKey));
     const inScope = (t: TableInfo) => isSelected(t, selection) && !DMS_CONTROL_TABLE.test(t.table);
     const mapping = nameMapping(options.transformations ?? []);

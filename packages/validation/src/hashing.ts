@@ -20,7 +20,7 @@ export type HashMode = 'typed' | 'md5';
  *   `24 hours`, citext `A` and `a`, jsonb numbers `1.0` and `1.00`, arrays `{1,2}` and `[0:1]={1,2}`.
  *   Validation calls them DIFFERENT: a replication that rewrote one into the other changed what the
  *   application reads back (scale, sign, case, bounds). Each is hashed so that it is told apart: numeric
- *   adds its scale to the seed, zeros and numeric NaN/Infinity hash their text, jsonb's row digest is
+ *   adds its scale to the seed (a `numeric(p,s)` column holds only scale s, and needs not), zeros and numeric NaN/Infinity hash their text, jsonb's row digest is
  *   its text, and interval, arrays, citext and other types hash their text.
  * - Printed alike but different: none under the pinned session settings (connection.ts: TimeZone UTC,
  *   ISO dates, `extra_float_digits = 3` so floats print exactly, hex bytea, C monetary and numeric
@@ -110,7 +110,18 @@ function seed(digest: 0 | 1, i: number): bigint {
   return BigInt(digest) * 2n ** 40n + BigInt(i + 1) * 2n ** 16n;
 }
 
+/**
+ * `numeric(p,s)` and `numeric(p)`: every value stored in such a column has display scale s (0 for
+ * `numeric(p)`), whatever was written, because input is rounded to the column's typmod (PostgreSQL:
+ * "Arbitrary Precision Numbers": "coerce the value to the declared scale"), and the only special value it
+ * can hold is NaN (infinities are rejected there). Two sides with the same typmod therefore never hold
+ * `1.0` and `1.00` apart, and the scale need not join the seed: one call, no `scale()` (which unpacks the
+ * value a second time). NaN hashes to the seed, as no finite value does but by chance.
+ */
+const FIXED_SCALE_NUMERIC = /^numeric\(\d+(,-?\d+)?\)$/;
+
 function template(c: DigestColumn, digest: 0 | 1): string {
+  if (FIXED_SCALE_NUMERIC.test(c.type)) return 'hash_numeric_extended($, $s)';
   const direct = DIRECT[baseType(c.type)];
   return direct ? direct(digest) : 'hashtextextended($::text COLLATE "C", $s)';
 }
@@ -166,6 +177,8 @@ const PROBE_VALUES: readonly { readonly type: string; readonly literal: string }
   { type: 'time without time zone', literal: "'23:59:59.999999'" },
   { type: 'time with time zone', literal: "'12:00:00+05:30'" },
   { type: 'numeric', literal: '12.3400' },
+  { type: 'numeric(14,4)', literal: '-12.3400' },
+  { type: 'numeric(14,4)', literal: "'NaN'" },
   { type: 'real', literal: '0.1' },
   { type: 'double precision', literal: '-0.1' },
   { type: 'jsonb', literal: `'{"a": [1, "x", 1.50], "b": null}'` },
@@ -192,28 +205,41 @@ function typedProbeSql(): string {
  * The start-up self-check: digests fixed values of every type the typed digest hashes by type, on both
  * servers. When they disagree (another major version or platform can hash differently) or the functions
  * are missing (`hash_record_extended` needs PostgreSQL 14), both sides switch to the portable md5 digest
- * of the row text, and the report says so.
+ * of the row text, and the report says so. Both clients are inside a transaction block (the snapshot's):
+ * the probe runs in a savepoint, so a missing function leaves that transaction usable.
  */
 export async function chooseHashMode(
   source: pg.Client,
   target: pg.Client,
 ): Promise<{ mode: HashMode; reason: string }> {
   const sql = typedProbeSql();
-  try {
-    const [a, b] = await Promise.all([source.query(sql), target.query(sql)]);
-    if ((a.rows[0] as { h: string }).h === (b.rows[0] as { h: string }).h)
+  const probe = async (client: pg.Client): Promise<string> => {
+    await client.query('SAVEPOINT dmskit_probe');
+    try {
+      const { rows } = await client.query(sql);
+      await client.query('RELEASE SAVEPOINT dmskit_probe');
+      return (rows[0] as { h: string }).h;
+    } catch (error) {
+      await client.query('ROLLBACK TO SAVEPOINT dmskit_probe');
+      throw error;
+    }
+  };
+  // Both sides settle (their savepoints released or rolled back) before the answer.
+  const [a, b] = await Promise.allSettled([probe(source), probe(target)]);
+  if (a.status === 'fulfilled' && b.status === 'fulfilled') {
+    if (a.value === b.value)
       return { mode: 'typed', reason: 'the typed hash functions agree on both servers' };
     return {
       mode: 'md5',
       reason:
         'the typed hash functions differ between the servers (major version or platform); using the portable md5 digest',
     };
-  } catch (error) {
-    return {
-      mode: 'md5',
-      reason: `the typed hash functions are not available (${(error as Error).message}); using the portable md5 digest`,
-    };
   }
+  const error = (a.status === 'rejected' ? a.reason : (b as PromiseRejectedResult).reason) as Error;
+  return {
+    mode: 'md5',
+    reason: `the typed hash functions are not available (${error.message}); using the portable md5 digest`,
+  };
 }
 
 /** Quoted column names as digest columns. */
