@@ -3,8 +3,11 @@ import {
   type ComparisonResult,
   chooseHashMode,
   compareDatabases,
+  diffTableData,
   openSnapshotSessions,
+  type TableSpec,
 } from '@dmskit/validation';
+import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDatabase, type LocalServer, query, query1, startServer } from '../helpers/servers.js';
 
@@ -707,6 +710,45 @@ describe('compareDatabases', () => {
       expect(t.differences?.every((d) => d.columns?.length === 1 && d.columns[0]?.name === 'amount')).toBe(
         true,
       );
+    }
+  });
+
+  it('compiles the first-level scan of a large table with JIT, and leaves JIT off after it, failed or not', async () => {
+    await both('CREATE TABLE j (id int PRIMARY KEY, v text, n numeric(8,2))');
+    await both("INSERT INTO j SELECT g, 'v' || g, g / 4.0 FROM generate_series(1, 3000) g");
+    await query(target, 'UPDATE j SET n = n + 1 WHERE id IN (5, 2999)');
+    const [[s], [t]] = await Promise.all([
+      openSnapshotSessions(source, 'source', 1),
+      openSnapshotSessions(target, 'target', 1),
+    ]);
+    const spec: TableSpec = {
+      schema: 'public',
+      table: 'j',
+      keys: [{ name: 'id', type: 'integer', collatable: false }],
+      columns: [
+        { name: 'id', type: 'integer', notNull: true },
+        { name: 'n', type: 'numeric(8,2)', notNull: false },
+        { name: 'v', type: 'text', notNull: false },
+      ],
+      filter: 'true',
+      estimatedRows: 3000,
+    };
+    const jitOf = async (c: pg.Client) => (await c.query('SHOW jit')).rows[0].jit;
+    try {
+      await Promise.all([s!.query('SAVEPOINT x'), t!.query('SAVEPOINT x')]);
+      const d = await diffTableData(s!, t!, spec, { mode: 'typed', chunkRows: 500, jitMinRows: 3000 });
+      expect(d.differences.map((x) => x.key.id)).toEqual(['5', '2999']);
+      expect([await jitOf(s!), await jitOf(t!)]).toEqual(['off', 'off']);
+      // A first-level scan that fails (division by zero in the row filter) with JIT on: back to the
+      // table's savepoint, JIT is off again.
+      const failing = { ...spec, filter: '1 / (id - 7) <> 0' };
+      await expect(diffTableData(s!, t!, failing, { mode: 'typed', jitMinRows: 1 })).rejects.toThrow(
+        /division by zero/,
+      );
+      await Promise.all([s!.query('ROLLBACK TO SAVEPOINT x'), t!.query('ROLLBACK TO SAVEPOINT x')]);
+      expect([await jitOf(s!), await jitOf(t!)]).toEqual(['off', 'off']);
+    } finally {
+      await Promise.all([s!.end(), t!.end()]);
     }
   });
 

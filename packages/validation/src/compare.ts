@@ -117,6 +117,8 @@ export interface CompareOptions {
   readonly leafRows?: number;
   /** Differing rows described per table. @default 1_000 */
   readonly maxDifferences?: number;
+  /** First-level scans of tables of at least this many rows are compiled with JIT (datadiff.ts). @default 3_000_000 */
+  readonly jitMinRows?: number;
   /**
    * While CDC runs: differing ranges are checked again after `delayMs` (the replication lag), up to
    * `attempts` times, before a difference is reported. @default no re-check
@@ -163,7 +165,8 @@ async function bothHaveBitXor(source: pg.Client, target: pg.Client): Promise<boo
  * (through an index, or a sort when nothing else can give it) (PostgreSQL: "Planner Method Configuration").
  * JIT off (PostgreSQL 11+): a server built with LLVM (Debian's, Aurora's) compiles every chunk query's
  * long hash expression, which cost 3-4x the whole comparison of a 1M-row table in bench:validate
- * (PostgreSQL: "JIT Compilation", "When to JIT?").
+ * (PostgreSQL: "JIT Compilation", "When to JIT?"). Only the first-level scan of a large table turns it
+ * on, for itself (`jitMinRows`, datadiff.ts).
  */
 export const PLANNER_SETTINGS =
   "SET enable_sort = off; SELECT set_config('jit', 'off', false) WHERE current_setting('server_version_num')::int >= 110000";
@@ -381,6 +384,7 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
       ...(options.chunkRows ? { chunkRows: options.chunkRows } : {}),
       ...(options.leafRows ? { leafRows: options.leafRows } : {}),
       ...(options.maxDifferences ? { maxDifferences: options.maxDifferences } : {}),
+      ...(options.jitMinRows !== undefined ? { jitMinRows: options.jitMinRows } : {}),
     };
     const worker = async (sc: pg.Client, tc: pg.Client) => {
       for (let item = queue.shift(); item; item = queue.shift()) {

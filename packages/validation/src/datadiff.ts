@@ -67,7 +67,26 @@ export interface DataDiffOptions {
   readonly fanout?: number;
   /** Differences described in detail (the rest are counted). @default 1_000 */
   readonly maxDifferences?: number;
+  /**
+   * The first-level scan of a table of at least this many rows (the catalog's estimate) is compiled
+   * with JIT, inlining and optimization (PostgreSQL: "JIT Compilation"); every other query runs without.
+   * Compiling the row digest costs 90-170 ms once, and saves 18% of the scan (40-150 ns a row) in
+   * bench:validate on Debian's PostgreSQL 15: a loss below about 1-2.5M rows, 1.5 s won on a 10M-row
+   * wide table. A server without LLVM ignores it. @default 3_000_000
+   */
+  readonly jitMinRows?: number;
 }
+
+/**
+ * JIT for the next query, with inlining and optimization whatever its cost estimate, and back off
+ * (PostgreSQL 11+: "JIT Configuration"). Session-level, set inside the table's savepoint: when the
+ * query fails, rolling back to the savepoint restores `jit = off` too.
+ */
+const JIT_ON = `SELECT set_config('jit', 'on', false), set_config('jit_above_cost', '0', false),
+         set_config('jit_inline_above_cost', '0', false), set_config('jit_optimize_above_cost', '0', false)
+  WHERE current_setting('server_version_num')::int >= 110000`;
+const JIT_OFF =
+  "SELECT set_config('jit', 'off', false) WHERE current_setting('server_version_num')::int >= 110000";
 
 /** The data of one table compared: counts, checksums, chunks, and every differing row by key. */
 export interface TableDataDiff {
@@ -253,6 +272,8 @@ async function aggregate(
   /** The bucket of a row as SQL over this side's names (`spec`). */
   bucketSql: (p: SqlParams, spec: TableSpec) => string,
   range: KeyRange,
+  /** Compile this query with JIT (see {@link DataDiffOptions.jitMinRows}). */
+  jit = false,
 ): Promise<Map<number, Agg>> {
   const params = new SqlParams();
   const where = whereSql(spec, options.mode, range, params);
@@ -274,7 +295,9 @@ async function aggregate(
           'x.h',
           `hashint8extended(x.h, ${REMIX_SEED})`,
         );
+  if (jit) await client.query(JIT_ON);
   const { rows } = await client.query(sql, params.values);
+  if (jit) await client.query(JIT_OFF);
   return new Map(
     rows.map((r: { b: number; n: string; s0: string; s1: string }) => [
       Number(r.b),
@@ -628,9 +651,10 @@ export async function diffTableData(
       ? ((await integerBuckets(source, spec, chunks)) ?? (await sampledBuckets(source, spec, chunks)))
       : hashBuckets(options.mode, chunks);
   }
+  const jit = spec.estimatedRows >= (options.jitMinRows ?? 3_000_000);
   const [s, t] = await Promise.all([
-    aggregate(source, spec, options, plan.bucket, {}),
-    aggregate(target, targetSpec, options, plan.bucket, {}),
+    aggregate(source, spec, options, plan.bucket, {}, jit),
+    aggregate(target, targetSpec, options, plan.bucket, {}, jit),
   ]);
   const combine = xorFold(spec, options) ? (x: bigint, y: bigint) => x ^ y : (x: bigint, y: bigint) => x + y;
   const total = (m: Map<number, Agg>) =>
