@@ -57,6 +57,8 @@ INSERT INTO k_unique SELECT 'Code-' || g || CASE WHEN g % 2 = 0 THEN 'ä' ELSE '
 CREATE TABLE k_mixed (a mood, b int[], c date, d uuid, e numeric, f pair, v text, PRIMARY KEY (a, b, c, d, e, f));
 INSERT INTO k_mixed SELECT (ARRAY['sad','ok','happy'])[1 + g % 3]::mood, ARRAY[g % 5], date '2026-01-01' + g % 9,
        md5((g % 11)::text)::uuid, g % 13 / 4.0, ROW(g, 'x')::pair, 'v' || g FROM generate_series(1, 4000) g;
+-- Row estimates as the catalog will hold them (validation chunks a table by its estimate).
+ANALYZE;
 `;
 
 /** What the application does during CDC: updates of values and of keys, deletes and inserts, on every table. */

@@ -752,6 +752,18 @@ describe('compareDatabases', () => {
     }
   });
 
+  it('samples chunk bounds again, larger, when a block sample of the table holds too few rows', async () => {
+    await both('CREATE TABLE s (k numeric PRIMARY KEY, v text)');
+    await both("INSERT INTO s SELECT g / 3.0, 'v' || g FROM generate_series(1, 3000) g; ANALYZE s");
+    // An estimate far above the truth (stale statistics): the first sample asks for 0.08% of 30 pages.
+    await query(source, "UPDATE pg_class SET reltuples = 1e9 WHERE relname = 's'");
+    await query(target, "UPDATE s SET v = 'changed' WHERE k = 1000");
+    const result = await compare({ chunkRows: 2_000, leafRows: 100 });
+    expect(result.tables[0]).toMatchObject({ status: 'different', method: 'sampled-ranges' });
+    expect(result.tables[0]?.chunks).toBeGreaterThan(100);
+    expect(diffs(result, 's')?.map((d) => d.key.k)).toEqual(['1000.0000000000000000']);
+  });
+
   it('fails with one line naming host and port when a server is unreachable', async () => {
     await expect(compareDatabases({ source, target: 'postgres://u:pw@127.0.0.1:1/x' })).rejects.toThrowError(
       'cannot connect to target 127.0.0.1:1/x: connection refused',

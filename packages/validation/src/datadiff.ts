@@ -407,7 +407,10 @@ async function sampledBuckets(client: pg.Client, spec: TableSpec, chunks: number
 
 /**
  * First-level chunk bounds: about `chunks` quantiles of the leading key column, from a block sample of
- * the source (TABLESAMPLE SYSTEM), sorted under `COLLATE "C"` for text. Computed once, on the source.
+ * the source (TABLESAMPLE SYSTEM, about 50 rows a chunk), sorted under `COLLATE "C"` for text. A block
+ * sample of a small table can hold no page at all, and a row filter can leave few of the sampled rows:
+ * when the sample gives fewer than half the bounds asked for, it is taken again ten times larger, up to
+ * the whole table. Computed once, on the source.
  * @returns the bounds as an array literal of the column's type, and their count
  */
 async function leadBounds(
@@ -417,16 +420,20 @@ async function leadBounds(
 ): Promise<{ literal: string; count: number }> {
   const lead = spec.keys[0]!;
   const estimate = Math.max(spec.estimatedRows, 1);
-  const percent = Math.min(100, Math.max(0.01, (100 * chunks * 50) / estimate));
   const col = pg.escapeIdentifier(lead.name);
-  const { rows } = await client.query(
-    `SELECT coalesce(array_agg(v ORDER BY v${lead.collatable ? ' COLLATE "C"' : ''}), '{}')::text AS bounds, count(*)::int AS n
-       FROM (SELECT v, row_number() OVER (ORDER BY v${lead.collatable ? ' COLLATE "C"' : ''}) AS rn, count(*) OVER () AS c
-               FROM (SELECT DISTINCT ${col} AS v FROM ONLY ${qualifiedName(spec)} TABLESAMPLE SYSTEM (${percent.toFixed(4)}) WHERE (${spec.filter})) s) q
-      WHERE rn % greatest(1, c / ${chunks}) = 0`,
-  );
-  const r = rows[0] as { bounds: string; n: number };
-  return { literal: r.bounds, count: r.n };
+  const order = `ORDER BY v${lead.collatable ? ' COLLATE "C"' : ''}`;
+  const enough = Math.max(1, Math.floor(chunks / 2));
+  for (let percent = Math.min(100, Math.max(0.01, (100 * chunks * 50) / estimate)); ; ) {
+    const { rows } = await client.query(
+      `SELECT coalesce(array_agg(v ${order}), '{}')::text AS bounds, count(*)::int AS n
+         FROM (SELECT v, row_number() OVER (${order}) AS rn, count(*) OVER () AS c
+                 FROM (SELECT DISTINCT ${col} AS v FROM ONLY ${qualifiedName(spec)} TABLESAMPLE SYSTEM (${percent.toFixed(4)}) WHERE (${spec.filter})) s) q
+        WHERE rn % greatest(1, c / ${chunks}) = 0`,
+    );
+    const r = rows[0] as { bounds: string; n: number };
+    if (r.n >= enough || percent >= 100) return { literal: r.bounds, count: r.n };
+    percent = Math.min(100, percent * 10);
+  }
 }
 
 async function subBounds(
