@@ -1,7 +1,7 @@
 import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, runDmskit, runNpxDmskit } from '../helpers/cli.js';
+import { REPO_ROOT, rehearseOn, runDmskit, runNpxDmskit } from '../helpers/cli.js';
 import { minimalConfig } from '../helpers/configs.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { createDatabase, type LocalServer, query, startServer } from '../helpers/servers.js';
@@ -57,14 +57,7 @@ describe('bad input: one clear line, exit code 2, nothing half-done', () => {
   });
 
   it('a source without wal_level=logical: refused before anything is created, with the setting to change', async () => {
-    const run = await runDmskit([
-      'rehearse',
-      '--source-url',
-      sourceUrl,
-      '--target-url',
-      targetUrl,
-      '--no-sample-data',
-    ]);
+    const run = await rehearseOn(sourceUrl, targetUrl, { out: await scratchDir('refused') });
     expect(run.code).toBe(2);
     expect(oneLine(run.stderr)).toMatch(
       /^dmskit: source 127\.0\.0\.1:\d+\/app: wal_level is 'replica', logical replication needs 'logical' \(ALTER SYSTEM SET wal_level = logical/,

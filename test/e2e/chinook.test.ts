@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDmskit } from '../helpers/cli.js';
+import { rehearseOn, type runDmskit } from '../helpers/cli.js';
 import { chinookSql } from '../helpers/datasets.js';
 import { independentDiff } from '../helpers/independent.js';
 import { scratchDir } from '../helpers/scratch.js';
-import { createDatabase, type LocalServer, query, startServer, withClient } from '../helpers/servers.js';
+import { type LocalServer, query, startLogicalPair, withClient } from '../helpers/servers.js';
 
 /**
  * Beyond Chinook: a partitioned table (with a default partition), an enum, a domain, a schema of its own,
@@ -57,14 +57,7 @@ describe('Chinook through the native migration', () => {
   const applied: string[] = [];
 
   beforeAll(async () => {
-    [source, target] = await Promise.all([
-      startServer('source', { logical: true }),
-      startServer('target', { logical: true }),
-    ]);
-    [sourceUrl, targetUrl] = await Promise.all([
-      createDatabase(source, 'chinook'),
-      createDatabase(target, 'chinook'),
-    ]);
+    ({ source, target, sourceUrl, targetUrl } = await startLogicalPair('chinook'));
     await withClient(sourceUrl, async (c) => {
       await c.query(await chinookSql());
       await c.query(
@@ -74,45 +67,28 @@ describe('Chinook through the native migration', () => {
       await c.query(EXTRA_SCHEMA);
     });
     const out = await scratchDir('chinook');
-    let changes: Promise<void> | undefined;
-    run = await runDmskit(
-      [
-        'rehearse',
-        '--source-url',
-        sourceUrl,
-        '--target-url',
-        targetUrl,
-        '--no-sample-data',
-        '--cdc-seconds',
-        '3',
-        '--out',
-        out,
-      ],
-      {
-        onStderrLine: (line) => {
-          if (!line.startsWith('» CDC:') || changes) return;
-          // The application writes while CDC runs: an insert with a new key, an update with non-ASCII text, a delete.
-          changes = withClient(sourceUrl, async (c) => {
-            await c.query("INSERT INTO artist (name) VALUES ('Sigur Rós')");
-            await c.query("UPDATE album SET title = title || ' (Remastered — 2026)' WHERE album_id = 1");
-            await c.query(
-              'DELETE FROM playlist_track WHERE playlist_id = 1 AND track_id = (SELECT min(track_id) FROM playlist_track WHERE playlist_id = 1)',
-            );
-            await c.query('UPDATE invoice SET total = total + 0.01 WHERE invoice_id = 5');
-            await c.query('INSERT INTO play_log (track_id) VALUES (1), (2)');
-            await c.query(
-              "INSERT INTO analytics.streams (at, track_id, seconds) VALUES ('2026-03-01', 7, 99), ('2030-01-01', 8, 1)",
-            );
-            await c.query('UPDATE analytics.streams SET seconds = -1 WHERE id = 10');
-            await c.query(
-              "UPDATE kitchen_sink SET m = 'sad', jb = jb || '{\"x\": [1, 2]}', b = NULL WHERE id = '00000000-0000-0000-0000-000000000001'",
-            );
-            applied.push('done');
-          });
-        },
-      },
-    );
-    await changes;
+    // The application writes while CDC runs: an insert with a new key, an update with non-ASCII text, a delete.
+    run = await rehearseOn(sourceUrl, targetUrl, {
+      out,
+      duringCdc: () =>
+        withClient(sourceUrl, async (c) => {
+          await c.query("INSERT INTO artist (name) VALUES ('Sigur Rós')");
+          await c.query("UPDATE album SET title = title || ' (Remastered — 2026)' WHERE album_id = 1");
+          await c.query(
+            'DELETE FROM playlist_track WHERE playlist_id = 1 AND track_id = (SELECT min(track_id) FROM playlist_track WHERE playlist_id = 1)',
+          );
+          await c.query('UPDATE invoice SET total = total + 0.01 WHERE invoice_id = 5');
+          await c.query('INSERT INTO play_log (track_id) VALUES (1), (2)');
+          await c.query(
+            "INSERT INTO analytics.streams (at, track_id, seconds) VALUES ('2026-03-01', 7, 99), ('2030-01-01', 8, 1)",
+          );
+          await c.query('UPDATE analytics.streams SET seconds = -1 WHERE id = 10');
+          await c.query(
+            "UPDATE kitchen_sink SET m = 'sad', jb = jb || '{\"x\": [1, 2]}', b = NULL WHERE id = '00000000-0000-0000-0000-000000000001'",
+          );
+          applied.push('done');
+        }),
+    });
     report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));
   });
 

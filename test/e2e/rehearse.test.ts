@@ -4,14 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDmskit } from '../helpers/cli.js';
 import { independentDiff } from '../helpers/independent.js';
 import { scratchDir } from '../helpers/scratch.js';
-import {
-  createDatabase,
-  expectNothingLeft,
-  type LocalServer,
-  query,
-  query1,
-  startServer,
-} from '../helpers/servers.js';
+import { expectNothingLeft, type LocalServer, query, query1, startLogicalPair } from '../helpers/servers.js';
 
 describe('dmskit rehearse on servers the user passes in, with live writes', () => {
   let source: LocalServer;
@@ -33,14 +26,7 @@ describe('dmskit rehearse on servers the user passes in, with live writes', () =
   let stdout = '';
 
   beforeAll(async () => {
-    [source, target] = await Promise.all([
-      startServer('source', { logical: true }),
-      startServer('target', { logical: true }),
-    ]);
-    [sourceUrl, targetUrl] = await Promise.all([
-      createDatabase(source, 'shop'),
-      createDatabase(target, 'shop'),
-    ]);
+    ({ source, target, sourceUrl, targetUrl } = await startLogicalPair('shop'));
     out = await scratchDir('report');
     const run = await runDmskit([
       'rehearse',

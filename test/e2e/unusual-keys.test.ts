@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDmskit } from '../helpers/cli.js';
+import { type CliResult, rehearseOn, runDmskit } from '../helpers/cli.js';
 import { independentDiff } from '../helpers/independent.js';
 import { scratchDir } from '../helpers/scratch.js';
-import { createDatabase, type LocalServer, query, startServer, withClient } from '../helpers/servers.js';
+import { query, startLogicalPair, withClient } from '../helpers/servers.js';
 
 /**
  * Keys of every kind PostgreSQL allows, in the style of PostgreSQL's own logical-replication type tests
@@ -102,57 +102,33 @@ INSERT INTO k_mixed VALUES ('ok', '{}', 'infinity', '00000000-0000-0000-0000-000
  * row-by-row check agrees; then single changes on the target are named exactly, with the column.
  */
 describe('unusual keys through the native migration', () => {
-  let source: LocalServer;
-  let target: LocalServer;
+  let pair: Awaited<ReturnType<typeof startLogicalPair>> | undefined;
   let sourceUrl: string;
   let targetUrl: string;
-  let run: Awaited<ReturnType<typeof runDmskit>>;
+  let run: CliResult;
   let report: {
     validation: { verdict: string; tables: { table: { table: string }; status: string; method?: string }[] };
   };
   let changed = false;
 
   beforeAll(async () => {
-    [source, target] = await Promise.all([
-      startServer('source', { logical: true }),
-      startServer('target', { logical: true }),
-    ]);
-    [sourceUrl, targetUrl] = await Promise.all([
-      createDatabase(source, 'keys'),
-      createDatabase(target, 'keys'),
-    ]);
+    pair = await startLogicalPair('keys');
+    ({ sourceUrl, targetUrl } = pair);
     await query(sourceUrl, SCHEMA);
     const out = await scratchDir('unusual-keys');
-    let changes: Promise<void> | undefined;
-    run = await runDmskit(
-      [
-        'rehearse',
-        '--source-url',
-        sourceUrl,
-        '--target-url',
-        targetUrl,
-        '--no-sample-data',
-        '--cdc-seconds',
-        '3',
-        '--out',
-        out,
-      ],
-      {
-        onStderrLine: (line) => {
-          if (!line.startsWith('» CDC:') || changes) return;
-          changes = withClient(sourceUrl, async (c) => {
-            await c.query(CDC_CHANGES);
-            changed = true;
-          });
-        },
-      },
-    );
-    await changes;
+    run = await rehearseOn(sourceUrl, targetUrl, {
+      out,
+      duringCdc: () =>
+        withClient(sourceUrl, async (c) => {
+          await c.query(CDC_CHANGES);
+          changed = true;
+        }),
+    });
     report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));
   });
 
   afterAll(async () => {
-    await Promise.all([source?.stop(), target?.stop()]);
+    await Promise.all([pair?.source.stop(), pair?.target.stop()]);
   });
 
   it('migrates every table, CDC changes included, and validates equal', () => {

@@ -61,6 +61,42 @@ export function runDmskit(args: readonly string[], options: RunOptions = {}): Pr
 }
 
 /**
+ * `dmskit rehearse` on a test's own servers, as a user's database (`--source-url`, `--target-url`,
+ * `--no-sample-data`, CDC for `cdcSeconds`, the report in `out`). `duringCdc` runs once, as soon as the
+ * CDC phase starts: the application writing to the source while changes replicate. Resolves when both
+ * the run and those writes are done.
+ */
+export async function rehearseOn(
+  sourceUrl: string,
+  targetUrl: string,
+  options: { out: string; cdcSeconds?: number; duringCdc?: () => Promise<void> },
+): Promise<CliResult> {
+  let writes: Promise<void> | undefined;
+  const result = await runDmskit(
+    [
+      'rehearse',
+      '--source-url',
+      sourceUrl,
+      '--target-url',
+      targetUrl,
+      '--no-sample-data',
+      '--cdc-seconds',
+      String(options.cdcSeconds ?? 3),
+      '--out',
+      options.out,
+    ],
+    {
+      onStderrLine: (line) => {
+        if (!line.startsWith('» CDC:') || writes || !options.duringCdc) return;
+        writes = options.duringCdc();
+      },
+    },
+  );
+  await writes;
+  return result;
+}
+
+/**
  * Runs `npx dmskit <args>` exactly as the README says, with npm alone: the PATH holds node's own folder
  * (node, npm, npx) and the system's, so no global pnpm or tsx can be what makes it work.
  */

@@ -21,6 +21,27 @@ export async function createDatabase(server: LocalServer, database: string): Pro
   return server.urlFor(database);
 }
 
+/**
+ * A source and a target server with `wal_level = logical`, each holding a new database `database`: what
+ * a test of a migration between two servers starts from.
+ */
+export async function startLogicalPair(database: string): Promise<{
+  source: LocalServer;
+  target: LocalServer;
+  sourceUrl: string;
+  targetUrl: string;
+}> {
+  const [source, target] = await Promise.all([
+    startServer('source', { logical: true }),
+    startServer('target', { logical: true }),
+  ]);
+  const [sourceUrl, targetUrl] = await Promise.all([
+    createDatabase(source, database),
+    createDatabase(target, database),
+  ]);
+  return { source, target, sourceUrl, targetUrl };
+}
+
 /** Runs `fn` with a connected client and closes it. */
 export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
