@@ -20,8 +20,9 @@ export type HashMode = 'typed' | 'md5';
  *   `24 hours`, citext `A` and `a`, jsonb numbers `1.0` and `1.00`, arrays `{1,2}` and `[0:1]={1,2}`.
  *   Validation calls them DIFFERENT: a replication that rewrote one into the other changed what the
  *   application reads back (scale, sign, case, bounds). Each is hashed so that it is told apart: numeric
- *   adds its scale to the seed (a `numeric(p,s)` column holds only scale s, and needs not), zeros and numeric NaN/Infinity hash their text, jsonb's row digest is
- *   its text, and interval, arrays, citext and other types hash their text.
+ *   adds its scale to the seed (a `numeric(p,s)` column holds only scale s, and needs not), zeros and
+ *   numeric NaN/Infinity hash their text, jsonb's row digest is its text, and interval, arrays, citext
+ *   and other types hash their text.
  * - Printed alike but different: none under the pinned session settings (connection.ts: TimeZone UTC,
  *   ISO dates, `extra_float_digits = 3` so floats print exactly, hex bytea, C monetary and numeric
  *   locales). Text-like values hash under `COLLATE "C"`, byte by byte, so a nondeterministic collation
