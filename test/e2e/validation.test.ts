@@ -459,6 +459,7 @@ describe('compareDatabases', () => {
       await Promise.all([s!.end(), t!.end()]);
     }
   });
+
   it('re-checks a difference after the replication delay before reporting it', async () => {
     await both('CREATE TABLE lagging (id int PRIMARY KEY, v text)');
     await query(source, "INSERT INTO lagging SELECT g, 'v' FROM generate_series(1, 100) g");
