@@ -46,6 +46,9 @@ describe('a cutover over two replication streams (task.shards): every stream pro
     slot: `shard${i}_sub`,
     watermarkTable: `dmskit_shop_prod_watermark_${i}`,
     fenceTrigger: 'dmskit_shop_prod_fence',
+    targetGuard: `dmskit_shop_prod_target_guard_${i}`,
+    ddlCapture: `dmskit_shop_prod_ddl_${i}`,
+    ddlLog: `dmskit_shop_prod_ddl_log_${i}`,
   }));
   const withSearchPath = (url: string, schema: string) =>
     `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;

@@ -46,6 +46,16 @@ function jobsOption(): Option {
   });
 }
 
+/**
+ * `--engine` of commands only the native engine has: DMS handles DDL and new tables itself (task settings
+ * `ChangeProcessingDdlHandlingPolicy`; selection rules with wildcards pick up new tables).
+ */
+function engineNativeOnly(): Option {
+  return new Option('--engine <engine>', 'replication engine (native only)')
+    .choices(['native'])
+    .default('native');
+}
+
 function nonNegativeNumber(name: string) {
   return (value: string) => {
     const n = Number(value);
@@ -113,8 +123,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .requiredOption('--target <url>', 'target database URL')
     .option(
       '-c, --config <file>',
-      'migration config whose selection rules and row filters scope the comparison',
+      'migration config whose selection rules and row filters scope the comparison; the verdict is recorded for the cutover',
     )
+    .option('--state-dir <dir>', 'with --config: folder where the verdict is recorded', '.dmskit')
     .addOption(
       new Option('--concurrency <n>', 'connections per side')
         .argParser(positiveNumber('--concurrency'))
@@ -300,6 +311,40 @@ export async function main(argv: readonly string[]): Promise<number> {
         const { dmsStatus } = await import('./commands/dms.js');
         outcome = await dmsStatus({ ...opts, cwd: process.cwd() });
       }
+    });
+
+  program
+    .command('scope')
+    .description(
+      'Native engine: the tables in scope on the source now against those replicated, both schemas, the DDL captured during CDC; --join adds tables created during CDC with their rows',
+    )
+    .option('-c, --config <file>', 'migration config (.ts or .json)', 'migrations/ecommerce.ts')
+    .option('--source-url <url>', 'source database URL (default: from the config and its password variable)')
+    .option('--target-url <url>', 'target database URL')
+    .addOption(engineNativeOnly())
+    .option('--join', 'add the tables in scope that are not replicated, copying their rows')
+    .option('--state-dir <dir>', 'folder of the state files', '.dmskit')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts) => {
+      const { scope } = await import('./commands/scope.js');
+      outcome = await scope({ ...opts, cwd: process.cwd() });
+    });
+
+  program
+    .command('ddl')
+    .description(
+      'Native engine: apply a schema change during CDC to the target and the source, in the order that keeps replication running (writes on the tables it names wait about the lag)',
+    )
+    .argument('<sql>', 'the statement, e.g. "ALTER TABLE public.ledger ADD COLUMN note text"')
+    .option('-c, --config <file>', 'migration config (.ts or .json)', 'migrations/ecommerce.ts')
+    .option('--source-url <url>', 'source database URL (default: from the config and its password variable)')
+    .option('--target-url <url>', 'target database URL')
+    .addOption(engineNativeOnly())
+    .option('--tables <list>', 'schema.table,... to hold still (default: the tables the statement names)')
+    .option('--state-dir <dir>', 'folder of the state files', '.dmskit')
+    .action(async (sql, opts) => {
+      const { ddl } = await import('./commands/scope.js');
+      outcome = await ddl({ ...opts, sql, cwd: process.cwd() });
     });
 
   dmsCommand(

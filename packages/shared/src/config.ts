@@ -623,6 +623,23 @@ export const CutoverSchema = z.object({
   fallback: z.boolean().default(true),
   /** `dmskit status` warns when the fall-back path is older than this (its slot retains WAL). @default 7 */
   fallbackMaxAgeDays: z.number().min(0).default(7),
+  /**
+   * Tables without a primary key or replica identity that are insert-only on purpose (an audit log): their
+   * UPDATE and DELETE cannot be replicated (PostgreSQL: "Logical Replication > Publication"; DMS likewise),
+   * so the cutover refuses any other such table. `schema` and `table` take DMS's wildcards (`%`, `_`).
+   * @default []
+   */
+  insertOnlyTables: z
+    .array(z.object({ schema: z.string().min(1), table: z.string().min(1) }).strict())
+    .default([]),
+  /**
+   * The validation gate: the cutover fences only after a clean validation of every table in scope at most
+   * this many minutes old, recorded by `dmskit validate --config` or by an earlier cutover; without one,
+   * the cutover runs it itself before the fence (differing ranges re-checked exactly: the table briefly
+   * locked against writes on the source until the target shows a watermark). null turns the gate off.
+   * @default 60
+   */
+  maxValidationAgeMinutes: z.number().min(0).max(525_600).nullable().default(60),
 });
 
 /**

@@ -41,8 +41,14 @@ export function nativeObjectNames(config: Pick<MigrationConfig, 'name' | 'enviro
   slot: string;
   /** Table in the `dmskit` schema holding this migration's watermark row (source and target). */
   watermarkTable: string;
-  /** Trigger (and its function in the `dmskit` schema) of the lock-tables fence. */
+  /** Trigger (and its function in the `dmskit` schema) of the fence's write guard on the source. */
   fenceTrigger: string;
+  /** Trigger (and its function) that refuses writes on the target's tables while CDC runs. */
+  targetGuard: string;
+  /** Event trigger on the source that records DDL while CDC runs, and its function. */
+  ddlCapture: string;
+  /** Table in the `dmskit` schema on the source where the DDL capture writes. */
+  ddlLog: string;
 } {
   const base = `dmskit_${config.name}_${config.environment}`.replace(/-/g, '_').slice(0, 50);
   return {
@@ -52,6 +58,9 @@ export function nativeObjectNames(config: Pick<MigrationConfig, 'name' | 'enviro
     slot: `${base}_slot`,
     watermarkTable: `${base}_watermark`,
     fenceTrigger: `${base}_fence`,
+    targetGuard: `${base}_target_guard`,
+    ddlCapture: `${base}_ddl`,
+    ddlLog: `${base}_ddl_log`,
   };
 }
 

@@ -123,7 +123,17 @@ export interface CompareOptions {
    * While CDC runs: differing ranges are checked again after `delayMs` (the replication lag), up to
    * `attempts` times, before a difference is reported. @default no re-check
    */
-  readonly recheck?: { readonly delayMs: number; readonly attempts: number };
+  readonly recheck?: {
+    readonly delayMs: number;
+    readonly attempts: number;
+    /**
+     * For a last, exact re-check of a table still differing after `attempts`: holds the source table
+     * still (no write can commit on it) until the target has applied every earlier write, and returns how
+     * to let it go. Its ranges are then read in new snapshots of both sides, so a difference is no longer
+     * lag. @default none: the differences after `attempts` are reported
+     */
+    readonly settle?: (table: TableName) => Promise<() => Promise<void>>;
+  };
   /**
    * A snapshot exported on the target (`pg_export_snapshot()`) by a transaction that stays open until the
    * comparison ends: the target is read as it was then (the cutover's ready moment), whatever the
@@ -546,6 +556,57 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
           differenceCount: found.count,
           rechecks: attempt,
         });
+      }
+    }
+    // Still differing: once more, exactly, each table held still on the source while it is read.
+    const settle = options.recheck?.settle;
+    for (const p of settle ? [...pending] : []) {
+      collect();
+      await Promise.all([...sourceSessions, ...targetSessions].map(closeQuietly));
+      const release = await settle!(results.get(p.key)!.table);
+      try {
+        [sourceSessions, targetSessions] = await openBoth(options, 1);
+        const sc = sourceSessions[0]!;
+        const tc = targetSessions[0]!;
+        const still: { range: KeyRange; sourceRows: number; targetRows: number }[] = [];
+        for (const range of p.ranges) {
+          const [a, b] = await Promise.all([
+            rangeAggregates(sc, p.spec, diffOptions, range),
+            rangeAggregates(tc, p.targetSpec, diffOptions, range),
+          ]);
+          if (a.n !== b.n || a.s0 !== b.s0 || a.s1 !== b.s1)
+            still.push({ range, sourceRows: a.n, targetRows: b.n });
+        }
+        const prev = results.get(p.key)!;
+        const columnProblems = prev.reasons.filter((r) => r.startsWith('column '));
+        if (still.length === 0) {
+          results.set(p.key, {
+            ...prev,
+            status: columnProblems.length ? 'different' : 'equal',
+            reasons: columnProblems,
+            differences: [],
+            differenceCount: 0,
+            rechecks: (prev.rechecks ?? 0) + 1,
+          });
+          pending.splice(pending.indexOf(p), 1);
+          continue;
+        }
+        const found = await diffRanges(sc, tc, p.spec, still, diffOptions, p.targetSpec);
+        const kinds = { 'missing-on-target': 0, 'extra-on-target': 0, different: 0 };
+        for (const x of found.differences) kinds[x.kind]++;
+        results.set(p.key, {
+          ...prev,
+          status: 'different',
+          reasons: [
+            ...columnProblems,
+            `${found.count} row(s) differ with the source table held still until the target caught up: ${kinds['missing-on-target']} missing on the target, ${kinds['extra-on-target']} extra on the target, ${kinds.different} changed`,
+          ],
+          differences: found.differences,
+          differenceCount: found.count,
+          rechecks: (prev.rechecks ?? 0) + 1,
+        });
+      } finally {
+        await release();
       }
     }
     for (const p of pending) options.onTable?.(results.get(p.key)!, ++done, total);

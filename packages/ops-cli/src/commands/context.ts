@@ -58,6 +58,8 @@ export function statePaths(
   readonly dmsSlot: string;
   /** The record of the DMS tasks' watermark tables that `dmskit start` created on the source. */
   readonly dmsWatermarks: string;
+  /** The last validation's verdict per table (`dmskit validate --config`, the cutover): the gate reads it. */
+  readonly validation: string;
 } {
   const dir = path.resolve(o.cwd, o.stateDir ?? '.dmskit');
   return {
@@ -67,5 +69,6 @@ export function statePaths(
     fallback: defaultStateFile(dir, config.name, config.environment, 'fallback'),
     dmsSlot: defaultStateFile(dir, config.name, config.environment, 'dms-slot'),
     dmsWatermarks: defaultStateFile(dir, config.name, config.environment, 'dms-watermarks'),
+    validation: defaultStateFile(dir, config.name, config.environment, 'validation'),
   };
 }

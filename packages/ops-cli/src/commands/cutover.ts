@@ -26,8 +26,9 @@ import {
 } from '../runbook/cutover.js';
 import type { CutoverEngine } from '../runbook/engine.js';
 import { endFallback, fallbackEngine, fallbackNames, waitForFallback } from '../runbook/fallback.js';
-import { fenceGap, releaseFence, releaseSql } from '../runbook/fence.js';
+import { fenceGap, fenceLimits, releaseFence, releaseSql } from '../runbook/fence.js';
 import { lockMigration } from '../runbook/lock.js';
+import { validationRecordFile } from '../runbook/scope.js';
 import { type CutoverState, fileStateStore } from '../runbook/state.js';
 import { watermarkTableName } from '../runbook/watermark.js';
 import { formatBytes, formatDuration } from '../ui/format.js';
@@ -71,21 +72,26 @@ async function engineFor(
 function fenceActions(config: MigrationConfig, database: string): string[] {
   const db = `"${database.replace(/"/g, '""')}"`;
   const c = config.cutover;
+  const trigger = nativeObjectNames(config).fenceTrigger;
+  const guard = [
+    `source: the write guard: BEGIN; LOCK TABLE <every migrated table and its partitioned and inheritance parents> IN EXCLUSIVE MODE; CREATE TRIGGER ${trigger} ... BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE FOR EACH STATEMENT on each (refuses writes by any path: through a parent, COPY, TRUNCATE, ON CONFLICT, MERGE, functions); COMMIT`,
+    'proof (new session): a write on every guarded table, in a read-write transaction rolled back, must be refused',
+    `cannot stop: ${fenceLimits(c.fenceMethod)}`,
+  ];
   if (c.fenceMethod === 'read-only')
     return [
       `source: ALTER DATABASE ${db} SET default_transaction_read_only = on`,
       'source: pg_terminate_backend() for every other client session of the database; wait until they are gone',
-      `release: ${releaseSql({ method: 'read-only', database, since: '', prior: null }).join(' ')} (or the prior value, read before the fence)`,
+      ...guard,
+      `release: ${releaseSql({ method: 'read-only', database, since: '', prior: null }).join(' ')} (or the prior value, read before the fence); DROP TRIGGER ${trigger} on each guarded table`,
     ];
   if (c.fenceMethod === 'revoke-login')
     return [
       `source: ALTER ROLE ... NOLOGIN for ${c.applicationRoles.join(', ')}; their sessions ended`,
-      'release: ALTER ROLE ... LOGIN for the roles that had it',
+      ...guard,
+      `release: ALTER ROLE ... LOGIN for the roles that had it; DROP TRIGGER ${trigger} on each guarded table`,
     ];
-  return [
-    'source: BEGIN; LOCK TABLE <every migrated table> IN EXCLUSIVE MODE; CREATE TRIGGER ... BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE (refuses writes); COMMIT',
-    `release: DROP TRIGGER ${nativeObjectNames(config).fenceTrigger} on each table`,
-  ];
+  return [...guard, `release: DROP TRIGGER ${trigger} on each guarded table`];
 }
 
 /** The runbook with what each step would run, without connecting anywhere (`--dry-run`). */
@@ -126,6 +132,17 @@ export function cutoverDryRun(
         ? `source: each of the ${config.task.shards} slots DMS created for the tasks: a walsender reads it, wal_status reserved or extended, lag <= ${c.maxLagSeconds} s and ${c.maxLagBytes} bytes`
         : `source: ${slot}: a walsender reads it, wal_status reserved or extended, lag <= ${c.maxLagSeconds} s and ${c.maxLagBytes} bytes`,
       'source: no prepared transaction (pg_prepared_xacts)',
+      ...(engine === 'native'
+        ? [
+            `scope: every table the selection rules match on the source now is in ${n.publication} (tables created during CDC: dmskit scope --join), and every published table is still in scope`,
+            `target: writes on every table in scope refused for everyone but the apply (trigger ${n.targetGuard}; put back when missing)`,
+          ]
+        : []),
+      'schema: columns, types, keys, constraints, indexes and replica identity of every table in scope equal on both sides (DDL during CDC: dmskit ddl)',
+      `replica identity: every table in scope has one, or is listed in cutover.insertOnlyTables${c.insertOnlyTables.length ? ` (${c.insertOnlyTables.map((t) => `${t.schema}.${t.table}`).join(', ')})` : ''}`,
+      c.maxValidationAgeMinutes === null
+        ? 'validation gate: off (cutover.maxValidationAgeMinutes: null)'
+        : `validation gate: a clean validation of every table in scope at most ${c.maxValidationAgeMinutes} min old (dmskit validate --config, recorded in the state folder), else one run now; ranges still differing are re-checked with the table held still on the source until the target shows a watermark`,
       many
         ? `both: the watermark tables ${watermark} (one per task) exist and replicate`
         : `both: the watermark table ${watermark} exists and replicates`,
@@ -328,6 +345,7 @@ export async function cutover(
           ...(o.engine === 'dms' ? { transformations: config.task.transformations } : {}),
           tables,
           exemptPids: [s.lock.pid],
+          validationRecords: validationRecordFile(statePaths(o, config).validation),
           state,
           onStep: (step, detail) => process.stderr.write(`  ${step}: ${detail}\n`),
           signal,
@@ -391,7 +409,9 @@ async function fallBack(
     record,
   });
   const tables = selectTables(await listTables(s.target!), config.task.tableMappings);
-  const { fallback: _none, ...settings } = cutoverSettings(config);
+  // Falling back is what an operator does under pressure: the scope and schema are checked, the
+  // validation gate is not (its record is of the forward direction).
+  const { fallback: _none, ...settings } = { ...cutoverSettings(config), maxValidationAgeMs: null };
   const result = await withInterrupts(
     (signal) =>
       runCutover({

@@ -1,10 +1,10 @@
-import { nativeObjectNames, UsageError } from '@dmskit/shared';
+import { displayName, nativeObjectNames, UsageError } from '@dmskit/shared';
 import { closeQuietly, openConnection } from '@dmskit/validation';
 import type { FullLoadResult } from '../fullload/run.js';
 import { startNativeMigration } from '../native/engine.js';
 import { transformationsNotReplicated } from '../native/not-replicated.js';
 import type { NativeStartState } from '../native/start-state.js';
-import { replicationStatus } from '../native/status.js';
+import { lastApplyError, replicationStatus } from '../native/status.js';
 import type { CommandOutcome } from '../outcome.js';
 import { fallbackHealth, fallbackNames } from '../runbook/fallback.js';
 import { lockMigration } from '../runbook/lock.js';
@@ -16,6 +16,7 @@ import { sleep } from '../util/time.js';
 import { loadConfigOption } from './config.js';
 import { sourceUrlOf, statePaths, targetUrlOf } from './context.js';
 import { withInterrupts } from './interrupts.js';
+import { ddlLines, readScope } from './scope.js';
 
 interface NativeOptions {
   readonly cwd: string;
@@ -216,14 +217,39 @@ export async function nativeStatus(
   try {
     for (;;) {
       const status = await replicationStatus(s.source, s.target, nativeObjectNames(s.config));
-      const problems = status.slot.problems.length + status.subscription.problems.length;
-      if (o.json) process.stdout.write(`${JSON.stringify(status)}\n`);
-      else if (o.watch)
+      // The catalogs of both servers, read on every run: what the watermark cannot see (runbook/scope.ts).
+      const scope = o.watch ? undefined : await readScope(s.source, s.target, s.config);
+      const applyError =
+        status.subscription.applyErrors || !status.subscription.applyWorker
+          ? await lastApplyError(s.target)
+          : null;
+      const problems =
+        status.slot.problems.length + status.subscription.problems.length + (scope?.problems.length ?? 0);
+      if (o.json) {
+        const { inScopeInfo: _info, ...printable } = scope ?? { inScopeInfo: [] };
+        process.stdout.write(
+          `${JSON.stringify({ ...status, scope: scope ? printable : undefined, applyError })}\n`,
+        );
+      } else if (o.watch)
         progress.frame({
           ...status,
           problems: [...status.slot.problems, ...status.subscription.problems, ...status.slot.warnings],
         });
-      else process.stdout.write(`${[...loaded, ...statusLines(status)].join('\n')}\n`);
+      else
+        process.stdout.write(
+          `${[
+            ...loaded,
+            ...statusLines(status),
+            ...(applyError ? [`last apply error (target's log): ${applyError}`] : []),
+            ...(scope
+              ? [
+                  `${scope.inScope.length} table(s) in scope on the source${scope.notReplicated.length ? `; not replicated: ${scope.notReplicated.map(displayName).join(', ')}` : ', every one replicated'}`,
+                  ...scope.problems.map((p) => `problem: ${p}`),
+                  ...ddlLines(scope.ddl),
+                ]
+              : []),
+          ].join('\n')}\n`,
+        );
       if (!o.watch) return { exitCode: problems ? 1 : 0 };
       await sleep((o.interval ?? 2) * 1000);
     }

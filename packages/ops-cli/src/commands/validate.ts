@@ -6,20 +6,25 @@ import {
   compareDatabases,
   comparisonJUnit,
   comparisonMarkdown,
+  describeConnection,
   differenceLine,
   verdictLine,
 } from '@dmskit/validation';
 import Table from 'cli-table3';
 import type { CommandOutcome } from '../outcome.js';
 import { parseConnectionUrl } from '../pg/url.js';
+import { validationRecord, validationRecordFile } from '../runbook/scope.js';
 import { formatCount } from '../ui/format.js';
 import { loadConfigOption } from './config.js';
+import { statePaths } from './context.js';
 
 export interface ValidateOptions {
   readonly cwd: string;
   readonly source: string;
   readonly target: string;
   readonly config?: string;
+  /** With a config: where the verdict is recorded for the cutover's validation gate. @default .dmskit */
+  readonly stateDir?: string;
   readonly concurrency: number;
   readonly schema: boolean;
   readonly hash: 'auto' | 'md5' | 'typed';
@@ -46,7 +51,8 @@ export async function validate(
 ): Promise<CommandOutcome & { result: ComparisonResult }> {
   parseConnectionUrl(options.source, '--source');
   parseConnectionUrl(options.target, '--target');
-  const task = options.config ? (await loadConfigOption(options.config, options.cwd)).config.task : undefined;
+  const config = options.config ? (await loadConfigOption(options.config, options.cwd)).config : undefined;
+  const task = config?.task;
   const selection = task?.tableMappings;
   // A config with transformation rules is a DMS migration (the native engine refuses them): each table
   // is compared with the one DMS wrote.
@@ -70,6 +76,17 @@ export async function validate(
         );
     },
   });
+  // The cutover's validation gate reads the verdict (runbook/scope.ts).
+  if (config)
+    await validationRecordFile(
+      statePaths({ cwd: options.cwd, ...(options.stateDir ? { stateDir: options.stateDir } : {}) }, config)
+        .validation,
+    ).save(
+      validationRecord(result, 'validate', {
+        source: describeConnection(options.source),
+        target: describeConnection(options.target),
+      }),
+    );
   if (options.markdown)
     await writeFile(path.resolve(options.cwd, options.markdown), `${redact(comparisonMarkdown(result))}\n`);
   if (options.junit)

@@ -5,6 +5,7 @@ import {
   type MigrationConfig,
   nativeObjectNames,
   selectTables,
+  type TableName,
   UsageError,
 } from '@dmskit/shared';
 import { describeConnection, listTables, type TableInfo } from '@dmskit/validation';
@@ -38,11 +39,19 @@ import { postDataKey, type TocEntry } from '../schema/toc.js';
 import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
 import type { Progress } from '../ui/progress.js';
 import { since, sleep } from '../util/time.js';
+import { dropDdlCapture, installDdlCapture } from './ddl-capture.js';
 import { assertNamesFree, dropCreatedObjects } from './objects.js';
 import { createPublications, dropPublications, publicationPlan } from './publication.js';
 import { type NativeStartState, type NativeStartStep, newStartState } from './start-state.js';
 import { type ReplicationStatus, replicationStatus, subscriptionHealth } from './status.js';
 import { createSubscription, dropReplicationSlot, dropSubscription } from './subscription.js';
+import {
+  closeTargetGuard,
+  dropTargetGuard,
+  installTargetGuard,
+  openTargetGuard,
+  targetGuardGaps,
+} from './target-guard.js';
 
 export type NativeNames = ReturnType<typeof nativeObjectNames>;
 
@@ -255,6 +264,17 @@ export async function startNativeMigration(options: {
       await store.save(state);
       await createPublications(source, publish, names);
     });
+    await step('ddl-capture', async () => {
+      state.created.ddlCapture = { trigger: names.ddlCapture, log: names.ddlLog };
+      await store.save(state);
+      const off = await installDdlCapture(source, state.created.ddlCapture);
+      if (off) {
+        state.created.ddlCapture = undefined;
+        state.ddlCaptureOff = off;
+        warnings.push(off);
+        progress.info(`warning: ${off}`);
+      }
+    });
     const jobs = options.jobs ?? config.fullLoad.jobs ?? defaultJobs();
     await step('full-load', async () => {
       // A load that was stopped half way is redone from a new snapshot: the old one died with its session,
@@ -359,6 +379,15 @@ export async function startNativeMigration(options: {
         known: sourceKeys,
       });
       progress.info(`post-data done in ${formatDuration(since(t))} (${schema.postDataEntries} entries)`);
+    });
+    await step('target-guard', async () => {
+      // Until ready, the target takes writes from the apply alone (target-guard.ts).
+      state.created.targetGuard = names.targetGuard;
+      await store.save(state);
+      const guarded = await installTargetGuard(target, names.targetGuard, tables);
+      progress.info(
+        `target guard on ${guarded.length} table(s): writes on the target are refused until the cutover's ready`,
+      );
     });
     progress.phase("subscription on the target, on the full load's slot: CDC from its snapshot");
     await step('subscription', async () => {
@@ -511,6 +540,27 @@ export function nativeCutoverEngine(
       );
       await target.query(`ALTER SUBSCRIPTION ${sub} REFRESH PUBLICATION WITH (copy_data = false)`);
     },
+    publishedTables: async () => {
+      const { rows } = await source.query(
+        'SELECT DISTINCT schemaname AS schema, tablename AS table FROM pg_publication_tables WHERE pubname = ANY($1::text[]) ORDER BY 1, 2',
+        [publications],
+      );
+      return rows as TableName[];
+    },
+    guardTarget: async (tables) => {
+      const gaps = await targetGuardGaps(target, names.targetGuard, tables);
+      if (!gaps.length) return [];
+      // A migration started before the guard existed, or a guard dropped by hand: put it (back).
+      await installTargetGuard(target, names.targetGuard, tables);
+      if (owned && !owned.targetGuard) owned.targetGuard = names.targetGuard;
+      return targetGuardGaps(target, names.targetGuard, tables);
+    },
+    openTarget: async () => {
+      await openTargetGuard(target, names.targetGuard);
+    },
+    closeTarget: async () => {
+      await closeTargetGuard(target, names.targetGuard);
+    },
     stopReplication: async () => {
       await target.query(`ALTER SUBSCRIPTION ${sub} DISABLE`);
     },
@@ -527,7 +577,12 @@ export function nativeCutoverEngine(
         if ((rows[0] as { ours: boolean } | undefined)?.ours) await dropReplicationSlot(source, names.slot);
       }
       await dropPublications(source, publications);
+      if (!owned || owned.targetGuard) await dropTargetGuard(target, names.targetGuard);
+      if (!owned || owned.ddlCapture)
+        await dropDdlCapture(source, { trigger: names.ddlCapture, log: names.ddlLog });
       if (owned) {
+        owned.targetGuard = undefined;
+        owned.ddlCapture = undefined;
         owned.publications = [];
         owned.subscription = undefined;
         owned.slot = undefined;

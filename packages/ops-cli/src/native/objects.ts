@@ -3,9 +3,11 @@ import { type ConnectionInput, closeQuietly, openConnection } from '@dmskit/vali
 import pg from 'pg';
 import { dropWatermarkTable } from '../runbook/watermark.js';
 import { sleep } from '../util/time.js';
+import { dropDdlCapture } from './ddl-capture.js';
 import { dropPublications } from './publication.js';
 import type { NativeStartState } from './start-state.js';
 import { dropReplicationSlot, dropSubscription } from './subscription.js';
+import { dropTargetGuard } from './target-guard.js';
 
 /**
  * Refuses to create an object whose name is taken by one this migration did not create: a publication
@@ -136,6 +138,11 @@ export async function dropCreatedObjects(options: {
         removed.push(`publication ${publications.join(', ')}`);
         created.publications = [];
       }
+      if (created.ddlCapture) {
+        await dropDdlCapture(c, created.ddlCapture);
+        removed.push('DDL capture');
+        created.ddlCapture = undefined;
+      }
       if (created.watermark?.source) {
         await dropWatermarkTable(c, created.watermark.table);
         created.watermark.source = false;
@@ -145,6 +152,21 @@ export async function dropCreatedObjects(options: {
     if (created.slot ?? slot) left.push(`source: SELECT pg_drop_replication_slot('${slot}');`);
     for (const p of created.publications.length ? created.publications : publications)
       left.push(`source: DROP PUBLICATION IF EXISTS ${pg.escapeIdentifier(p)};`);
+    if (created.ddlCapture)
+      left.push(
+        `source: DROP EVENT TRIGGER IF EXISTS ${pg.escapeIdentifier(`${created.ddlCapture.trigger}_end`)}, ${pg.escapeIdentifier(`${created.ddlCapture.trigger}_drop`)};`,
+      );
+  }
+  if (created.targetGuard) {
+    const trigger = created.targetGuard;
+    await withRetry(options.target, 'target', retryMs, (c) => dropTargetGuard(c, trigger))
+      .then((n) => {
+        if (n) removed.push(`target guard on ${n} table(s)`);
+        created.targetGuard = undefined;
+      })
+      .catch(() =>
+        left.push(`target: DROP FUNCTION IF EXISTS dmskit.${pg.escapeIdentifier(trigger)}() CASCADE;`),
+      );
   }
   if (created.watermark?.target) {
     const table = created.watermark.table;
@@ -158,7 +180,15 @@ export async function dropCreatedObjects(options: {
     created.watermark = undefined;
   if (!left.length) {
     state.intent = undefined;
-    for (const s of ['watermark', 'publication', 'subscription', 'full-load', 'post-data'] as const)
+    for (const s of [
+      'watermark',
+      'publication',
+      'ddl-capture',
+      'subscription',
+      'full-load',
+      'post-data',
+      'target-guard',
+    ] as const)
       delete state.steps[s];
   }
   return { removed, left };

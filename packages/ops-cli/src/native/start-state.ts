@@ -6,8 +6,10 @@ export const NATIVE_START_STEPS = [
   'pre-data',
   'watermark',
   'publication',
+  'ddl-capture',
   'full-load',
   'post-data',
+  'target-guard',
   'subscription',
 ] as const;
 export type NativeStartStep = (typeof NATIVE_START_STEPS)[number];
@@ -40,7 +42,13 @@ export interface NativeStartState {
     /** The slot on the source, created by the full load (recorded before it is created). */
     slot?: string | undefined;
     watermark?: { table: string; source: boolean; target: boolean };
+    /** The target guard's trigger name (recorded before it is installed). */
+    targetGuard?: string | undefined;
+    /** The DDL capture on the source: its event triggers' base name and log table (recorded first). */
+    ddlCapture?: { trigger: string; log: string } | undefined;
   };
+  /** Why the DDL capture is off (the event trigger needs a superuser), when it is. */
+  ddlCaptureOff?: string;
   fullLoad?: FullLoadResult;
   /** The full load's figures while it runs, saved every few seconds for `dmskit status`. */
   loading?: { at: string; figures: LoadFigures };

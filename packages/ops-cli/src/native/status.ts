@@ -155,3 +155,35 @@ export async function subscriptionHealth(
     problems,
   };
 }
+
+// The server log's tail, where PostgreSQL writes the apply worker's errors (PostgreSQL 15 counts them in
+// pg_stat_subscription_stats but keeps no text). Readable with the logging collector on, by a superuser
+// or a member of pg_read_server_files ("System Administration Functions": pg_read_file).
+const LOG_TAIL_SQL = `
+SELECT pg_read_file(f, greatest(0, (pg_stat_file(f)).size - 262144), 262144) AS tail
+  FROM pg_current_logfile() AS f WHERE f IS NOT NULL`;
+
+/**
+ * The last error of a logical replication worker in the target's server log, with its detail, as one
+ * line; null when there is none or the log cannot be read (no logging collector, no privilege).
+ */
+export async function lastApplyError(target: pg.Client): Promise<string | null> {
+  const tail = await target
+    .query(LOG_TAIL_SQL)
+    .then((r) => (r.rows[0] as { tail: string } | undefined)?.tail ?? null)
+    .catch(() => null);
+  if (!tail) return null;
+  const lines = tail.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    if (/ERROR:\s+(logical replication|could not|duplicate key|null value|.*replicated)/.test(line)) {
+      const message = line.replace(/^.*?ERROR:\s+/, '');
+      const context = lines
+        .slice(i + 1, i + 4)
+        .filter((l) => /(DETAIL|CONTEXT):/.test(l))
+        .map((l) => l.replace(/^.*?(DETAIL|CONTEXT):\s+/, ''));
+      return [message, ...context].join('; ').slice(0, 400);
+    }
+  }
+  return null;
+}

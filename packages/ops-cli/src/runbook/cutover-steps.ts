@@ -2,7 +2,13 @@ import { spawn } from 'node:child_process';
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExternalError } from '@dmskit/shared';
-import { type ComparisonResult, closeQuietly, compareDatabases, openConnection } from '@dmskit/validation';
+import {
+  type ComparisonResult,
+  closeQuietly,
+  compareDatabases,
+  describeConnection,
+  openConnection,
+} from '@dmskit/validation';
 import type pg from 'pg';
 import { subscriptionConninfo } from '../pg/url.js';
 import {
@@ -28,10 +34,12 @@ import {
   applyFence,
   assertNoPreparedTransactions,
   enforceFence,
+  guardedTables,
   planFence,
   preparedTransactions,
   proveFence,
 } from './fence.js';
+import { checkScope, validationRecord } from './scope.js';
 import { copySequences, type SequenceCopy } from './sequences.js';
 import { slotHealth } from './slot-health.js';
 import type { CutoverState, CutoverStep } from './state.js';
@@ -107,9 +115,32 @@ const preconditions: Step = async (ctx) => {
   if (r.slot.lagBytes > options.maxLagBytes)
     problems.push(`lag is ${r.slot.lagBytes} bytes, over cutover.maxLagBytes = ${options.maxLagBytes}`);
   if (r.validationFailures.length) problems.push(`validation failed for ${r.validationFailures.join(', ')}`);
-  if (problems.length) throw new ExternalError(problems.join('; '));
+  // What the watermark cannot prove: scope, schema, replica identity, nothing skipped (scope.ts). With
+  // replication broken, what the catalogs say is often why (a column added on the source only).
+  const scopeOptions = {
+    source: options.source,
+    target: options.target,
+    sourceControl: options.sourceControl,
+    targetControl: options.targetControl,
+    engine: options.engine,
+    selection: options.selection,
+    insertOnly: options.insertOnlyTables ?? [],
+    ...(options.transformations ? { transformations: options.transformations } : {}),
+    maxValidationAgeMs: options.maxValidationAgeMs ?? null,
+    ...(options.validationRecords ? { validationRecords: options.validationRecords } : {}),
+    where: { source: describeConnection(options.source), target: describeConnection(options.target) },
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  if (problems.length) {
+    const found = await checkScope(scopeOptions, true).catch(() => ({ problems: [] as string[] }));
+    throw new ExternalError([...problems, ...found.problems].join('; '));
+  }
   await assertNoPreparedTransactions(options.sourceControl, 'cannot fence');
   await options.engine.prepareWatermark();
+  const scope = await checkScope(scopeOptions);
+  if (scope.problems.length) throw new ExternalError(scope.problems.join('; '));
+  // The fence's write guard needs the TRIGGER privilege on every table and parent: known before it.
+  await guardedTables(options.sourceControl, { tables: options.tables, trigger: options.fenceTrigger });
   if (options.fallback) {
     ctx.state.fallback ??= { publications: [] };
     await prepareFallback(
@@ -127,7 +158,7 @@ const preconditions: Step = async (ctx) => {
     options.signal,
   );
   const warn = r.warnings.length ? `; warning: ${r.warnings.join('; ')}` : '';
-  return `full load complete, lag ${r.lagSeconds!.toFixed(2)} s and ${caughtUp} bytes, slot ${r.slot.slot} ${r.slot.walStatus}, no validation failure${warn}`;
+  return `full load complete, lag ${r.lagSeconds!.toFixed(2)} s and ${caughtUp} bytes, slot ${r.slot.slot} ${r.slot.walStatus}, no validation failure; ${scope.lines.join('; ')}${warn}`;
 };
 
 /** The byte lag under which writes are stopped at once: the watermark then arrives in a few ms. */
@@ -298,6 +329,8 @@ const ready: Step = async (ctx) => {
     // Clients are still held: no application write has reached the target yet.
     state.fallback.startLsn = await markFallbackStart(options.targetControl, options.fallback.slot);
   }
+  // The target takes the application's writes from here: its guard lets them through (no table lock).
+  await options.engine.openTarget?.();
   const released = options.beforeResume ? await options.beforeResume() : undefined;
   state.status = 'ready';
   await ctx.save();
@@ -475,6 +508,14 @@ const validation: Step = async (ctx) => {
       : 'the fenced source against the live target (the snapshot at ready was lost with the interrupted run)'
     : 'inside the window';
   state.validation = { verdict: v.verdict, at: new Date().toISOString(), summary: validationSummary(v) };
+  await options.validationRecords
+    ?.save(
+      validationRecord(v, 'cutover', {
+        source: describeConnection(options.source),
+        target: describeConnection(options.target),
+      }),
+    )
+    .catch(() => undefined);
   if (v.verdict !== 'equal' && !afterReady)
     throw new ExternalError(`final validation is ${v.verdict}: ${validationSummary(v)}`);
   return v.verdict === 'equal'

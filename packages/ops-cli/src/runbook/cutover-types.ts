@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type { CutoverEngine } from './engine.js';
 import type { FallbackNames } from './fallback.js';
 import type { FenceRecord } from './fence.js';
+import type { ValidationRecordStore } from './scope.js';
 import type { SequenceCopy } from './sequences.js';
 import type { CutoverStep, StateStore } from './state.js';
 
@@ -75,6 +76,13 @@ export interface CutoverSettings {
   readonly transformations?: readonly TransformationRule[];
   /** `name/environment`, in the state file and messages. */
   readonly migration: string;
+  /** Tables accepted without a replica identity (`cutover.insertOnlyTables`). @default [] */
+  readonly insertOnlyTables?: readonly { readonly schema: string; readonly table: string }[];
+  /**
+   * The validation gate (`cutover.maxValidationAgeMinutes`, in ms): the oldest clean validation accepted
+   * before the fence, else one is run; null or absent: no gate.
+   */
+  readonly maxValidationAgeMs?: number | null;
 }
 
 export interface CutoverOptions extends CutoverSettings {
@@ -93,6 +101,8 @@ export interface CutoverOptions extends CutoverSettings {
   readonly beforeResume?: () => Promise<string>;
   /** Backend pids on the source that the fence must not end, besides `sourceControl` (the lock's). */
   readonly exemptPids?: readonly number[];
+  /** Where the validation gate's record is read and written. @default none: a validation is run */
+  readonly validationRecords?: ValidationRecordStore;
   /** Where progress is kept; a file makes the cutover resumable. @default in memory */
   readonly state?: StateStore;
   readonly onStep?: (step: CutoverStep, detail: string) => void;

@@ -41,6 +41,8 @@ export function cutoverSettings(config: MigrationConfig): CutoverSettings {
     ...(c.fallback ? { fallback: fallbackNames(nativeObjectNames(config)) } : {}),
     selection: config.task.tableMappings,
     migration: `${config.name}/${config.environment}`,
+    insertOnlyTables: c.insertOnlyTables,
+    maxValidationAgeMs: c.maxValidationAgeMinutes === null ? null : c.maxValidationAgeMinutes * 60_000,
   };
 }
 
@@ -207,6 +209,10 @@ async function undo(ctx: StepContext, step: CutoverStep, error: unknown): Promis
         source += `; replication could not be resumed (${e.message}): run dmskit rollback`;
       });
   }
+  if (state.current === 'ready' && options.engine.closeTarget)
+    await options.engine.closeTarget().catch((e: Error) => {
+      source += `; the target guard could not be closed again (${e.message}): run dmskit rollback`;
+    });
   source += await undoPooler(ctx);
   source += await undoFallback(ctx);
   state.status = 'failed';
@@ -261,6 +267,10 @@ export async function rollbackCutover(options: {
     lines.push(`replication resumed (${options.engine.name})`);
   } else if (state.steps.finish)
     lines.push('replication was removed at finish: the source and target now diverge');
+  if (!ready && state.current === 'ready' && options.engine.closeTarget) {
+    await options.engine.closeTarget();
+    lines.push('writes on the target are refused again until the next cutover');
+  }
   const path = state.fallback;
   if (!ready && path && (path.slot || path.publications.length)) {
     if (options.target) {

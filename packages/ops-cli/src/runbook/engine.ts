@@ -1,3 +1,4 @@
+import type { TableName } from '@dmskit/shared';
 import type { SlotHealth } from './slot-health.js';
 
 /** Where replication stands before a cutover. */
@@ -55,6 +56,21 @@ export interface CutoverEngine {
   resumeReplication(): Promise<void>;
   /** After the target is ready: removes what replication left on both sides (subscription, slot). */
   finish(): Promise<void>;
+  /**
+   * The tables this engine replicates now, read on the server (native: the publications' tables), for the
+   * scope check; undefined when the engine cannot tell (DMS selects by its table mappings as it goes).
+   */
+  publishedTables?(): Promise<TableName[]>;
+  /**
+   * Makes sure writes on the target's `tables` are refused for everyone but the apply until ready (puts
+   * the guard back when missing) and reads it back.
+   * @returns the tables (qualified) a write would still reach; empty when the guard holds
+   */
+  guardTarget?(tables: readonly TableName[]): Promise<string[]>;
+  /** At ready, before clients are resumed: lets writes through the target guard (constant time). */
+  openTarget?(): Promise<void>;
+  /** A rollback before ready: the target guard refuses writes again. */
+  closeTarget?(): Promise<void>;
   /** What each engine step would do, for --dry-run. */
   describe(): { readonly stop: string; readonly resume: string; readonly finish: string };
 }

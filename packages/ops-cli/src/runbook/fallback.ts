@@ -310,6 +310,13 @@ export function fallbackEngine(
       if (!rowCount)
         throw new ExternalError(`the watermark table is not published on the target (${names.publication})`);
     },
+    publishedTables: async () => {
+      const { rows } = await newPrimary.query(
+        'SELECT schemaname AS schema, tablename AS table FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2',
+        [names.publication],
+      );
+      return rows as { schema: string; table: string }[];
+    },
     stopReplication: async () => {
       await oldSource.query(`ALTER SUBSCRIPTION ${sub} DISABLE`);
     },

@@ -61,6 +61,21 @@ SELECT gid FROM pg_prepared_xacts WHERE database = current_database() ORDER BY p
 
 const ROLES_SQL = 'SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY($1::text[])';
 
+// The tables in scope and every table a write can reach them through: partitioned parents (an INSERT
+// into the parent is routed to the partition, and fires the parent's statement triggers, not the
+// partition's) and inheritance parents (UPDATE, DELETE and TRUNCATE of a parent reach its children)
+// (PostgreSQL: "Table Partitioning", "Inheritance", "Overview of Trigger Behavior"). With whether
+// dmskit may put a trigger on each ("CREATE TRIGGER": the TRIGGER privilege).
+const GUARDED_TABLES_SQL = `
+WITH RECURSIVE scope(oid) AS (
+  SELECT to_regclass(quote_ident(s) || '.' || quote_ident(n))::oid FROM unnest($1::text[], $2::text[]) AS x(s, n)
+  UNION
+  SELECT i.inhparent FROM pg_inherits i JOIN scope ON i.inhrelid = scope.oid)
+SELECT n.nspname AS schema, c.relname AS table, has_table_privilege(c.oid, 'TRIGGER') AS may
+  FROM scope JOIN pg_class c ON c.oid = scope.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p')
+ ORDER BY 1, 2`;
+
 const END_SESSIONS_SQL = `
 SELECT pid, pg_terminate_backend(pid) AS ended
   FROM pg_stat_activity
@@ -157,6 +172,7 @@ export async function planFence(
     me: string;
   };
   const since = new Date().toISOString();
+  const guard = await guardedTables(control, options);
   if (options.method === 'read-only') {
     const overrides = ((await control.query(ROLE_OVERRIDES_SQL)).rows as { rolname: string }[]).map(
       (r) => r.rolname,
@@ -169,7 +185,7 @@ export async function planFence(
     const prior =
       ((await control.query(PRIOR_SETTING_SQL)).rows[0] as { value: string | null } | undefined)?.value ??
       null;
-    return { method: 'read-only', database: db, since, prior, ...guardOf(options) };
+    return { method: 'read-only', database: db, since, prior, ...guard };
   }
   if (options.method === 'revoke-login') {
     if (options.roles.includes(me))
@@ -189,16 +205,41 @@ export async function planFence(
         name,
         canLogin: found.find((f) => f.rolname === name)!.rolcanlogin,
       })),
+      ...guard,
     };
   }
   if (options.tables.length === 0) throw new UsageError('the lock-tables fence needs at least one table');
-  return { method: 'lock-tables', database: db, since, ...guardOf(options) };
+  return { method: 'lock-tables', database: db, since, ...guard };
 }
 
-function guardOf(options: { tables: readonly TableName[]; trigger: string }) {
-  return options.tables.length
-    ? { tables: options.tables.map((t) => ({ schema: t.schema, table: t.table })), trigger: options.trigger }
-    : {};
+/**
+ * The write guard's tables: those in scope and their partitioned and inheritance parents, read on the
+ * source.
+ * @throws UsageError naming the tables dmskit may not put a trigger on (the TRIGGER privilege, or
+ *   ownership): without the guard, a session that asks for read-write, or a role the fence does not
+ *   name, could write
+ */
+export async function guardedTables(
+  control: pg.Client,
+  options: { tables: readonly TableName[]; trigger: string },
+): Promise<{ tables?: TableName[]; trigger?: string }> {
+  if (!options.tables.length) return {};
+  const { rows } = await control.query(GUARDED_TABLES_SQL, [
+    options.tables.map((t) => t.schema),
+    options.tables.map((t) => t.table),
+  ]);
+  const all = rows as { schema: string; table: string; may: boolean }[];
+  const refused = all.filter((r) => !r.may);
+  if (refused.length)
+    throw new UsageError(
+      `the fence needs the TRIGGER privilege on ${refused
+        .slice(0, 5)
+        .map((r) => qualifiedName(r))
+        .join(
+          ', ',
+        )}${refused.length > 5 ? ` and ${refused.length - 5} more` : ''}: GRANT TRIGGER ON those tables TO the user dmskit connects as (or make it their owner)`,
+    );
+  return { tables: all.map((r) => ({ schema: r.schema, table: r.table })), trigger: options.trigger };
 }
 
 function triggerFunction(record: FenceRecord): string {
@@ -231,22 +272,20 @@ export async function applyFence(
     await control.query(`ALTER DATABASE ${db} SET ${SETTING} = on`);
     const sessionsEnded = await endSessions(control, END_SESSIONS_SQL, [exempt, []]);
     await refusePrepared(control);
-    // The write guard too, so that a session that asks for read-write cannot write either; without the
-    // privilege to create triggers, the fence is the setting alone, and its proof says so.
-    const guarded = await installGuard(control, record, '5s').then(
-      () => true,
-      (error: { code?: string }) => {
-        if (error.code === '42501') return false;
-        throw error;
-      },
-    );
-    return { sessionsEnded, guarded };
+    // The write guard too: a session may ask for read-write itself (BEGIN READ WRITE, SET
+    // transaction_read_only = off), which the setting cannot stop.
+    await installGuard(control, record, '5s');
+    return { sessionsEnded, guarded: Boolean(record.tables?.length) };
   }
   if (record.method === 'revoke-login') {
     for (const role of record.roles ?? [])
       await control.query(`ALTER ROLE ${pg.escapeIdentifier(role.name)} NOLOGIN`);
     const names = (record.roles ?? []).map((r) => r.name);
-    return { sessionsEnded: await endSessions(control, END_SESSIONS_SQL, [exempt, names]), guarded: false };
+    const sessionsEnded = await endSessions(control, END_SESSIONS_SQL, [exempt, names]);
+    // Roles outside the list (or a role's session kept by a pooler) meet the write guard.
+    await refusePrepared(control);
+    await installGuard(control, record, '20s');
+    return { sessionsEnded, guarded: Boolean(record.tables?.length) };
   }
   await refusePrepared(control);
   await installGuard(control, record, '20s');
@@ -321,22 +360,23 @@ async function inspectFence(
 ): Promise<{ gap: string | null; guarded: boolean }> {
   const c = await openConnection(source, 'source', { applicationName: 'dmskit-fence-check' });
   try {
+    const guard = record.tables?.length ? await guardGap(c, record) : null;
+    const guarded = guard === null && Boolean(record.tables?.length);
+    if (guard) return { gap: guard, guarded };
     if (record.method === 'revoke-login') {
       const names = (record.roles ?? []).map((r) => r.name);
       const can = (
         (await c.query(`${ROLES_SQL} AND rolcanlogin`, [names])).rows as { rolname: string }[]
       ).map((r) => r.rolname);
-      if (can.length) return { gap: `role(s) ${can.join(', ')} can log in`, guarded: false };
+      if (can.length) return { gap: `role(s) ${can.join(', ')} can log in`, guarded };
       const { rows } = await c.query(
         'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND usename = ANY($1::text[])',
         [names],
       );
       const n = (rows[0] as { n: number }).n;
-      return { gap: n ? `${n} session(s) of the application roles are still open` : null, guarded: false };
+      return { gap: n ? `${n} session(s) of the application roles are still open` : null, guarded };
     }
-    const guard = await guardGap(c, record);
-    const guarded = guard === null && Boolean(record.tables?.length);
-    if (record.method === 'lock-tables') return { gap: guard, guarded };
+    if (record.method === 'lock-tables') return { gap: null, guarded };
     const { rows } = await c.query(`SELECT current_setting('${SETTING}') AS v`);
     const on = (rows[0] as { v: string }).v === 'on';
     return { gap: on ? null : `a new session starts with ${SETTING} = off`, guarded };
@@ -345,27 +385,68 @@ async function inspectFence(
   }
 }
 
-/** What of the write guard is missing, read in `c`: triggers on every table, and a real write refused. */
+// Every guarded table must carry the trigger, enabled in origin mode, BEFORE, per statement, on INSERT,
+// UPDATE, DELETE and TRUNCATE (pg_trigger.tgtype bits: ROW 1, BEFORE 2, INSERT 4, DELETE 8, UPDATE 16,
+// TRUNCATE 32).
+const GUARD_TRIGGERS_SQL = `
+SELECT x.s AS schema, x.n AS table
+  FROM unnest($2::text[], $3::text[]) AS x(s, n)
+ WHERE NOT EXISTS (
+       SELECT 1 FROM pg_trigger t
+        WHERE t.tgrelid = to_regclass(quote_ident(x.s) || '.' || quote_ident(x.n))
+          AND t.tgname = $1 AND t.tgenabled = 'O' AND (t.tgtype & 63) = 62)`;
+
+/**
+ * What of the write guard is missing, read in `c`: the trigger on every guarded table, and a real write
+ * refused on each (a DELETE that matches no row, in one read-write transaction rolled back: a statement
+ * trigger fires on zero rows).
+ */
 async function guardGap(c: pg.Client, record: FenceRecord): Promise<string | null> {
   const tables = record.tables ?? [];
   if (!tables.length) return 'no table to guard';
-  const { rows } = await c.query(
-    `SELECT count(*)::int AS n FROM pg_trigger t
-      WHERE t.tgname = $1 AND t.tgenabled = 'O'
-        AND t.tgrelid IN (SELECT (quote_ident(s) || '.' || quote_ident(n))::regclass FROM unnest($2::text[], $3::text[]) AS x(s, n))`,
-    [record.trigger, tables.map((t) => t.schema), tables.map((t) => t.table)],
-  );
-  const guarded = (rows[0] as { n: number }).n;
-  if (guarded < tables.length)
-    return `${tables.length - guarded} of ${tables.length} table(s) have no fence trigger`;
-  // A real write, rolled back: the trigger must refuse it (a statement trigger fires on zero rows).
-  const first = qualifiedName(tables[0]!);
+  const { rows } = await c.query(GUARD_TRIGGERS_SQL, [
+    record.trigger,
+    tables.map((t) => t.schema),
+    tables.map((t) => t.table),
+  ]);
+  const bare = rows as TableName[];
+  if (bare.length)
+    return `${bare.length} of ${tables.length} table(s) have no fence trigger (${bare
+      .slice(0, 3)
+      .map(qualifiedName)
+      .join(', ')}${bare.length > 3 ? ', ...' : ''})`;
+  const leaked = await writesNotRefused(c, tables);
+  return leaked.length
+    ? `a DELETE on ${leaked.slice(0, 3).join(', ')}${leaked.length > 3 ? ` and ${leaked.length - 3} more` : ''} was not refused`
+    : null;
+}
+
+/**
+ * Tries a write (`DELETE ... WHERE false`) on each table in one read-write transaction, rolled back, in
+ * one round trip, and returns the tables (qualified) where it was not refused.
+ */
+export async function writesNotRefused(c: pg.Client, tables: readonly TableName[]): Promise<string[]> {
+  const list = tables.map((t) => pg.escapeLiteral(qualifiedName(t))).join(', ');
   await c.query('BEGIN READ WRITE');
   try {
-    await c.query(`DELETE FROM ${first} WHERE false`);
-    return `a DELETE on ${first} was not refused`;
-  } catch {
-    return null;
+    await c.query(`DO $proof$
+      DECLARE t text; leaked text[] := '{}';
+      BEGIN
+        FOREACH t IN ARRAY ARRAY[${list}]::text[] LOOP
+          BEGIN
+            EXECUTE 'DELETE FROM ' || t || ' WHERE false';
+            leaked := leaked || t;
+          EXCEPTION WHEN read_only_sql_transaction THEN NULL;
+          END;
+        END LOOP;
+        IF cardinality(leaked) > 0 THEN
+          RAISE EXCEPTION USING ERRCODE = 'DMSK1', MESSAGE = array_to_string(leaked, ', ');
+        END IF;
+      END $proof$`);
+    return [];
+  } catch (error) {
+    if ((error as { code?: string }).code === 'DMSK1') return (error as Error).message.split(', ');
+    throw error;
   } finally {
     await c.query('ROLLBACK').catch(() => undefined);
   }
@@ -379,28 +460,40 @@ async function guardGap(c: pg.Client, record: FenceRecord): Promise<string | nul
 export async function proveFence(source: ConnectionInput, record: FenceRecord): Promise<string> {
   const { gap, guarded } = await inspectFence(source, record);
   if (gap) throw new ExternalError(`the fence (${record.method}) does not hold: ${gap}`);
-  if (record.method === 'read-only')
-    return guarded
-      ? `a new session starts read-only, and a write on ${displayTables(record)} is refused even in a read-write transaction`
-      : 'a new session starts read-only (no write guard: dmskit may not create triggers, so a session that asks for read-write could write)';
+  const guard = guarded
+    ? `a write on ${displayTables(record)} is refused even in a read-write transaction`
+    : 'no write guard';
+  if (record.method === 'read-only') return `a new session starts read-only, and ${guard}`;
   return record.method === 'revoke-login'
-    ? `role(s) ${(record.roles ?? []).map((r) => r.name).join(', ')} cannot log in and have no session`
-    : `a write on ${displayTables(record)} is refused`;
+    ? `role(s) ${(record.roles ?? []).map((r) => r.name).join(', ')} cannot log in and have no session, and ${guard}`
+    : guard;
 }
 
 function displayTables(record: FenceRecord): string {
   const n = record.tables?.length ?? 0;
-  return n === 1 ? qualifiedName(record.tables![0]!) : `each of ${n} tables`;
+  return n === 1
+    ? qualifiedName(record.tables![0]!)
+    : `each of ${n} tables (partitioned and inheritance parents included)`;
+}
+
+/**
+ * What no fence method can stop, for the docs and `cutover --dry-run`: a superuser may write past the
+ * write guard (`SET session_replication_role = replica` skips ordinary triggers; PostgreSQL "ALTER TABLE
+ * ... ENABLE TRIGGER"), and a table's owner may drop or disable the trigger; under revoke-login, a
+ * superuser or a role outside `cutover.applicationRoles` can still log in, but meets the write guard.
+ */
+export function fenceLimits(method: FenceMethod): string {
+  const common =
+    "cannot stop a superuser's session that sets session_replication_role = replica, nor a table owner who drops or disables the fence trigger (ALTER TABLE ... DISABLE TRIGGER)";
+  if (method === 'read-only') return `${common}; a session that asks for read-write meets the write guard`;
+  if (method === 'revoke-login')
+    return `${common}; roles outside cutover.applicationRoles can still log in, but meet the write guard`;
+  return common;
 }
 
 /** The SQL that releases a fence by hand, for messages when dmskit cannot. */
 export function releaseSql(record: FenceRecord): string[] {
   const db = pg.escapeIdentifier(record.database);
-  if (record.method === 'revoke-login') {
-    return (record.roles ?? [])
-      .filter((r) => r.canLogin)
-      .map((r) => `ALTER ROLE ${pg.escapeIdentifier(r.name)} LOGIN;`);
-  }
   const guard =
     record.trigger && record.tables?.length
       ? [
@@ -410,6 +503,13 @@ export function releaseSql(record: FenceRecord): string[] {
           `DROP FUNCTION IF EXISTS ${triggerFunction(record)}();`,
         ]
       : [];
+  if (record.method === 'revoke-login')
+    return [
+      ...(record.roles ?? [])
+        .filter((r) => r.canLogin)
+        .map((r) => `ALTER ROLE ${pg.escapeIdentifier(r.name)} LOGIN;`),
+      ...guard,
+    ];
   if (record.method !== 'read-only') return guard;
   return [
     record.prior === null || record.prior === undefined
@@ -469,7 +569,7 @@ async function releaseOnce(source: ConnectionInput, record: FenceRecord): Promis
               .filter((r) => r.canLogin)
               .map((r) => r.name)
               .join(', ') || 'no role (none had it)'
-          }`
+          }${record.trigger ? ', no write guard left' : ''}`
         : `fence triggers dropped from ${record.tables!.length} table(s)`;
   } finally {
     await closeQuietly(c);
@@ -483,7 +583,7 @@ async function releaseGap(c: pg.Client, record: FenceRecord): Promise<string | n
     const locked = (
       (await c.query(`${ROLES_SQL} AND NOT rolcanlogin`, [want])).rows as { rolname: string }[]
     ).map((r) => r.rolname);
-    return locked.length ? `role(s) ${locked.join(', ')} still cannot log in` : null;
+    if (locked.length) return `role(s) ${locked.join(', ')} still cannot log in`;
   }
   if (record.method === 'read-only') {
     const value =
