@@ -6,7 +6,14 @@ import { REPO_ROOT, runDmskit, startDmskit } from '../helpers/cli.js';
 import { independentDiff } from '../helpers/independent.js';
 import { startLedgerWriter } from '../helpers/ledger.js';
 import { scratchDir } from '../helpers/scratch.js';
-import { createDatabase, type LocalServer, query, query1, startServer } from '../helpers/servers.js';
+import {
+  createDatabase,
+  type LocalServer,
+  query,
+  query1,
+  startServer,
+  withClient,
+} from '../helpers/servers.js';
 
 const SCHEMA = `CREATE TABLE ledger (id bigserial PRIMARY KEY, note text NOT NULL, at timestamptz NOT NULL DEFAULT now());
   CREATE TABLE accounts (id int PRIMARY KEY, balance numeric(12,2) NOT NULL);
@@ -129,9 +136,20 @@ describe('dmskit cutover --engine native', () => {
     await noRowLost(m);
   });
 
+  /**
+   * A row changed on the target past its guard (as a superuser can, with the apply's own setting), with the
+   * validation gate off, so that only the final validation can see it: its own line of defence.
+   */
+  async function changeTargetBehindItsBack(targetUrl: string): Promise<void> {
+    await withClient(targetUrl, async (c) => {
+      await c.query('SET session_replication_role = replica');
+      await c.query('UPDATE accounts SET balance = -1 WHERE id = 7');
+    });
+  }
+
   it('final validation after ready: a row changed on the target behind its back is named, exit 1, the target stays ready', async () => {
-    const m = await migration();
-    await query(m.targetUrl, 'UPDATE accounts SET balance = -1 WHERE id = 7');
+    const m = await migration({ maxValidationAgeMinutes: null });
+    await changeTargetBehindItsBack(m.targetUrl);
     const run = await runDmskit(['cutover', ...m.args]);
     await m.writer.stop();
     expect(run.code, run.stderr).toBe(1);
@@ -173,8 +191,8 @@ describe('dmskit cutover --engine native', () => {
   });
 
   it('failing on purpose (the target was changed behind its back, validation before ready): exit 2, the source writable, replication resumed', async () => {
-    const m = await migration({ finalValidation: 'before-ready' });
-    await query(m.targetUrl, 'UPDATE accounts SET balance = -1 WHERE id = 7');
+    const m = await migration({ finalValidation: 'before-ready', maxValidationAgeMinutes: null });
+    await changeTargetBehindItsBack(m.targetUrl);
     const run = await runDmskit(['cutover', ...m.args]);
     await m.writer.stop();
     expect(run.code).toBe(2);

@@ -44,7 +44,10 @@ describe('fall back after the cutover', () => {
 
   /** Cut over under writes, then the application writes on the new primary. */
   async function cutOver(): Promise<{ m: TestMigration; onTarget: HistoryWriter }> {
-    const m = await startMigration(source, target, dir, { schema: SCHEMA });
+    const m = await startMigration(source, target, dir, {
+      schema: SCHEMA,
+      cutover: { insertOnlyTables: [{ schema: 'public', table: 'events' }] },
+    });
     const onSource = startHistoryWriter(m.sourceUrl);
     await until('writes on the source', async () => onSource.ok.length > 20);
     const run = await runDmskit(['cutover', ...m.args]);

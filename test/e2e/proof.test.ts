@@ -50,7 +50,8 @@ describe('the cutover proof covers every write and every table in scope', () => 
   beforeAll(async () => {
     [source, target] = await Promise.all([
       startServer('source', { logical: true }),
-      startServer('target', { logical: true }),
+      // The apply worker's errors go to the server log; status reads them there.
+      startServer('target', { logical: true, settings: { logging_collector: 'on' } }),
     ]);
     dir = await scratchDir('proof');
   });
@@ -83,7 +84,9 @@ describe('the cutover proof covers every write and every table in scope', () => 
       expect(h.lost).toEqual([]);
       expect(h.phantom).toEqual([]);
       expect(writer.fail.length).toBeGreaterThan(0); // the writer met the fence
-      expect(run.stderr).toMatch(/partitioned and inheritance parents included/);
+      expect(run.stderr).toMatch(
+        /a write on each of \d+ tables \(3 of them partitioned or inheritance parents\) is refused/,
+      );
       // Both sides as they were at ready: the final validation said so; row by row, without dmskit:
       expect(run.stdout).toContain('Final validation (after-ready): equal');
     });
@@ -120,12 +123,24 @@ describe('the cutover proof covers every write and every table in scope', () => 
     const m = await startMigration(source, target, dir, { schema: PLAIN });
     await query(m.sourceUrl, 'ALTER TABLE ledger ADD COLUMN note text');
     await query(m.sourceUrl, "INSERT INTO ledger (op, note) VALUES (1, 'uses the new column')");
+    await until('the apply to stop on the new column', async () => {
+      const [row] = await query<{ n: number }>(
+        m.targetUrl,
+        'SELECT coalesce(sum(apply_error_count), 0)::int AS n FROM pg_stat_subscription_stats WHERE subname = $1',
+        [m.subscription],
+      );
+      return (row?.n ?? 0) > 0;
+    });
     const status = await runDmskit(['status', ...m.args]);
     expect(status.code).toBe(1);
     expect(status.stdout).toMatch(
       /ALTER TABLE public\.ledger by \S+ \(source only\): ALTER TABLE ledger ADD COLUMN note text/,
     );
     expect(status.stdout).toMatch(/column public\.ledger\.note: missing-on-target/);
+    expect(status.stdout).toMatch(
+      /last apply error \(target's log\): logical replication target relation "public\.ledger" is missing replicated column: "note"/,
+    );
+    expect(status.stdout).toContain('fix: the source has a column the target lacks');
     const refused = await cutover(m);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(

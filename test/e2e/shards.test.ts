@@ -35,6 +35,8 @@ describe('a cutover over two replication streams (task.shards): every stream pro
         lsnWaitTimeoutSeconds: 3,
         maxFenceSeconds: 20,
         finalValidation: 'after-ready',
+        // The cases below hold a stream back at the watermark; the gate would meet the lock first.
+        maxValidationAgeMinutes: null,
       },
     }),
   ).config;
@@ -140,17 +142,32 @@ describe('a cutover over two replication streams (task.shards): every stream pro
     throw new Error('the subscriptions did not finish their initial copy');
   };
 
-  const cutover = async () => {
+  /**
+   * `beforeFence` runs in the preconditions once the catalogs of both sides were read (as the engine's
+   * target-guard check, the last step before the validation gate, which is off here).
+   */
+  const cutover = async (beforeFence?: () => Promise<void>) => {
     const sourceControl = new pg.Client({ connectionString: sourceUrl });
     const targetControl = new pg.Client({ connectionString: targetUrl });
     await Promise.all([sourceControl.connect(), targetControl.connect()]);
+    const engine = shardedEngine(sourceControl, targetControl);
     try {
       return await runCutover({
         source: sourceUrl,
         target: targetUrl,
         sourceControl,
         targetControl,
-        engine: shardedEngine(sourceControl, targetControl),
+        engine: {
+          ...engine,
+          ...(beforeFence
+            ? {
+                guardTarget: async () => {
+                  await beforeFence();
+                  return [];
+                },
+              }
+            : {}),
+        },
         ...cutoverSettings(config),
         tables: shards.map((s) => ({ schema: s.schema, table: 'ledger' })),
       });
@@ -171,13 +188,18 @@ describe('a cutover over two replication streams (task.shards): every stream pro
       await waitReady();
       const holder = new pg.Client({ connectionString: targetUrl });
       await holder.connect();
-      await holder.query('BEGIN');
-      await holder.query(`LOCK TABLE ${locked()} IN ACCESS EXCLUSIVE MODE`);
       const began = Date.now();
-      for (const s of shards)
-        await query(withSearchPath(sourceUrl, s.schema), 'INSERT INTO ledger (op) VALUES (-2)');
+      // Taken once the preconditions read the catalogs (a lock held before would stop the cutover there,
+      // whose reads give up after lock_timeout, before the fence); then a write in each shard, which the
+      // second stream cannot apply.
+      const hold = async () => {
+        await holder.query('BEGIN');
+        await holder.query(`LOCK TABLE ${locked()} IN ACCESS EXCLUSIVE MODE`);
+        for (const s of shards)
+          await query(withSearchPath(sourceUrl, s.schema), 'INSERT INTO ledger (op) VALUES (-2)');
+      };
       try {
-        await expect(cutover()).rejects.toThrow(/the watermark did not reach the target within 3000 ms/);
+        await expect(cutover(hold)).rejects.toThrow(/the watermark did not reach the target within 3000 ms/);
         expect(Date.now() - began).toBeLessThan(20_000);
       } finally {
         await holder.query('ROLLBACK');

@@ -3,7 +3,8 @@ import { query, withClient } from './servers.js';
 /**
  * An independent check that two databases hold the same rows, written without dmskit's validation code:
  * every user table is read whole, each row as the text of its columns in name order, sorted in Node,
- * and compared row by row. Slow, exact, and only for the small data of the tests.
+ * and compared row by row. Slow, exact, and only for the small data of the tests. The `dmskit` schema holds
+ * dmskit's own bookkeeping (watermarks on both sides, the DDL log on the source only), not migrated data.
  * @returns the tables that differ, with a sample row, and the number of tables read
  */
 export async function independentDiff(
@@ -11,7 +12,7 @@ export async function independentDiff(
   targetUrl: string,
 ): Promise<{ tables: number; differences: string[] }> {
   const listSql = `SELECT table_schema AS s, table_name AS t FROM information_schema.tables
-                    WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`;
+                    WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema', 'dmskit') ORDER BY 1, 2`;
   const tables = await query<{ s: string; t: string }>(sourceUrl, listSql);
   const targetTables = await query<{ s: string; t: string }>(targetUrl, listSql);
   const differences: string[] = [];

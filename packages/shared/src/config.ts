@@ -578,13 +578,15 @@ export const CutoverSchema = z.object({
     .default(64 * 1024 * 1024),
   /**
    * How writes on the source are stopped (README: "Fence methods"; each keeps the source fenced after
-   * dmskit exits).
+   * dmskit exits). Every method also puts the write guard on each table in scope and its partitioned and
+   * inheritance parents: statement triggers that refuse INSERT, UPDATE, DELETE and TRUNCATE by any path
+   * and any role; only a superuser (`session_replication_role = replica`) or a table owner who drops the
+   * trigger gets past it.
    * - read-only: `default_transaction_read_only = on` on the database and every other session ended; a
-   *   session that asks for read-write itself (`BEGIN READ WRITE`) is not stopped.
-   * - lock-tables: EXCLUSIVE locks on every migrated table wait out the writes in flight, then triggers
-   *   that refuse INSERT, UPDATE, DELETE and TRUNCATE are committed on them; only an owner or superuser
-   *   can get past them.
-   * - revoke-login: the roles in `applicationRoles` lose LOGIN and their sessions are ended.
+   *   session that asks for read-write meets the write guard.
+   * - lock-tables: the write guard alone.
+   * - revoke-login: the roles in `applicationRoles` lose LOGIN and their sessions are ended; any other
+   *   role meets the write guard.
    * @default 'read-only'
    */
   fenceMethod: z.enum(FENCE_METHODS).default('read-only'),

@@ -142,6 +142,11 @@ export interface CompareOptions {
   readonly targetSnapshot?: string;
   /** The same for the source (the cutover's ready moment, before the fall-back path writes into it). */
   readonly sourceSnapshot?: string;
+  /**
+   * How long a read may wait for a lock (a session holding a table in ACCESS EXCLUSIVE mode), in ms; the
+   * table is then skipped with the server's error. @default no limit
+   */
+  readonly lockTimeoutMs?: number;
   /** Called when a table is done, for progress displays. */
   readonly onTable?: (result: TableComparison, done: number, total: number) => void;
   /**
@@ -194,6 +199,8 @@ export async function openSnapshotSessions(
   role: string,
   n: number,
   imported?: string,
+  /** Each read waits at most this long for a lock (`lock_timeout`); the table is then skipped. */
+  lockTimeoutMs?: number,
 ): Promise<pg.Client[]> {
   const opened = await Promise.allSettled(
     Array.from({ length: n }, () =>
@@ -206,6 +213,7 @@ export async function openSnapshotSessions(
     if (failed) throw failed.reason;
     const begin = async (c: pg.Client, snapshot: string | undefined) => {
       await c.query(PLANNER_SETTINGS);
+      if (lockTimeoutMs !== undefined) await c.query(`SET lock_timeout = ${Math.round(lockTimeoutMs)}`);
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       if (snapshot) await c.query(`SET TRANSACTION SNAPSHOT ${pg.escapeLiteral(snapshot)}`);
     };
@@ -223,8 +231,8 @@ export async function openSnapshotSessions(
 
 async function openBoth(options: CompareOptions, n: number): Promise<[pg.Client[], pg.Client[]]> {
   const opened = await Promise.allSettled([
-    openSnapshotSessions(options.source, 'source', n, options.sourceSnapshot),
-    openSnapshotSessions(options.target, 'target', n, options.targetSnapshot),
+    openSnapshotSessions(options.source, 'source', n, options.sourceSnapshot, options.lockTimeoutMs),
+    openSnapshotSessions(options.target, 'target', n, options.targetSnapshot, options.lockTimeoutMs),
   ]);
   const failed = opened.find((o) => o.status === 'rejected');
   if (failed) {

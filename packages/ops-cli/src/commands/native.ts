@@ -4,7 +4,7 @@ import type { FullLoadResult } from '../fullload/run.js';
 import { startNativeMigration } from '../native/engine.js';
 import { transformationsNotReplicated } from '../native/not-replicated.js';
 import type { NativeStartState } from '../native/start-state.js';
-import { lastApplyError, replicationStatus } from '../native/status.js';
+import { applyErrorFix, lastApplyError, replicationStatus } from '../native/status.js';
 import type { CommandOutcome } from '../outcome.js';
 import { fallbackHealth, fallbackNames } from '../runbook/fallback.js';
 import { lockMigration } from '../runbook/lock.js';
@@ -240,7 +240,9 @@ export async function nativeStatus(
           `${[
             ...loaded,
             ...statusLines(status),
-            ...(applyError ? [`last apply error (target's log): ${applyError}`] : []),
+            ...(applyError
+              ? [`last apply error (target's log): ${applyError}`, ...applyErrorFix(applyError)]
+              : []),
             ...(scope
               ? [
                   `${scope.inScope.length} table(s) in scope on the source${scope.notReplicated.length ? `; not replicated: ${scope.notReplicated.map(displayName).join(', ')}` : ', every one replicated'}`,

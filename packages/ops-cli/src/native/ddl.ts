@@ -21,7 +21,7 @@ import { commitWatermark, waitForWatermark } from '../runbook/watermark.js';
 
 /** Names of tables an SQL statement changes, read from its text (ALTER/DROP TABLE, CREATE INDEX ... ON). */
 export function tablesNamedBy(sql: string): TableName[] {
-  const ident = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+  const ident = `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
   const name = String.raw`(${ident})(?:\s*\.\s*(${ident}))?`;
   const patterns = [
     new RegExp(String.raw`\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?${name}`, 'gi'),

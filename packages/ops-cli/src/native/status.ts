@@ -187,3 +187,20 @@ export async function lastApplyError(target: pg.Client): Promise<string | null> 
   }
   return null;
 }
+
+/** What to do about an apply error, from its text: one line, or none when dmskit does not know. */
+export function applyErrorFix(error: string): string[] {
+  if (/missing replicated column/.test(error))
+    return [
+      'fix: the source has a column the target lacks (DDL on the source only): run the same ALTER TABLE on the target and the apply goes on by itself; next time use dmskit ddl',
+    ];
+  if (/duplicate key value/.test(error))
+    return [
+      'fix: the target already holds a row the source inserts (a write on the target during CDC?): dmskit validate names it; remove it on the target with session_replication_role = replica',
+    ];
+  if (/logical replication target relation .* does not exist/.test(error))
+    return [
+      'fix: a published table has no twin on the target (created or renamed during CDC): create or rename it there too, then dmskit scope',
+    ];
+  return [];
+}

@@ -110,7 +110,16 @@ export async function dropTargetGuard(target: pg.Client, trigger: string): Promi
   const on = rows as TableName[];
   if (on.length) {
     const t = pg.escapeIdentifier(trigger);
-    await target.query(on.map((x) => `DROP TRIGGER IF EXISTS ${t} ON ${qualifiedName(x)}`).join('; '));
+    // After ready the application writes these tables: a drop waits for a lock at most 5 s, not longer.
+    await target.query('BEGIN');
+    try {
+      await target.query("SET LOCAL lock_timeout = '5s'");
+      await target.query(on.map((x) => `DROP TRIGGER IF EXISTS ${t} ON ${qualifiedName(x)}`).join('; '));
+      await target.query('COMMIT');
+    } catch (error) {
+      await target.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
   }
   await target.query(`DROP FUNCTION IF EXISTS ${fn(trigger)}()`);
   await dropDmskitSchemaIfEmpty(target);

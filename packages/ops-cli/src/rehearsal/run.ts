@@ -21,6 +21,7 @@ import { type CutoverResult, cutoverSettings, runCutover } from '../runbook/cuto
 import { dropFallbackObjects, endFallback, fallbackNames } from '../runbook/fallback.js';
 import { releaseFence } from '../runbook/fence.js';
 import { lockMigration } from '../runbook/lock.js';
+import { isInsertOnly } from '../runbook/scope.js';
 import { memoryStateStore } from '../runbook/state.js';
 import { ecommerceSizes, loadEcommerce } from '../sample/ecommerce.js';
 import { startWriter, type Writer, type WriterStats } from '../sample/writer.js';
@@ -273,6 +274,21 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       warnings.push(note);
       progress.info(`warning: ${note}`);
     }
+    // A rehearsal goes through to the end: tables without a replica identity that the config does not
+    // declare are rehearsed as insert-only (a change to one shows in the final validation), and the real
+    // cutover's refusal is said now.
+    const undeclared = native.tables.filter(
+      (t) => !t.hasReplicaIdentity && !isInsertOnly(t, config.cutover.insertOnlyTables),
+    );
+    if (undeclared.length) {
+      const note = `the real cutover will refuse ${undeclared.map(displayName).join(', ')} (no primary key or replica identity): add one, or declare ${undeclared.length === 1 ? 'it' : 'them'} in cutover.insertOnlyTables; rehearsed as insert-only`;
+      warnings.push(note);
+      progress.info(`warning: ${note}`);
+    }
+    const insertOnlyTables = [
+      ...(settings.insertOnlyTables ?? []),
+      ...undeclared.map((t) => ({ schema: t.schema, table: t.table })),
+    ];
     progress.phase(`cutover (${config.cutover.fenceMethod} fence)`);
     const cutoverState = stores?.cutover ?? memoryStateStore();
     // Through new connections: a rehearsal leaves nothing of the fall-back path either.
@@ -290,6 +306,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       targetControl: target,
       engine,
       ...settings,
+      insertOnlyTables,
       tables: native.tables,
       exemptPids: [lock.pid],
       onStep: (step, detail) => {

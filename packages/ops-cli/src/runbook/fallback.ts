@@ -312,8 +312,8 @@ export function fallbackEngine(
     },
     publishedTables: async () => {
       const { rows } = await newPrimary.query(
-        'SELECT schemaname AS schema, tablename AS table FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2',
-        [names.publication],
+        'SELECT DISTINCT schemaname AS schema, tablename AS table FROM pg_publication_tables WHERE pubname = ANY($1::text[]) ORDER BY 1, 2',
+        [[names.publication, names.insertOnlyPublication]],
       );
       return rows as { schema: string; table: string }[];
     },

@@ -25,6 +25,8 @@ export interface FenceRecord {
    */
   readonly tables?: readonly TableName[];
   readonly trigger?: string;
+  /** How many of `tables` are partitioned or inheritance parents of the tables in scope. */
+  readonly parents?: number;
 }
 
 /** A fence that could not be released: the source stays fenced until the SQL in the message is run. */
@@ -222,7 +224,7 @@ export async function planFence(
 export async function guardedTables(
   control: pg.Client,
   options: { tables: readonly TableName[]; trigger: string },
-): Promise<{ tables?: TableName[]; trigger?: string }> {
+): Promise<{ tables?: TableName[]; trigger?: string; parents?: number }> {
   if (!options.tables.length) return {};
   const { rows } = await control.query(GUARDED_TABLES_SQL, [
     options.tables.map((t) => t.schema),
@@ -239,7 +241,13 @@ export async function guardedTables(
           ', ',
         )}${refused.length > 5 ? ` and ${refused.length - 5} more` : ''}: GRANT TRIGGER ON those tables TO the user dmskit connects as (or make it their owner)`,
     );
-  return { tables: all.map((r) => ({ schema: r.schema, table: r.table })), trigger: options.trigger };
+  const inScope = new Set(options.tables.map((t) => `${t.schema}\u0000${t.table}`));
+  const parents = all.filter((r) => !inScope.has(`${r.schema}\u0000${r.table}`)).length;
+  return {
+    tables: all.map((r) => ({ schema: r.schema, table: r.table })),
+    trigger: options.trigger,
+    ...(parents ? { parents } : {}),
+  };
 }
 
 function triggerFunction(record: FenceRecord): string {
@@ -471,9 +479,8 @@ export async function proveFence(source: ConnectionInput, record: FenceRecord): 
 
 function displayTables(record: FenceRecord): string {
   const n = record.tables?.length ?? 0;
-  return n === 1
-    ? qualifiedName(record.tables![0]!)
-    : `each of ${n} tables (partitioned and inheritance parents included)`;
+  if (n === 1) return qualifiedName(record.tables![0]!);
+  return `each of ${n} tables${record.parents ? ` (${record.parents} of them partitioned or inheritance parents)` : ''}`;
 }
 
 /**

@@ -23,7 +23,7 @@ import {
   tableKey,
   type Verdict,
 } from '@dmskit/validation';
-import type pg from 'pg';
+import pg from 'pg';
 import type { CutoverEngine } from './engine.js';
 import { commitWatermark, waitForWatermark } from './watermark.js';
 
@@ -166,6 +166,9 @@ export function scopeProblems(
   return problems;
 }
 
+/** DMS's own tables (`awsdms_ddl_audit` on the source, `awsdms_apply_exceptions` on the target): not data. */
+const DMS_CONTROL_TABLE = /^awsdms_/;
+
 const COMPARED_KINDS = new Set<SchemaObjectKind>(['table', 'column', 'constraint', 'index']);
 
 /**
@@ -292,6 +295,8 @@ export async function validationGate(
     target: options.target,
     selection: options.selection,
     schema: false,
+    // Before the fence, a table held by a lock is not waited for: it cannot be compared, so the gate refuses.
+    lockTimeoutMs: 10_000,
     ...(options.transformations?.length ? { transformations: options.transformations } : {}),
     recheck: { delayMs: 1000, attempts: 2, settle: settleOn(options) },
   });
@@ -321,8 +326,24 @@ export async function checkScope(
   /** Only what the catalogs say (scope, schema, replica identity): replication is broken anyway. */
   catalogOnly = false,
 ): Promise<ScopeCheckResult> {
+  // Catalog reads take locks too (pg_relation_size): none waits longer than 10 s for one.
+  const restore = await Promise.all(
+    [options.sourceControl, options.targetControl].map(async (c) => {
+      const { rows } = await c.query("SELECT current_setting('lock_timeout') AS v");
+      await c.query("SET lock_timeout = '10s'");
+      return () => c.query(`SET lock_timeout = ${pg.escapeLiteral((rows[0] as { v: string }).v)}`);
+    }),
+  );
+  try {
+    return await checkScopeLocked(options, catalogOnly);
+  } finally {
+    for (const r of restore) await r().catch(() => undefined);
+  }
+}
+
+async function checkScopeLocked(options: ScopeCheckOptions, catalogOnly: boolean): Promise<ScopeCheckResult> {
   const all = await listTables(options.sourceControl);
-  const inScope = all.filter((t) => isSelected(t, options.selection));
+  const inScope = all.filter((t) => isSelected(t, options.selection) && !DMS_CONTROL_TABLE.test(t.table));
   const published = await options.engine.publishedTables?.();
   const problems = [
     ...scopeProblems(inScope, published, options.selection),
