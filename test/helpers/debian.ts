@@ -15,7 +15,10 @@ const BIN = process.env.DMSKIT_DEBIAN_PG_BIN ?? '/usr/lib/postgresql/15/bin';
  * it ships other extensions, which the preflight's extension check needs. As root it runs as the
  * `postgres` user. Returns undefined when the binaries are not installed.
  */
-export async function startDebianServer(): Promise<LocalServer | undefined> {
+export async function startDebianServer(
+  /** Server settings (`-c name=value`), e.g. `wal_level: 'logical'`, `logging_collector: 'on'`. */
+  settings: Record<string, string | number> = {},
+): Promise<LocalServer | undefined> {
   if (
     !(await access(path.join(BIN, 'postgres')).then(
       () => true,
@@ -49,7 +52,10 @@ export async function startDebianServer(): Promise<LocalServer | undefined> {
     '-E',
     'UTF8',
   ]);
-  const serverOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${parent} -c fsync=off`;
+  const extra = Object.entries(settings)
+    .map(([k, v]) => ` -c ${k}=${v}`)
+    .join('');
+  const serverOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${parent} -c fsync=off${extra}`;
   const startArgs = ['-D', data, '-w', '-l', path.join(parent, 'log'), '-o', serverOptions, 'start'];
   await asOwner(path.join(BIN, 'pg_ctl'), startArgs);
   const urlFor = (db: string) => `postgres://postgres:${password}@127.0.0.1:${port}/${db}`;
