@@ -188,7 +188,7 @@ describe('faults during a cutover', () => {
     const run = await runDmskit(['cutover', ...m.args]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(
-      'The source stays fenced (lock-tables: a write on each of 2 tables is refused)',
+      'The source stays fenced (lock-tables: a write on each of 2 tables is refused even in a read-write transaction)',
     );
     await expect(
       withClient(m.sourceUrl, async (c) => {

@@ -31,7 +31,8 @@ type CdcEvent =
     }
   | { readonly kind: 'add-column'; readonly table: string; readonly via: 'ddl' | 'by-hand' | 'source-only' }
   | { readonly kind: 'target-write'; readonly table: string; readonly forced: boolean }
-  | { readonly kind: 'keyless'; readonly declared: boolean; readonly updated: boolean };
+  | { readonly kind: 'keyless'; readonly declared: boolean; readonly updated: boolean }
+  | { readonly kind: 'drop-table'; readonly via: 'ddl' | 'source-only' };
 
 /** One generated history, before it runs. */
 export interface CutoverScenario {
@@ -57,7 +58,7 @@ export function generateScenario(seed: number): CutoverScenario {
   const events: CdcEvent[] = [];
   const n = rng.int(0, 3);
   for (let i = 0; i < n; i++) {
-    const kind = rng.pick(['new-table', 'add-column', 'target-write', 'keyless'] as const);
+    const kind = rng.pick(['new-table', 'add-column', 'target-write', 'keyless', 'drop-table'] as const);
     if (kind === 'new-table')
       events.push({
         kind,
@@ -73,15 +74,21 @@ export function generateScenario(seed: number): CutoverScenario {
       });
     else if (kind === 'target-write')
       events.push({ kind, table: rng.pick(tables).name, forced: rng.chance(0.5) });
-    else if (!events.some((e) => e.kind === 'keyless'))
+    else if (kind === 'drop-table') {
+      if (!events.some((e) => e.kind === 'drop-table'))
+        events.push({ kind, via: rng.pick(['ddl', 'ddl', 'source-only'] as const) });
+    } else if (!events.some((e) => e.kind === 'keyless'))
       events.push({ kind, declared: rng.chance(0.6), updated: rng.chance(0.4) });
   }
+  // `scope --join` joins every table not yet replicated: a table left out is joined by a later join.
+  const lastJoin = events.findLastIndex((e) => e.kind === 'new-table' && e.join);
   const unprovable = events.some(
-    (e) =>
-      (e.kind === 'new-table' && !e.join) ||
+    (e, i) =>
+      (e.kind === 'new-table' && !e.join && i > lastJoin) ||
       (e.kind === 'add-column' && e.via === 'source-only') ||
       (e.kind === 'target-write' && e.forced) ||
-      (e.kind === 'keyless' && (!e.declared || e.updated)),
+      (e.kind === 'keyless' && (!e.declared || e.updated)) ||
+      (e.kind === 'drop-table' && e.via === 'source-only'),
   );
   return {
     seed,
@@ -226,7 +233,12 @@ export async function runCutoverSeed(
           "CREATE TABLE audit (at timestamptz NOT NULL DEFAULT now(), what text); INSERT INTO audit (what) VALUES ('seed')",
         ]
       : []),
-  ].join('\n');
+    ...(scenario.events.some((e) => e.kind === 'drop-table')
+      ? [
+          "CREATE TABLE retired (id int PRIMARY KEY, v text); INSERT INTO retired SELECT g, 'old' FROM generate_series(1, 50) g",
+        ]
+      : []),
+  ].join(';\n');
   const name = `fz${seed % 100_000}x${Math.floor(Math.random() * 1000)}`;
   // Roles are the server's, not the database's: each seed has its own (revoke-login leaves it NOLOGIN).
   const role = `app_${name}`;
@@ -297,6 +309,10 @@ export async function runCutoverSeed(
           );
           if (!refused) problems.push(`a DELETE on the target's ${e.table} during CDC was not refused`);
         }
+      } else if (e.kind === 'drop-table') {
+        // A table the application no longer uses, dropped during CDC.
+        if (e.via === 'ddl') await dmskit(['ddl', 'DROP TABLE retired'], 0);
+        else await query(m.sourceUrl, 'DROP TABLE retired');
       } else if (e.kind === 'keyless') {
         await query(m.sourceUrl, "INSERT INTO audit (what) VALUES ('during CDC')");
         if (e.updated) await query(m.sourceUrl, "UPDATE audit SET what = 'changed' WHERE what = 'seed'");
@@ -336,7 +352,27 @@ export async function runCutoverSeed(
     problems.push(`the run failed: ${(error as Error).stack ?? String(error)}`);
   } finally {
     for (const w of writers) await w.stop();
-    await runDmskit(['abandon', ...m.args]).catch(() => undefined);
+  }
+  // Done with this migration: the fall-back path of a ready cutover is ended, a refused one abandoned; then
+  // nothing of it may be left on either server (a forgotten slot fills a disk; a forgotten subscription
+  // holds one of the server's logical replication workers).
+  const end = await runDmskit([
+    scenario.expect === 'ready' && !scenario.rollbackAfterReady ? 'finish' : 'abandon',
+    ...m.args,
+    '--state',
+    state,
+  ]);
+  log.push(`dmskit end: exit ${end.code}\n${end.stdout}${end.stderr}`);
+  for (const url of [m.sourceUrl, m.targetUrl]) {
+    const left = await query<{ what: string }>(
+      url,
+      `SELECT 'slot ' || slot_name AS what FROM pg_replication_slots WHERE database = current_database()
+       UNION ALL SELECT 'publication ' || pubname FROM pg_publication
+       UNION ALL SELECT 'subscription ' || subname FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+       UNION ALL SELECT 'event trigger ' || evtname FROM pg_event_trigger
+       UNION ALL SELECT 'target guard on ' || tgrelid::regclass FROM pg_trigger WHERE tgname LIKE '%\\_target\\_guard'`,
+    );
+    if (left.length) problems.push(`left on ${new URL(url).port}: ${left.map((l) => l.what).join(', ')}`);
   }
   return { scenario, problems, log };
 }

@@ -46,6 +46,8 @@ describe('parseMigrationConfig', () => {
       finalValidation: 'after-ready',
       fallback: true,
       fallbackMaxAgeDays: 7,
+      insertOnlyTables: [],
+      maxValidationAgeMinutes: 60,
     });
     expect(config.network.connectivity).toEqual({
       type: 'vpn',

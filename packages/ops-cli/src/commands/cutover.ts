@@ -138,7 +138,12 @@ export function cutoverDryRun(
             `target: writes on every table in scope refused for everyone but the apply (trigger ${n.targetGuard}; put back when missing)`,
           ]
         : []),
-      'schema: columns, types, keys, constraints, indexes and replica identity of every table in scope equal on both sides (DDL during CDC: dmskit ddl)',
+      'schema: columns, types, keys, constraints, indexes and replica identity of every table in scope equal on both sides, and no table in scope on the target only (DDL during CDC: dmskit ddl)',
+      ...(engine === 'dms'
+        ? [
+            "DDL: DMS captures the source's DDL itself (the endpoint's CaptureDdls event trigger and awsdms_ddl_audit table) and applies it as the task settings' ChangeProcessingDdlHandlingPolicy says (HandleSourceTableAltered, ...Dropped, ...Truncated); the schema check above still compares both sides, unless transformation rules rename them",
+          ]
+        : []),
       `replica identity: every table in scope has one, or is listed in cutover.insertOnlyTables${c.insertOnlyTables.length ? ` (${c.insertOnlyTables.map((t) => `${t.schema}.${t.table}`).join(', ')})` : ''}`,
       c.maxValidationAgeMinutes === null
         ? 'validation gate: off (cutover.maxValidationAgeMinutes: null)'

@@ -179,6 +179,8 @@ export async function schemaProblems(
   source: pg.Client,
   target: pg.Client,
   inScope: readonly TableInfo[],
+  /** The selection rules: a table they match on the target but not on the source is named too. */
+  selection?: readonly SelectionRule[],
 ): Promise<string[]> {
   const scope = { tables: inScope };
   const [s, t, targetTables] = await Promise.all([
@@ -192,6 +194,18 @@ export async function schemaProblems(
       (d) =>
         `${d.kind} ${d.object}: ${d.difference === 'different' ? `source ${d.source ?? '-'}, target ${d.target ?? '-'}` : d.difference}`,
     );
+  // A table in scope on the target that the source no longer has (dropped or renamed during CDC).
+  const sourceKeys = new Set(inScope.map(tableKey));
+  for (const t of targetTables)
+    if (
+      selection &&
+      isSelected(t, selection) &&
+      !DMS_CONTROL_TABLE.test(t.table) &&
+      !sourceKeys.has(tableKey(t))
+    )
+      problems.push(
+        `table ${displayName(t)}: only on the target (dropped or renamed on the source during CDC?)`,
+      );
   const byKey = new Map(targetTables.map((x) => [tableKey(x), x]));
   for (const a of inScope) {
     const b = byKey.get(tableKey(a));
@@ -298,7 +312,9 @@ export async function validationGate(
     // Before the fence, a table held by a lock is not waited for: it cannot be compared, so the gate refuses.
     lockTimeoutMs: 10_000,
     ...(options.transformations?.length ? { transformations: options.transformations } : {}),
-    recheck: { delayMs: 1000, attempts: 2, settle: settleOn(options) },
+    // One look again after a moment (most lag is gone by then), then the exact re-check of what still
+    // differs: each such table held still on the source until the target shows a watermark.
+    recheck: { delayMs: 250, attempts: 1, settle: settleOn(options) },
   });
   await options.validationRecords?.save(validationRecord(validation, 'cutover', options.where));
   const bad = validation.tables.filter((t) => t.status !== 'equal');
@@ -349,7 +365,7 @@ async function checkScopeLocked(options: ScopeCheckOptions, catalogOnly: boolean
     ...scopeProblems(inScope, published, options.selection),
     ...(options.transformations?.length
       ? []
-      : await schemaProblems(options.sourceControl, options.targetControl, inScope)),
+      : await schemaProblems(options.sourceControl, options.targetControl, inScope, options.selection)),
     ...replicaIdentityProblems(inScope, options.insertOnly),
   ];
   const lines = [
