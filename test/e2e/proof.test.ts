@@ -106,7 +106,7 @@ describe('the cutover proof covers every write and every table in scope', () => 
     const status = await runDmskit(['status', ...m.args]);
     expect(status.code).toBe(1);
     expect(status.stdout).toContain('not replicated: public.newtab');
-    expect(status.stdout).toMatch(/CREATE TABLE public\.newtab by \S+ \(source only\)/);
+    expect(status.stdout).toMatch(/CREATE TABLE public\.newtab \(\+\d+ object\(s\)\) by \S+ \(source only\)/);
     const refused = await cutover(m);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/public\.newtab matches the selection rules but is not replicated/);
@@ -191,6 +191,51 @@ describe('the cutover proof covers every write and every table in scope', () => 
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/validation before the fence found public\.accounts different/);
     await expectNeverFenced(m.sourceUrl);
+    // dmskit validate records its verdict where the cutover reads it: a recorded difference refuses at once.
+    const validate = await runDmskit([
+      'validate',
+      '--source',
+      m.sourceUrl,
+      '--target',
+      m.targetUrl,
+      '--config',
+      m.configFile,
+      '--state-dir',
+      m.stateDir,
+    ]);
+    expect(validate.code).toBe(1);
+    const again = await cutover(m);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/the validation of \S+ \(validate\) found public\.accounts different/);
+    // Repaired on the target (past its guard, as the harm was done), validated clean: the gate takes the record.
+    await withClient(m.targetUrl, async (c) => {
+      await c.query('SET session_replication_role = replica');
+      await c.query(
+        `INSERT INTO accounts SELECT id, balance FROM (VALUES ${(
+          await query<{ id: number; balance: string }>(
+            m.sourceUrl,
+            'SELECT id, balance FROM accounts WHERE id <= 5',
+          )
+        )
+          .map((r) => `(${r.id}, ${r.balance})`)
+          .join(', ')}) v(id, balance)`,
+      );
+    });
+    const clean = await runDmskit([
+      'validate',
+      '--source',
+      m.sourceUrl,
+      '--target',
+      m.targetUrl,
+      '--config',
+      m.configFile,
+      '--state-dir',
+      m.stateDir,
+    ]);
+    expect(clean.code, clean.stdout).toBe(0);
+    const run = await cutover(m);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/a clean validation of every table in scope at \S+ \(validate\)/);
   });
 
   it('a table without replica identity is refused unless declared insert-only', async () => {
