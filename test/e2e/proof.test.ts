@@ -64,6 +64,20 @@ describe('the cutover proof covers every write and every table in scope', () => 
     await Promise.all([source?.stop(), target?.stop()]);
   });
 
+  /** `dmskit validate` with the migration's config: its verdict is recorded in the state folder. */
+  const validateRecorded = (m: TestMigration) =>
+    runDmskit([
+      'validate',
+      '--source',
+      m.sourceUrl,
+      '--target',
+      m.targetUrl,
+      '--config',
+      m.configFile,
+      '--state-dir',
+      m.stateDir,
+    ]);
+
   const cutover = (m: TestMigration) =>
     runDmskit(['cutover', ...m.args, '--state', path.join(m.stateDir, 'cutover.json')]);
 
@@ -192,17 +206,7 @@ describe('the cutover proof covers every write and every table in scope', () => 
     expect(refused.stderr).toMatch(/validation before the fence found public\.accounts different/);
     await expectNeverFenced(m.sourceUrl);
     // dmskit validate records its verdict where the cutover reads it: a recorded difference refuses at once.
-    const validate = await runDmskit([
-      'validate',
-      '--source',
-      m.sourceUrl,
-      '--target',
-      m.targetUrl,
-      '--config',
-      m.configFile,
-      '--state-dir',
-      m.stateDir,
-    ]);
+    const validate = await validateRecorded(m);
     expect(validate.code).toBe(1);
     const again = await cutover(m);
     expect(again.code).toBe(2);
@@ -221,17 +225,7 @@ describe('the cutover proof covers every write and every table in scope', () => 
           .join(', ')}) v(id, balance)`,
       );
     });
-    const clean = await runDmskit([
-      'validate',
-      '--source',
-      m.sourceUrl,
-      '--target',
-      m.targetUrl,
-      '--config',
-      m.configFile,
-      '--state-dir',
-      m.stateDir,
-    ]);
+    const clean = await validateRecorded(m);
     expect(clean.code, clean.stdout).toBe(0);
     const run = await cutover(m);
     expect(run.code, run.stderr).toBe(0);

@@ -513,106 +513,72 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
     };
     await Promise.all(sourceSessions.map((s, i) => worker(s, targetSessions[i]!)));
 
-    // While CDC runs, a difference may only be lag: look again at the differing ranges with new snapshots.
-    for (
-      let attempt = 1;
-      pending.length && options.recheck && attempt <= options.recheck.attempts;
-      attempt++
-    ) {
-      collect();
-      await Promise.all([...sourceSessions, ...targetSessions].map(closeQuietly));
-      await new Promise((r) => setTimeout(r, options.recheck!.delayMs));
-      [sourceSessions, targetSessions] = await openBoth(options, 1);
-      for (const p of [...pending]) {
-        const sc = sourceSessions[0]!;
-        const tc = targetSessions[0]!;
-        const still: { range: KeyRange; sourceRows: number; targetRows: number }[] = [];
-        for (const range of p.ranges) {
-          const [a, b] = await Promise.all([
-            rangeAggregates(sc, p.spec, diffOptions, range),
-            rangeAggregates(tc, p.targetSpec, diffOptions, range),
-          ]);
-          if (a.n !== b.n || a.s0 !== b.s0 || a.s1 !== b.s1)
-            still.push({ range, sourceRows: a.n, targetRows: b.n });
-        }
-        const prev = results.get(p.key)!;
-        const columnProblems = prev.reasons.filter((r) => r.startsWith('column '));
-        if (still.length === 0) {
-          results.set(p.key, {
-            ...prev,
-            status: columnProblems.length ? 'different' : 'equal',
-            reasons: columnProblems,
-            differences: [],
-            differenceCount: 0,
-            rechecks: attempt,
-          });
-          pending.splice(pending.indexOf(p), 1);
-          continue;
-        }
-        const found = await diffRanges(sc, tc, p.spec, still, diffOptions, p.targetSpec);
-        p.ranges = still.map((s) => s.range);
-        const kinds = { 'missing-on-target': 0, 'extra-on-target': 0, different: 0 };
-        for (const x of found.differences) kinds[x.kind]++;
+    // Looks again at a table's differing ranges in the sessions' snapshots; equal ranges are dropped, and a
+    // table left with none is equal. `how` says, in the reason, under what the rows still differ.
+    const recheckTable = async (p: (typeof pending)[number], rechecks: number, how: string) => {
+      const sc = sourceSessions[0]!;
+      const tc = targetSessions[0]!;
+      const still: { range: KeyRange; sourceRows: number; targetRows: number }[] = [];
+      for (const range of p.ranges) {
+        const [a, b] = await Promise.all([
+          rangeAggregates(sc, p.spec, diffOptions, range),
+          rangeAggregates(tc, p.targetSpec, diffOptions, range),
+        ]);
+        if (a.n !== b.n || a.s0 !== b.s0 || a.s1 !== b.s1)
+          still.push({ range, sourceRows: a.n, targetRows: b.n });
+      }
+      const prev = results.get(p.key)!;
+      const columnProblems = prev.reasons.filter((r) => r.startsWith('column '));
+      if (still.length === 0) {
         results.set(p.key, {
           ...prev,
-          status: 'different',
-          reasons: [
-            ...columnProblems,
-            `${found.count} row(s) differ after ${attempt} re-check(s): ${kinds['missing-on-target']} missing on the target, ${kinds['extra-on-target']} extra on the target, ${kinds.different} changed`,
-          ],
-          differences: found.differences,
-          differenceCount: found.count,
-          rechecks: attempt,
+          status: columnProblems.length ? 'different' : 'equal',
+          reasons: columnProblems,
+          differences: [],
+          differenceCount: 0,
+          rechecks,
         });
+        pending.splice(pending.indexOf(p), 1);
+        return;
       }
+      const found = await diffRanges(sc, tc, p.spec, still, diffOptions, p.targetSpec);
+      p.ranges = still.map((x) => x.range);
+      const kinds = { 'missing-on-target': 0, 'extra-on-target': 0, different: 0 };
+      for (const x of found.differences) kinds[x.kind]++;
+      results.set(p.key, {
+        ...prev,
+        status: 'different',
+        reasons: [
+          ...columnProblems,
+          `${found.count} row(s) differ ${how}: ${kinds['missing-on-target']} missing on the target, ${kinds['extra-on-target']} extra on the target, ${kinds.different} changed`,
+        ],
+        differences: found.differences,
+        differenceCount: found.count,
+        rechecks,
+      });
+    };
+    const reopen = async () => {
+      collect();
+      await Promise.all([...sourceSessions, ...targetSessions].map(closeQuietly));
+    };
+
+    // While CDC runs, a difference may only be lag: look again at the differing ranges with new snapshots.
+    let rechecks = 0;
+    for (; pending.length && options.recheck && rechecks < options.recheck.attempts; ) {
+      rechecks++;
+      await reopen();
+      await new Promise((r) => setTimeout(r, options.recheck!.delayMs));
+      [sourceSessions, targetSessions] = await openBoth(options, 1);
+      for (const p of [...pending]) await recheckTable(p, rechecks, `after ${rechecks} re-check(s)`);
     }
     // Still differing: once more, exactly, each table held still on the source while it is read.
     const settle = options.recheck?.settle;
     for (const p of settle ? [...pending] : []) {
-      collect();
-      await Promise.all([...sourceSessions, ...targetSessions].map(closeQuietly));
+      await reopen();
       const release = await settle!(results.get(p.key)!.table);
       try {
         [sourceSessions, targetSessions] = await openBoth(options, 1);
-        const sc = sourceSessions[0]!;
-        const tc = targetSessions[0]!;
-        const still: { range: KeyRange; sourceRows: number; targetRows: number }[] = [];
-        for (const range of p.ranges) {
-          const [a, b] = await Promise.all([
-            rangeAggregates(sc, p.spec, diffOptions, range),
-            rangeAggregates(tc, p.targetSpec, diffOptions, range),
-          ]);
-          if (a.n !== b.n || a.s0 !== b.s0 || a.s1 !== b.s1)
-            still.push({ range, sourceRows: a.n, targetRows: b.n });
-        }
-        const prev = results.get(p.key)!;
-        const columnProblems = prev.reasons.filter((r) => r.startsWith('column '));
-        if (still.length === 0) {
-          results.set(p.key, {
-            ...prev,
-            status: columnProblems.length ? 'different' : 'equal',
-            reasons: columnProblems,
-            differences: [],
-            differenceCount: 0,
-            rechecks: (prev.rechecks ?? 0) + 1,
-          });
-          pending.splice(pending.indexOf(p), 1);
-          continue;
-        }
-        const found = await diffRanges(sc, tc, p.spec, still, diffOptions, p.targetSpec);
-        const kinds = { 'missing-on-target': 0, 'extra-on-target': 0, different: 0 };
-        for (const x of found.differences) kinds[x.kind]++;
-        results.set(p.key, {
-          ...prev,
-          status: 'different',
-          reasons: [
-            ...columnProblems,
-            `${found.count} row(s) differ with the source table held still until the target caught up: ${kinds['missing-on-target']} missing on the target, ${kinds['extra-on-target']} extra on the target, ${kinds.different} changed`,
-          ],
-          differences: found.differences,
-          differenceCount: found.count,
-          rechecks: (prev.rechecks ?? 0) + 1,
-        });
+        await recheckTable(p, rechecks + 1, 'with the source table held still until the target caught up');
       } finally {
         await release();
       }

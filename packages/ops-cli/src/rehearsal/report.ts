@@ -52,6 +52,16 @@ export function rehearsalMarkdown(r: RehearsalReport): string {
         `| ${t.schema}.${t.table} | ${formatCount(t.rows)} | ${formatBytes(t.bytes)} | ${formatCount(t.ms)} | ${t.ms > 0 ? formatCount(Math.round((t.rows * 1000) / t.ms)) : ''} |`,
     ),
   ];
+  if (r.cdc.ddl?.length)
+    lines.push(
+      '',
+      '## DDL captured on the source during CDC',
+      '',
+      ...r.cdc.ddl.map(
+        (d) =>
+          `- ${d.at} ${d.tag}${d.object ? ` ${d.object}` : ''} by ${d.user}${d.applied === 'both' ? ' (dmskit ddl: on both sides)' : ' (source only)'}: \`${d.query.replace(/\s+/g, ' ').replace(/`/g, "'").slice(0, 200)}\``,
+      ),
+    );
   if (r.warnings.length) lines.push('', '## Warnings', '', ...r.warnings.map((x) => `- ${x}`));
   return redact(`${lines.join('\n')}\n`);
 }

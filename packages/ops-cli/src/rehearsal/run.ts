@@ -8,6 +8,7 @@ import {
 } from '@dmskit/validation';
 import pg from 'pg';
 import type { TableLoadResult } from '../fullload/copy.js';
+import { type CapturedDdl, capturedDdl } from '../native/ddl-capture.js';
 import {
   type LagPeak,
   nativeCutoverEngine,
@@ -97,6 +98,8 @@ export interface RehearsalReport {
      */
     readonly changesOnSource: number;
     readonly writer: WriterStats | null;
+    /** DDL captured on the source during the rehearsal (null: the capture was off). */
+    readonly ddl: readonly CapturedDdl[] | null;
   };
   readonly lag: {
     readonly peakBytes: number;
@@ -260,6 +263,8 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     });
     progress.stop();
 
+    // Read before the cutover, whose finish removes the capture with the other replication objects.
+    const ddl = await capturedDdl(source, native.names.ddlLog);
     const settings = cutoverSettings(config);
     const warnings = [...native.warnings];
     const notRehearsed = transformationsNotReplicated(config);
@@ -361,6 +366,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         changesAppliedOnTarget: Math.max(0, appliedAfter - appliedBefore),
         changesOnSource: Math.max(0, sourceAfter - sourceBefore),
         writer: writerStats,
+        ddl,
       },
       lag: { peakBytes: peak.bytes, peakSeconds: peak.seconds, atCutoverSeconds: ready.lagSeconds ?? 0 },
       cutover: { ...cutoverFacts, sourceUnfenced: true },
