@@ -232,6 +232,27 @@ describe('the cutover proof covers every write and every table in scope', () => 
     expect(run.stderr).toMatch(/a clean validation of every table in scope at \S+ \(validate\)/);
   });
 
+  it('a role that may set session_replication_role (past any fence) is named, and the cutover refuses before the fence', async () => {
+    const m = await startMigration(source, target, dir, { schema: PLAIN });
+    await grantWriter(m.sourceUrl, 'app_replica');
+    await query(m.sourceUrl, 'GRANT SET ON PARAMETER session_replication_role TO app_replica');
+    try {
+      const refused = await cutover(m);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(
+        /role\(s\) app_replica may SET session_replication_role, which passes the fence's write guard/,
+      );
+      await expectNeverFenced(m.sourceUrl);
+      // status names it on every run too.
+      const status = await runDmskit(['status', ...m.args]);
+      expect(status.stdout).toContain('app_replica may SET session_replication_role');
+    } finally {
+      await query(m.sourceUrl, 'REVOKE SET ON PARAMETER session_replication_role FROM app_replica');
+    }
+    const run = await cutover(m);
+    expect(run.code, run.stderr).toBe(0);
+  });
+
   it('a table without replica identity is refused unless declared insert-only', async () => {
     const schema = `${PLAIN} CREATE TABLE audit (at timestamptz NOT NULL DEFAULT now(), what text);
       INSERT INTO audit (what) SELECT 'seed ' || g FROM generate_series(1, 50) g;`;

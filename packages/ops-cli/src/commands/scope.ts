@@ -8,7 +8,12 @@ import { joinTables } from '../native/scope-join.js';
 import { targetGuardGaps } from '../native/target-guard.js';
 import type { CommandOutcome } from '../outcome.js';
 import { lockMigration } from '../runbook/lock.js';
-import { replicaIdentityProblems, schemaProblems, scopeProblems } from '../runbook/scope.js';
+import {
+  replicaIdentityProblems,
+  schemaProblems,
+  scopeProblems,
+  unfenceableWriters,
+} from '../runbook/scope.js';
 import { formatDuration } from '../ui/format.js';
 import { loadConfigOption } from './config.js';
 import { sourceUrlOf, statePaths, targetUrlOf } from './context.js';
@@ -60,6 +65,7 @@ export async function readScope(
     ...scopeProblems(inScope, published, config.task.tableMappings),
     ...(await schemaProblems(source, target, inScope, config.task.tableMappings)),
     ...replicaIdentityProblems(inScope, config.cutover.insertOnlyTables),
+    ...(await unfenceableWriters(source, inScope)),
     ...(gaps.length
       ? [`writes on the target's ${gaps.slice(0, 5).join(', ')} are not refused (no target guard)`]
       : []),

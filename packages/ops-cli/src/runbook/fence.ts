@@ -491,7 +491,7 @@ function displayTables(record: FenceRecord): string {
  */
 export function fenceLimits(method: FenceMethod): string {
   const common =
-    "cannot stop a superuser's session that sets session_replication_role = replica, nor a table owner who drops or disables the fence trigger (ALTER TABLE ... DISABLE TRIGGER)";
+    "cannot stop a superuser's session that sets session_replication_role = replica (nor a role granted SET on that parameter, or a subscription's apply on the source: the preconditions refuse both), nor a table owner who drops or disables the fence trigger (ALTER TABLE ... DISABLE TRIGGER)";
   if (method === 'read-only') return `${common}; a session that asks for read-write meets the write guard`;
   if (method === 'revoke-login')
     return `${common}; roles outside cutover.applicationRoles can still log in, but meet the write guard`;

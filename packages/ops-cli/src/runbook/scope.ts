@@ -221,6 +221,46 @@ export async function schemaProblems(
     : [];
 }
 
+// Writers the write guard cannot stop, on the source: a subscription's apply runs with
+// session_replication_role = replica (ordinary triggers do not fire), and since PostgreSQL 15 a role can be
+// granted SET on that parameter ("GRANT ... ON PARAMETER"). Either could write a table in scope past the
+// fence. Read best-effort: an older server has no pg_parameter_acl.
+const SUBSCRIBED_SQL = `
+SELECT s.subname, n.nspname AS schema, c.relname AS table
+  FROM pg_subscription_rel sr JOIN pg_subscription s ON s.oid = sr.srsubid
+  JOIN pg_class c ON c.oid = sr.srrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+const REPLICA_ROLE_GRANTEES_SQL = `
+SELECT DISTINCT r.rolname
+  FROM pg_parameter_acl p, aclexplode(p.paracl) a JOIN pg_roles r ON r.oid = a.grantee
+ WHERE p.parname = 'session_replication_role' AND a.privilege_type = 'SET' AND NOT r.rolsuper`;
+
+/** Writers past the fence's write guard on the source: subscriptions into tables in scope, roles that may set session_replication_role. */
+export async function unfenceableWriters(
+  source: pg.Client,
+  inScope: readonly TableName[],
+): Promise<string[]> {
+  const scope = new Set(inScope.map(tableKey));
+  const subscribed = await source
+    .query(SUBSCRIBED_SQL)
+    .then((r) => (r.rows as (TableName & { subname: string })[]).filter((x) => scope.has(tableKey(x))))
+    .catch(() => []);
+  const grantees = await source
+    .query(REPLICA_ROLE_GRANTEES_SQL)
+    .then((r) => (r.rows as { rolname: string }[]).map((x) => x.rolname))
+    .catch(() => []);
+  const problems: string[] = [];
+  if (subscribed.length)
+    problems.push(
+      `subscription ${[...new Set(subscribed.map((x) => x.subname))].join(', ')} on the source writes ${list(subscribed.map(displayName))}, and its apply passes every fence: disable it (ALTER SUBSCRIPTION ... DISABLE) or take those tables out of scope`,
+    );
+  if (grantees.length)
+    problems.push(
+      `role(s) ${grantees.join(', ')} may SET session_replication_role, which passes the fence's write guard: REVOKE SET ON PARAMETER session_replication_role FROM them before the cutover`,
+    );
+  return problems;
+}
+
 /** 3. Replica identity: tables whose UPDATE and DELETE cannot be replicated, unless declared. */
 export function replicaIdentityProblems(
   inScope: readonly TableInfo[],
@@ -367,6 +407,7 @@ async function checkScopeLocked(options: ScopeCheckOptions, catalogOnly: boolean
       ? []
       : await schemaProblems(options.sourceControl, options.targetControl, inScope, options.selection)),
     ...replicaIdentityProblems(inScope, options.insertOnly),
+    ...(await unfenceableWriters(options.sourceControl, inScope)),
   ];
   const lines = [
     published
