@@ -76,7 +76,7 @@ function fenceActions(config: MigrationConfig, database: string): string[] {
   const guard = [
     `source: the write guard: BEGIN; LOCK TABLE <every migrated table and its partitioned and inheritance parents> IN EXCLUSIVE MODE; CREATE TRIGGER ${trigger} ... BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE FOR EACH STATEMENT on each (refuses writes by any path: through a parent, COPY, TRUNCATE, ON CONFLICT, MERGE, functions); COMMIT`,
     'proof (new session): a write on every guarded table, in a read-write transaction rolled back, must be refused',
-    `cannot stop: ${fenceLimits(c.fenceMethod)}`,
+    `limits: it ${fenceLimits(c.fenceMethod)}`,
   ];
   if (c.fenceMethod === 'read-only')
     return [
@@ -193,6 +193,9 @@ export function cutoverDryRun(
       'target: SELECT setval(...) for each, in one transaction',
     ],
     ready: [
+      ...(engine === 'native'
+        ? [`target: the guard lets writes through (its function ${n.targetGuard} replaced: no table lock)`]
+        : []),
       ...(c.pooler ? [`PgBouncer: RESUME ${c.pooler.database}: the held queries run on the target`] : []),
       'print the connection switch and the write-unavailability window; the source stays fenced',
       ...(c.finalValidation === 'after-ready'
@@ -206,7 +209,7 @@ export function cutoverDryRun(
     ],
     finish: [
       engine === 'native'
-        ? `target: DROP SUBSCRIPTION ${n.subscription}; source: DROP PUBLICATION ${n.publication}, ${n.insertOnlyPublication}; both: DROP TABLE ${watermark}`
+        ? `target: DROP SUBSCRIPTION ${n.subscription}, DROP TRIGGER ${n.targetGuard} on each table (the guard); source: DROP PUBLICATION ${n.publication}, ${n.insertOnlyPublication}, DROP EVENT TRIGGER ${n.ddlCapture}_end, ${n.ddlCapture}_drop and the DDL log; both: DROP TABLE ${watermark}`
         : `source: drop ${many ? `each of the ${config.task.shards} slots DMS created for the tasks` : slot}; both: DROP TABLE ${watermark}`,
     ],
   };

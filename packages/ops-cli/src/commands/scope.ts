@@ -132,7 +132,8 @@ async function sessions(o: ScopeCommandOptions) {
  * `dmskit scope [--join]`: the tables in scope on the source now against what the native engine
  * replicates, the schema of both sides, the captured DDL; with `--join`, tables that entered the scope
  * during CDC are added to replication with their rows (native/scope-join.ts).
- * @returns exit code 0 when nothing stops a cutover, 1 when something does
+ * @returns exit code 0 when nothing stops a cutover, 1 when something does; with `--join`, 0 once every
+ *   table in scope is replicated (what else would stop a cutover is printed)
  */
 export async function scope(o: ScopeCommandOptions & { join?: boolean }): Promise<CommandOutcome> {
   const s = await sessions(o);
@@ -167,10 +168,12 @@ export async function scope(o: ScopeCommandOptions & { join?: boolean }): Promis
         `${[
           ...lines,
           `${report.inScope.length} table(s) in scope on the source; ${report.notReplicated.length ? `not replicated: ${report.notReplicated.map(displayName).join(', ')} (dmskit scope --join)` : 'every one replicated'}`,
-          ...report.problems.map((p) => `problem: ${p}`),
+          ...report.problems.map((p) => `${o.join ? 'still stopping a cutover' : 'problem'}: ${p}`),
           ...ddlLines(report.ddl),
         ].join('\n')}\n`,
       );
+    // A check exits 1 on what would stop a cutover; --join is an action, done once every table joined.
+    if (o.join) return { exitCode: report.notReplicated.length ? 1 : 0 };
     return { exitCode: report.problems.length ? 1 : 0 };
   } finally {
     await Promise.all([closeQuietly(s.source), closeQuietly(s.target)]);
