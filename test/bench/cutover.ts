@@ -99,6 +99,8 @@ try {
           sourceExists: true,
           cutover: {
             maxLagSeconds: 5,
+            // pgbench only inserts into its history table, which has no key.
+            insertOnlyTables: [{ schema: 'public', table: 'pgbench_history' }],
             pooler: {
               type: 'pgbouncer',
               adminUrl: bouncer.adminUrl,

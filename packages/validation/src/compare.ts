@@ -395,6 +395,8 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
 
     const specs = new Map<string, TableSpec>();
     const pending: { key: string; spec: TableSpec; targetSpec: TableSpec; ranges: KeyRange[] }[] = [];
+    // Tables without a key differ as a whole (a multiset): only the exact re-check can look again.
+    const unkeyed: { key: string; spec: TableSpec; targetSpec: TableSpec }[] = [];
     const queue = [...work].sort((a, b) => b.source.estimatedRows - a.source.estimatedRows);
     const diffOptions = {
       mode: hash.mode,
@@ -492,6 +494,8 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
           ]);
           if (d.mismatchedRanges.length && d.keyed && options.recheck)
             pending.push({ key: item.key, spec, targetSpec, ranges: [...d.mismatchedRanges] });
+          else if (!d.keyed && describeData(d).length && options.recheck?.settle)
+            unkeyed.push({ key: item.key, spec, targetSpec });
         } catch (error) {
           // Back to the savepoint on both sides (each waits for its query in flight). When that fails
           // too, the connection is gone: the comparison cannot go on, and says why.
@@ -579,6 +583,37 @@ export async function compareDatabases(options: CompareOptions): Promise<Compari
       try {
         [sourceSessions, targetSessions] = await openBoth(options, 1);
         await recheckTable(p, rechecks + 1, 'with the source table held still until the target caught up');
+      } finally {
+        await release();
+      }
+    }
+    for (const u of settle ? unkeyed : []) {
+      await reopen();
+      const release = await settle!(results.get(u.key)!.table);
+      try {
+        [sourceSessions, targetSessions] = await openBoth(options, 1);
+        const d = await diffTableData(
+          sourceSessions[0]!,
+          targetSessions[0]!,
+          u.spec,
+          diffOptions,
+          u.targetSpec,
+        );
+        const prev = results.get(u.key)!;
+        const columnProblems = prev.reasons.filter((r) => r.startsWith('column '));
+        const data = describeData(d).map(
+          (r) => `${r} (the source table held still until the target caught up)`,
+        );
+        results.set(u.key, {
+          ...prev,
+          status: columnProblems.length || data.length ? 'different' : 'equal',
+          source: { rows: d.sourceRows, checksum: d.sourceChecksum },
+          target: { rows: d.targetRows, checksum: d.targetChecksum },
+          reasons: [...columnProblems, ...data],
+          differences: d.differences,
+          differenceCount: d.differenceCount,
+          rechecks: 1,
+        });
       } finally {
         await release();
       }
