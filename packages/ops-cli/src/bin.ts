@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { DmskitError, redact } from '@dmskit/shared';
 import { main } from './cli.js';
+import { exitProcess, guardOutput } from './ui/hangup.js';
 
 /**
  * The `dmskit` entry point: the only place that prints an error and calls `process.exit`. A usage or
@@ -27,17 +28,18 @@ function serverFailure(error: unknown): string | undefined {
 // supports Node 20, so the seven-line warning before every message says nothing to its users.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+guardOutput();
 try {
-  process.exit(await main(process.argv.slice(2)));
+  exitProcess(await main(process.argv.slice(2)));
 } catch (error) {
   const external = serverFailure(error);
   if (error instanceof DmskitError && error.kind !== 'internal') {
     process.stderr.write(`dmskit: ${redact(error.message)}\n`);
   } else if (external && !(error instanceof DmskitError)) {
     process.stderr.write(`dmskit: ${redact(external)}\n`);
-    process.exit(2);
+    exitProcess(2);
   } else {
     process.stderr.write(`dmskit: internal error: ${redact((error as Error)?.stack ?? String(error))}\n`);
   }
-  process.exit(error instanceof DmskitError ? error.exitCode : 3);
+  exitProcess(error instanceof DmskitError ? error.exitCode : 3);
 }

@@ -1,4 +1,5 @@
 import { DmskitError, UsageError } from '@dmskit/shared';
+import { exitProcess, markHungUp } from '../ui/hangup.js';
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -23,16 +24,19 @@ export async function withInterrupts<T>(
   const say = options.say ?? ((line: string) => process.stderr.write(`${line}\n`));
   let first = 0;
   const onSignal = (signal: NodeJS.Signals) => {
+    // A closed terminal (SIGHUP) cannot press Ctrl-C again: its clean-up always runs to the end, and what
+    // it writes to the dead terminal goes nowhere (ui/hangup.ts).
+    if (signal === 'SIGHUP') markHungUp();
     if (!controller.signal.aborted) {
       first = Date.now();
       say(`${signal}: stopping; cleaning up (press Ctrl-C again to quit at once)`);
       controller.abort(new UsageError(`interrupted by ${signal}: ${options.what}`, { exitCode: 130 }));
       return;
     }
-    if (Date.now() - first < SAME_KEYPRESS_MS) return;
+    if (signal === 'SIGHUP' || Date.now() - first < SAME_KEYPRESS_MS) return;
     const left = options.leftBehind?.();
     say(`${signal} again: quitting before the clean-up finished${left ? `; left behind: ${left}` : ''}`);
-    process.exit(130);
+    exitProcess(130);
   };
   for (const s of SIGNALS) process.on(s, onSignal);
   try {

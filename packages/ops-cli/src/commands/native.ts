@@ -17,6 +17,7 @@ import { loadConfigOption } from './config.js';
 import { sourceUrlOf, statePaths, targetUrlOf } from './context.js';
 import { withInterrupts } from './interrupts.js';
 import { ddlLines, readScope } from './scope.js';
+import { cutoverRunLines, type RunLines, startRunLines } from './status-runs.js';
 
 interface NativeOptions {
   readonly cwd: string;
@@ -117,16 +118,16 @@ function fullLoadLines(f: FullLoadResult): string[] {
   ];
 }
 
-/** A start not yet replicating: its steps, and the full load's last saved figures. */
-function startLines(start: NativeStartState): string[] {
+/** A start not yet replicating: its steps, and the full load's last saved figures (no ETA once stopped). */
+function startLines(start: NativeStartState, stopped: boolean): string[] {
   const done = Object.keys(start.steps);
   const lines = [
     `start of ${start.migration} (begun ${start.startedAt}): done ${done.length ? done.join(', ') : 'nothing yet'}${start.intent ? `; at ${start.intent}` : ''}`,
   ];
   if (start.fullLoad) lines.push(...fullLoadLines(start.fullLoad));
   else if (start.loading) {
-    lines.push(`${loadSummaryLine(start.loading.figures)} (as of ${start.loading.at})`);
-    for (const t of start.loading.figures.tables) lines.push(`  ${tableLoadLine(t)}`);
+    lines.push(`${loadSummaryLine(start.loading.figures, stopped)} (as of ${start.loading.at})`);
+    for (const t of start.loading.figures.tables) lines.push(`  ${tableLoadLine(t, undefined, stopped)}`);
   }
   return lines;
 }
@@ -156,7 +157,12 @@ export async function nativeStatus(
   o: NativeOptions & { watch?: boolean; interval?: number; state?: string },
 ): Promise<CommandOutcome> {
   const { config } = await loadConfigOption(o.config, o.cwd);
-  const cutover = await fileStateStore(statePaths(o, config).cutover).load();
+  const paths = statePaths(o, config);
+  const cutover = await fileStateStore(paths.cutover).load();
+  // A cutover under way or stopped before ready: its run and its fence, read back on the source.
+  let runLines: RunLines | undefined;
+  if (cutover && !cutover.readyAt && cutover.status !== 'rolled-back')
+    runLines = await cutoverRunLines(sourceUrlOf(config, o.sourceUrl), cutover, `${paths.cutover}.lock`);
   if (cutover && (cutover.status === 'ready' || cutover.readyAt)) {
     // After the cutover the replication objects are gone: the cutover's own record is the status.
     const v = cutover.validation;
@@ -203,14 +209,16 @@ export async function nativeStatus(
     else process.stdout.write(`${lines.join('\n')}\n`);
     return { exitCode: problems ? 1 : 0 };
   }
-  const start = await startStateStore(statePaths(o, config).start).load();
+  const start = await startStateStore(paths.start).load();
   if (start && !start.steps.subscription) {
     // The start is under way (or stopped): no subscription yet, so its state file is the status.
-    const lines = startLines(start);
-    if (o.json) process.stdout.write(`${JSON.stringify({ start })}\n`);
+    const run = await startRunLines(sourceUrlOf(config, o.sourceUrl), start, `${paths.start}.lock`);
+    const lines = [...startLines(start, !run.running), ...run.lines];
+    if (o.json) process.stdout.write(`${JSON.stringify({ start, running: run.running })}\n`);
     else process.stdout.write(`${lines.join('\n')}\n`);
-    return { exitCode: 0 };
+    return { exitCode: run.problems ? 1 : 0 };
   }
+  if (runLines && !o.watch && !o.json) process.stdout.write(`${runLines.lines.join('\n')}\n`);
   const loaded = start?.fullLoad ? fullLoadLines(start.fullLoad) : [];
   const s = await sessions(o);
   const progress = createProgress(process.stderr, { plainIntervalMs: 0 });
@@ -224,11 +232,14 @@ export async function nativeStatus(
           ? await lastApplyError(s.target)
           : null;
       const problems =
-        status.slot.problems.length + status.subscription.problems.length + (scope?.problems.length ?? 0);
+        status.slot.problems.length +
+        status.subscription.problems.length +
+        (scope?.problems.length ?? 0) +
+        (runLines?.problems ?? 0);
       if (o.json) {
         const { inScopeInfo: _info, ...printable } = scope ?? { inScopeInfo: [] };
         process.stdout.write(
-          `${JSON.stringify({ ...status, scope: scope ? printable : undefined, applyError })}\n`,
+          `${JSON.stringify({ ...status, scope: scope ? printable : undefined, applyError, cutover: runLines })}\n`,
         );
       } else if (o.watch)
         progress.frame({

@@ -583,6 +583,24 @@ async function releaseOnce(source: ConnectionInput, record: FenceRecord): Promis
   }
 }
 
+/**
+ * What of the fence of `record` is on the source now, read back in a new session without changing
+ * anything (`dmskit status`): the database setting, the roles without LOGIN, the write guard's triggers.
+ * @returns null when nothing of it is there, else what is (one line)
+ * @throws the connection's error when the source cannot be reached
+ */
+export async function fenceOnSource(source: ConnectionInput, record: FenceRecord): Promise<string | null> {
+  const c = await openConnection(source, 'source', {
+    applicationName: 'dmskit-status',
+    connectTimeoutMs: 5000,
+  });
+  try {
+    return await releaseGap(c, record);
+  } finally {
+    await closeQuietly(c);
+  }
+}
+
 /** What of a released fence is still on the server, read in `c`; null when nothing is. */
 async function releaseGap(c: pg.Client, record: FenceRecord): Promise<string | null> {
   if (record.method === 'revoke-login') {

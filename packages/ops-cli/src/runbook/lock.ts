@@ -49,6 +49,38 @@ SELECT a.pid, a.application_name, a.backend_start
    AND l.classid = ($1::int4)::oid AND l.objid = ($2::int4)::oid
    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
 
+/** The run that holds a migration's advisory lock on the source, as the server shows it. */
+export interface LockHolderSeen {
+  /** `dmskit pid 4242 on ops-1`, or `backend 123` for a session that is not dmskit's. */
+  readonly who: string;
+  /** The holder's pid and host, when it is a dmskit run. */
+  readonly pid?: number;
+  readonly host?: string;
+  /** ISO time its session began. */
+  readonly since: string;
+}
+
+/**
+ * Who holds the advisory lock of `migration` on the source now (read in `session`, any session of the
+ * source database): the lock lives as long as the run's session, so a run that died holds nothing.
+ * @returns undefined when no session holds it
+ */
+export async function lockHolder(session: pg.Client, migration: string): Promise<LockHolderSeen | undefined> {
+  const holder = (await session.query(HOLDER_SQL, [LOCK_CLASS, migrationLockKey(migration)])).rows[0] as
+    | { pid: number; application_name: string; backend_start: Date }
+    | undefined;
+  if (!holder) return undefined;
+  const who = /^dmskit-lock (\d+)@(.+)$/.exec(holder.application_name ?? '');
+  return who
+    ? {
+        who: `dmskit pid ${who[1]} on ${who[2]}`,
+        pid: Number(who[1]),
+        host: who[2]!,
+        since: holder.backend_start.toISOString(),
+      }
+    : { who: `backend ${holder.pid}`, since: holder.backend_start.toISOString() };
+}
+
 /**
  * The lock file next to a state file: created exclusively (`wx`), holding the holder's pid, host and
  * start time. A file left by a process that is gone (same host, pid not alive) is taken over.
@@ -115,12 +147,9 @@ export async function lockMigration(options: {
     const key = migrationLockKey(options.migration);
     const { rows } = await session.query(TRY_LOCK_SQL, [LOCK_CLASS, key]);
     if (!(rows[0] as { locked: boolean }).locked) {
-      const holder = (await session.query(HOLDER_SQL, [LOCK_CLASS, key])).rows[0] as
-        | { pid: number; application_name: string; backend_start: Date }
-        | undefined;
-      const who = /^dmskit-lock (\d+)@(.+)$/.exec(holder?.application_name ?? '');
+      const holder = await lockHolder(session, options.migration);
       throw new UsageError(
-        `migration ${options.migration} is locked by ${who ? `dmskit pid ${who[1]} on ${who[2]}` : `backend ${holder?.pid ?? '?'}`} since ${holder?.backend_start?.toISOString() ?? '?'}`,
+        `migration ${options.migration} is locked by ${holder?.who ?? 'a session'} since ${holder?.since ?? '?'}`,
       );
     }
     const pid = ((await session.query('SELECT pg_backend_pid() AS pid')).rows[0] as { pid: number }).pid;

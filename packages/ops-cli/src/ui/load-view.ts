@@ -13,35 +13,39 @@ function eta(ms: number | null): string {
 }
 
 /** What a table line says after its name: state, rows against the estimate, percent, rate, ETA. */
-function tableLoadDetail(t: TableLoad): string {
+function tableLoadDetail(t: TableLoad, stopped: boolean): string {
   if (t.state === 'waiting')
     return `waiting (${t.estimatedRows < 0 ? '?' : `~${formatCount(t.estimatedRows)}`} rows, ${formatBytes(t.relationBytes)})`;
   if (t.state === 'done')
     return `${formatCount(t.rows)} rows, ${formatBytes(t.bytes)} in ${formatDuration(t.ms)} (${rate(t.rows, t.ms)})`;
   const of = t.estimatedRows > 0 ? ` of ~${formatCount(t.estimatedRows)}` : '';
   const pct = t.estimatedRows > 0 ? ` ${Math.min(99, Math.floor((100 * t.rows) / t.estimatedRows))}%` : '';
-  return `${formatCount(t.rows)}${of} rows${pct}, ${rate(t.rows, t.ms)}, ${eta(t.etaMs)}`;
+  return `${formatCount(t.rows)}${of} rows${pct}, ${stopped ? 'stopped' : `${rate(t.rows, t.ms)}, ${eta(t.etaMs)}`}`;
 }
 
 /**
  * One line of a table: its name, then state, rows against the estimate, percent, rate, ETA or time
- * taken. With `width`, a long name is shortened in its middle so that the figures stay whole.
+ * taken. With `width`, a long name is shortened in its middle so that the figures stay whole. `stopped`:
+ * the load's run is gone (an ETA would be a lie): rows as saved, no rate, no ETA.
  */
-export function tableLoadLine(t: TableLoad, width?: number): string {
-  const detail = tableLoadDetail(t);
+export function tableLoadLine(t: TableLoad, width?: number, stopped = false): string {
+  const detail = tableLoadDetail(t, stopped);
   let name = displayName(t);
   if (width !== undefined && name.length + 2 + detail.length > width)
     name = cliTruncate(name, Math.max(12, width - 2 - detail.length), { position: 'middle' });
   return `${name}: ${detail}`;
 }
 
-/** The load's first line: percent, rows, bytes, rate, ETA, tables done, workers (fits 100 columns). */
-export function loadSummaryLine(f: LoadFigures): string {
+/**
+ * The load's first line: percent, rows, bytes, rate, ETA, tables done, workers (fits 100 columns).
+ * `stopped`: the load's run is gone: no rate, no ETA.
+ */
+export function loadSummaryLine(f: LoadFigures, stopped = false): string {
   const pct = Math.floor(f.fraction * 100);
-  const mbps = f.elapsedMs > 0 ? ` at ${formatBytes((f.bytes * 1000) / f.elapsedMs)}/s` : '';
+  const mbps = f.elapsedMs > 0 && !stopped ? ` at ${formatBytes((f.bytes * 1000) / f.elapsedMs)}/s` : '';
   const done = f.tables.filter((t) => t.state === 'done').length;
   return `full load ${pct}%: ${formatCount(f.rows)} rows, ${formatBytes(f.bytes)}${mbps}, ${
-    f.fraction >= 1 ? `done in ${formatDuration(f.elapsedMs)}` : eta(f.etaMs)
+    f.fraction >= 1 ? `done in ${formatDuration(f.elapsedMs)}` : stopped ? 'stopped' : eta(f.etaMs)
   }; ${done}/${f.tables.length} tables, ${f.jobs} workers`;
 }
 

@@ -1,0 +1,131 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDmskit } from '../helpers/cli.js';
+import { startMigration, type TestMigration } from '../helpers/migration.js';
+import { type LocalServer, query, startServer } from '../helpers/servers.js';
+import { inTerminal } from '../helpers/terminal.js';
+
+// Interruptions as people cause them, in a real terminal (tmux): a window closed under a running
+// command, Ctrl-C typed into it. What is said about the source afterwards is read back from it.
+
+const SCHEMA = `
+CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL);
+INSERT INTO accounts SELECT g, 100 FROM generate_series(1, 500) g;`;
+
+async function readOnlySetting(url: string): Promise<string | null> {
+  const rows = await query<{ v: string | null }>(
+    url,
+    `SELECT (SELECT s FROM unnest(setconfig) s WHERE s LIKE 'default_transaction_read_only=%') AS v
+       FROM pg_db_role_setting WHERE setrole = 0 AND setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+  );
+  return rows[0]?.v ?? null;
+}
+
+describe('a terminal closed or interrupted under a running command', () => {
+  let source: LocalServer;
+  let target: LocalServer;
+  let dir: string;
+
+  beforeAll(async () => {
+    [source, target] = await Promise.all([
+      startServer('source', { logical: true }),
+      startServer('target', { logical: true }),
+    ]);
+    dir = await mkdtemp(path.join(tmpdir(), 'dmskit-terminal-test-'));
+  });
+
+  afterAll(async () => {
+    await Promise.all([source?.stop(), target?.stop()]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const redirectStderr of [false, true]) {
+    it(`cutover at the fence, its terminal closed${redirectStderr ? ' (stderr redirected to a file)' : ''}: the fence is released within seconds, no abort, status says so`, async () => {
+      const m: TestMigration = await startMigration(source, target, dir, { schema: SCHEMA });
+      const term = await inTerminal(['cutover', ...m.args], {
+        env: { DMSKIT_FAULT: 'pause:fence' },
+        redirectStderr,
+      });
+      try {
+        await term.waitFor(/paused at fence/);
+        expect(await readOnlySetting(m.sourceUrl)).toBe('default_transaction_read_only=on');
+        term.close();
+        const done = await term.exit(30_000);
+        expect(done.signal, await term.stderr()).toBeNull();
+        expect(done.code).toBe(130);
+        expect(done.ms).toBeLessThan(10_000);
+        expect(await term.stderr()).not.toMatch(/Assertion failed|internal error/);
+        // Read back on the server, not taken from dmskit's word.
+        expect(await readOnlySetting(m.sourceUrl)).toBeNull();
+        await query(m.sourceUrl, 'UPDATE accounts SET balance = balance + 1 WHERE id = 1');
+        const status = await runDmskit(['status', ...m.args]);
+        expect(status.stdout).not.toMatch(/is fenced since/);
+        expect(status.stdout).toMatch(/replicat|lag/);
+      } finally {
+        await term.dispose();
+      }
+    });
+  }
+
+  it('cutover killed at the fence (SIGKILL): status reads the fence back and names the dead run; rollback releases it', async () => {
+    const m = await startMigration(source, target, dir, { schema: SCHEMA });
+    const killed = await runDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: 'kill:fence' } });
+    expect(killed.code).toBeNull();
+    const status = await runDmskit(['status', ...m.args]);
+    expect(status.code, status.stdout + status.stderr).toBe(1);
+    expect(status.stdout).toMatch(
+      /problem: the source is fenced since \S+ \(read back: default_transaction_read_only of \w+ is on\) by a cutover that is no longer running: dmskit rollback/,
+    );
+    expect(status.stdout).toMatch(/is no longer running/);
+    const rolled = await runDmskit(['rollback', ...m.args]);
+    expect(rolled.code, rolled.stderr).toBe(0);
+    expect(await readOnlySetting(m.sourceUrl)).toBeNull();
+    const after = await runDmskit(['status', ...m.args]);
+    expect(after.stdout).not.toMatch(/fenced since/);
+  });
+
+  it('start killed during the full load: status says interrupted (no ETA) and which command goes on; start continues', async () => {
+    const m = await startMigration(source, target, dir, { schema: SCHEMA }).catch(() => undefined);
+    expect(m).toBeDefined();
+    // A second migration of its own, killed as the full load begins.
+    const { prepareMigration } = await import('../helpers/migration.js');
+    const k = await prepareMigration(source, target, dir, { schema: SCHEMA });
+    const killed = await runDmskit(['start', ...k.args], { env: { DMSKIT_FAULT: 'kill:start:ddl-capture' } });
+    expect(killed.code).toBeNull();
+    const status = await runDmskit(['status', ...k.args]);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(
+      /problem: interrupted .*is no longer running\): dmskit start continues it, dmskit abandon removes what it created/,
+    );
+    expect(status.stdout).not.toMatch(/ETA/);
+    const again = await runDmskit(['start', ...k.args]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/continued an interrupted start/);
+  });
+
+  it('rehearse on its own servers, Ctrl-C typed during CDC: prompt back in under 5 s, a true message, no server or folder left', async () => {
+    const out = path.join(dir, 'rehearsal');
+    const term = await inTerminal(['rehearse', '--scale', '0.05', '--cdc-seconds', '120', '-o', out]);
+    try {
+      await term.waitFor(/CDC: replicating live changes/, 120_000);
+      // The rehearsal's own servers' folders (this test's servers are in folders named by its pid).
+      const theirs = async () =>
+        (await readdir(tmpdir())).filter(
+          (n) => /^dmskit-(source|target)-/.test(n) && !n.includes(`-${process.pid}-`),
+        );
+      const before = await theirs();
+      expect(before.length).toBeGreaterThanOrEqual(2);
+      term.keys('C-c');
+      const done = await term.exit(30_000);
+      expect(done.code, term.screen()).toBe(130);
+      expect(done.ms).toBeLessThan(5000);
+      expect(term.screen()).toMatch(/dmskit: interrupted by SIGINT/);
+      expect(term.screen()).not.toMatch(/could not remove|run by hand/);
+      expect((await theirs()).filter((n) => before.includes(n))).toEqual([]);
+    } finally {
+      await term.dispose();
+    }
+  });
+});
