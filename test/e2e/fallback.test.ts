@@ -96,6 +96,47 @@ describe('fall back after the cutover', () => {
     }
   }
 
+  it('a second attempt after a rollback after ready: abandon finds everything by name on both servers, start --reload-target, cutover again loses nothing', async () => {
+    const { m, onTarget } = await cutOver();
+    const rb = await runDmskit(['rollback', ...m.args]);
+    expect(rb.code, rb.stderr).toBe(0);
+    await fellBackWithoutLoss(m, onTarget);
+    // What a user tries first is answered with the way on.
+    for (const command of ['cutover', 'start']) {
+      const tried = await runDmskit([command, ...m.args]);
+      expect(tried.code, tried.stderr).toBe(2);
+      expect(tried.stderr).toMatch(
+        /was rolled back to the old source: to try again, run dmskit abandon .*then dmskit start --reload-target/,
+      );
+    }
+    // The records lost too (a new state folder): abandon still finds everything by name.
+    const moved = m.args.map((a) => (a === m.stateDir ? `${m.stateDir}-new` : a));
+    const abandoned = await runDmskit(['abandon', ...moved]);
+    expect(abandoned.code, abandoned.stderr + abandoned.stdout).toBe(0);
+    expect(abandoned.stdout).toMatch(/removed .*fence or guard trigger\(s\) on the target/);
+    expect(abandoned.stdout).toMatch(/removed the read-only fence .* on the target/);
+    await expectNoReplicationObjects(m.sourceUrl, m.targetUrl);
+    for (const url of [m.sourceUrl, m.targetUrl])
+      expect(await query(url, "SELECT nspname FROM pg_namespace WHERE nspname = 'dmskit'")).toEqual([]);
+    await query(m.targetUrl, 'INSERT INTO events (what) VALUES (NULL)'); // the target takes writes again
+    const plain = await runDmskit(['start', ...moved]);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toMatch(/already has table/);
+    const onSource = startHistoryWriter(m.sourceUrl, { firstOp: 2_000_000 });
+    await until('writes on the source', async () => onSource.ok.length > 20);
+    const reload = await runDmskit(['start', '--reload-target', ...moved]);
+    expect(reload.code, reload.stderr).toBe(0);
+    expect(reload.stderr).toMatch(/--reload-target: emptied \d+ table\(s\) on the target .*public\.accounts/);
+    const again = await runDmskit(['cutover', ...moved]);
+    expect(again.code, again.stderr).toBe(0);
+    await onSource.stop();
+    const check = await checkHistory(m.targetUrl, onSource);
+    expect({ lost: check.lost, duplicated: check.duplicated }).toEqual({ lost: [], duplicated: [] });
+    expect(await query(m.targetUrl, 'SELECT count(*)::int AS n FROM events WHERE what IS NULL')).toEqual([
+      { n: 0 },
+    ]);
+  });
+
   it('rollback after ready: every write acknowledged on the target is on the old source, which takes writes again', async () => {
     const { m, onTarget } = await cutOver();
     const status = await runDmskit(['status', ...m.args]);

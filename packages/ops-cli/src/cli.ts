@@ -246,6 +246,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       'DMS: where CDC stops (server_time:2026-11-22T12:00:00 or commit_time:...)',
     )
     .addOption(jobsOption())
+    .option(
+      '--reload-target',
+      'native: the target holds an earlier copy of the tables in scope (a second attempt after a rollback and dmskit abandon): empty them (they are named first) and load them again',
+    )
     .option('--state-dir <dir>', 'folder of the state and lock files', '.dmskit')
     .action(async (opts) => {
       if (opts.engine === 'native') {

@@ -3,6 +3,7 @@ import { ExternalError, nativeObjectNames } from '@dmskit/shared';
 import { closeQuietly, openConnection } from '@dmskit/validation';
 import { dmsSlotStore, dmsWatermarkStore, dropRecordedSlot } from '../dms/slot.js';
 import { dropCreatedObjects } from '../native/objects.js';
+import { migrationObjectNames, sweepServer } from '../native/sweep.js';
 import type { CommandOutcome } from '../outcome.js';
 import { endFallback, fallbackNames } from '../runbook/fallback.js';
 import { releaseFence, releaseSql } from '../runbook/fence.js';
@@ -24,10 +25,11 @@ export interface AbandonOptions {
 }
 
 /**
- * `dmskit abandon`: removes everything a migration created on both servers, as its state files record it
- * (never guessed from a name): the cutover's fence (released and read back), the subscription, the slot,
- * the publications, the watermark tables and the fall-back path. The target's tables and rows are kept. With `--dry-run`, it
- * prints what it would remove and connects nowhere.
+ * `dmskit abandon`: removes everything a migration created on both servers: first as its state files record
+ * it (the cutover's fence and a fall back's fence on the target, released and read back; the subscription,
+ * slot, publications, watermark tables, the fall-back path), then by name on both servers
+ * ({@link sweepServer}: what lost or stale records, or servers recreated since, left). The target's tables
+ * and rows are kept. With `--dry-run`, it prints what it would remove and connects nowhere.
  * @returns exit code 0 when everything is gone
  * @throws ExternalError (exit 2) listing the SQL of what could not be removed
  */
@@ -45,12 +47,19 @@ export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
     slotStore.load(),
     watermarkStore.load(),
   ]);
+  const fallbackStore = fileStateStore(paths.fallback);
+  const back = await fallbackStore.load();
   const fence = cutover?.fence && !cutover.fenceReleased ? cutover.fence : undefined;
+  // A fall back (rollback after ready) fenced the target: its own record says how to release it.
+  const backFence = back?.fence && !back.fenceReleased ? back.fence : undefined;
   const created = start?.created;
   const path = cutover?.fallback && !cutover.fallback.endedAt ? cutover.fallback : undefined;
   const names = fallbackNames(nativeObjectNames(config));
   const plan = [
     ...(fence ? [`source: release the ${fence.method} fence: ${releaseSql(fence).join(' ')}`] : []),
+    ...(backFence
+      ? [`target: release the fall back's ${backFence.method} fence: ${releaseSql(backFence).join(' ')}`]
+      : []),
     ...(created?.subscription || start?.intent === 'subscription'
       ? [`target: DROP SUBSCRIPTION ${start!.names.subscription}`]
       : []),
@@ -75,14 +84,17 @@ export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
         ]
       : []),
   ];
-  if (o.dryRun || plan.length === 0) {
+  const sweep = `on both servers, whatever the records say: every object named ${migrationObjectNames(config).prefix}* (subscriptions, slots, publications, event triggers, fence and guard triggers, dmskit tables and functions), and a read-only fence where its trigger is found`;
+  if (o.dryRun) {
     process.stdout.write(
-      plan.length
-        ? `dmskit abandon of ${config.name} (${config.environment}) would:\n${plan.map((p) => `  ${p}`).join('\n')}\n`
-        : `nothing recorded for ${config.name} (${config.environment}) in ${cutoverFile}, ${startStore.location}, ${slotStore.location} or ${watermarkStore.location}: nothing to remove\n`,
+      `dmskit abandon of ${config.name} (${config.environment}) would:\n${[...plan, sweep].map((p) => `  ${p}`).join('\n')}\n`,
     );
     return { exitCode: 0 };
   }
+  if (plan.length === 0)
+    process.stdout.write(
+      `nothing recorded for ${config.name} (${config.environment}) in ${paths.dir}: looking for its objects on the servers by name\n`,
+    );
   const sourceUrl = sourceUrlOf(config, o.sourceUrl);
   const lock = await lockMigration({
     source: sourceUrl,
@@ -101,6 +113,22 @@ export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
         cutover.status = 'rolled-back';
         await cutoverStore.save(cutover);
         process.stdout.write(`fence released: ${readBack}\n`);
+      }
+    }
+    if (backFence && back) {
+      if (!o.targetUrl)
+        left.push(`the target is fenced by a fall back (${backFence.method}): run abandon with --target-url`);
+      else {
+        const readBack = await releaseFence(targetUrlOf(o.targetUrl), backFence).catch((e: Error) => {
+          left.push(e.message);
+          return undefined;
+        });
+        if (readBack) {
+          back.fenceReleased = { at: new Date().toISOString(), readBack };
+          back.status = 'rolled-back';
+          await fallbackStore.save(back);
+          process.stdout.write(`the target's fence released: ${readBack}\n`);
+        }
       }
     }
     if (path && cutover) {
@@ -165,11 +193,26 @@ export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
       left.push(...cleanup.left);
       await startStore.save(start);
     }
+    // Then by name, on both servers: what records lost, or records of servers since recreated, left.
+    const sides: ['source' | 'target', string][] = [
+      ...(o.targetUrl ? ([['target', targetUrlOf(o.targetUrl)]] as ['target', string][]) : []),
+      ['source', sourceUrl],
+    ];
+    for (const [side, url] of sides) {
+      const swept = await sweepServer(url, side, config).catch((e: Error) => ({
+        removed: [] as string[],
+        left: [`${side}: not reachable (${e.message}); run abandon again`],
+      }));
+      for (const r of swept.removed) process.stdout.write(`removed ${r}\n`);
+      left.push(...swept.left);
+    }
     if (left.length)
       throw new ExternalError(`abandon could not remove everything; run by hand: ${left.join(' ')}`);
-    await Promise.all([rm(cutoverFile, { force: true }), rm(startStore.location, { force: true })]);
+    await Promise.all(
+      [cutoverFile, startStore.location, fallbackStore.location].map((f) => rm(f, { force: true })),
+    );
     process.stdout.write(
-      `${config.name} (${config.environment}) abandoned: nothing of it is left on the servers; the target's tables and rows are kept\n`,
+      `${config.name} (${config.environment}) abandoned: nothing of it is left on the ${o.targetUrl ? 'servers' : 'source (give --target-url to look on the target too)'}; the target's tables and rows are kept (dmskit start --reload-target loads them again)\n`,
     );
     return { exitCode: 0 };
   } finally {

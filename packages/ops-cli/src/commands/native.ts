@@ -6,6 +6,7 @@ import { transformationsNotReplicated } from '../native/not-replicated.js';
 import type { NativeStartState } from '../native/start-state.js';
 import { applyErrorFix, lastApplyError, replicationStatus } from '../native/status.js';
 import type { CommandOutcome } from '../outcome.js';
+import { secondAttemptAdvice } from '../runbook/cutover.js';
 import { fallbackHealth, fallbackNames } from '../runbook/fallback.js';
 import { lockMigration } from '../runbook/lock.js';
 import { fileStateStore, type StateStore } from '../runbook/state.js';
@@ -27,6 +28,8 @@ interface NativeOptions {
   readonly json?: boolean;
   readonly stateDir?: string;
   readonly jobs?: number;
+  /** `start --reload-target`: empty the target's earlier copy of the tables in scope and load them again. */
+  readonly reloadTarget?: boolean;
 }
 
 /** The start state file of a migration (`<state dir>/start-<name>-<environment>.json`). */
@@ -66,6 +69,9 @@ export async function nativeStart(o: NativeOptions): Promise<CommandOutcome> {
       `no --config: using ${o.config} (${config.name}), whose selection rules migrate ${config.task.tableMappings.map((r) => `${r.action} ${r.schema}.${r.table}`).join(', ')}\n`,
     );
   const store = startStateStore(statePaths(o, config).start);
+  const forward = await fileStateStore(statePaths(o, config).cutover).load();
+  if (forward?.status === 'rolled-back' && forward.readyAt)
+    throw new UsageError(secondAttemptAdvice(forward));
   const sourceUrl = sourceUrlOf(config, o.sourceUrl);
   const lock = await lockMigration({
     source: sourceUrl,
@@ -89,6 +95,7 @@ export async function nativeStart(o: NativeOptions): Promise<CommandOutcome> {
           store,
           signal,
           ...(o.jobs ? { jobs: o.jobs } : {}),
+          ...(o.reloadTarget ? { reloadTarget: true } : {}),
         }),
       {
         what: 'the start was stopped and what it created removed',

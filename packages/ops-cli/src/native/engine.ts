@@ -1,6 +1,7 @@
 import {
   DMSKIT_SCHEMA,
   DmskitError,
+  displayName,
   ExternalError,
   type MigrationConfig,
   nativeObjectNames,
@@ -166,6 +167,11 @@ export async function startNativeMigration(options: {
   beforeReplication?: () => void;
   /** Full-load workers and post-data jobs. @default config.fullLoad.jobs, else {@link defaultJobs} */
   jobs?: number;
+  /**
+   * The target holds an earlier copy of tables in scope (a second attempt after a rollback and `dmskit
+   * abandon`): they are named, emptied (TRUNCATE) and loaded again, their schema objects kept.
+   */
+  reloadTarget?: boolean;
   signal?: AbortSignal;
 }): Promise<NativeStart> {
   const { config, source, target, progress, signal } = options;
@@ -199,7 +205,16 @@ export async function startNativeMigration(options: {
     progress.info(
       `continuing the start begun ${state.startedAt} (done: ${Object.keys(state.steps).join(', ')})`,
     );
-  else await assertTargetEmpty(target, tables, where.target);
+  else if (options.reloadTarget) {
+    const emptied = await emptyTargetCopy(target, tables, names, where.target);
+    if (emptied.length) {
+      progress.info(
+        `--reload-target: emptied ${emptied.length} table(s) on the target to load them again: ${emptied.join(', ')}; their schema is kept (the preconditions of the cutover compare it with the source's)`,
+      );
+      // The earlier copy's schema stays: its tables, keys, indexes and the objects they use.
+      state.steps['pre-data'] = new Date().toISOString();
+    }
+  } else await assertTargetEmpty(target, tables, where.target);
   signal?.throwIfAborted();
 
   const step = async <T>(name: NativeStartStep, run: () => Promise<T>): Promise<T | undefined> => {
@@ -465,6 +480,57 @@ export async function cleanupAfterFailure(
   return new ExternalError(`start failed: ${(error as Error)?.message ?? String(error)}${what}`, {
     cause: error,
   });
+}
+
+/**
+ * `start --reload-target`: the target's earlier copy of the tables in scope, emptied in one TRUNCATE
+ * (rolled back whole if any table cannot be). Refused while anything of an earlier run of this migration
+ * is still on the target (a fence, a guard, a subscription): `dmskit abandon` removes it first.
+ * @returns the tables emptied (qualified names)
+ * @throws UsageError naming what is left, or a table that cannot be emptied (a foreign key from outside the scope)
+ */
+async function emptyTargetCopy(
+  target: pg.Client,
+  tables: readonly TableInfo[],
+  names: NativeNames,
+  where: string,
+): Promise<string[]> {
+  const { rows: leftOver } = await target.query(
+    `SELECT 'trigger ' || tgname AS what FROM pg_trigger WHERE tgname = ANY($1::text[])
+     UNION SELECT 'subscription ' || subname FROM pg_subscription WHERE subname = $2
+     UNION SELECT 'the read-only fence' FROM pg_db_role_setting rs, unnest(rs.setconfig) s
+      WHERE rs.setrole = 0 AND s = 'default_transaction_read_only=on'
+        AND rs.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    [[names.targetGuard, names.fenceTrigger], names.subscription],
+  );
+  if (leftOver.length)
+    throw new UsageError(
+      `--reload-target: the target ${where} still has ${(leftOver as { what: string }[]).map((r) => r.what).join(', ')} of an earlier run: run dmskit abandon with --target-url first`,
+    );
+  const { rows } = await target.query(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS name, n.nspname AS schema, c.relname AS table FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+      ORDER BY 1`,
+    [tables.map((t) => t.schema), tables.map((t) => t.table)],
+  );
+  const found = rows as { name: string; schema: string; table: string }[];
+  const present = found.map((r) => r.name);
+  if (!present.length) return [];
+  if (present.length < tables.length) {
+    const there = new Set(found.map((r) => `${r.schema}\u0000${r.table}`));
+    const missing = tables.filter((t) => !there.has(`${t.schema}\u0000${t.table}`)).map(displayName);
+    throw new UsageError(
+      `--reload-target: the target ${where} holds ${present.length} of the ${tables.length} tables in scope (missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}): a reload needs the earlier copy whole; migrate into an empty database instead`,
+    );
+  }
+  try {
+    await target.query(`TRUNCATE ${present.join(', ')}`);
+  } catch (error) {
+    throw new UsageError(
+      `--reload-target: cannot empty ${present.join(', ')} on the target ${where}: ${(error as Error).message}`,
+    );
+  }
+  return present;
 }
 
 async function watermarkTableInfo(source: pg.Client, table: string): Promise<TableInfo | undefined> {

@@ -110,11 +110,21 @@ function startingState(previous: CutoverState | undefined, options: CutoverOptio
       );
     return previous;
   }
+  if (previous.status === 'rolled-back' && previous.readyAt)
+    throw new UsageError(secondAttemptAdvice(previous));
   if (previous.fence && !previous.fenceReleased)
     throw new UsageError(
       `the last cutover of ${previous.migration} (${previous.status}) left the source fenced (${previous.fence.method}): run dmskit rollback first`,
     );
   return newState(options);
+}
+
+/**
+ * What to do after a cutover that reached ready and was rolled back (fell back to the old source): the
+ * target's copy is behind and replication is gone, so a second attempt starts over on the same target.
+ */
+export function secondAttemptAdvice(state: Pick<CutoverState, 'migration' | 'readyAt'>): string {
+  return `the cutover of ${state.migration} reached ready at ${state.readyAt} and was rolled back to the old source: to try again, run dmskit abandon (with --target-url: it removes everything of the migration from both servers), then dmskit start --reload-target (loads the target's tables again), then dmskit cutover`;
 }
 
 /**
