@@ -129,3 +129,40 @@ describe('a terminal closed or interrupted under a running command', () => {
     }
   });
 });
+
+describe('servers destroyed and made again at the same address', () => {
+  it('start refuses the records of the old servers naming both, abandon drops them, start then runs', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-recreated-'));
+    let source = await startServer('source', { logical: true });
+    let target = await startServer('target', { logical: true });
+    try {
+      const m = await startMigration(source, target, dir, { schema: SCHEMA, database: 'shop' });
+      // Both servers destroyed (data folders removed) and made again: same ports, same password.
+      const [oldSource, oldTarget] = [source, target];
+      await Promise.all([oldSource.stop(), oldTarget.stop()]);
+      source = await startServer('source', { logical: true, sameAs: oldSource });
+      target = await startServer('target', { logical: true, sameAs: oldTarget });
+      await query(source.url, 'CREATE DATABASE shop');
+      await query(target.url, 'CREATE DATABASE shop');
+      await query(m.sourceUrl, SCHEMA);
+      for (const command of ['start', 'cutover']) {
+        const refused = await runDmskit([command, ...m.args]);
+        expect(refused.code, refused.stderr).toBe(2);
+        expect(refused.stderr).toMatch(
+          /was made on other servers: the source 127\.0\.0\.1:\d+\/shop was system \d+, database OID \d+ and is system \d+, database OID \d+; the target .* run dmskit abandon/,
+        );
+      }
+      const abandoned = await runDmskit(['abandon', ...m.args]);
+      expect(abandoned.code, abandoned.stderr).toBe(0);
+      expect(abandoned.stdout).toMatch(/record is of other servers .*dropped, not applied/);
+      const started = await runDmskit(['start', ...m.args]);
+      expect(started.code, started.stderr).toBe(0);
+      expect(started.stdout).not.toMatch(/continued an interrupted start/);
+      expect(await query(m.targetUrl, 'SELECT count(*)::int AS n FROM accounts')).toEqual([{ n: 500 }]);
+      await runDmskit(['abandon', ...m.args]);
+    } finally {
+      await Promise.all([source.stop(), target.stop()]);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

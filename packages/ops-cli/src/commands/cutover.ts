@@ -27,6 +27,7 @@ import {
 import type { CutoverEngine } from '../runbook/engine.js';
 import { endFallback, fallbackEngine, fallbackNames, waitForFallback } from '../runbook/fallback.js';
 import { fenceGap, fenceLimits, releaseFence, releaseSql } from '../runbook/fence.js';
+import { assertSameServers, type MigrationServers, serverIdentity } from '../runbook/identity.js';
 import { lockMigration } from '../runbook/lock.js';
 import { validationRecordFile } from '../runbook/scope.js';
 import { type CutoverState, fileStateStore } from '../runbook/state.js';
@@ -300,9 +301,25 @@ async function session(o: Omit<CutoverCommandOptions, 'dryRun'>, needTarget: boo
     source = await openConnection(sourceUrl, 'source', { applicationName: 'dmskit-control' });
     await source.query('SET default_transaction_read_only = off');
     if (targetUrl) target = await openConnection(targetUrl, 'target', { applicationName: 'dmskit-control' });
+    const servers = target
+      ? { source: await serverIdentity(source), target: await serverIdentity(target) }
+      : undefined;
+    if (servers && targetUrl) {
+      // Records of servers since recreated at the same address are refused, never applied to these.
+      const where = { source: describeConnection(sourceUrl), target: describeConnection(targetUrl) };
+      const records: [string, { servers?: MigrationServers } | undefined][] = [
+        [`the cutover state ${paths.cutover}`, await fileStateStore(paths.cutover).load()],
+        [`the fall-back state ${paths.fallback}`, await fileStateStore(paths.fallback).load()],
+        [
+          `the start state ${paths.start}`,
+          o.engine === 'native' ? await startStateStore(paths.start).load() : undefined,
+        ],
+      ];
+      for (const [what, record] of records) assertSameServers(what, record?.servers, servers, where);
+    }
     const owned = o.engine === 'native' ? await ownedObjects(paths.start) : undefined;
     const engine = await engineFor(o.engine, config, source, target, owned);
-    return { config, stateFile, sourceUrl, targetUrl, source, target, engine, lock, close };
+    return { config, stateFile, sourceUrl, targetUrl, source, target, engine, lock, close, servers };
   } catch (error) {
     await close();
     throw error;
@@ -343,6 +360,7 @@ export async function cutover(
     const result = await withInterrupts(
       (signal) =>
         runCutover({
+          ...(s.servers ? { servers: s.servers } : {}),
           source: s.sourceUrl,
           target: s.targetUrl!,
           sourceControl: s.source,
@@ -424,6 +442,7 @@ async function fallBack(
     (signal) =>
       runCutover({
         ...settings,
+        ...(s.servers ? { servers: s.servers } : {}),
         source: s.targetUrl!,
         target: s.sourceUrl,
         sourceControl: s.target!,

@@ -22,6 +22,7 @@ import {
 } from '../rehearsal/checks.js';
 import type { CutoverEngine, ReplicationHealth, ReplicationReadiness } from '../runbook/engine.js';
 import { faultPoint } from '../runbook/faults.js';
+import { assertSameServers, serverIdentity } from '../runbook/identity.js';
 import { slotHealth } from '../runbook/slot-health.js';
 import { memoryStateStore, type StateStore } from '../runbook/state.js';
 import { ensureWatermarkTable, watermarkTableName } from '../runbook/watermark.js';
@@ -187,7 +188,10 @@ export async function startNativeMigration(options: {
     throw new UsageError(
       `${store.location} holds the start of ${previous.migration} from ${previous.source} to ${previous.target}, not ${where.source} to ${where.target}: run dmskit abandon with those servers, or move the file away`,
     );
+  const servers = { source: await serverIdentity(source), target: await serverIdentity(target) };
+  assertSameServers(`the start state ${store.location}`, previous?.servers, servers, where);
   const state = previous ?? newStartState(migration, where.source, where.target, nativeStartNames(names));
+  state.servers ??= servers;
   const resumed = Object.keys(state.steps).length > 0;
   const [sourceFacts, targetFacts] = await Promise.all([serverFacts(source), serverFacts(target)]);
   assertReplicable(sourceFacts, targetFacts, where);

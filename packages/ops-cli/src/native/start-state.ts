@@ -1,5 +1,6 @@
 import type { LoadFigures } from '../fullload/copy.js';
 import type { FullLoadResult } from '../fullload/run.js';
+import type { MigrationServers } from '../runbook/identity.js';
 
 /** The steps of `dmskit start --engine native`, in order; each is recorded when done. */
 export const NATIVE_START_STEPS = [
@@ -26,6 +27,8 @@ export interface NativeStartState {
   readonly source: string;
   readonly target: string;
   readonly startedAt: string;
+  /** Which servers and databases, beyond their address (a server recreated at the same address differs). */
+  servers?: MigrationServers;
   /** The names this start uses (from the config), so a cleanup knows what an unfinished step created. */
   readonly names: {
     readonly publications: readonly string[];

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type { CutoverEngine } from './engine.js';
 import type { FallbackNames } from './fallback.js';
 import type { FenceRecord } from './fence.js';
+import type { MigrationServers } from './identity.js';
 import type { ValidationRecordStore } from './scope.js';
 import type { SequenceCopy } from './sequences.js';
 import type { CutoverStep, StateStore } from './state.js';
@@ -76,6 +77,8 @@ export interface CutoverSettings {
   readonly transformations?: readonly TransformationRule[];
   /** `name/environment`, in the state file and messages. */
   readonly migration: string;
+  /** The identities of both servers, recorded in a new state (the command checks a resumed one). */
+  readonly servers?: MigrationServers;
   /** Tables accepted without a replica identity (`cutover.insertOnlyTables`). @default [] */
   readonly insertOnlyTables?: readonly { readonly schema: string; readonly table: string }[];
   /**

@@ -91,6 +91,7 @@ function newState(options: CutoverOptions): CutoverState {
     engine: options.engine.name,
     status: 'in-progress',
     startedAt: new Date().toISOString(),
+    ...(options.servers ? { servers: options.servers } : {}),
     steps: {},
   };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { UsageError } from '@dmskit/shared';
 import type { FallbackRecord } from './fallback.js';
 import type { FenceRecord } from './fence.js';
+import type { MigrationServers } from './identity.js';
 
 /**
  * The steps of the cutover runbook, in the order of `cutover.finalValidation: 'before-ready'`; with
@@ -34,6 +35,8 @@ export interface CutoverState {
   readonly engine: 'native' | 'dms';
   status: 'in-progress' | 'ready' | 'failed' | 'rolled-back';
   startedAt: string;
+  /** Which servers and databases, beyond their address (a server recreated at the same address differs). */
+  servers?: MigrationServers;
   /** The step begun last (saved before it changes anything). */
   current?: CutoverStep;
   /** When writes first stopped (ISO); the window runs from here, across a resume too. */

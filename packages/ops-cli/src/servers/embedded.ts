@@ -35,6 +35,10 @@ export interface EmbeddedServerOptions {
   readonly logical?: boolean;
   /** Extra `name=value` server settings. */
   readonly settings?: Readonly<Record<string, string | number>>;
+  /** The port (a server made again at the same address). @default a free one */
+  readonly port?: number;
+  /** The password of `postgres`. @default a random one */
+  readonly password?: string;
 }
 
 /** A free TCP port on 127.0.0.1 (the OS picks it). */
@@ -132,8 +136,8 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   const parent = await ownedTempDir(options.name);
   await chmod(parent, 0o755); // the postgres user must reach its data directory below a root-owned folder
   const databaseDir = path.join(parent, 'data');
-  const port = await freePort();
-  const password = randomBytes(12).toString('hex');
+  const port = options.port ?? (await freePort());
+  const password = options.password ?? randomBytes(12).toString('hex');
   registerSecret(password);
   const settings: Record<string, string | number> = {
     listen_addresses: '127.0.0.1',
