@@ -2,7 +2,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDmskit } from '../helpers/cli.js';
+import pg from 'pg';
+import { runDmskit, startDmskit } from '../helpers/cli.js';
 import { startMigration, type TestMigration } from '../helpers/migration.js';
 import { type LocalServer, query, startServer } from '../helpers/servers.js';
 import { inTerminal } from '../helpers/terminal.js';
@@ -103,6 +104,38 @@ describe('a terminal closed or interrupted under a running command', () => {
     const again = await runDmskit(['start', ...k.args]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/continued an interrupted start/);
+  });
+
+  it("an open transaction in another database of the target holds the fall-back slot's creation: said with its pid, cancelled at SIGTERM, the source never fenced", async () => {
+    const m = await startMigration(source, target, dir, { schema: SCHEMA });
+    const blocker = new pg.Client({ connectionString: target.url });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      const [{ pid }] = (await blocker.query('SELECT pg_backend_pid() AS pid, txid_current()')).rows as {
+        pid: number;
+      }[];
+      const run = startDmskit(['cutover', ...m.args], { detached: true });
+      const line = await run.line(/waiting for transaction pid \d+ in database postgres/);
+      expect(line).toContain(`pid ${pid}`);
+      const t = Date.now();
+      run.signal('SIGTERM');
+      const done = await run.result;
+      expect(done.code, done.stderr).toBe(130);
+      expect(Date.now() - t).toBeLessThan(5000);
+      expect(done.stderr).not.toMatch(/fenced since|still fenced/);
+      expect(await readOnlySetting(m.sourceUrl)).toBeNull();
+      // Nothing of dmskit still waits on the target.
+      const waiting = await query(
+        target.url,
+        "SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_create_logical_replication_slot%' AND pid <> pg_backend_pid()",
+      );
+      expect(waiting).toEqual([]);
+    } finally {
+      await blocker.end();
+    }
+    const again = await runDmskit(['cutover', ...m.args]);
+    expect(again.code, again.stderr).toBe(0);
   });
 
   it('rehearse on its own servers, Ctrl-C typed during CDC: prompt back in under 5 s, a true message, no server or folder left', async () => {

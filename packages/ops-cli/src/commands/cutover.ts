@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   dmsSlotName,
@@ -327,6 +328,22 @@ async function session(o: Omit<CutoverCommandOptions, 'dryRun'>, needTarget: boo
 }
 
 /**
+ * What a cutover quit at once (a second Ctrl-C) leaves, from its state file as last saved (write-ahead:
+ * the fence's record is saved before the source changes): fenced, or not.
+ */
+function fenceLeftBehind(stateFile: string): string {
+  let state: CutoverState | undefined;
+  try {
+    state = JSON.parse(readFileSync(stateFile, 'utf8')) as CutoverState;
+  } catch {
+    state = undefined;
+  }
+  if (!state?.fence || state.fenceReleased)
+    return `the source was not fenced by this run; dmskit status shows the rest (state in ${stateFile})`;
+  return `the source may be fenced (${state.fence.method}, planned ${state.fence.since}): dmskit status reads it back, dmskit rollback releases it (state in ${stateFile})`;
+}
+
+/**
  * `dmskit cutover`: the cutover runbook against the real servers, locked to one run per migration and
  * resumable from its state file; or, with `--dry-run`, the steps it would run.
  * @returns exit code 0 when the target is ready and the final validation equal, 1 when it is ready but
@@ -378,7 +395,7 @@ export async function cutover(
         }),
       {
         what: 'the cutover was stopped',
-        leftBehind: () => `the source may still be fenced; run dmskit rollback (state in ${stateFile})`,
+        leftBehind: () => fenceLeftBehind(stateFile),
       },
     );
     const w = result.window;

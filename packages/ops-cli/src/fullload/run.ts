@@ -57,7 +57,10 @@ export async function fullLoad(options: {
   progress.phase(
     `full load: replication slot ${options.slot} with an exported snapshot, then ${options.jobs} worker(s) copying ${options.tables.length} table(s)`,
   );
-  const slot = await createSnapshotSlot(options.sourceUrl, options.slot, options.sourceMajor);
+  const slot = await createSnapshotSlot(options.sourceUrl, options.slot, options.sourceMajor, {
+    signal: options.signal,
+    say: (line) => progress.info(line),
+  });
   try {
     const tables = await describeCopyTables(options.source, options.tables);
     const chunks = planCopy(tables, {

@@ -149,6 +149,11 @@ const preconditions: Step = async (ctx) => {
       options.tables.map((t) => ({ ...t, hasReplicaIdentity: t.hasReplicaIdentity ?? true })),
       ctx.state.fallback,
       ctx.save,
+      {
+        server: options.target,
+        signal: options.signal,
+        say: (line) => options.onStep?.('preconditions', line),
+      },
     );
   }
   await openBeforeWindow(ctx);

@@ -3,6 +3,7 @@ import { type ConnectionInput, closeQuietly, openConnection, qualifiedName } fro
 import pg from 'pg';
 import { subscriptionHealth } from '../native/status.js';
 import { dropReplicationSlot, dropSubscription } from '../native/subscription.js';
+import { slotBlockers, withDeadline } from '../pg/waits.js';
 import { sleep } from '../util/time.js';
 import type { CutoverEngine } from './engine.js';
 import { type SlotHealth, slotHealth } from './slot-health.js';
@@ -68,8 +69,9 @@ export function fallbackNames(names: {
 /**
  * Before the window: checks that the target can publish (wal_level = logical: on Aurora,
  * `rds.logical_replication = 1`), creates the publications of the migrated tables and the watermark on the
- * target, and the slot, recording each in `record` before it is created. Idempotent.
- * @throws ExternalError when the target cannot be a publisher
+ * target, and the slot, recording each in `record` before it is created. Idempotent. The slot's creation
+ * waits for the target's running transactions: at most `wait.timeoutMs`, saying what it waits for.
+ * @throws ExternalError when the target cannot be a publisher, or the slot waited past its deadline
  */
 export async function prepareFallback(
   target: pg.Client,
@@ -77,6 +79,14 @@ export async function prepareFallback(
   tables: readonly (TableName & { hasReplicaIdentity: boolean })[],
   record: FallbackRecord,
   save: () => Promise<void>,
+  wait: {
+    /** The target, for a session that watches and cancels the slot's creation. */
+    server: ConnectionInput;
+    signal?: AbortSignal | undefined;
+    say?: (line: string) => void;
+    /** @default 60 s */
+    timeoutMs?: number;
+  },
 ): Promise<void> {
   const { rows } = await target.query("SELECT current_setting('wal_level') AS level");
   if ((rows[0] as { level: string }).level !== 'logical')
@@ -108,8 +118,23 @@ export async function prepareFallback(
   const { rowCount } = await target.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [
     names.slot,
   ]);
-  if (!rowCount)
-    await target.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [names.slot]);
+  if (rowCount) return;
+  // Creating a logical slot waits for every transaction running on the target, in any database: before
+  // the fence, under a deadline, cancelled at Ctrl-C, naming what it waits for.
+  const pid = ((await target.query('SELECT pg_backend_pid() AS pid')).rows[0] as { pid: number }).pid;
+  await withDeadline(
+    () => target.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [names.slot]),
+    {
+      pid,
+      server: wait.server,
+      side: 'target',
+      what: `creating the fall-back path's replication slot ${names.slot} on the target`,
+      timeoutMs: wait.timeoutMs ?? 60_000,
+      signal: wait.signal,
+      blockers: slotBlockers,
+      ...(wait.say ? { say: wait.say } : {}),
+    },
+  );
 }
 
 /**
