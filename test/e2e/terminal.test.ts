@@ -1,8 +1,8 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDmskit, startDmskit } from '../helpers/cli.js';
 import { startMigration, type TestMigration } from '../helpers/migration.js';
 import { type LocalServer, query, startServer } from '../helpers/servers.js';
@@ -136,6 +136,34 @@ describe('a terminal closed or interrupted under a running command', () => {
     }
     const again = await runDmskit(['cutover', ...m.args]);
     expect(again.code, again.stderr).toBe(0);
+  });
+
+  it("the source restarted (pg_ctl restart -m fast) during a rehearsal's CDC: it reconnects, says so, and goes through", async () => {
+    const db = 'shop_restart';
+    await query(source.url, `CREATE DATABASE ${db}`);
+    await query(target.url, `CREATE DATABASE ${db}`);
+    const run = startDmskit([
+      'rehearse',
+      '--source-url',
+      source.urlFor(db),
+      '--target-url',
+      target.urlFor(db),
+      '--scale',
+      '0.05',
+      '--cdc-seconds',
+      '8',
+      '--state-dir',
+      path.join(dir, 'restart-state'),
+      '-o',
+      path.join(dir, 'restart-out'),
+    ]);
+    await run.line(/CDC: replicating live changes/);
+    await source.restart('fast', { downMs: 1500 });
+    const done = await run.result;
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stderr).toMatch(/lost the connection to a server .*: reconnecting/);
+    expect(done.stderr).toMatch(/reconnected after [\d.]+ s/);
+    expect(done.stdout).toMatch(/EQUAL/i);
   });
 
   it('rehearse on its own servers, Ctrl-C typed during CDC: prompt back in under 5 s, a true message, no server or folder left', async () => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { DmskitError, redact } from '@dmskit/shared';
 import { main } from './cli.js';
+import { isConnectionLost } from './pg/reconnect.js';
 import { exitProcess, guardOutput } from './ui/hangup.js';
 
 /**
@@ -15,12 +16,7 @@ function serverFailure(error: unknown): string | undefined {
   const e = error as { message?: string; code?: string; severity?: string } | undefined;
   if (!e?.message) return undefined;
   if (e.severity && e.code) return `the server said: ${e.message} (SQLSTATE ${e.code})`;
-  if (['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(e.code ?? ''))
-    return `lost the connection to a server: ${e.message}`;
-  if (
-    /Connection terminated|Client has encountered a connection error|terminating connection/i.test(e.message)
-  )
-    return `lost the connection to a server: ${e.message}`;
+  if (isConnectionLost(e)) return `lost the connection to a server: ${e.message}`;
   return undefined;
 }
 

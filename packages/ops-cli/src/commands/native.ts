@@ -6,6 +6,7 @@ import { transformationsNotReplicated } from '../native/not-replicated.js';
 import type { NativeStartState } from '../native/start-state.js';
 import { applyErrorFix, lastApplyError, replicationStatus } from '../native/status.js';
 import type { CommandOutcome } from '../outcome.js';
+import { isConnectionLost, reconnect } from '../pg/reconnect.js';
 import { secondAttemptAdvice } from '../runbook/cutover.js';
 import { fallbackHealth, fallbackNames } from '../runbook/fallback.js';
 import { lockMigration } from '../runbook/lock.js';
@@ -231,7 +232,22 @@ export async function nativeStatus(
   const progress = createProgress(process.stderr, { plainIntervalMs: 0 });
   try {
     for (;;) {
-      const status = await replicationStatus(s.source, s.target, nativeObjectNames(s.config));
+      let status: Awaited<ReturnType<typeof replicationStatus>>;
+      try {
+        status = await replicationStatus(s.source, s.target, nativeObjectNames(s.config));
+      } catch (error) {
+        // --watch outlives a server's restart: it reconnects, says so, and goes on.
+        if (!o.watch || !isConnectionLost(error)) throw error;
+        progress.stop();
+        const { value } = await reconnect(() => sessions(o), {
+          why: error,
+          say: (line) => progress.info(line),
+        });
+        await Promise.all([closeQuietly(s.source), closeQuietly(s.target)]);
+        s.source = value.source;
+        s.target = value.target;
+        continue;
+      }
       // The catalogs of both servers, read on every run: what the watermark cannot see (runbook/scope.ts).
       const scope = o.watch ? undefined : await readScope(s.source, s.target, s.config);
       const applyError =

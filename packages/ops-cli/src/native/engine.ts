@@ -9,10 +9,17 @@ import {
   type TableName,
   UsageError,
 } from '@dmskit/shared';
-import { describeConnection, listTables, type TableInfo } from '@dmskit/validation';
+import {
+  closeQuietly,
+  describeConnection,
+  listTables,
+  openConnection,
+  type TableInfo,
+} from '@dmskit/validation';
 import pg from 'pg';
 import { indexBuilder } from '../fullload/indexes.js';
 import { defaultJobs, type FullLoadResult, fullLoad } from '../fullload/run.js';
+import { isConnectionLost, reconnect } from '../pg/reconnect.js';
 import { subscriptionConninfo } from '../pg/url.js';
 import {
   assertReplicable,
@@ -65,12 +72,14 @@ export interface LagPeak {
 
 /**
  * Polls the subscription and slot every 500 ms, showing each reading as a progress frame, until
- * `until` holds.
- * @throws ExternalError when `timeoutMs` passes first; the signal's reason when aborted
+ * `until` holds. Given {@link LiveSessions} (and no `target`), a lost connection is reopened with backoff
+ * (pg/reconnect.ts) and the watch goes on with the new sessions, which replace the old in the object.
+ * @throws ExternalError when `timeoutMs` passes first, or a server stays unreachable; the signal's reason
+ *   when aborted
  */
 export async function watchReplication(
-  source: pg.Client,
-  target: pg.Client,
+  source: pg.Client | LiveSessions,
+  target: pg.Client | undefined,
   names: NativeNames,
   options: {
     until: (s: ReplicationStatus) => boolean;
@@ -84,9 +93,28 @@ export async function watchReplication(
   },
 ): Promise<ReplicationStatus> {
   const deadline = Date.now() + options.timeoutMs;
+  const live: LiveSessions =
+    'reopen' in source ? source : { source, target: target!, reopen: undefined as never };
   for (;;) {
     options.signal?.throwIfAborted();
-    const status = await replicationStatus(source, target, names);
+    let status: ReplicationStatus;
+    try {
+      status = await replicationStatus(live.source, live.target, names);
+    } catch (error) {
+      // A server restarted or the network cut: replication resumes by itself, so the watch does too.
+      if (!('reopen' in source) || !isConnectionLost(error)) throw error;
+      options.progress.stop();
+      const { value } = await reconnect(() => live.reopen(), {
+        why: error,
+        say: (line) => options.progress.info(line),
+        signal: options.signal,
+      });
+      const old = [live.source, live.target];
+      live.source = value.source;
+      live.target = value.target;
+      await Promise.all(old.map((c) => c.end().catch(() => undefined)));
+      continue;
+    }
     if (options.peak) {
       options.peak.bytes = Math.max(options.peak.bytes, status.lagBytes);
       options.peak.seconds = Math.max(options.peak.seconds, status.lagSeconds ?? 0);
@@ -104,6 +132,47 @@ export async function watchReplication(
       );
     await sleep(500, options.signal);
   }
+}
+
+/**
+ * The control sessions of a long-running command, replaced when a connection is lost: `reopen` opens both
+ * again (the watch of replication then goes on, saying so).
+ */
+export interface LiveSessions {
+  source: pg.Client;
+  target: pg.Client;
+  reopen(): Promise<{ source: pg.Client; target: pg.Client }>;
+}
+
+/**
+ * {@link LiveSessions} over two open sessions that reopens both from their URLs; `closeReopened` closes
+ * the sessions it opened (the caller closes its own).
+ */
+export function liveSessions(
+  source: pg.Client,
+  target: pg.Client,
+  sourceUrl: string,
+  targetUrl: string,
+): LiveSessions & { closeReopened(): Promise<void> } {
+  const opened: pg.Client[] = [];
+  return {
+    source,
+    target,
+    reopen: async () => {
+      const s = await openConnection(sourceUrl, 'source', { applicationName: 'dmskit-control' });
+      try {
+        const t = await openConnection(targetUrl, 'target', { applicationName: 'dmskit-control' });
+        opened.push(s, t);
+        return { source: s, target: t };
+      } catch (error) {
+        await closeQuietly(s);
+        throw error;
+      }
+    },
+    closeReopened: async () => {
+      await Promise.all(opened.map((c) => closeQuietly(c)));
+    },
+  };
 }
 
 /** What `startNativeMigration` set up and measured. */
@@ -419,7 +488,9 @@ export async function startNativeMigration(options: {
         conninfo: await subscriptionConninfo(options.sourceUrl, '--source-url'),
       });
     });
-    await watchReplication(source, target, names, {
+    // A server restarted while the subscription takes its tables: the watch reconnects and goes on.
+    const live = liveSessions(source, target, options.sourceUrl, options.targetUrl);
+    await watchReplication(live, undefined, names, {
       until: (s) => s.fullLoadDone && s.subscription.problems.length === 0,
       timeoutMs: 60_000,
       what: 'the subscription taking every table',
@@ -427,7 +498,7 @@ export async function startNativeMigration(options: {
       ...(options.peak ? { peak: options.peak } : {}),
       ...(options.writes ? { writes: options.writes } : {}),
       ...(signal ? { signal } : {}),
-    });
+    }).finally(() => live.closeReopened());
     progress.stop();
     return {
       names,

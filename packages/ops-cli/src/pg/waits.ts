@@ -18,7 +18,13 @@ SELECT pid, datname AS database, usename AS user, state,
 /** What a waiting statement waits for, one phrase (`transaction pid 4242 in database crm, open 35 s`). */
 export async function slotBlockers(c: pg.Client, waitingPid: number): Promise<string | undefined> {
   const { rows } = await c.query(SLOT_BLOCKERS_SQL, [waitingPid]);
-  const list = rows as { pid: number; database: string | null; user: string | null; state: string; age_s: number }[];
+  const list = rows as {
+    pid: number;
+    database: string | null;
+    user: string | null;
+    state: string;
+    age_s: number;
+  }[];
   if (!list.length) return undefined;
   return list
     .map(
@@ -90,7 +96,8 @@ export async function withDeadline<T>(
     if (stopped === 'signal') throw options.signal?.reason ?? error;
     if (stopped === 'deadline') {
       const c = await session().catch(() => undefined);
-      waitingFor ??= c && options.blockers ? await options.blockers(c, options.pid).catch(() => undefined) : undefined;
+      waitingFor ??=
+        c && options.blockers ? await options.blockers(c, options.pid).catch(() => undefined) : undefined;
       throw new ExternalError(
         `${options.what} did not finish within ${Math.round(options.timeoutMs / 1000)} s${waitingFor ? `: it waits for ${waitingFor}; end that transaction (or let it finish), then run again` : ''}`,
         { cause: error },

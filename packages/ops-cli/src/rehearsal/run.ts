@@ -11,6 +11,8 @@ import type { TableLoadResult } from '../fullload/copy.js';
 import { type CapturedDdl, capturedDdl } from '../native/ddl-capture.js';
 import {
   type LagPeak,
+  type LiveSessions,
+  liveSessions,
   nativeCutoverEngine,
   startNativeMigration,
   watchReplication,
@@ -167,14 +169,13 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     targetUrl ??= targetServer!.urlFor(database);
     const where = { source: describeConnection(sourceUrl), target: describeConnection(targetUrl) };
 
-    const source = await openConnection(sourceUrl, 'source', { applicationName: 'dmskit-control' });
+    let source = await openConnection(sourceUrl, 'source', { applicationName: 'dmskit-control' });
     cleanups.push(() => closeQuietly(source));
     // One run of a migration at a time, also for rehearsals on servers passed in.
-    const lock = await lockMigration({
-      source: sourceUrl,
-      migration: `${config.name}/${config.environment}`,
-    });
-    cleanups.push(lock.release);
+    const lockIt = () =>
+      lockMigration({ source: sourceUrl!, migration: `${config.name}/${config.environment}` });
+    let lock = await lockIt();
+    cleanups.push(() => lock.release());
     stores =
       options.stateDir && options.sourceUrl
         ? rehearsalStores(
@@ -187,7 +188,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       const cleaned = await cleanLeftovers(stores, { sourceUrl, targetUrl, ...where });
       if (cleaned.length) progress.info(`removed what an interrupted rehearsal left: ${cleaned.join('; ')}`);
     }
-    const target = await openConnection(targetUrl, 'target', { applicationName: 'dmskit-control' });
+    let target = await openConnection(targetUrl, 'target', { applicationName: 'dmskit-control' });
     cleanups.push(() => closeQuietly(target));
     const [sourceFacts, targetFacts] = await Promise.all([serverFacts(source), serverFacts(target)]);
     assertReplicable(sourceFacts, targetFacts, where);
@@ -229,7 +230,6 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         );
       },
     });
-    const engine = nativeCutoverEngine(source, target, native.names, native.state.created);
     // Through new connections: the control sessions may be gone (a server restarted, the network cut).
     cleanups.push(async () => {
       const left = await dropCreatedObjects({ source: sourceUrl!, target: targetUrl!, state: native.state });
@@ -244,10 +244,32 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
 
     const cdcStart = performance.now();
     const watch = { progress, peak, writes, ...(signal ? { signal } : {}) };
+    // While CDC runs, a server that restarts (or a network cut) is waited out: replication resumes by itself.
+    const base = liveSessions(source, target, sourceUrl, targetUrl);
+    const live: LiveSessions = {
+      source,
+      target,
+      reopen: async () => {
+        const sessions = await base.reopen();
+        // The lock's session went with the source's restart: taken again (refused if another run has it).
+        const alive = await lock.session.query('SELECT 1').then(
+          () => true,
+          () => false,
+        );
+        if (!alive) {
+          await lock.release();
+          lock = await lockIt().catch(async (error) => {
+            await base.closeReopened();
+            throw error;
+          });
+        }
+        return sessions;
+      },
+    };
     if (options.cdcSeconds > 0) {
       progress.phase(`CDC: replicating live changes for ${options.cdcSeconds} s`);
       const until = Date.now() + options.cdcSeconds * 1000;
-      await watchReplication(source, target, native.names, {
+      await watchReplication(live, undefined, native.names, {
         ...watch,
         until: () => Date.now() >= until,
         timeoutMs: options.cdcSeconds * 1000 + 60_000,
@@ -255,13 +277,16 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       });
     }
     progress.phase(`waiting for lag under ${config.cutover.maxLagSeconds} s`);
-    const ready = await watchReplication(source, target, native.names, {
+    const ready = await watchReplication(live, undefined, native.names, {
       ...watch,
       until: (s) => s.lagSeconds !== null && s.lagSeconds <= config.cutover.maxLagSeconds,
       timeoutMs: 600_000,
       what: `lag under ${config.cutover.maxLagSeconds} s`,
     });
     progress.stop();
+    source = live.source;
+    target = live.target;
+    const engine = nativeCutoverEngine(source, target, native.names, native.state.created);
 
     // Read before the cutover, whose finish removes the capture with the other replication objects.
     const ddl = await capturedDdl(source, native.names.ddlLog);
