@@ -112,9 +112,9 @@ describe('a terminal closed or interrupted under a running command', () => {
     await blocker.connect();
     try {
       await blocker.query('BEGIN');
-      const [{ pid }] = (await blocker.query('SELECT pg_backend_pid() AS pid, txid_current()')).rows as {
+      const { pid } = (await blocker.query('SELECT pg_backend_pid() AS pid, txid_current()')).rows[0] as {
         pid: number;
-      }[];
+      };
       const run = startDmskit(['cutover', ...m.args], { detached: true });
       const line = await run.line(/waiting for transaction pid \d+ in database postgres/);
       expect(line).toContain(`pid ${pid}`);
