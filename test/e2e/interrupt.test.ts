@@ -73,6 +73,10 @@ describe('Ctrl-C', () => {
       expect(done.stderr).toMatch(/dmskit: interrupted by SIGINT/);
       expect(done.stderr).not.toContain('SIGINT again');
       await expectNothingLeft(sourceUrl, targetUrl, 'UPDATE products SET price = price WHERE id = 1');
+      // The tables it created on the target went too: the next rehearsal on the same databases runs.
+      expect(await query(targetUrl, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).toEqual(
+        [],
+      );
     });
   }
 

@@ -171,11 +171,10 @@ describe('a terminal closed or interrupted under a running command', () => {
     const term = await inTerminal(['rehearse', '--scale', '0.05', '--cdc-seconds', '120', '-o', out]);
     try {
       await term.waitFor(/CDC: replicating live changes/, 120_000);
-      // The rehearsal's own servers' folders (this test's servers are in folders named by its pid).
+      // The rehearsal's own servers' folders: named by its pid.
+      const pid = await term.pid();
       const theirs = async () =>
-        (await readdir(tmpdir())).filter(
-          (n) => /^dmskit-(source|target)-/.test(n) && !n.includes(`-${process.pid}-`),
-        );
+        (await readdir(tmpdir())).filter((n) => new RegExp(`^dmskit-(source|target)-${pid}-`).test(n));
       const before = await theirs();
       expect(before.length).toBeGreaterThanOrEqual(2);
       term.keys('C-c');

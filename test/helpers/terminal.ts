@@ -17,6 +17,7 @@ for (const s of [process.stdout, process.stderr]) s.on('error', () => {});
 const [codeFile, errFile, ...command] = process.argv.slice(2);
 const stderr = errFile === '-' ? 'inherit' : openSync(errFile, 'w');
 const child = spawn(command[0], command.slice(1), { stdio: ['inherit', 'inherit', stderr] });
+writeFileSync(codeFile + '.pid', String(child.pid));
 child.on('exit', (code, signal) => writeFileSync(codeFile, JSON.stringify({ code, signal })));
 `;
 
@@ -32,6 +33,8 @@ export interface TerminalRun {
   close(): void;
   /** The exit code and signal of the command once it ended, and the ms since the last keys or close. */
   exit(timeoutMs?: number): Promise<{ code: number | null; signal: string | null; ms: number }>;
+  /** The pid of the dmskit process (node). */
+  pid(): Promise<number>;
   /** The stderr file's text when `stderrFile` was asked for. */
   stderr(): Promise<string>;
   /** Removes the terminal (if still open) and its files. */
@@ -76,6 +79,7 @@ export async function inTerminal(
   return {
     screen,
     stderr,
+    pid: async () => Number(await readFile(`${codeFile}.pid`, 'utf8')),
     waitFor: async (re, timeoutMs = 60_000) => {
       const deadline = Date.now() + timeoutMs;
       while (!re.test(screen()) && !re.test(await stderr())) {

@@ -14,6 +14,7 @@ import {
   describeConnection,
   listTables,
   openConnection,
+  qualifiedName,
   type TableInfo,
 } from '@dmskit/validation';
 import pg from 'pg';
@@ -329,6 +330,8 @@ export async function startNativeMigration(options: {
     const keyIndex = await keyIndexes(source);
     const sourceKeys = await presentPostData(source);
     await step('pre-data', async () => {
+      state.created.targetTables = tables.map(qualifiedName);
+      await store.save(state);
       schema.preDataEntries = await restorePreData(dump, options.targetUrl, existing, keys);
     });
     options.beforeReplication?.();

@@ -47,6 +47,12 @@ export interface NativeStartState {
     watermark?: { table: string; source: boolean; target: boolean };
     /** The target guard's trigger name (recorded before it is installed). */
     targetGuard?: string | undefined;
+    /**
+     * The tables pre-data created on the target (qualified), recorded before it runs on a target checked
+     * to hold none of them: a rehearsal that does not complete drops them, so the next one finds the
+     * target empty again.
+     */
+    targetTables?: string[] | undefined;
     /** The DDL capture on the source: its event triggers' base name and log table (recorded first). */
     ddlCapture?: { trigger: string; log: string } | undefined;
   };

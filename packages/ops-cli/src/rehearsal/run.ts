@@ -124,6 +124,20 @@ async function rowChanges(client: pg.Client, tables: readonly TableInfo[]): Prom
   return Number((rows[0] as { changes: string }).changes);
 }
 
+/** Drops tables (qualified names) on a server, in one statement. */
+async function dropTables(url: string, tables: readonly string[]): Promise<void> {
+  const c = await openConnection(url, 'target', {
+    applicationName: 'dmskit-cleanup',
+    connectTimeoutMs: 5000,
+  });
+  try {
+    await c.query('SET default_transaction_read_only = off');
+    await c.query(`DROP TABLE IF EXISTS ${tables.join(', ')} CASCADE`);
+  } finally {
+    await closeQuietly(c);
+  }
+}
+
 /**
  * Runs a whole migration on two PostgreSQL servers with the native engine, the way the production
  * runbook runs it: checks, schema pre-data, full load while the source takes writes, post-data, CDC,
@@ -141,6 +155,9 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
   const database = config.target.databaseName ?? config.source.database;
   let writer: Writer | undefined;
   let stores: RehearsalStores | undefined;
+  let completed = false;
+  // On a target passed in: the tables this rehearsal created, dropped when it does not complete.
+  let createdTables: () => Promise<readonly string[]> = async () => [];
   try {
     let sourceUrl = options.sourceUrl;
     let targetUrl = options.targetUrl;
@@ -210,6 +227,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     const peak: LagPeak = { bytes: 0, seconds: 0 };
     const writes = () => writer?.stats().transactions ?? 0;
     const startStore = stores?.start ?? memoryStateStore<NativeStartState>();
+    createdTables = async () => (await startStore.load())?.created.targetTables ?? [];
     const native = await startNativeMigration({
       store: startStore,
       config,
@@ -360,6 +378,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     const appliedAfter = await rowChanges(target, native.tables);
     const sourceAfter = await rowChanges(source, native.tables);
 
+    completed = true;
     const { fence: _fence, validation, ...cutoverFacts } = cutover;
     if (!validation) throw new InternalError('the rehearsal cutover returned no final validation');
     return {
@@ -406,6 +425,17 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       await c().catch(() => {
         clean = false;
       });
+    if (!completed && options.targetUrl) {
+      // A rehearsal stopped half way leaves the target as it found it: the next one needs it empty.
+      const tables = await createdTables().catch(() => [] as readonly string[]);
+      if (tables.length)
+        await dropTables(options.targetUrl, tables).catch((error: Error) => {
+          clean = false;
+          progress.info(
+            `could not drop the tables the rehearsal created on the target (${error.message}); run by hand: DROP TABLE IF EXISTS ${tables.join(', ')} CASCADE;`,
+          );
+        });
+    }
     // Everything was removed: nothing for a later run to clean up.
     if (clean) await stores?.remove();
   }
