@@ -80,6 +80,9 @@ describe('a terminal closed or interrupted under a running command', () => {
       /problem: the source is fenced since \S+ \(read back: default_transaction_read_only of \w+ is on\) by a cutover that is no longer running: dmskit rollback/,
     );
     expect(status.stdout).toMatch(/is no longer running/);
+    // Found on the servers by name, not taken from the record.
+    expect(status.stdout).toMatch(/on the source now: .*_fence on \d+ table\(s\).*the read-only fence/);
+    expect(status.stdout).toMatch(/on the target now: subscription \w+/);
     const rolled = await runDmskit(['rollback', ...m.args]);
     expect(rolled.code, rolled.stderr).toBe(0);
     expect(await readOnlySetting(m.sourceUrl)).toBeNull();
@@ -101,6 +104,7 @@ describe('a terminal closed or interrupted under a running command', () => {
       /problem: interrupted .*is no longer running\): dmskit start continues it, dmskit abandon removes what it created/,
     );
     expect(status.stdout).not.toMatch(/ETA/);
+    expect(status.stdout).toMatch(/on the source now: .*publication \w+_pub/);
     const again = await runDmskit(['start', ...k.args]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/continued an interrupted start/);

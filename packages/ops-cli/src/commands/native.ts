@@ -19,7 +19,7 @@ import { loadConfigOption } from './config.js';
 import { sourceUrlOf, statePaths, targetUrlOf } from './context.js';
 import { withInterrupts } from './interrupts.js';
 import { ddlLines, readScope } from './scope.js';
-import { cutoverRunLines, type RunLines, startRunLines } from './status-runs.js';
+import { cutoverRunLines, objectsLines, type RunLines, startRunLines } from './status-runs.js';
 
 interface NativeOptions {
   readonly cwd: string;
@@ -221,12 +221,19 @@ export async function nativeStatus(
   if (start && !start.steps.subscription) {
     // The start is under way (or stopped): no subscription yet, so its state file is the status.
     const run = await startRunLines(sourceUrlOf(config, o.sourceUrl), start, `${paths.start}.lock`);
-    const lines = [...startLines(start, !run.running), ...run.lines];
+    const lines = [
+      ...startLines(start, !run.running),
+      ...run.lines,
+      ...(await objectsLines(config, sourceUrlOf(config, o.sourceUrl), o.targetUrl)),
+    ];
     if (o.json) process.stdout.write(`${JSON.stringify({ start, running: run.running })}\n`);
     else process.stdout.write(`${lines.join('\n')}\n`);
     return { exitCode: run.problems ? 1 : 0 };
   }
-  if (runLines && !o.watch && !o.json) process.stdout.write(`${runLines.lines.join('\n')}\n`);
+  if (runLines && !o.watch && !o.json)
+    process.stdout.write(
+      `${[...runLines.lines, ...(await objectsLines(config, sourceUrlOf(config, o.sourceUrl), o.targetUrl))].join('\n')}\n`,
+    );
   const loaded = start?.fullLoad ? fullLoadLines(start.fullLoad) : [];
   const s = await sessions(o);
   const progress = createProgress(process.stderr, { plainIntervalMs: 0 });

@@ -1,5 +1,6 @@
 import { closeQuietly, openConnection } from '@dmskit/validation';
 import type { NativeStartState } from '../native/start-state.js';
+import { migrationObjectsOn } from '../native/sweep.js';
 import { fenceOnSource } from '../runbook/fence.js';
 import { type RunSeen, runOf } from '../runbook/liveness.js';
 import type { CutoverState } from '../runbook/state.js';
@@ -87,4 +88,25 @@ export async function startRunLines(
     problems: 1,
     running: false,
   };
+}
+
+/**
+ * One line per server of what of the migration is on it now, found by name (never from a record); a
+ * server that cannot be reached says so.
+ */
+export async function objectsLines(
+  config: { name: string; environment: string },
+  sourceUrl: string,
+  targetUrl: string | undefined,
+): Promise<string[]> {
+  const sides: ['source' | 'target', string][] = [['source', sourceUrl]];
+  if (targetUrl) sides.push(['target', targetUrl]);
+  return Promise.all(
+    sides.map(async ([side, url]) => {
+      const found = await migrationObjectsOn(url, side, config).catch((e: Error) => [
+        `not reachable (${e.message})`,
+      ]);
+      return `on the ${side} now: ${found.length ? found.join(', ') : 'nothing of this migration'}`;
+    }),
+  );
 }

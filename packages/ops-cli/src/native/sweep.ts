@@ -180,3 +180,35 @@ export async function sweepServer(
 async function databaseName(c: pg.Client): Promise<string> {
   return ((await c.query('SELECT current_database() AS d')).rows[0] as { d: string }).d;
 }
+
+/**
+ * What of this migration is on one server's database now, found by name as {@link sweepServer} finds it
+ * (read only): one phrase per object, for `dmskit status`.
+ * @throws the connection's error when the server cannot be reached
+ */
+export async function migrationObjectsOn(
+  input: ConnectionInput,
+  side: 'source' | 'target',
+  config: { name: string; environment: string },
+): Promise<string[]> {
+  const names = migrationObjectNames(config);
+  const c = await openConnection(input, side, { applicationName: 'dmskit-status', connectTimeoutMs: 5000 });
+  try {
+    const { rows } = await c.query(
+      `SELECT 'subscription ' || subname || CASE WHEN subenabled THEN '' ELSE ' (disabled)' END AS what FROM pg_subscription
+        WHERE subname = ANY($1::text[]) AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+       UNION ALL SELECT 'slot ' || slot_name || CASE WHEN active THEN ' (active)' ELSE ' (inactive)' END FROM pg_replication_slots
+        WHERE slot_name = ANY($2::text[]) AND database = current_database()
+       UNION ALL SELECT 'publication ' || pubname FROM pg_publication WHERE pubname = ANY($3::text[])
+       UNION ALL SELECT 'event trigger ' || evtname FROM pg_event_trigger WHERE evtname = ANY($4::text[])
+       UNION ALL SELECT tgname || ' on ' || count(*) || ' table(s)' FROM pg_trigger WHERE tgname = ANY($5::text[]) GROUP BY tgname
+       UNION ALL SELECT 'the read-only fence (default_transaction_read_only = on)' FROM pg_db_role_setting rs, unnest(rs.setconfig) s
+        WHERE rs.setrole = 0 AND s = 'default_transaction_read_only=on'
+          AND rs.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      [names.subscriptions, names.slots, names.publications, names.eventTriggers, names.triggers],
+    );
+    return (rows as { what: string }[]).map((r) => r.what);
+  } finally {
+    await closeQuietly(c);
+  }
+}
