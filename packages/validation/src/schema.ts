@@ -13,7 +13,14 @@ export type SchemaObjectKind =
   | 'enum'
   | 'domain'
   | 'extension'
-  | 'sequence';
+  | 'sequence'
+  | 'owner'
+  | 'privilege'
+  | 'default-privilege'
+  | 'row-security'
+  | 'policy'
+  | 'role'
+  | 'database-setting';
 
 /** One difference between the schemas, by object and kind. */
 export interface SchemaDifference {
@@ -37,6 +44,16 @@ export interface SchemaScope {
 const IN_SCOPE = `n.nspname = ANY($1::text[]) AND (n.nspname, c.relname) IN (SELECT * FROM unnest($2::text[], $3::text[]))`;
 const NOT_EXTENSION = (cls: string, oid: string) =>
   `NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '${cls}'::regclass AND e.objid = ${oid} AND e.deptype = 'e')`;
+
+// A role as the diff shows it: the bootstrap superuser (oid 10) and the session's own user are "the
+// migration user" on both sides (on Aurora no superuser exists: what the source's superuser owns, the
+// target's migration user owns). PUBLIC (oid 0) is PUBLIC.
+const ROLE_NAME = (oid: string) =>
+  `(SELECT CASE WHEN ${oid} = 0 THEN 'PUBLIC' WHEN ${oid} = 10 OR rr.rolname = current_user THEN '(the migration user)' ELSE rr.rolname END
+      FROM (SELECT NULL) x LEFT JOIN pg_roles rr ON rr.oid = ${oid})`;
+const TABLES_IN_SCOPE = `SELECT c.oid, c.relowner, c.relacl, n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity
+                           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                          WHERE c.relkind IN ('r', 'p') AND ${IN_SCOPE}`;
 
 const QUERIES: Record<SchemaObjectKind, string> = {
   schema: `SELECT nspname AS name, '' AS def FROM pg_namespace WHERE nspname = ANY($1::text[])`,
@@ -90,6 +107,54 @@ const QUERIES: Record<SchemaObjectKind, string> = {
                     coalesce(s.last_value + s.increment_by, s.start_value)::text AS def
                FROM pg_sequences s JOIN pg_namespace n ON n.nspname = s.schemaname JOIN pg_class c ON c.relname = s.sequencename AND c.relnamespace = n.oid
               WHERE n.nspname = ANY($1::text[])`,
+  // Who owns the schemas and tables in scope (PostgreSQL: "Privileges", object owners).
+  owner: `SELECT 'schema ' || nspname AS name, ${ROLE_NAME('nspowner')} AS def FROM pg_namespace WHERE nspname = ANY($1::text[])
+          UNION ALL
+          SELECT 'table ' || t.nspname || '.' || t.relname, ${ROLE_NAME('t.relowner')} FROM (${TABLES_IN_SCOPE}) t`,
+  // One line per grantee and privilege; an ACL never set is the owner's default (acldefault), so a NULL
+  // ACL and its spelled-out default compare equal.
+  privilege: `SELECT 'schema ' || n.nspname || ': ' || ${ROLE_NAME('a.grantee')} || ' ' || a.privilege_type AS name,
+                     CASE WHEN a.is_grantable THEN 'WITH GRANT OPTION' ELSE '' END AS def
+                FROM pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+               WHERE n.nspname = ANY($1::text[])
+              UNION ALL
+              SELECT 'table ' || t.nspname || '.' || t.relname || ': ' || ${ROLE_NAME('a.grantee')} || ' ' || a.privilege_type,
+                     CASE WHEN a.is_grantable THEN 'WITH GRANT OPTION' ELSE '' END
+                FROM (${TABLES_IN_SCOPE}) t, aclexplode(coalesce(t.relacl, acldefault('r', t.relowner))) a
+              UNION ALL
+              SELECT 'column ' || t.nspname || '.' || t.relname || '.' || att.attname || ': ' || ${ROLE_NAME('a.grantee')} || ' ' || a.privilege_type,
+                     CASE WHEN a.is_grantable THEN 'WITH GRANT OPTION' ELSE '' END
+                FROM (${TABLES_IN_SCOPE}) t JOIN pg_attribute att ON att.attrelid = t.oid, aclexplode(att.attacl) a
+               WHERE att.attacl IS NOT NULL AND att.attnum > 0 AND NOT att.attisdropped`,
+  'default-privilege': `SELECT 'for ' || ${ROLE_NAME('d.defaclrole')} || coalesce(' in schema ' || n.nspname, '') || ' on '
+                               || CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions'
+                                       WHEN 'T' THEN 'types' WHEN 'n' THEN 'schemas' END
+                               || ': ' || ${ROLE_NAME('a.grantee')} || ' ' || a.privilege_type AS name,
+                               CASE WHEN a.is_grantable THEN 'WITH GRANT OPTION' ELSE '' END AS def
+                          FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a
+                         WHERE d.defaclnamespace = 0 OR n.nspname = ANY($1::text[])`,
+  'row-security': `SELECT t.nspname || '.' || t.relname AS name,
+                          concat_ws(' ', 'ENABLE', CASE WHEN t.relforcerowsecurity THEN 'FORCE' END) AS def
+                     FROM (${TABLES_IN_SCOPE}) t WHERE t.relrowsecurity`,
+  policy: `SELECT p.schemaname || '.' || p.tablename || ': ' || p.policyname AS name,
+                  concat_ws(' ', p.permissive, 'FOR', p.cmd, 'TO', array_to_string(p.roles, ', '),
+                            'USING (' || p.qual || ')', 'WITH CHECK (' || p.with_check || ')') AS def
+             FROM pg_policies p WHERE (p.schemaname, p.tablename) IN (SELECT * FROM unnest($2::text[], $3::text[]))
+              AND p.schemaname = ANY($1::text[])`,
+  // The roles that own or are granted something in scope, with their attributes and memberships.
+  role: `WITH t AS (${TABLES_IN_SCOPE}),
+              used AS (SELECT relowner AS r FROM t UNION SELECT (aclexplode(relacl)).grantee FROM t WHERE relacl IS NOT NULL
+                       UNION SELECT nspowner FROM pg_namespace WHERE nspname = ANY($1::text[]))
+         SELECT r.rolname AS name,
+                concat_ws(' ', CASE WHEN r.rolcanlogin THEN 'LOGIN' ELSE 'NOLOGIN' END, CASE WHEN r.rolinherit THEN 'INHERIT' ELSE 'NOINHERIT' END,
+                          CASE WHEN r.rolcreatedb THEN 'CREATEDB' END, CASE WHEN r.rolcreaterole THEN 'CREATEROLE' END,
+                          CASE WHEN r.rolconnlimit >= 0 THEN 'CONNECTION LIMIT ' || r.rolconnlimit END,
+                          'MEMBER OF (' || (SELECT string_agg(g.rolname, ', ' ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid) || ')') AS def
+           FROM pg_roles r WHERE r.oid IN (SELECT r FROM used) AND r.oid <> 10 AND r.rolname <> current_user AND r.rolname !~ '^pg_'`,
+  'database-setting': `SELECT split_part(s, '=', 1) AS name, substr(s, strpos(s, '=') + 1) AS def
+                         FROM pg_db_role_setting rs, unnest(rs.setconfig) s
+                        WHERE rs.setrole = 0 AND rs.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
+                          AND s NOT LIKE 'default_transaction_read_only=%'`,
 };
 
 /** Object kinds in report order. */

@@ -41,10 +41,13 @@ import {
   primaryKeys,
   restorePostData,
   restorePreData,
+  restorePrivileges,
   restoreTableIndexes,
   tableIndexEntries,
 } from '../schema/copy.js';
 import { adoptKeyIndexes, buildKeyIndex, keyIndexes } from '../schema/key-index.js';
+import { copyDatabaseSettings, copyOwners } from '../schema/owners.js';
+import { applyRoles, planRoles, readSourceRoles, schemasOf } from '../schema/roles.js';
 import { postDataKey, type TocEntry } from '../schema/toc.js';
 import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
 import type { Progress } from '../ui/progress.js';
@@ -329,6 +332,17 @@ export async function startNativeMigration(options: {
     // Primary keys and unique constraints built as an index, then the constraint on it (key-index.ts).
     const keyIndex = await keyIndexes(source);
     const sourceKeys = await presentPostData(source);
+    await step('roles', async () => {
+      // Owners, grantees and policy roles exist on the target before the schema names them.
+      const roles = await readSourceRoles(source, schemasOf(tables));
+      const plan = await planRoles(roles, target, { database: await currentDatabase(target) });
+      for (const d of plan.differences) {
+        warnings.push(d);
+        progress.info(`warning: ${d}`);
+      }
+      await applyRoles(target, plan);
+      for (const n of plan.notes) progress.info(n);
+    });
     await step('pre-data', async () => {
       state.created.targetTables = tables.map(qualifiedName);
       await store.save(state);
@@ -471,6 +485,16 @@ export async function startNativeMigration(options: {
       });
       progress.info(`post-data done in ${formatDuration(since(t))} (${schema.postDataEntries} entries)`);
     });
+    await step('privileges', async () => {
+      // Owners, GRANTs (columns too), default privileges and the database's settings, as on the source.
+      const owners = await copyOwners(source, target, schemasOf(tables));
+      const acl = await restorePrivileges(dump, options.targetUrl);
+      const settings = await copyDatabaseSettings(source, target);
+      for (const n of owners.notes) progress.info(n);
+      progress.info(
+        `owners of ${owners.changed} object(s), ${acl} privilege entr${acl === 1 ? 'y' : 'ies'} and ${settings.length} database setting(s) as on the source`,
+      );
+    });
     await step('target-guard', async () => {
       // Until ready, the target takes writes from the apply alone (target-guard.ts).
       state.created.targetGuard = names.targetGuard;
@@ -609,6 +633,10 @@ async function emptyTargetCopy(
     );
   }
   return present;
+}
+
+async function currentDatabase(c: pg.Client): Promise<string> {
+  return ((await c.query('SELECT current_database() AS d')).rows[0] as { d: string }).d;
 }
 
 async function watermarkTableInfo(source: pg.Client, table: string): Promise<TableInfo | undefined> {

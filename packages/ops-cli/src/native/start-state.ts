@@ -4,12 +4,14 @@ import type { MigrationServers } from '../runbook/identity.js';
 
 /** The steps of `dmskit start --engine native`, in order; each is recorded when done. */
 export const NATIVE_START_STEPS = [
+  'roles',
   'pre-data',
   'watermark',
   'publication',
   'ddl-capture',
   'full-load',
   'post-data',
+  'privileges',
   'target-guard',
   'subscription',
 ] as const;

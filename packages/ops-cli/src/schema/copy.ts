@@ -267,3 +267,30 @@ export async function restorePostData(
   });
   return restore(dump, targetUrl, usable, 'post-data', options);
 }
+
+/**
+ * Restores the privileges of the dump: its `ACL` entries (GRANT and REVOKE on schemas, tables, columns,
+ * sequences, functions and types, as on the source) and `DEFAULT ACL` entries (`ALTER DEFAULT PRIVILEGES`),
+ * in one transaction, after the roles they name exist on the target (schema/roles.ts).
+ * @returns the number of entries restored
+ * @throws ExternalError with pg_restore's last lines when it fails (nothing is applied then)
+ */
+export async function restorePrivileges(dump: SchemaDump, targetUrl: string): Promise<number> {
+  const entries = dump.entries.filter((e) => /^(DEFAULT )?ACL /.test(e.body));
+  if (!entries.length) return 0;
+  const list = path.join(path.dirname(dump.file), 'restore-privileges.list');
+  await writeFile(list, tocList(entries));
+  await runPgTool(
+    dump.pgRestore,
+    [
+      '--no-owner',
+      '--single-transaction',
+      '--exit-on-error',
+      `--use-list=${list}`,
+      `--dbname=${urlWithoutPassword(targetUrl)}`,
+      dump.file,
+    ],
+    passwordEnv(targetUrl),
+  );
+  return entries.length;
+}

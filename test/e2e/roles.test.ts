@@ -1,0 +1,155 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDmskit } from '../helpers/cli.js';
+import { prepareMigration, startMigration } from '../helpers/migration.js';
+import { type LocalServer, query, startServer } from '../helpers/servers.js';
+
+// The application's roles, owners and privileges, as a real application has them: an owner role, a
+// read-write role and a read-only role with SCRAM passwords, a membership, a column grant, default
+// privileges, row-level security, role and database settings.
+const ROLES = `
+CREATE ROLE app_owner NOLOGIN;
+CREATE ROLE app_rw LOGIN PASSWORD 'rw-Secret-1' CONNECTION LIMIT 20;
+CREATE ROLE app_readers NOLOGIN;
+CREATE ROLE app_ro LOGIN PASSWORD 'ro-Secret-2' VALID UNTIL '2030-01-01T00:00:00Z';
+GRANT app_readers TO app_ro;
+ALTER ROLE app_rw SET search_path = app, public;`;
+
+const SCHEMA = `
+CREATE SCHEMA app AUTHORIZATION app_owner;
+CREATE TABLE app.accounts (id int PRIMARY KEY, holder text NOT NULL, balance int NOT NULL, note text);
+ALTER TABLE app.accounts OWNER TO app_owner;
+CREATE TABLE app.audit (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, what text);
+ALTER TABLE app.audit OWNER TO app_owner;
+INSERT INTO app.accounts SELECT g, 'h' || g, g * 10, 'n' FROM generate_series(1, 200) g;
+GRANT USAGE ON SCHEMA app TO app_rw, app_readers;
+GRANT SELECT, INSERT, UPDATE ON app.accounts TO app_rw;
+GRANT INSERT ON app.audit TO app_rw;
+GRANT USAGE ON SEQUENCE app.audit_id_seq TO app_rw;
+GRANT SELECT (id, holder, balance) ON app.accounts TO app_readers;
+ALTER DEFAULT PRIVILEGES FOR ROLE app_owner IN SCHEMA app GRANT SELECT ON TABLES TO app_readers;
+ALTER TABLE app.accounts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE app.accounts FORCE ROW LEVEL SECURITY;
+CREATE POLICY rw_all ON app.accounts FOR ALL TO app_rw USING (true);
+CREATE POLICY readers_positive ON app.accounts FOR SELECT TO app_readers USING (balance > 100);
+COMMENT ON TABLE app.accounts IS 'customer accounts';`;
+
+function as(url: string, user: string, password: string): string {
+  const u = new URL(url);
+  u.username = user;
+  u.password = password;
+  return u.toString();
+}
+
+async function tryQuery(url: string, sql: string): Promise<string> {
+  const c = new pg.Client({ connectionString: url });
+  try {
+    await c.connect();
+    // Each probe leaves nothing behind: its transaction is rolled back.
+    await c.query('BEGIN');
+    const r = await c.query(sql);
+    await c.query('ROLLBACK');
+    return `ok ${r.rowCount}`;
+  } catch (error) {
+    return `error ${(error as Error).message}`;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+describe("the application's roles, owners and privileges reach the target", () => {
+  let source: LocalServer;
+  let target: LocalServer;
+  let dir: string;
+
+  beforeAll(async () => {
+    [source, target] = await Promise.all([
+      startServer('source', { logical: true }),
+      startServer('target', { logical: true }),
+    ]);
+    dir = await mkdtemp(path.join(tmpdir(), 'dmskit-roles-'));
+    await query(source.url, ROLES);
+  });
+  afterAll(async () => {
+    await Promise.all([source?.stop(), target?.stop()]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('start and cutover: each role logs in on the target with its own password and can do exactly what it could; validate sees a privilege removed', async () => {
+    const m = await startMigration(source, target, dir, {
+      schema: `${SCHEMA}
+        DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET timezone TO %L', current_database(), 'Europe/Paris'); END $$;`,
+      tableMappings: [{ action: 'include', schema: 'app', table: '%' }],
+    });
+    // What each role can do on the source before the cutover (it is fenced after), then on the target.
+    const probes: [string, string, string][] = [
+      ['app_rw', 'rw-Secret-1', 'SELECT count(*) FROM accounts'],
+      ['app_rw', 'rw-Secret-1', "INSERT INTO app.accounts VALUES (100000 + pg_backend_pid(), 'x', 1, NULL)"],
+      ['app_rw', 'rw-Secret-1', "INSERT INTO app.audit (what) VALUES ('probe')"],
+      ['app_rw', 'rw-Secret-1', 'DELETE FROM app.accounts WHERE id = 1'],
+      ['app_ro', 'ro-Secret-2', 'SELECT id, holder, balance FROM app.accounts'],
+      ['app_ro', 'ro-Secret-2', 'SELECT note FROM app.accounts'],
+      ['app_ro', 'ro-Secret-2', "INSERT INTO app.accounts VALUES (999999, 'x', 1, NULL)"],
+      ['app_ro', 'wrong-password', 'SELECT 1'],
+    ];
+    const before = new Map<string, string>();
+    for (const [user, password, sql] of probes)
+      before.set(`${user} ${sql}`, await tryQuery(as(m.sourceUrl, user, password), sql));
+    const rlsOnSource = await tryQuery(
+      as(m.sourceUrl, 'app_ro', 'ro-Secret-2'),
+      'SELECT id FROM app.accounts',
+    );
+    const cut = await runDmskit(['cutover', ...m.args]);
+    expect(cut.code, cut.stderr).toBe(0);
+    for (const [user, password, sql] of probes) {
+      const onSource = before.get(`${user} ${sql}`)!;
+      const onTarget = await tryQuery(as(m.targetUrl, user, password), sql);
+      expect({ user, sql, onTarget: onTarget.replace(/\d+ rows?/, 'n') }).toEqual({
+        user,
+        sql,
+        onTarget: onSource.replace(/\d+ rows?/, 'n'),
+      });
+    }
+    // Row-level security as on the source: app_ro sees only balances over 100.
+    expect(await tryQuery(as(m.targetUrl, 'app_ro', 'ro-Secret-2'), 'SELECT id FROM app.accounts')).toBe(
+      rlsOnSource,
+    );
+    expect(rlsOnSource).toBe('ok 190');
+    expect(
+      await query(
+        m.targetUrl,
+        "SELECT c.relowner::regrole::text AS owner, c.relrowsecurity AS rls, c.relforcerowsecurity AS force FROM pg_class c WHERE c.oid = 'app.accounts'::regclass",
+      ),
+    ).toEqual([{ owner: 'app_owner', rls: true, force: true }]);
+    expect(await query(m.targetUrl, "SELECT current_setting('timezone') AS tz")).toEqual([
+      { tz: 'Europe/Paris' },
+    ]);
+    const validate = ['validate', '--source', m.sourceUrl, '--target', m.targetUrl, '--config', m.configFile];
+    const validated = await runDmskit(validate);
+    expect(validated.code, validated.stdout + validated.stderr).toBe(0);
+    // A privilege removed on the target is named.
+    await query(m.targetUrl, 'REVOKE UPDATE ON app.accounts FROM app_rw');
+    const differs = await runDmskit(validate);
+    expect(differs.code).toBe(1);
+    expect(differs.stdout).toMatch(/privilege.*table app\.accounts: app_rw UPDATE/);
+  });
+
+  it('an MD5 password is refused before anything is created, naming the role and the fix', async () => {
+    await query(
+      source.url,
+      "SET password_encryption = 'md5'; CREATE ROLE legacy_app LOGIN PASSWORD 'old-Secret-3'",
+    );
+    const m = await prepareMigration(source, target, dir, {
+      schema: 'CREATE TABLE t (id int PRIMARY KEY); GRANT SELECT ON t TO legacy_app;',
+    });
+    const run = await runDmskit(['start', ...m.args]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/role legacy_app has an MD5 password.*password_encryption = 'scram-sha-256'/);
+    expect(run.stderr).not.toContain('old-Secret-3');
+    expect(await query(m.targetUrl, "SELECT 1 FROM pg_tables WHERE tablename = 't'")).toEqual([]);
+    expect(await query(target.url, "SELECT 1 FROM pg_roles WHERE rolname = 'legacy_app'")).toEqual([]);
+  });
+});
