@@ -137,6 +137,41 @@ describe("the application's roles, owners and privileges reach the target", () =
     expect(differs.stdout).toMatch(/privilege.*table app\.accounts: app_rw UPDATE/);
   });
 
+  it('dmskit roles: --dry-run shows the SQL with the verifier masked; then creates; a role changed on the target is named, --update-roles sets it back', async () => {
+    await query(source.url, "CREATE ROLE app_reporting LOGIN PASSWORD 'rep-Secret-4' CONNECTION LIMIT 7");
+    const m = await prepareMigration(source, target, dir, {
+      schema: 'CREATE TABLE sales (id int PRIMARY KEY); GRANT SELECT ON sales TO app_reporting;',
+    });
+    const args = ['--config', m.configFile, '--source-url', m.sourceUrl, '--target-url', m.targetUrl];
+    const dry = await runDmskit(['roles', ...args, '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(1);
+    expect(dry.stdout).toMatch(
+      /CREATE ROLE "app_reporting" WITH LOGIN .*CONNECTION LIMIT 7 .*PASSWORD '<SCRAM-SHA-256 verifier>'/,
+    );
+    expect(dry.stdout).not.toMatch(/SCRAM-SHA-256\$/);
+    expect(await query(target.url, "SELECT 1 FROM pg_roles WHERE rolname = 'app_reporting'")).toEqual([]);
+    const made = await runDmskit(['roles', ...args]);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(/role app_reporting: created/);
+    expect(await tryQuery(as(target.urlFor('postgres'), 'app_reporting', 'rep-Secret-4'), 'SELECT 1')).toBe(
+      'ok 1',
+    );
+    await query(target.url, 'ALTER ROLE app_reporting CONNECTION LIMIT 3');
+    const differs = await runDmskit(['roles', ...args]);
+    expect(differs.code).toBe(1);
+    expect(differs.stdout).toMatch(
+      /role app_reporting exists on the target and differs: CONNECTION LIMIT 7 on the source, 3 on the target/,
+    );
+    const updated = await runDmskit(['roles', ...args, '--update-roles']);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(
+      await query(target.url, "SELECT rolconnlimit FROM pg_roles WHERE rolname = 'app_reporting'"),
+    ).toEqual([{ rolconnlimit: 7 }]);
+    const same = await runDmskit(['roles', ...args]);
+    expect(same.code, same.stdout).toBe(0);
+    expect(same.stdout).toMatch(/the target has them all/);
+  });
+
   it('an MD5 password is refused before anything is created, naming the role and the fix', async () => {
     await query(
       source.url,

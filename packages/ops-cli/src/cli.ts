@@ -335,6 +335,28 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   program
+    .command('roles')
+    .description(
+      'Make the roles the objects in scope need on the target as Aurora allows them: attributes, memberships, settings, SCRAM password verifiers copied as stored (never shown); start does this first',
+    )
+    .option('-c, --config <file>', 'migration config (.ts or .json)', 'migrations/ecommerce.ts')
+    .option('--source-url <url>', 'source database URL (default: from the config and its password variable)')
+    .option('--target-url <url>', 'target database URL')
+    .option(
+      '--dry-run',
+      'print the SQL (passwords masked) and change nothing; exit 1 when something would change',
+    )
+    .option(
+      '--update-roles',
+      'change roles that exist on the target and differ from the source (default: compare and warn)',
+    )
+    .option('--json', 'print the plan as JSON')
+    .action(async (opts) => {
+      const { roles } = await import('./commands/roles.js');
+      outcome = await roles({ ...opts, cwd: process.cwd() });
+    });
+
+  program
     .command('ddl')
     .description(
       'Native engine: apply a schema change during CDC to the target and the source, in the order that keeps replication running (writes on the tables it names wait about the lag)',

@@ -112,7 +112,8 @@ export function ddlLines(ddl: readonly CapturedDdl[] | null): string[] {
   ];
 }
 
-async function sessions(o: ScopeCommandOptions) {
+/** The config and a control session on each server, for commands that read both. */
+export async function sessions(o: ScopeCommandOptions) {
   const { config } = await loadConfigOption(o.config, o.cwd);
   const sourceUrl = sourceUrlOf(config, o.sourceUrl);
   const targetUrl = targetUrlOf(o.targetUrl);

@@ -200,15 +200,18 @@ export function settingSql(setting: string): string {
   return `SET ${pg.escapeIdentifier(name)} TO ${values.map((v) => pg.escapeLiteral(v)).join(', ')}`;
 }
 
-function attributes(r: SourceRole): string {
+function attributes(r: SourceRole, alter = false): string {
   return [
     r.login ? 'LOGIN' : 'NOLOGIN',
     r.inherit ? 'INHERIT' : 'NOINHERIT',
     r.createDb ? 'CREATEDB' : 'NOCREATEDB',
     r.createRole ? 'CREATEROLE' : 'NOCREATEROLE',
     `CONNECTION LIMIT ${r.connectionLimit}`,
-    r.validUntil ? `VALID UNTIL ${pg.escapeLiteral(r.validUntil)}` : "VALID UNTIL 'infinity'",
-  ].join(' ');
+    // A new role without an expiry gets none; one altered back to none, 'infinity'.
+    r.validUntil ? `VALID UNTIL ${pg.escapeLiteral(r.validUntil)}` : alter ? "VALID UNTIL 'infinity'" : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
 }
 
 function differsOnTarget(r: SourceRole, t: RoleRow): string[] {
@@ -219,7 +222,8 @@ function differsOnTarget(r: SourceRole, t: RoleRow): string[] {
     ['CREATEDB', r.createDb, t.create_db],
     ['CREATEROLE', r.createRole, t.create_role],
     ['CONNECTION LIMIT', r.connectionLimit, t.connection_limit],
-    ['VALID UNTIL', r.validUntil, t.valid_until],
+    // 'infinity' reads back as no expiry.
+    ['VALID UNTIL', r.validUntil, t.valid_until?.startsWith('infinity') ? null : t.valid_until],
   ];
   for (const [what, a, b] of pairs)
     if (a !== b) out.push(`${what} ${String(a)} on the source, ${String(b)} on the target`);
@@ -284,7 +288,7 @@ export async function planRoles(
       );
     }
     const sql = there
-      ? `ALTER ROLE ${id} WITH ${attributes(r)}${password}`
+      ? `ALTER ROLE ${id} WITH ${attributes(r, true)}${password}`
       : `CREATE ROLE ${id} WITH ${attributes(r)}${password}`;
     create.push({ sql, shown: `${sql.slice(0, sql.length - password.length)}${shown}` });
     if (r.superuser) {
