@@ -83,6 +83,15 @@ describe("the application's roles, owners and privileges reach the target", () =
       schema: `${SCHEMA}
         DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET timezone TO %L', current_database(), 'Europe/Paris'); END $$;`,
       tableMappings: [{ action: 'include', schema: 'app', table: '%' }],
+      cutover: {
+        applicationChecks: [
+          {
+            role: 'app_rw',
+            passwordVariable: 'APP_RW_PASSWORD',
+            sql: "SELECT count(*) FROM accounts; INSERT INTO app.audit (what) VALUES ('cutover check')",
+          },
+        ],
+      },
     });
     // What each role can do on the source before the cutover (it is fenced after), then on the target.
     const probes: [string, string, string][] = [
@@ -102,8 +111,14 @@ describe("the application's roles, owners and privileges reach the target", () =
       as(m.sourceUrl, 'app_ro', 'ro-Secret-2'),
       'SELECT id FROM app.accounts',
     );
-    const cut = await runDmskit(['cutover', ...m.args]);
+    const cut = await runDmskit(['cutover', ...m.args], { env: { APP_RW_PASSWORD: 'rw-Secret-1' } });
     expect(cut.code, cut.stderr).toBe(0);
+    expect(cut.stderr).toMatch(/switch: application checks passed: app_rw \(\d+ ms\)/);
+    expect(cut.stderr + cut.stdout).not.toContain('rw-Secret-1');
+    // The check's write was rolled back.
+    expect(
+      await query(m.targetUrl, "SELECT count(*)::int AS n FROM app.audit WHERE what = 'cutover check'"),
+    ).toEqual([{ n: 0 }]);
     for (const [user, password, sql] of probes) {
       const onSource = before.get(`${user} ${sql}`)!;
       const onTarget = await tryQuery(as(m.targetUrl, user, password), sql);
@@ -135,6 +150,36 @@ describe("the application's roles, owners and privileges reach the target", () =
     const differs = await runDmskit(validate);
     expect(differs.code).toBe(1);
     expect(differs.stdout).toMatch(/privilege.*table app\.accounts: app_rw UPDATE/);
+  });
+
+  it('an application check that fails cancels the cutover: the role and the error named, the source unfenced; a missing password refuses before the fence', async () => {
+    const m = await startMigration(source, target, dir, {
+      schema: SCHEMA,
+      tableMappings: [{ action: 'include', schema: 'app', table: '%' }],
+      cutover: {
+        applicationChecks: [
+          {
+            role: 'app_ro',
+            passwordVariable: 'APP_RO_PASSWORD',
+            sql: "INSERT INTO app.audit (what) VALUES ('no')",
+          },
+        ],
+      },
+    });
+    const missing = await runDmskit(['cutover', ...m.args]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/the password of app_ro is not in \$APP_RO_PASSWORD/);
+    const failed = await runDmskit(['cutover', ...m.args], { env: { APP_RO_PASSWORD: 'ro-Secret-2' } });
+    expect(failed.code, failed.stderr).toBe(2);
+    expect(failed.stderr).toMatch(
+      /application check failed on the target: app_ro: permission denied for table audit/,
+    );
+    expect(failed.stderr).toMatch(/unfenced/);
+    await query(m.sourceUrl, "UPDATE app.accounts SET note = 'writable again' WHERE id = 1");
+    // Still replicating: the target guard refuses the application again.
+    await expect(query(m.targetUrl, "UPDATE app.accounts SET note = 'x' WHERE id = 2")).rejects.toThrow(
+      /replicated from the source/,
+    );
   });
 
   it('dmskit roles: --dry-run shows the SQL with the verifier masked; then creates; a role changed on the target is named, --update-roles sets it back', async () => {

@@ -48,6 +48,7 @@ describe('parseMigrationConfig', () => {
       fallbackMaxAgeDays: 7,
       insertOnlyTables: [],
       maxValidationAgeMinutes: 60,
+      applicationChecks: [],
     });
     expect(config.network.connectivity).toEqual({
       type: 'vpn',

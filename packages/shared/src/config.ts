@@ -642,6 +642,25 @@ export const CutoverSchema = z.object({
    * @default 60
    */
   maxValidationAgeMinutes: z.number().min(0).max(525_600).nullable().default(60),
+  /**
+   * Probes of the application on the target, run by the cutover after the watermark and before ready: each
+   * logs in as `role` with the password in the environment variable `passwordVariable` and runs `sql` in a
+   * transaction that is rolled back (a read and a write, say); one that fails cancels the cutover (the
+   * fence is released, as for any failure before ready), naming the role and the error. @default []
+   */
+  applicationChecks: z
+    .array(
+      z
+        .object({
+          role: z.string().min(1),
+          passwordVariable: z
+            .string()
+            .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
+          sql: z.string().min(1),
+        })
+        .strict(),
+    )
+    .default([]),
 });
 
 /**

@@ -63,6 +63,7 @@ import {
   dropTargetGuard,
   installTargetGuard,
   openTargetGuard,
+  probeTargetGuard,
   targetGuardGaps,
 } from './target-guard.js';
 
@@ -732,6 +733,9 @@ export function nativeCutoverEngine(
     },
     closeTarget: async () => {
       await closeTargetGuard(target, names.targetGuard);
+    },
+    probeTarget: async (token) => {
+      await probeTargetGuard(target, names.targetGuard, token);
     },
     stopReplication: async () => {
       await target.query(`ALTER SUBSCRIPTION ${sub} DISABLE`);

@@ -1,6 +1,7 @@
 import { DMSKIT_SCHEMA, type TableName } from '@dmskit/shared';
 import { qualifiedName } from '@dmskit/validation';
 import pg from 'pg';
+import { CHECK_SETTING } from '../runbook/app-checks.js';
 import { guardedTables, writesNotRefused } from '../runbook/fence.js';
 import { dropDmskitSchemaIfEmpty } from '../runbook/watermark.js';
 
@@ -77,6 +78,21 @@ export async function installTargetGuard(
 export async function openTargetGuard(target: pg.Client, trigger: string): Promise<boolean> {
   if (!(await guardFunctionExists(target, trigger))) return false;
   await target.query(functionSql(trigger, OPEN_BODY));
+  return true;
+}
+
+/**
+ * While the cutover's application checks run (runbook/app-checks.ts): the guard lets through the writes
+ * of a transaction that set `dmskit.application_check` to `token` (the checks roll theirs back), and
+ * refuses every other write as before. {@link closeTargetGuard} or {@link openTargetGuard} replaces it.
+ */
+export async function probeTargetGuard(target: pg.Client, trigger: string, token: string): Promise<boolean> {
+  if (!(await guardFunctionExists(target, trigger))) return false;
+  const body = `BEGIN
+  IF current_setting('${CHECK_SETTING}', true) = ${pg.escapeLiteral(token)} THEN RETURN NULL; END IF;
+  ${REFUSE_BODY.replace(/^BEGIN\s*/, '').replace(/END$/, '')}
+END`;
+  await target.query(functionSql(trigger, body));
   return true;
 }
 

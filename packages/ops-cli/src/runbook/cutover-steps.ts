@@ -21,6 +21,7 @@ import {
   type SwitchTarget,
 } from '../pooler/pgbouncer.js';
 import { sleep } from '../util/time.js';
+import { assertCheckPasswords, checkToken, runApplicationChecks } from './app-checks.js';
 import type { CutoverOptions, CutoverResult, CutoverWindow } from './cutover-types.js';
 import {
   dropFallbackObjects,
@@ -135,6 +136,7 @@ const preconditions: Step = async (ctx) => {
     const found = await checkScope(scopeOptions, true).catch(() => ({ problems: [] as string[] }));
     throw new ExternalError([...problems, ...found.problems].join('; '));
   }
+  assertCheckPasswords(options.applicationChecks ?? []);
   await assertNoPreparedTransactions(options.sourceControl, 'cannot fence');
   await options.engine.prepareWatermark();
   const scope = await checkScope(scopeOptions);
@@ -389,6 +391,20 @@ const switchStep: Step = async (ctx) => {
   fenceTimeLeft(ctx);
   const target = switchTarget(options);
   const done: string[] = [];
+  if (options.applicationChecks?.length) {
+    // Before clients reach the target: the application's own roles, logged in with their own passwords.
+    const token = checkToken();
+    await options.engine.probeTarget?.(token);
+    try {
+      const passed = await runApplicationChecks(options.target, options.applicationChecks, {
+        token,
+        timeoutMs: Math.min(5000, fenceTimeLeft(ctx)),
+      });
+      done.push(`application checks passed: ${passed.join(', ')}`);
+    } finally {
+      await options.engine.closeTarget?.();
+    }
+  }
   if (options.pooler) {
     const ini = path.resolve(options.pooler.iniFile);
     if (!state.pooler?.iniBackup) {

@@ -1,6 +1,7 @@
 import type { FenceMethod, PoolerConfig, SelectionRule, TableName, TransformationRule } from '@dmskit/shared';
 import type { ComparisonResult, ConnectionInput } from '@dmskit/validation';
 import type pg from 'pg';
+import type { ApplicationCheck } from './app-checks.js';
 import type { CutoverEngine } from './engine.js';
 import type { FallbackNames } from './fallback.js';
 import type { FenceRecord } from './fence.js';
@@ -81,6 +82,8 @@ export interface CutoverSettings {
   readonly servers?: MigrationServers;
   /** Tables accepted without a replica identity (`cutover.insertOnlyTables`). @default [] */
   readonly insertOnlyTables?: readonly { readonly schema: string; readonly table: string }[];
+  /** Probes of the application on the target, before ready (`cutover.applicationChecks`). @default [] */
+  readonly applicationChecks?: readonly ApplicationCheck[];
   /**
    * The validation gate (`cutover.maxValidationAgeMinutes`, in ms): the oldest clean validation accepted
    * before the fence, else one is run; null or absent: no gate.

@@ -42,6 +42,7 @@ export function cutoverSettings(config: MigrationConfig): CutoverSettings {
     selection: config.task.tableMappings,
     migration: `${config.name}/${config.environment}`,
     insertOnlyTables: c.insertOnlyTables,
+    applicationChecks: c.applicationChecks,
     maxValidationAgeMs: c.maxValidationAgeMinutes === null ? null : c.maxValidationAgeMinutes * 60_000,
   };
 }
@@ -63,11 +64,13 @@ export class CutoverFailed extends DmskitError {
 }
 
 /**
- * The order of the steps: `pause` only with a pooler, `switch` only with a pooler or a switch command,
- * validation inside the window only with `before-ready`.
+ * The order of the steps: `pause` only with a pooler, `switch` only with a pooler, a switch command or
+ * application checks (they run first in it), validation inside the window only with `before-ready`.
  */
 export function cutoverOrder(
-  settings: Pick<CutoverSettings, 'finalValidation' | 'pooler' | 'switchCommand' | 'fallback'>,
+  settings: Pick<CutoverSettings, 'finalValidation' | 'pooler' | 'switchCommand' | 'fallback'> & {
+    readonly applicationChecks?: readonly unknown[];
+  },
 ): CutoverStep[] {
   const order: CutoverStep[] = [
     'preconditions',
@@ -76,7 +79,9 @@ export function cutoverOrder(
     'watermark',
     'stop-replication',
     'sequences',
-    ...(settings.pooler || settings.switchCommand ? (['switch'] as const) : []),
+    ...(settings.pooler || settings.switchCommand || settings.applicationChecks?.length
+      ? (['switch'] as const)
+      : []),
   ];
   const fallback: CutoverStep[] = settings.fallback ? ['fallback'] : [];
   return settings.finalValidation === 'before-ready'

@@ -71,6 +71,8 @@ export interface CutoverEngine {
   openTarget?(): Promise<void>;
   /** A rollback before ready: the target guard refuses writes again. */
   closeTarget?(): Promise<void>;
+  /** While the application checks run: the target guard lets through a transaction that shows `token`. */
+  probeTarget?(token: string): Promise<void>;
   /** What each engine step would do, for --dry-run. */
   describe(): { readonly stop: string; readonly resume: string; readonly finish: string };
 }
