@@ -93,6 +93,15 @@ describe("the application's roles, owners and privileges reach the target", () =
         ],
       },
     });
+    // preflight runs the application check read-only, as its role, on the target.
+    const pre = await runDmskit(
+      ['preflight', '--source', m.sourceUrl, '--target', m.targetUrl, '--config', m.configFile, '--json'],
+      { env: { APP_RW_PASSWORD: 'rw-Secret-1' } },
+    );
+    const checks = (JSON.parse(pre.stdout) as { checks: { id: string; passed: boolean; found: string }[] })
+      .checks;
+    expect(checks.find((c) => c.id === 'application-checks')).toMatchObject({ passed: true });
+    expect(checks.find((c) => c.id === 'role-passwords')).toMatchObject({ passed: true });
     // What each role can do on the source before the cutover (it is fenced after), then on the target.
     const probes: [string, string, string][] = [
       ['app_rw', 'rw-Secret-1', 'SELECT count(*) FROM accounts'],
@@ -231,5 +240,23 @@ describe("the application's roles, owners and privileges reach the target", () =
     expect(run.stderr).not.toContain('old-Secret-3');
     expect(await query(m.targetUrl, "SELECT 1 FROM pg_tables WHERE tablename = 't'")).toEqual([]);
     expect(await query(target.url, "SELECT 1 FROM pg_roles WHERE rolname = 'legacy_app'")).toEqual([]);
+    // preflight says it beforehand.
+    const pre = await runDmskit([
+      'preflight',
+      '--source',
+      m.sourceUrl,
+      '--target',
+      m.targetUrl,
+      '--config',
+      m.configFile,
+      '--json',
+    ]);
+    expect(pre.code, pre.stderr).toBe(1);
+    const found = (JSON.parse(pre.stdout) as { checks: { id: string; passed: boolean; found: string }[] })
+      .checks;
+    expect(found.find((c) => c.id === 'role-passwords')).toMatchObject({
+      passed: false,
+      found: expect.stringContaining('legacy_app'),
+    });
   });
 });

@@ -29,7 +29,13 @@ export async function preflight(options: PreflightOptions): Promise<CommandOutco
   const report = await runPreflight({
     source: options.source,
     ...(options.target ? { target: options.target } : {}),
-    ...(config ? { task: config.task, fallback: config.cutover.fallback } : {}),
+    ...(config
+      ? {
+          task: config.task,
+          fallback: config.cutover.fallback,
+          applicationChecks: config.cutover.applicationChecks,
+        }
+      : {}),
   });
   const md = preflightMarkdown(report);
   if (options.markdown) await writeFile(path.resolve(options.cwd, options.markdown), redact(md));

@@ -1,6 +1,7 @@
 import { type MigrationConfig, redact, TaskSchema } from '@dmskit/shared';
 import { closeQuietly, describeConnection, listTables, openConnection } from '@dmskit/validation';
 import type pg from 'pg';
+import type { ApplicationCheck } from '../runbook/app-checks.js';
 import {
   type CheckResult,
   connectionChecks,
@@ -11,6 +12,7 @@ import {
   tableChecks,
   targetChecks,
 } from './checks.js';
+import { roleChecks } from './roles.js';
 
 export interface PreflightReport {
   readonly source: string;
@@ -33,6 +35,8 @@ export async function runPreflight(options: {
   task?: MigrationConfig['task'];
   /** Check what the fall-back path needs (`cutover.fallback`). @default true */
   fallback?: boolean;
+  /** The config's `cutover.applicationChecks`, run read-only on the target. @default [] */
+  applicationChecks?: readonly ApplicationCheck[];
 }): Promise<PreflightReport> {
   const task = options.task ?? TaskSchema.parse({});
   const cdc = task.migrationType !== 'full-load';
@@ -63,6 +67,9 @@ export async function runPreflight(options: {
       checks.push(...(await tableChecks(s.client, facts)));
       checks.push(...(await targetChecks(t?.client, facts)));
       checks.push(...fallbackChecks(s.facts, t?.facts, options.fallback ?? true));
+      checks.push(
+        ...(await roleChecks(s.client, t?.client, options.target, facts, options.applicationChecks ?? [])),
+      );
     }
     const failed = { error: 0, warning: 0, info: 0 };
     for (const c of checks) if (!c.passed) failed[c.severity]++;
