@@ -87,8 +87,11 @@ describe('the cutover proof covers every write and every table in scope', () => 
         schema: `${WRITE_PATHS_SCHEMA}${PARTITIONED_LEDGER}`,
         cutover: { fenceMethod, applicationRoles: fenceMethod === 'revoke-login' ? ['app_rw'] : [] },
       });
-      await grantWriter(m.sourceUrl, 'app_rw');
-      await grantWriter(m.sourceUrl, 'app_other');
+      // Granted after the start: on both sides, as an operator would (a GRANT is not replicated).
+      for (const url of [m.sourceUrl, m.targetUrl]) {
+        await grantWriter(url, 'app_rw');
+        await grantWriter(url, 'app_other');
+      }
       // Every path writes before the fence (the paths are real), and replicates.
       expect(await tryWritePaths(asRole(m.sourceUrl, 'app_rw'), 500_000)).toEqual(WRITE_PATH_NAMES);
       const writer = startHistoryWriter(m.sourceUrl);
@@ -191,6 +194,7 @@ describe('the cutover proof covers every write and every table in scope', () => 
   it('writes on the target during CDC are refused; rows changed there behind the guard stop the cutover before the fence', async () => {
     const m = await startMigration(source, target, dir, { schema: PLAIN });
     await grantWriter(m.targetUrl, 'app_rw');
+    await grantWriter(m.sourceUrl, 'app_rw'); // the same grants on both sides: only the rows may differ
     await expect(query(asRole(m.targetUrl, 'app_rw'), 'DELETE FROM accounts WHERE id <= 5')).rejects.toThrow(
       /replicated from the source until the cutover/,
     );
@@ -235,6 +239,7 @@ describe('the cutover proof covers every write and every table in scope', () => 
   it('a role that may set session_replication_role (past any fence) is named, and the cutover refuses before the fence', async () => {
     const m = await startMigration(source, target, dir, { schema: PLAIN });
     await grantWriter(m.sourceUrl, 'app_replica');
+    await grantWriter(m.targetUrl, 'app_replica');
     await query(m.sourceUrl, 'GRANT SET ON PARAMETER session_replication_role TO app_replica');
     try {
       const refused = await cutover(m);

@@ -146,7 +146,9 @@ const QUERIES: Record<SchemaObjectKind, string> = {
               used AS (SELECT relowner AS r FROM t UNION SELECT (aclexplode(relacl)).grantee FROM t WHERE relacl IS NOT NULL
                        UNION SELECT nspowner FROM pg_namespace WHERE nspname = ANY($1::text[]))
          SELECT r.rolname AS name,
-                concat_ws(' ', CASE WHEN r.rolcanlogin THEN 'LOGIN' ELSE 'NOLOGIN' END, CASE WHEN r.rolinherit THEN 'INHERIT' ELSE 'NOINHERIT' END,
+                -- LOGIN is left out: the revoke-login fence takes it from the source's application roles on purpose
+                -- (dmskit roles compares it, and cutover.applicationChecks log in).
+                concat_ws(' ', CASE WHEN r.rolinherit THEN 'INHERIT' ELSE 'NOINHERIT' END,
                           CASE WHEN r.rolcreatedb THEN 'CREATEDB' END, CASE WHEN r.rolcreaterole THEN 'CREATEROLE' END,
                           CASE WHEN r.rolconnlimit >= 0 THEN 'CONNECTION LIMIT ' || r.rolconnlimit END,
                           'MEMBER OF (' || (SELECT string_agg(g.rolname, ', ' ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid) || ')') AS def
