@@ -617,6 +617,28 @@ export const CutoverSchema = z.object({
    */
   switchCommand: z.string().min(1).optional(),
   /**
+   * The DNS name the applications connect to (a CNAME in a Route 53 private hosted zone the stack creates,
+   * pointing at `source.host` over the VPN resolver path before the cutover): at the switch, right before
+   * ready, it is pointed at the Aurora writer endpoint (ChangeResourceRecordSets, waited for INSYNC), and
+   * back at the source by a rollback. Clients see the change after at most `ttlSeconds` more: the window
+   * estimate counts it.
+   */
+  dns: z
+    .object({
+      /** The private hosted zone, e.g. `db.corp.internal`. */
+      zoneName: z
+        .string()
+        .regex(/^([a-z0-9-]+\.)+[a-z0-9-]+\.?$/, 'must be a DNS zone name such as db.corp.internal'),
+      /** The record the applications use, in that zone, e.g. `shop.db.corp.internal`. */
+      recordName: z
+        .string()
+        .regex(/^([a-z0-9-]+\.)+[a-z0-9-]+\.?$/, 'must be a DNS name such as shop.db.corp.internal'),
+      /** The record's TTL, seconds. @default 30 */
+      ttlSeconds: z.number().int().min(1).max(86_400).default(30),
+    })
+    .strict()
+    .optional(),
+  /**
    * Fall back without loss: at ready, PostgreSQL logical replication from the target back to the old
    * source starts (no copy), so `dmskit rollback` after ready loses no write made on the target, until
    * `dmskit finish` ends it. Needs wal_level = logical on the target (Aurora: rds.logical_replication = 1).
@@ -788,6 +810,17 @@ export const MigrationConfigSchema = z
         path: ['network', 'connectivity'],
         message:
           "cannot be created in network.existingVpc: its routes to on-prem are the VPC owner's; leave connectivity out",
+      });
+    }
+    const appDns = cfg.cutover.dns;
+    if (
+      appDns &&
+      !`.${appDns.recordName.replace(/\.$/, '')}`.endsWith(`.${appDns.zoneName.replace(/\.$/, '')}`)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cutover', 'dns', 'recordName'],
+        message: `is not in the zone ${appDns.zoneName}`,
       });
     }
     const host = cfg.source.host;

@@ -25,6 +25,7 @@ import {
   rollbackCutover,
   runCutover,
 } from '../runbook/cutover.js';
+import { createRoute53Client } from '../runbook/dns.js';
 import type { CutoverEngine } from '../runbook/engine.js';
 import { endFallback, fallbackEngine, fallbackNames, waitForFallback } from '../runbook/fallback.js';
 import { fenceGap, fenceLimits, releaseFence, releaseSql } from '../runbook/fence.js';
@@ -169,6 +170,16 @@ export function cutoverDryRun(
         ]
       : [],
     switch: [
+      ...(c.applicationChecks.length
+        ? [
+            `target: as ${c.applicationChecks.map((x) => x.role).join(', ')}, each with its own password: its probe in a transaction rolled back (the target guard lets exactly that through); one failing cancels the cutover`,
+          ]
+        : []),
+      ...(c.dns
+        ? [
+            `Route 53: ${c.dns.recordName} (private zone ${c.dns.zoneName}) CNAME -> the target's host, TTL ${c.dns.ttlSeconds} s; wait until INSYNC (pointed back at what it was by a failure before ready)`,
+          ]
+        : []),
       ...(c.pooler
         ? [
             `${c.pooler.iniFile}: [databases] ${c.pooler.database} = host, port and dbname of the target (a copy kept as .dmskit-before); RELOAD`,
@@ -256,13 +267,32 @@ export function windowEstimate(config: MigrationConfig, tableBytes?: number): st
       head,
       after,
       `  before-ready${chosen === 'before-ready' ? ' (configured)' : ''}: that plus the final validation; pass --source-url to estimate it from the size of the tables`,
+      ...dnsEstimate(config),
     ];
   const validationMs = Math.round((tableBytes / VALIDATION_BYTES_PER_SECOND) * 1000);
   return [
     head,
     after,
     `  before-ready${chosen === 'before-ready' ? ' (configured)' : ''}: about ${formatDuration(WINDOW_WITHOUT_VALIDATION_MS + validationMs)} (validating ${formatBytes(tableBytes)} of tables at about ${formatBytes(VALIDATION_BYTES_PER_SECOND)}/s)`,
+    ...dnsEstimate(config),
   ];
+}
+
+/**
+ * What the DNS switch adds: Route 53 reports a change INSYNC in about 60 s or less (inside the window:
+ * cutover.maxFenceSeconds must allow it), and clients follow within the record's TTL (after ready).
+ */
+function dnsEstimate(config: MigrationConfig): string[] {
+  const dns = config.cutover.dns;
+  if (!dns) return [];
+  return [
+    `  plus the DNS switch of ${dns.recordName}: up to about 60 s until Route 53 reports it INSYNC (inside the window; cutover.maxFenceSeconds is ${config.cutover.maxFenceSeconds}), then up to its TTL of ${dns.ttlSeconds} s until clients resolve the target`,
+  ];
+}
+
+/** `cutover.dns` with a Route 53 client, for the runbook; nothing without it. */
+function dnsOption(config: MigrationConfig) {
+  return config.cutover.dns ? { dns: { ...config.cutover.dns, client: createRoute53Client() } } : {};
 }
 
 /** The bytes of the tables in scope, read from the source; undefined when it cannot be reached. */
@@ -378,6 +408,7 @@ export async function cutover(
       (signal) =>
         runCutover({
           ...(s.servers ? { servers: s.servers } : {}),
+          ...dnsOption(config),
           source: s.sourceUrl,
           target: s.targetUrl!,
           sourceControl: s.source,
@@ -460,6 +491,7 @@ async function fallBack(
       runCutover({
         ...settings,
         ...(s.servers ? { servers: s.servers } : {}),
+        ...dnsOption(config),
         source: s.targetUrl!,
         target: s.sourceUrl,
         sourceControl: s.target!,

@@ -23,6 +23,7 @@ import {
 import { sleep } from '../util/time.js';
 import { assertCheckPasswords, checkToken, runApplicationChecks } from './app-checks.js';
 import type { CutoverOptions, CutoverResult, CutoverWindow } from './cutover-types.js';
+import { currentTarget, findPrivateZone, pointRecord } from './dns.js';
 import {
   dropFallbackObjects,
   markFallbackStart,
@@ -137,6 +138,12 @@ const preconditions: Step = async (ctx) => {
     throw new ExternalError([...problems, ...found.problems].join('; '));
   }
   assertCheckPasswords(options.applicationChecks ?? []);
+  if (options.dns && !ctx.state.dns) {
+    // The zone is found (by name) and what the record points at read before anything changes.
+    const zoneId = await findPrivateZone(options.dns.client, options.dns.zoneName);
+    ctx.state.dns = { zoneId, before: await currentTarget(options.dns.client, zoneId, options.dns) };
+    await ctx.save();
+  }
   await assertNoPreparedTransactions(options.sourceControl, 'cannot fence');
   await options.engine.prepareWatermark();
   const scope = await checkScope(scopeOptions);
@@ -405,6 +412,18 @@ const switchStep: Step = async (ctx) => {
       await options.engine.closeTarget?.();
     }
   }
+  if (options.dns && state.dns) {
+    // Write-ahead: a change submitted but not yet INSYNC when the fence runs out is pointed back too.
+    state.dns.switched = true;
+    await ctx.save();
+    const moved = await pointRecord(options.dns.client, state.dns.zoneId, options.dns, target.host, {
+      timeoutMs: fenceTimeLeft(ctx),
+      comment: `dmskit cutover of ${options.migration}`,
+    });
+    done.push(
+      `${options.dns.recordName} points at ${target.host} (INSYNC in ${moved.ms} ms; resolvers follow within its TTL of ${options.dns.ttlSeconds} s)`,
+    );
+  }
   if (options.pooler) {
     const ini = path.resolve(options.pooler.iniFile);
     if (!state.pooler?.iniBackup) {
@@ -477,6 +496,23 @@ export async function undoFallback(ctx: StepContext): Promise<string> {
  * Before ready, after the fence was released: puts the pooler's ini back and resumes it on the source.
  * @returns what was done, to add to the failure's message
  */
+/** A failure before ready after the DNS switch: the record points at what it did before, INSYNC. */
+export async function undoDns(ctx: StepContext): Promise<string> {
+  const { options, state } = ctx;
+  if (!options.dns || !state.dns?.switched) return '';
+  const back = state.dns.before ?? switchTarget({ ...options, target: options.source }).host;
+  try {
+    await pointRecord(options.dns.client, state.dns.zoneId, options.dns, back, {
+      timeoutMs: 120_000,
+      comment: `dmskit: cutover of ${options.migration} undone`,
+    });
+    state.dns.switched = false;
+    return `; ${options.dns.recordName} points at ${back} again`;
+  } catch (error) {
+    return `; ${options.dns.recordName} could not be pointed back at ${back} (${(error as Error).message}): change it by hand`;
+  }
+}
+
 export async function undoPooler(ctx: StepContext): Promise<string> {
   const { options, state } = ctx;
   if (!options.pooler || !state.pooler?.pausedAt || state.pooler.resumed) return '';

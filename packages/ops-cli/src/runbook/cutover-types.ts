@@ -1,7 +1,9 @@
+import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { FenceMethod, PoolerConfig, SelectionRule, TableName, TransformationRule } from '@dmskit/shared';
 import type { ComparisonResult, ConnectionInput } from '@dmskit/validation';
 import type pg from 'pg';
 import type { ApplicationCheck } from './app-checks.js';
+import type { DnsSwitch } from './dns.js';
 import type { CutoverEngine } from './engine.js';
 import type { FallbackNames } from './fallback.js';
 import type { FenceRecord } from './fence.js';
@@ -82,6 +84,11 @@ export interface CutoverSettings {
   readonly servers?: MigrationServers;
   /** Tables accepted without a replica identity (`cutover.insertOnlyTables`). @default [] */
   readonly insertOnlyTables?: readonly { readonly schema: string; readonly table: string }[];
+  /**
+   * The applications' DNS name (`cutover.dns`), pointed at the target at the switch and back at the
+   * source by a failure before ready; `client` is Route 53's (runbook/dns.ts).
+   */
+  readonly dns?: DnsSwitch & { readonly client: Route53Client };
   /** Probes of the application on the target, before ready (`cutover.applicationChecks`). @default [] */
   readonly applicationChecks?: readonly ApplicationCheck[];
   /**

@@ -5,6 +5,7 @@ import {
   refence,
   STEPS,
   type StepContext,
+  undoDns,
   undoFallback,
   undoPooler,
 } from './cutover-steps.js';
@@ -70,6 +71,7 @@ export class CutoverFailed extends DmskitError {
 export function cutoverOrder(
   settings: Pick<CutoverSettings, 'finalValidation' | 'pooler' | 'switchCommand' | 'fallback'> & {
     readonly applicationChecks?: readonly unknown[];
+    readonly dns?: unknown;
   },
 ): CutoverStep[] {
   const order: CutoverStep[] = [
@@ -79,7 +81,7 @@ export function cutoverOrder(
     'watermark',
     'stop-replication',
     'sequences',
-    ...(settings.pooler || settings.switchCommand || settings.applicationChecks?.length
+    ...(settings.pooler || settings.switchCommand || settings.dns || settings.applicationChecks?.length
       ? (['switch'] as const)
       : []),
   ];
@@ -229,6 +231,7 @@ async function undo(ctx: StepContext, step: CutoverStep, error: unknown): Promis
     await options.engine.closeTarget().catch((e: Error) => {
       source += `; the target guard could not be closed again (${e.message}): run dmskit rollback`;
     });
+  source += await undoDns(ctx);
   source += await undoPooler(ctx);
   source += await undoFallback(ctx);
   state.status = 'failed';

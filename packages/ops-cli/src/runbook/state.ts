@@ -49,6 +49,11 @@ export interface CutoverState {
   watermark?: { token: string; lsn: string; seenMs?: number };
   /** The pooler: when it was paused, the copy of its ini file before the switch, whether it was switched. */
   pooler?: { pausedAt?: string; iniBackup?: string; switched?: boolean; resumed?: boolean };
+  /**
+   * The applications' DNS record: its zone, what it pointed at before the switch, and whether the switch
+   * was begun (set before the change is sent, so a change in flight is pointed back too).
+   */
+  dns?: { zoneId: string; before?: string | undefined; switched?: boolean };
   /** The fall-back path (reverse replication from the target to the old source), as created. */
   fallback?: FallbackRecord;
   /** When the target was declared ready (ISO), and the window then, in ms. */
