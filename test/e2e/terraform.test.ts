@@ -36,6 +36,7 @@ describe('a DMS Serverless stack in an existing VPC and key, with Time Travel: t
     };
     copy.task.timeTravel = { enabled: true, retentionDays: 7 };
     copy.replicationInstance.serverless = { minCapacityUnits: 2, maxCapacityUnits: 8 };
+    copy.cutover.dns = { zoneName: 'db.corp.internal', recordName: 'shop.db.corp.internal', ttlSeconds: 30 };
     const dir = await scratchDir('tf-variant');
     const file = path.join(dir, 'variant.json');
     await writeFile(file, JSON.stringify(copy));
@@ -54,6 +55,8 @@ describe('a DMS Serverless stack in an existing VPC and key, with Time Travel: t
       'aws_dms_replication_config',
       'aws_cloudwatch_event_rule',
       'aws_cloudwatch_event_target',
+      'aws_route53_zone',
+      'aws_route53_record',
     ])
       expect(types.has(t)).toBe(true);
     expect(types.has('aws_dms_replication_task')).toBe(false);

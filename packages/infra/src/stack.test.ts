@@ -457,6 +457,37 @@ describe('MigrationStack (the example config)', async () => {
 });
 
 describe('MigrationStack variants', () => {
+  it('cutover.dns: a private zone on the VPC and the applications CNAME at the source, its value left to the cutover', () => {
+    const config = withTls({
+      cutover: {
+        dns: { zoneName: 'db.corp.internal', recordName: 'billing.db.corp.internal', ttlSeconds: 20 },
+      },
+    });
+    const s = synth({ config });
+    expect(resources(s, 'aws_route53_zone')).toEqual([
+      expect.objectContaining({
+        name: 'db.corp.internal',
+        vpc: [{ vpc_id: expect.stringMatching(/^\$\{aws_vpc\.\w+\.id\}$/) }],
+      }),
+    ]);
+    const [record] = resources(s, 'aws_route53_record');
+    expect(record).toMatchObject({
+      name: 'billing.db.corp.internal',
+      type: 'CNAME',
+      ttl: 20,
+      records: [config.source.host],
+      zone_id: expect.stringMatching(/^\$\{aws_route53_zone\.\w+\.zone_id\}$/),
+      lifecycle: { ignore_changes: ['records'] },
+    });
+    expect(s.output?.application_dns_zone_id).toBeDefined();
+  });
+
+  it('cutover.dns with a record outside its zone is refused, naming the field', () => {
+    expect(() =>
+      withTls({ cutover: { dns: { zoneName: 'db.corp.internal', recordName: 'billing.other.internal' } } }),
+    ).toThrow(/cutover\.dns\.recordName.*not in the zone db\.corp\.internal/);
+  });
+
   it('Direct Connect: associates the gateway, no customer gateway or VPN', () => {
     const config = withTls({
       network: {

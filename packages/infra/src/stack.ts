@@ -11,6 +11,7 @@ import {
 } from '@dmskit/shared';
 import { Fn, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
+import { ApplicationDns } from './constructs/application-dns.js';
 import { AuroraTarget } from './constructs/aurora-target.js';
 import { DmsReplication, type DmsSslMode } from './constructs/dms-replication.js';
 import { DmsRoles } from './constructs/dms-roles.js';
@@ -127,6 +128,16 @@ export class MigrationStack extends TerraformStack {
         domain: config.network.onPremDns.domain,
         serverIps: config.network.onPremDns.serverIps,
       });
+    // The applications' database name, switched by the cutover (cutover.dns).
+    const appDns = config.cutover.dns
+      ? new ApplicationDns(this, 'ApplicationDns', {
+          vpcId,
+          zoneName: config.cutover.dns.zoneName,
+          recordName: config.cutover.dns.recordName,
+          ttlSeconds: config.cutover.dns.ttlSeconds,
+          sourceHost: config.source.host,
+        })
+      : undefined;
     this.securityGroups = new MigrationSecurityGroups(this, 'SecurityGroups', {
       name,
       vpcId,
@@ -256,6 +267,11 @@ export class MigrationStack extends TerraformStack {
     });
 
     new TerraformOutput(this, 'aurora_endpoint', { value: this.target.cluster.endpoint });
+    if (appDns)
+      new TerraformOutput(this, 'application_dns_zone_id', {
+        value: appDns.zone.zoneId,
+        description: `the private zone of ${config.cutover.dns!.recordName}, which dmskit cutover points at the Aurora writer`,
+      });
     new TerraformOutput(this, 'aurora_master_secret_arn', {
       value: this.target.cluster.masterUserSecret.get(0).secretArn,
     });
