@@ -226,6 +226,35 @@ describe("the application's roles, owners and privileges reach the target", () =
     expect(same.stdout).toMatch(/the target has them all/);
   });
 
+  it('preflight names a session default the target server differs in (server-wide on the source), and says what start copies', async () => {
+    const tokyo = await startServer('target', { settings: { TimeZone: 'Asia/Tokyo' } });
+    try {
+      const db = 'settings_probe';
+      await query(source.url, `CREATE DATABASE ${db}`);
+      await query(tokyo.url, `CREATE DATABASE ${db}`);
+      await query(source.urlFor(db), `ALTER DATABASE ${db} SET DateStyle TO 'SQL, DMY'`);
+      const pre = await runDmskit([
+        'preflight',
+        '--source',
+        source.urlFor(db),
+        '--target',
+        tokyo.urlFor(db),
+        '--json',
+      ]);
+      const checks = (JSON.parse(pre.stdout) as { checks: { id: string; passed: boolean; found: string }[] })
+        .checks;
+      const settings = checks.find((c) => c.id === 'application-settings')!;
+      expect(settings.passed).toBe(false);
+      expect(settings.found).toMatch(
+        /TimeZone: source \S+ \(\w[\w ]*\), target Asia\/Tokyo \(configuration file|command line\)/,
+      );
+      expect(settings.found).toMatch(/copied by start: DateStyle: source SQL, DMY \(database\)/);
+      expect(checks.find((c) => c.id === 'extension-versions')).toMatchObject({ passed: true });
+    } finally {
+      await tokyo.stop();
+    }
+  });
+
   it('an MD5 password is refused before anything is created, naming the role and the fix', async () => {
     await query(
       source.url,

@@ -13,6 +13,7 @@ import {
   targetChecks,
 } from './checks.js';
 import { roleChecks } from './roles.js';
+import { settingsChecks } from './settings.js';
 
 export interface PreflightReport {
   readonly source: string;
@@ -70,6 +71,7 @@ export async function runPreflight(options: {
       checks.push(
         ...(await roleChecks(s.client, t?.client, options.target, facts, options.applicationChecks ?? [])),
       );
+      if (t?.client) checks.push(...(await settingsChecks(s.client, t.client)));
     }
     const failed = { error: 0, warning: 0, info: 0 };
     for (const c of checks) if (!c.passed) failed[c.severity]++;
