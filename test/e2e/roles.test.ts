@@ -192,9 +192,14 @@ describe("the application's roles, owners and privileges reach the target", () =
   });
 
   it('dmskit roles: --dry-run shows the SQL with the verifier masked; then creates; a role changed on the target is named, --update-roles sets it back', async () => {
-    await query(source.url, "CREATE ROLE app_reporting LOGIN PASSWORD 'rep-Secret-4' CONNECTION LIMIT 7");
+    await query(
+      source.url,
+      "CREATE ROLE app_reporting LOGIN PASSWORD 'rep-Secret-4' CONNECTION LIMIT 7; CREATE ROLE app_batch LOGIN PASSWORD 'batch-Secret-5'",
+    );
     const m = await prepareMigration(source, target, dir, {
       schema: 'CREATE TABLE sales (id int PRIMARY KEY); GRANT SELECT ON sales TO app_reporting;',
+      // Named by the config only (no object in scope names it): copied too.
+      cutover: { applicationRoles: ['app_batch'] },
     });
     const args = ['--config', m.configFile, '--source-url', m.sourceUrl, '--target-url', m.targetUrl];
     const dry = await runDmskit(['roles', ...args, '--dry-run']);
@@ -207,6 +212,7 @@ describe("the application's roles, owners and privileges reach the target", () =
     const made = await runDmskit(['roles', ...args]);
     expect(made.code, made.stderr).toBe(0);
     expect(made.stdout).toMatch(/role app_reporting: created/);
+    expect(made.stdout).toMatch(/role app_batch: created/);
     expect(await tryQuery(as(target.urlFor('postgres'), 'app_reporting', 'rep-Secret-4'), 'SELECT 1')).toBe(
       'ok 1',
     );

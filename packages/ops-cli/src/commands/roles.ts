@@ -1,7 +1,7 @@
 import { redact, selectTables } from '@dmskit/shared';
 import { closeQuietly, listTables } from '@dmskit/validation';
 import type { CommandOutcome } from '../outcome.js';
-import { applyRoles, planRoles, readSourceRoles, schemasOf } from '../schema/roles.js';
+import { applyRoles, configRoles, planRoles, readSourceRoles, schemasOf } from '../schema/roles.js';
 import { type ScopeCommandOptions, sessions } from './scope.js';
 
 /**
@@ -18,7 +18,7 @@ export async function roles(
   const s = await sessions(o);
   try {
     const tables = selectTables(await listTables(s.source), s.config.task.tableMappings);
-    const found = await readSourceRoles(s.source, schemasOf(tables));
+    const found = await readSourceRoles(s.source, schemasOf(tables), configRoles(s.config));
     const database = ((await s.target.query('SELECT current_database() AS d')).rows[0] as { d: string }).d;
     const plan = await planRoles(found, s.target, { database, updateRoles: Boolean(o.updateRoles) });
     const lines: string[] = [];

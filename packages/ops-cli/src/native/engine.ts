@@ -47,7 +47,7 @@ import {
 } from '../schema/copy.js';
 import { adoptKeyIndexes, buildKeyIndex, keyIndexes } from '../schema/key-index.js';
 import { copyDatabaseSettings, copyOwners } from '../schema/owners.js';
-import { applyRoles, planRoles, readSourceRoles, schemasOf } from '../schema/roles.js';
+import { applyRoles, configRoles, planRoles, readSourceRoles, schemasOf } from '../schema/roles.js';
 import { postDataKey, type TocEntry } from '../schema/toc.js';
 import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
 import type { Progress } from '../ui/progress.js';
@@ -335,7 +335,7 @@ export async function startNativeMigration(options: {
     const sourceKeys = await presentPostData(source);
     await step('roles', async () => {
       // Owners, grantees and policy roles exist on the target before the schema names them.
-      const roles = await readSourceRoles(source, schemasOf(tables));
+      const roles = await readSourceRoles(source, schemasOf(tables), configRoles(config));
       const plan = await planRoles(roles, target, { database: await currentDatabase(target) });
       for (const d of plan.differences) {
         warnings.push(d);

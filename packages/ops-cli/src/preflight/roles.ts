@@ -31,7 +31,9 @@ export async function roleChecks(
   applicationChecks: readonly ApplicationCheck[],
 ): Promise<CheckResult[]> {
   const tables = selectTables(facts.sourceTables as TableInfo[], facts.config.task.tableMappings);
-  const roles = await readSourceRoles(source, schemasOf(tables));
+  const roles = await readSourceRoles(source, schemasOf(tables), [
+    ...new Set(applicationChecks.map((c) => c.role)),
+  ]);
   const md5 = roles.filter((r) => r.password?.startsWith('md5')).map((r) => r.name);
   const unreadable = roles.filter((r) => r.login && r.password === undefined).map((r) => r.name);
   const mapped = roles

@@ -354,6 +354,18 @@ export async function applyRoles(target: pg.Client, plan: RolePlan): Promise<voi
   }
 }
 
+/**
+ * The roles a config names (`cutover.applicationRoles`, the roles of `cutover.applicationChecks`): copied
+ * whether or not an object in scope names them.
+ */
+export function configRoles(config: {
+  cutover: { applicationRoles: readonly string[]; applicationChecks: readonly { role: string }[] };
+}): string[] {
+  return [
+    ...new Set([...config.cutover.applicationRoles, ...config.cutover.applicationChecks.map((c) => c.role)]),
+  ];
+}
+
 /** The schemas of tables, for {@link readSourceRoles}. */
 export function schemasOf(tables: readonly TableName[]): string[] {
   return [...new Set(tables.map((t) => t.schema))].sort();
