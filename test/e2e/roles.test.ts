@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { copyOwners } from '@dmskit/ops-cli';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDmskit } from '../helpers/cli.js';
@@ -230,6 +231,65 @@ describe("the application's roles, owners and privileges reach the target", () =
     const same = await runDmskit(['roles', ...args]);
     expect(same.code, same.stdout).toBe(0);
     expect(same.stdout).toMatch(/the target has them all/);
+  });
+
+  it('dmskit roles as a target user that is no superuser (as on Aurora): roles, passwords, memberships and settings made all the same', async () => {
+    await query(
+      source.url,
+      "CREATE ROLE app_ops NOLOGIN; CREATE ROLE app_svc LOGIN PASSWORD 'svc-Secret-6' IN ROLE app_ops; ALTER ROLE app_svc SET statement_timeout = '5s'",
+    );
+    await query(target.url, "CREATE ROLE migrator LOGIN CREATEROLE CREATEDB PASSWORD 'mig-Secret-7'");
+    const m = await prepareMigration(source, target, dir, {
+      schema: 'CREATE TABLE ops (id int PRIMARY KEY); GRANT SELECT ON ops TO app_ops;',
+    });
+    // As on Aurora, the migration user owns the target database (and so its schema public).
+    await query(m.targetUrl, `ALTER DATABASE ${new URL(m.targetUrl).pathname.slice(1)} OWNER TO migrator`);
+    const targetAsMigrator = as(m.targetUrl, 'migrator', 'mig-Secret-7');
+    const run = await runDmskit([
+      'roles',
+      '--config',
+      m.configFile,
+      '--source-url',
+      m.sourceUrl,
+      '--target-url',
+      targetAsMigrator,
+    ]);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    expect(
+      await tryQuery(
+        as(m.targetUrl, 'app_svc', 'svc-Secret-6'),
+        "SELECT current_setting('statement_timeout')",
+      ),
+    ).toBe('ok 1');
+    expect(
+      await query(
+        target.url,
+        "SELECT pg_has_role('app_svc', 'app_ops', 'MEMBER') AS member, (SELECT rolsuper FROM pg_roles WHERE rolname = 'migrator') AS su",
+      ),
+    ).toEqual([{ member: true, su: false }]);
+    // Owners too: the migration user made the table, and becomes a member of its owner to give it away.
+    await query(m.sourceUrl, 'ALTER TABLE ops OWNER TO app_ops');
+    await query(targetAsMigrator, 'CREATE TABLE ops (id int PRIMARY KEY)');
+    const [s, t] = [
+      new pg.Client({ connectionString: m.sourceUrl }),
+      new pg.Client({ connectionString: targetAsMigrator }),
+    ];
+    await Promise.all([s.connect(), t.connect()]);
+    try {
+      const owners = await copyOwners(s, t, ['public']);
+      expect(owners.changed).toBe(1);
+      expect(owners.notes).toContain(
+        'the migration user migrator was made a member of app_ops (to give it its objects)',
+      );
+    } finally {
+      await Promise.all([s.end(), t.end()]);
+    }
+    expect(
+      await query(
+        m.targetUrl,
+        "SELECT 'ops'::regclass::oid::regclass::text AS t, (SELECT relowner::regrole::text FROM pg_class WHERE oid = 'ops'::regclass) AS owner",
+      ),
+    ).toEqual([{ t: 'ops', owner: 'app_ops' }]);
   });
 
   it('preflight names a session default the target server differs in (server-wide on the source), and says what start copies', async () => {

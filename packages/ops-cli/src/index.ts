@@ -28,6 +28,7 @@ export * from './sample/ecommerce.js';
 export * from './sample/writer.js';
 export * from './schema/copy.js';
 export * from './schema/dms-schema.js';
+export { copyOwners } from './schema/owners.js';
 export * from './schema/pgtools.js';
 export * from './schema/transform-ddl.js';
 export * from './servers/embedded.js';

@@ -9,25 +9,25 @@ import { settingSql } from './roles.js';
  * statement without its `OWNER TO` part.
  */
 const OWNERS_SQL = `
-SELECT 'schema' AS kind, n.nspname AS name, format('ALTER SCHEMA %I', n.nspname) AS stmt, r.rolname AS owner
+SELECT 'schema' AS kind, n.nspname AS name, format('ALTER SCHEMA %I', n.nspname) AS stmt, r.rolname AS owner, NULL AS schema
   FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner
  WHERE n.nspname = ANY($1::text[]) AND n.nspowner <> 10
 UNION ALL
 SELECT 'relation', format('%I.%I', n.nspname, c.relname),
        format('ALTER %s %I.%I', CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE'
-                                   WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, n.nspname, c.relname), r.rolname
+                                   WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, n.nspname, c.relname), r.rolname, n.nspname
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles r ON r.oid = c.relowner
  WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.relowner <> 10
    AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
             AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')))
 UNION ALL
-SELECT 'routine', p.oid::regprocedure::text, format('ALTER ROUTINE %s', p.oid::regprocedure), r.rolname
+SELECT 'routine', p.oid::regprocedure::text, format('ALTER ROUTINE %s', p.oid::regprocedure), r.rolname, n.nspname
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_roles r ON r.oid = p.proowner
  WHERE n.nspname = ANY($1::text[]) AND p.proowner <> 10
    AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
 UNION ALL
 SELECT 'type', format('%I.%I', n.nspname, t.typname),
-       format('ALTER %s %I.%I', CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, n.nspname, t.typname), r.rolname
+       format('ALTER %s %I.%I', CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, n.nspname, t.typname), r.rolname, n.nspname
   FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_roles r ON r.oid = t.typowner
  WHERE n.nspname = ANY($1::text[]) AND t.typowner <> 10 AND t.typtype IN ('e', 'd', 'r')
    AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_type'::regclass AND e.objid = t.oid AND e.deptype = 'e')`;
@@ -37,6 +37,8 @@ interface OwnerRow {
   name: string;
   stmt: string;
   owner: string;
+  /** The schema of the object (null for a schema). */
+  schema: string | null;
 }
 
 /** What {@link copyOwners} did: statements run, and what it could not give its owner. */
@@ -76,6 +78,8 @@ export async function copyOwners(
   const notes: string[] = [];
   const statements: string[] = [];
   const joined = new Set<string>();
+  const lent = new Set<string>();
+  const after: string[] = [];
   for (const w of wanted) {
     const current = onTarget.get(`${w.kind} ${w.name}`);
     if (current === undefined) continue; // not on the target (not in scope)
@@ -89,8 +93,30 @@ export async function copyOwners(
       statements.push(`GRANT ${pg.escapeIdentifier(w.owner)} TO ${pg.escapeIdentifier(me.name)}`);
       notes.push(`the migration user ${me.name} was made a member of ${w.owner} (to give it its objects)`);
     }
+    // The new owner of an object must have CREATE on its schema, unless a superuser changes it (PostgreSQL:
+    // "ALTER TABLE", OWNER TO): granted for the change and taken back, the schema's own privileges are
+    // restored after from the source's (restorePrivileges).
+    if (!me.su && w.schema) {
+      const key = `${w.schema}\u0000${w.owner}`;
+      if (!lent.has(key)) {
+        const { rows } = await target.query("SELECT has_schema_privilege($1, $2, 'CREATE') AS ok", [
+          w.owner,
+          w.schema,
+        ]);
+        if (!(rows[0] as { ok: boolean }).ok) {
+          lent.add(key);
+          statements.push(
+            `GRANT CREATE ON SCHEMA ${pg.escapeIdentifier(w.schema)} TO ${pg.escapeIdentifier(w.owner)}`,
+          );
+          after.push(
+            `REVOKE CREATE ON SCHEMA ${pg.escapeIdentifier(w.schema)} FROM ${pg.escapeIdentifier(w.owner)}`,
+          );
+        } else lent.add(key);
+      }
+    }
     statements.push(`${w.stmt} OWNER TO ${pg.escapeIdentifier(w.owner)}`);
   }
+  statements.push(...after);
   if (!statements.length) return { changed: 0, notes };
   await target.query('BEGIN');
   try {
