@@ -14,8 +14,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startMigration, type TestMigration } from '../helpers/migration.js';
-import { scratchDir } from '../helpers/scratch.js';
-import { type LocalServer, query, startServer } from '../helpers/servers.js';
+import { type LocalServer, query, startPair, stopPair } from '../helpers/servers.js';
 
 // The switch of the applications' DNS name (cutover.dns), on a real native migration: Route 53 is the
 // only part mocked (aws-sdk-client-mock, with the API reference's response shapes).
@@ -70,15 +69,9 @@ describe('cutover.dns: the applications DNS name follows the cutover', () => {
   let target: LocalServer;
   let dir: string;
   beforeAll(async () => {
-    [source, target] = await Promise.all([
-      startServer('source', { logical: true }),
-      startServer('target', { logical: true }),
-    ]);
-    dir = await scratchDir('dns');
+    ({ source, target, dir } = await startPair('dns'));
   });
-  afterAll(async () => {
-    await Promise.all([source?.stop(), target?.stop()]);
-  });
+  afterAll(() => stopPair({ source, target }));
   beforeEach(() => route53.reset());
 
   async function cutOver(m: TestMigration, maxFenceSeconds: number) {

@@ -1,12 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { copyOwners } from '@dmskit/ops-cli';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDmskit } from '../helpers/cli.js';
 import { prepareMigration, startMigration } from '../helpers/migration.js';
-import { type LocalServer, query, startServer } from '../helpers/servers.js';
+import { type LocalServer, query, startPair, startServer, stopPair } from '../helpers/servers.js';
 
 // The application's roles, owners and privileges, as a real application has them: an owner role, a
 // read-write role and a read-only role with SCRAM passwords, a membership, a column grant, default
@@ -65,19 +62,11 @@ describe("the application's roles, owners and privileges reach the target", () =
   let source: LocalServer;
   let target: LocalServer;
   let dir: string;
-
   beforeAll(async () => {
-    [source, target] = await Promise.all([
-      startServer('source', { logical: true }),
-      startServer('target', { logical: true }),
-    ]);
-    dir = await mkdtemp(path.join(tmpdir(), 'dmskit-roles-'));
+    ({ source, target, dir } = await startPair('roles'));
     await query(source.url, ROLES);
   });
-  afterAll(async () => {
-    await Promise.all([source?.stop(), target?.stop()]);
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopPair({ source, target }));
 
   it('start and cutover: each role logs in on the target with its own password and can do exactly what it could; validate sees a privilege removed', async () => {
     const m = await startMigration(source, target, dir, {

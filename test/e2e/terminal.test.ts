@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDmskit, startDmskit } from '../helpers/cli.js';
 import { startMigration, type TestMigration } from '../helpers/migration.js';
-import { type LocalServer, query, startServer } from '../helpers/servers.js';
+import { type LocalServer, query, startPair, startServer, stopPair } from '../helpers/servers.js';
 import { inTerminal } from '../helpers/terminal.js';
 
 // Interruptions as people cause them, in a real terminal (tmux): a window closed under a running
@@ -28,19 +28,10 @@ describe('a terminal closed or interrupted under a running command', () => {
   let source: LocalServer;
   let target: LocalServer;
   let dir: string;
-
   beforeAll(async () => {
-    [source, target] = await Promise.all([
-      startServer('source', { logical: true }),
-      startServer('target', { logical: true }),
-    ]);
-    dir = await mkdtemp(path.join(tmpdir(), 'dmskit-terminal-test-'));
+    ({ source, target, dir } = await startPair('terminal-test'));
   });
-
-  afterAll(async () => {
-    await Promise.all([source?.stop(), target?.stop()]);
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopPair({ source, target }));
 
   for (const redirectStderr of [false, true]) {
     it(`cutover at the fence, its terminal closed${redirectStderr ? ' (stderr redirected to a file)' : ''}: the fence is released within seconds, no abort, status says so`, async () => {

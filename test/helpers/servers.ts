@@ -120,3 +120,25 @@ export async function expectNoReplicationObjects(...urls: string[]): Promise<voi
     ).toEqual([]);
   }
 }
+
+/** A source and a target server (`wal_level = logical`) and a scratch folder, for one describe block. */
+export interface ServerPair {
+  readonly source: LocalServer;
+  readonly target: LocalServer;
+  readonly dir: string;
+}
+
+/** Starts a {@link ServerPair}; the scratch folder is named `dmskit-<label>-...` and removed by the test run. */
+export async function startPair(label: string): Promise<ServerPair> {
+  const { scratchDir } = await import('./scratch.js');
+  const [source, target] = await Promise.all([
+    startServer('source', { logical: true }),
+    startServer('target', { logical: true }),
+  ]);
+  return { source, target, dir: await scratchDir(label) };
+}
+
+/** Stops the servers of a pair (either may be missing when its start failed). */
+export async function stopPair(pair: Partial<ServerPair>): Promise<void> {
+  await Promise.all([pair.source?.stop(), pair.target?.stop()]);
+}
