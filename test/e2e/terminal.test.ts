@@ -4,7 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDmskit, startDmskit } from '../helpers/cli.js';
-import { startMigration, type TestMigration } from '../helpers/migration.js';
+import { prepareMigration, startMigration, type TestMigration } from '../helpers/migration.js';
 import { type LocalServer, query, startPair, startServer, stopPair } from '../helpers/servers.js';
 import { inTerminal } from '../helpers/terminal.js';
 
@@ -82,10 +82,7 @@ describe('a terminal closed or interrupted under a running command', () => {
   });
 
   it('start killed during the full load: status says interrupted (no ETA) and which command goes on; start continues', async () => {
-    const m = await startMigration(source, target, dir, { schema: SCHEMA }).catch(() => undefined);
-    expect(m).toBeDefined();
-    // A second migration of its own, killed as the full load begins.
-    const { prepareMigration } = await import('../helpers/migration.js');
+    // A migration of its own, killed as the full load begins.
     const k = await prepareMigration(source, target, dir, { schema: SCHEMA });
     const killed = await runDmskit(['start', ...k.args], { env: { DMSKIT_FAULT: 'kill:start:ddl-capture' } });
     expect(killed.code).toBeNull();
