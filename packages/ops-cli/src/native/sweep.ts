@@ -1,6 +1,7 @@
 import { DMSKIT_SCHEMA, nativeObjectNames } from '@dmskit/shared';
 import { type ConnectionInput, closeQuietly, openConnection } from '@dmskit/validation';
 import pg from 'pg';
+import { runInTransaction } from '../pg/transaction.js';
 import { fallbackNames } from '../runbook/fallback.js';
 import { dropDmskitSchemaIfEmpty } from '../runbook/watermark.js';
 import { dropReplicationSlot, dropSubscription } from './subscription.js';
@@ -141,16 +142,9 @@ export async function sweepServer(
         (t) =>
           `DROP TRIGGER IF EXISTS ${pg.escapeIdentifier(t.name)} ON ${pg.escapeIdentifier(t.schema)}.${pg.escapeIdentifier(t.table)};`,
       );
-      await attempt(`${triggers.length} fence or guard trigger(s)`, on.join(' '), async () => {
-        await c.query('BEGIN');
-        try {
-          for (const sql of on) await c.query(sql);
-          await c.query('COMMIT');
-        } catch (error) {
-          await c.query('ROLLBACK').catch(() => undefined);
-          throw error;
-        }
-      });
+      await attempt(`${triggers.length} fence or guard trigger(s)`, on.join(' '), () =>
+        runInTransaction(c, on),
+      );
     }
     if (fenced && ((await c.query(READ_ONLY_SQL)).rows[0] as { on: boolean }).on) {
       const sql = `ALTER DATABASE ${pg.escapeIdentifier(await databaseName(c))} RESET default_transaction_read_only`;

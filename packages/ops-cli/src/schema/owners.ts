@@ -1,5 +1,6 @@
 import { DMSKIT_SCHEMA } from '@dmskit/shared';
 import pg from 'pg';
+import { runInTransaction } from '../pg/transaction.js';
 import { settingSql } from './roles.js';
 
 /**
@@ -118,14 +119,7 @@ export async function copyOwners(
   }
   statements.push(...after);
   if (!statements.length) return { changed: 0, notes };
-  await target.query('BEGIN');
-  try {
-    for (const sql of statements) await target.query(sql);
-    await target.query('COMMIT');
-  } catch (error) {
-    await target.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  await runInTransaction(target, statements);
   return { changed: statements.filter((s) => s.includes(' OWNER TO ')).length, notes };
 }
 

@@ -1,5 +1,6 @@
 import { registerSecret, type TableName, UsageError } from '@dmskit/shared';
 import pg from 'pg';
+import { runInTransaction } from '../pg/transaction.js';
 
 /** A role of the source as `dmskit roles` copies it (PostgreSQL: "CREATE ROLE", "pg_authid"). */
 export interface SourceRole {
@@ -344,14 +345,10 @@ function plain(sql: string): RoleStatement {
 export async function applyRoles(target: pg.Client, plan: RolePlan): Promise<void> {
   if (plan.refused.length) throw new UsageError(plan.refused.join('; '));
   if (!plan.statements.length) return;
-  await target.query('BEGIN');
-  try {
-    for (const s of plan.statements) await target.query(s.sql);
-    await target.query('COMMIT');
-  } catch (error) {
-    await target.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  await runInTransaction(
+    target,
+    plan.statements.map((s) => s.sql),
+  );
 }
 
 /**
