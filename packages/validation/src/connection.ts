@@ -1,5 +1,7 @@
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { userInfo } from 'node:os';
+import { homedir, userInfo } from 'node:os';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ExternalError, redact, registerSecret } from '@dmskit/shared';
 import pg from 'pg';
@@ -12,8 +14,12 @@ export type ConnectionInput = string | pg.ClientConfig;
 export function describeConnection(input: ConnectionInput): string {
   if (typeof input === 'string') {
     try {
+      // What the URL leaves out comes from libpq's environment, as the connection takes it.
       const url = new URL(input);
-      return `${url.hostname || 'localhost'}:${url.port || '5432'}${url.pathname || ''}`;
+      const env = process.env;
+      const host = url.hostname || env.PGHOST || 'localhost';
+      const database = url.pathname.length > 1 ? url.pathname : env.PGDATABASE ? `/${env.PGDATABASE}` : '';
+      return `${host}:${url.port || env.PGPORT || '5432'}${database}`;
     } catch {
       return redact(input);
     }
@@ -36,8 +42,31 @@ export const PINNED_SETTINGS: Readonly<Record<string, string>> = {
   lc_numeric: 'C',
 };
 
-function connectFailure(role: string, where: string, error: unknown): ExternalError {
+/** The passfile libpq reads (PGPASSFILE, else ~/.pgpass) when group or others may read it, else undefined. */
+function loosePassfile(): string | undefined {
+  const file = process.env.PGPASSFILE ?? path.join(homedir(), '.pgpass');
+  try {
+    const mode = statSync(file).mode;
+    return mode & 0o077 ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function connectFailure(
+  role: string,
+  where: string,
+  user: string | undefined,
+  error: unknown,
+): ExternalError {
   const e = error as NodeJS.ErrnoException & { code?: string };
+  if (/client password must be a (non-empty )?string/.test(e.message ?? '')) {
+    const loose = loosePassfile();
+    return new ExternalError(
+      `no password supplied for user ${user ?? userInfo().username} at ${role} ${where} (PGPASSWORD, a passfile, or the URL)${loose ? `; the passfile ${loose} was ignored: group or others may read it (chmod 0600 ${loose})` : ''}`,
+      { cause: error },
+    );
+  }
   const reason =
     e.code === 'ECONNREFUSED'
       ? 'connection refused'
@@ -151,7 +180,7 @@ export async function openConnection(
     await client.connect();
   } catch (error) {
     await client.end().catch(() => undefined);
-    throw connectFailure(role, describeConnection(input), error);
+    throw connectFailure(role, describeConnection(input), base.user, error);
   }
   if (options.pinSettings) {
     const sets = Object.entries(PINNED_SETTINGS)

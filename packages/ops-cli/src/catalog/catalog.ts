@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { type CatalogTable, displayName } from '@dmskit/shared';
 import { closeQuietly, listTables, openConnection, qualifiedName } from '@dmskit/validation';
 import pg from 'pg';
-import { urlWithDatabase } from '../pg/url.js';
+import { parseConnectionUrl, urlWithDatabase } from '../pg/url.js';
 
 /** Fields the migration program fills in by hand; a new catalog run keeps them. */
 export interface CatalogOwnerFields {
@@ -163,11 +163,11 @@ export async function catalogServer(sourceUrl: string, previous?: Catalog): Prom
   }
   for (const old of previous?.databases ?? [])
     if (!names.includes(old.name)) databases.push({ ...old, present: false });
-  const u = new URL(sourceUrl);
+  const parts = parseConnectionUrl(sourceUrl, '--source-url');
   return {
     kind: 'dmskit-catalog',
     version: 1,
-    server: { address: `${u.hostname}:${u.port || '5432'}`, postgresVersion: version },
+    server: { address: `${parts.host}:${parts.port}`, postgresVersion: version },
     generatedAt: new Date().toISOString(),
     databases,
   };

@@ -16,7 +16,7 @@ describe('connection URLs', () => {
 
   it('refuses what is not a PostgreSQL URL, naming the flag', () => {
     expect(() => parseConnectionUrl('mysql://x/y', '--target-url')).toThrowError(
-      new UsageError('--target-url: expected a postgres:// URL'),
+      new UsageError('--target-url: expected a postgres://user@host:port/database URL'),
     );
     expect(() => parseConnectionUrl('postgres://host', '--source-url')).toThrowError(
       '--source-url: the URL has no database name',

@@ -13,15 +13,57 @@ export interface ConnectionParts {
   readonly sslmode: string | undefined;
 }
 
+/** The authority of a URL (`user:password@host:port`), without its user and password. */
+function hostPart(url: string): string {
+  const rest = url.replace(/^postgres(ql)?:\/\//, '');
+  const end = rest.search(/[/?]/);
+  const authority = end === -1 ? rest : rest.slice(0, end);
+  const at = authority.lastIndexOf('@');
+  return at === -1 ? authority : authority.slice(at + 1);
+}
+
+/**
+ * What is wrong with a postgres:// URL, in words that never repeat its password; undefined when the
+ * WHATWG URL parser and the port range accept it (RFC 3986: a `#`, `@`, `/` or `?` in the user or the
+ * password is written percent-encoded).
+ */
+function urlProblem(url: string): string | undefined {
+  const rest = url.replace(/^postgres(ql)?:\/\//, '');
+  const hash = rest.indexOf('#');
+  if (hash !== -1 && rest.slice(hash).includes('@'))
+    return "a '#' in the user or password must be percent-encoded as %23 (and '@' as %40, '/' as %2F, '?' as %3F)";
+  if (hash !== -1) return "the URL has a '#' fragment, which a connection URL cannot have";
+  const host = hostPart(url);
+  if (host.startsWith('[') && !host.includes(']'))
+    return `the IPv6 address '${host}' has no closing ']' (postgres://user@[::1]:5432/db)`;
+  const port = host.startsWith('[')
+    ? host.slice(host.indexOf(']') + 1).replace(/^:/, '')
+    : host.split(':')[1];
+  if (port !== undefined && port !== '') {
+    if (!/^\d+$/.test(port)) return `port '${port}' is not a number`;
+    if (Number(port) < 1 || Number(port) > 65535) return `port ${port} is out of range (1-65535)`;
+  }
+  try {
+    new URL(url);
+  } catch {
+    return `not a valid URL (host '${host}'); special characters in the user or password must be percent-encoded`;
+  }
+  return undefined;
+}
+
 /**
  * Parses a `postgres://user:password@host:port/database?sslmode=...` URL. What the URL leaves out comes
  * from libpq's environment, as psql and pg_dump take it ("Environment Variables"): PGHOST, PGPORT,
  * PGDATABASE, PGUSER, PGSSLMODE; the password is looked up later ({@link resolvePassword}).
  * @param flag - the option it came from, named in the error
- * @throws UsageError when it is not a PostgreSQL URL, or no host or database is given either way
+ * @throws UsageError naming the flag when it is not a PostgreSQL URL (a bad port, an unclosed IPv6
+ *   bracket, an unencoded `#`), or no host or database is given either way
  */
 export function parseConnectionUrl(url: string, flag: string): ConnectionParts {
-  if (!/^postgres(ql)?:\/\//.test(url)) throw new UsageError(`${flag}: expected a postgres:// URL`);
+  if (!/^postgres(ql)?:\/\//.test(url))
+    throw new UsageError(`${flag}: expected a postgres://user@host:port/database URL`);
+  const problem = urlProblem(url);
+  if (problem) throw new UsageError(`${flag}: ${problem}`);
   const c = parse(url);
   const env = process.env;
   const host = c.host || env.PGHOST;
