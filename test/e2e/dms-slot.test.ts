@@ -90,7 +90,7 @@ describe('the DMS task’s replication slot on a real source', () => {
           config: 'cdc.json',
           mode: 'start',
           sourceUrl: url,
-          timeout: 1,
+          timeout: 60_000,
           pollMs: 1,
         }),
       ).rejects.toThrowError(/is not valid/);
@@ -180,7 +180,7 @@ describe('the DMS task’s replication slot on a real source', () => {
           config: 'big.json',
           mode: 'start',
           sourceUrl: url,
-          timeout: 1,
+          timeout: 60_000,
           pollMs: 1,
         }),
       ).rejects.toThrowError(/Test connection for the source endpoint failed/);

@@ -8,7 +8,6 @@ import {
   UsageError,
 } from '@dmskit/shared';
 import { closeQuietly, openConnection } from '@dmskit/validation';
-import Table from 'cli-table3';
 import type pg from 'pg';
 import {
   assess,
@@ -38,6 +37,8 @@ import { createDmsClient, dmsResourceIds, findTasks } from '../dms/task.js';
 import type { CommandOutcome } from '../outcome.js';
 import { type SlotHealth, slotHealth } from '../runbook/slot-health.js';
 import { ensureWatermarkTable } from '../runbook/watermark.js';
+import { renderTable } from '../ui/table.js';
+import { type StatisticsSort, statisticsView, type TableStatistics } from '../ui/table-statistics.js';
 import { sleep } from '../util/time.js';
 import { loadConfigOption } from './config.js';
 import { sourceUrlOf, statePaths } from './context.js';
@@ -46,7 +47,7 @@ interface DmsOptions {
   readonly cwd: string;
   readonly config: string;
   readonly json?: boolean;
-  /** Minutes to wait for a state change. */
+  /** --timeout: how long to wait for a state change, ms (default per command). */
   readonly timeout?: number;
   /** Milliseconds between two reads of the task's status (tests shorten it). @default 5000 */
   readonly pollMs?: number;
@@ -101,7 +102,7 @@ async function settleNamedSlot(
 }
 
 const WAIT = (o: DmsOptions) => ({
-  timeoutMs: (o.timeout ?? 30) * 60_000,
+  timeoutMs: o.timeout ?? 30 * 60_000,
   ...(o.pollMs ? { pollMs: o.pollMs } : {}),
   onStatus: (s: string) => process.stderr.write(`  task status: ${s}\n`),
 });
@@ -301,7 +302,7 @@ export async function reload(o: DmsOptions & { table: string }): Promise<Command
 export async function testConnection(o: DmsOptions): Promise<CommandOutcome> {
   instanceOnly((await serverlessContext(o)).configArn, 'test-connection');
   const { client, task } = await context(o);
-  for (const line of await testConnections(client, task, { timeoutMs: (o.timeout ?? 10) * 60_000 }))
+  for (const line of await testConnections(client, task, { timeoutMs: o.timeout ?? 10 * 60_000 }))
     process.stdout.write(`${line}\n`);
   return { exitCode: 0 };
 }
@@ -319,14 +320,16 @@ export async function assessment(
     const summary = await assess(client, task, {
       bucket: o.bucket,
       roleArn: o.roleArn,
-      timeoutMs: (o.timeout ?? 60) * 60_000,
+      timeoutMs: o.timeout ?? 60 * 60_000,
     });
     summaries.push(summary);
     if (!o.json) {
-      const table = new Table({ head: ['assessment', 'status'], style: { head: [], border: [] } });
-      for (const a of summary.assessments) table.push([a.name, a.status]);
+      const table = renderTable(
+        ['assessment', 'status'],
+        summary.assessments.map((a) => [a.name, a.status]),
+      ).join('\n');
       process.stdout.write(
-        `${tasks.length > 1 ? `${task.ReplicationTaskIdentifier}\n` : ''}${table.toString()}\nassessment run ${summary.status}: ${summary.failed} failed, ${summary.warnings} warning(s)\n`,
+        `${tasks.length > 1 ? `${task.ReplicationTaskIdentifier}\n` : ''}${table}\nassessment run ${summary.status}: ${summary.failed} failed, ${summary.warnings} warning(s)\n`,
       );
     }
     // A run that did not complete (error-provisioning, error-executing, invalid state, cancelled) assessed
@@ -344,7 +347,7 @@ export async function assessment(
 
 /** `dmskit status [--watch]` on DMS: task, tables, CDC latency, validation, last error. */
 export async function dmsStatus(
-  o: DmsOptions & { watch?: boolean; interval?: number; sourceUrl?: string },
+  o: DmsOptions & { watch?: boolean /** ms */; interval?: number; sourceUrl?: string; sort?: string },
 ): Promise<CommandOutcome> {
   const sc = await serverlessContext(o);
   if (sc.configArn) return serverlessStatus(o, sc.config, sc.client, sc.configArn);
@@ -370,7 +373,7 @@ export async function dmsStatus(
       const lat = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)} s`);
       for (const s of statuses)
         process.stdout.write(
-          `${s.task}: ${s.status}, full load ${s.fullLoadProgressPercent ?? 0}%, CDC latency source ${lat(s.cdcLatencySeconds.source)} / target ${lat(s.cdcLatencySeconds.target)}${s.lastError ? `\nlast error: ${s.lastError}` : ''}\n${tablesTable(s.tables)}\n`,
+          `${s.task}: ${s.status}, full load ${s.fullLoadProgressPercent ?? 0}%, CDC latency source ${lat(s.cdcLatencySeconds.source)} / target ${lat(s.cdcLatencySeconds.target)}${s.lastError ? `\nlast error: ${s.lastError}` : ''}\n${tablesTable(s.tables, (o.sort ?? 'name') as StatisticsSort)}\n`,
         );
       for (const slot of slots ?? [])
         process.stdout.write(
@@ -383,13 +386,13 @@ export async function dmsStatus(
         );
     }
     if (!o.watch) return { exitCode: slots?.some((x) => x.problems.length) ? 1 : 0 };
-    await sleep((o.interval ?? 10) * 1000);
+    await sleep(o.interval ?? 10_000);
   }
 }
 
 /** `dmskit status` on DMS Serverless: the replication, its tables, the slot's lag on the source. */
 async function serverlessStatus(
-  o: DmsOptions & { watch?: boolean; interval?: number; sourceUrl?: string },
+  o: DmsOptions & { watch?: boolean /** ms */; interval?: number; sourceUrl?: string; sort?: string },
   config: MigrationConfig,
   client: ReturnType<typeof createDmsClient>,
   configArn: string,
@@ -411,24 +414,28 @@ async function serverlessStatus(
         updates: t.Updates ?? 0,
         deletes: t.Deletes ?? 0,
         validationState: t.ValidationState ?? 'Not enabled',
+        lastUpdateTime: t.LastUpdateTime ? new Date(t.LastUpdateTime).toISOString() : null,
       })),
       lastError: r?.FailureMessages?.join('; ') || null,
       slot: slot ?? null,
     };
     if (o.json) process.stdout.write(`${JSON.stringify(view)}\n`);
     else {
-      const table = tablesTable(view.tables);
+      const table = tablesTable(view.tables, (o.sort ?? 'name') as StatisticsSort);
       const lag = slot?.lagSeconds == null ? 'n/a' : `${slot.lagSeconds.toFixed(1)} s`;
       process.stdout.write(
         `DMS Serverless ${view.replication}: ${view.status}; lag ${lag} (the slot's walsender on the source)${view.lastError ? `; last error: ${view.lastError}` : ''}\n${table}\n`,
       );
     }
     if (!o.watch) return { exitCode: view.status === 'running' && !slot?.problems.length ? 0 : 1 };
-    await sleep((o.interval ?? 10) * 1000);
+    await sleep(o.interval ?? 10_000);
   }
 }
 
-/** The per-table view of `dmskit status`: state, full-load rows, changes applied, validation. */
+/**
+ * The per-table view of `dmskit status` from DMS's table statistics (`DescribeTableStatistics`), laid out
+ * as the native engine's: state, full-load rows, inserts, updates, deletes, last update, validation.
+ */
 function tablesTable(
   tables: readonly {
     table: string;
@@ -438,21 +445,21 @@ function tablesTable(
     updates: number;
     deletes: number;
     validationState: string;
+    lastUpdateTime: string | null;
   }[],
+  sort: StatisticsSort,
 ): string {
-  const table = new Table({
-    head: ['table', 'state', 'full-load rows', 'ins/upd/del', 'validation'],
-    style: { head: [], border: [] },
-  });
-  for (const t of tables)
-    table.push([
-      t.table,
-      t.state,
-      t.fullLoadRows,
-      `${t.inserts}/${t.updates}/${t.deletes}`,
-      t.validationState,
-    ]);
-  return table.toString();
+  const rows: TableStatistics[] = tables.map((t) => ({
+    table: t.table,
+    state: t.state,
+    fullLoadRows: t.fullLoadRows,
+    inserts: t.inserts,
+    updates: t.updates,
+    deletes: t.deletes,
+    lastApply: t.lastUpdateTime,
+    validation: t.validationState,
+  }));
+  return statisticsView(rows, { sort, columns: process.stdout.columns ?? 120 }).join('\n');
 }
 
 /** The DMS tasks' slots on the source, read when the source can be reached (`--source-url` or the config). */

@@ -5,15 +5,18 @@ import { startNativeMigration } from '../native/engine.js';
 import { transformationsNotReplicated } from '../native/not-replicated.js';
 import type { NativeStartState } from '../native/start-state.js';
 import { applyErrorFix, lastApplyError, replicationStatus } from '../native/status.js';
+import { nativeTableStatistics } from '../native/table-statistics.js';
 import type { CommandOutcome } from '../outcome.js';
 import { isConnectionLost, reconnect } from '../pg/reconnect.js';
 import { secondAttemptAdvice } from '../runbook/cutover.js';
 import { fallbackHealth, fallbackNames } from '../runbook/fallback.js';
 import { lockMigration } from '../runbook/lock.js';
+import { validationRecordFile } from '../runbook/scope.js';
 import { fileStateStore, type StateStore } from '../runbook/state.js';
 import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
 import { loadSummaryLine, tableLoadLine } from '../ui/load-view.js';
 import { createProgress } from '../ui/progress.js';
+import { type StatisticsSort, statisticsView } from '../ui/table-statistics.js';
 import { sleep } from '../util/time.js';
 import { loadConfigOption } from './config.js';
 import { sourceUrlOf, statePaths, targetUrlOf } from './context.js';
@@ -162,7 +165,7 @@ function statusLines(status: Awaited<ReturnType<typeof replicationStatus>>): str
  * @returns exit code 1 when replication has a problem
  */
 export async function nativeStatus(
-  o: NativeOptions & { watch?: boolean; interval?: number; state?: string },
+  o: NativeOptions & { watch?: boolean /** ms */; interval?: number; state?: string; sort?: string },
 ): Promise<CommandOutcome> {
   const { config } = await loadConfigOption(o.config, o.cwd);
   const paths = statePaths(o, config);
@@ -236,6 +239,15 @@ export async function nativeStatus(
     );
   const loaded = start?.fullLoad ? fullLoadLines(start.fullLoad) : [];
   const s = await sessions(o);
+  const validation = await validationRecordFile(paths.validation).load();
+  const statisticsInputs = {
+    subscription: nativeObjectNames(s.config).subscription,
+    baseline: start?.cdcBaseline ?? {},
+    fullLoadRows: Object.fromEntries((start?.fullLoad?.tables ?? []).map((t) => [displayName(t), t.rows])),
+    validation,
+    lastSeen: new Map<string, { total: number; at: string | null }>(),
+  };
+  const sort = (o.sort ?? 'name') as StatisticsSort;
   const progress = createProgress(process.stderr, { plainIntervalMs: 0 });
   try {
     for (;;) {
@@ -255,6 +267,7 @@ export async function nativeStatus(
         s.target = value.target;
         continue;
       }
+      const statistics = await nativeTableStatistics(s.target, statisticsInputs);
       // The catalogs of both servers, read on every run: what the watermark cannot see (runbook/scope.ts).
       const scope = o.watch ? undefined : await readScope(s.source, s.target, s.config);
       const applyError =
@@ -269,18 +282,20 @@ export async function nativeStatus(
       if (o.json) {
         const { inScopeInfo: _info, ...printable } = scope ?? { inScopeInfo: [] };
         process.stdout.write(
-          `${JSON.stringify({ ...status, scope: scope ? printable : undefined, applyError, cutover: runLines })}\n`,
+          `${JSON.stringify({ ...status, statistics, scope: scope ? printable : undefined, applyError, cutover: runLines })}\n`,
         );
       } else if (o.watch)
         progress.frame({
           ...status,
           problems: [...status.slot.problems, ...status.subscription.problems, ...status.slot.warnings],
+          statistics: { rows: statistics, sort },
         });
       else
         process.stdout.write(
           `${[
             ...loaded,
             ...statusLines(status),
+            ...statisticsView(statistics, { sort, columns: process.stdout.columns ?? 120 }),
             ...(applyError
               ? [`last apply error (target's log): ${applyError}`, ...applyErrorFix(applyError)]
               : []),
@@ -294,7 +309,7 @@ export async function nativeStatus(
           ].join('\n')}\n`,
         );
       if (!o.watch) return { exitCode: problems ? 1 : 0 };
-      await sleep((o.interval ?? 2) * 1000);
+      await sleep(o.interval ?? 2000);
     }
   } finally {
     progress.stop();

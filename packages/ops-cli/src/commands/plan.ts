@@ -15,7 +15,7 @@ export interface PlanOptions {
 /**
  * `dmskit plan`: the pull-request plan of a migration (synth, init, validate, plan, show, policies) and
  * its Markdown summary on stdout (or the typed report with `--json`); the files (cdktf.out, the binary
- * plan, plan.json, plan-summary.md) go to `--out`, by default `.dmskit/plan/<config file name>`, named on stderr. The infra package is loaded only
+ * plan, plan.json, plan-summary.md) go to `--out`, by default `.dmskit/plan/<config file name>/<offline|online>` (each mode its own folder), named on stderr. The infra package is loaded only
  * here, so other commands never load cdktf.
  * @returns exit code 1 when a policy failed and is not waived, else 0
  */
@@ -25,7 +25,13 @@ export async function plan(options: PlanOptions): Promise<CommandOutcome> {
   // A named folder in the working directory (ignored by git), reused by the next plan of the same config.
   const outDir = path.resolve(
     options.cwd,
-    options.out ?? path.join('.dmskit', 'plan', path.basename(configFile).replace(/\.[^.]+$/, '')),
+    options.out ??
+      path.join(
+        '.dmskit',
+        'plan',
+        path.basename(configFile).replace(/\.[^.]+$/, ''),
+        options.offline ? 'offline' : 'online',
+      ),
   );
   const report = await planMigration({
     configFile,

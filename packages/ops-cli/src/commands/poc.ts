@@ -40,8 +40,8 @@ export async function poc(o: {
   jobs: number;
   json?: boolean;
 }): Promise<CommandOutcome & { report: PocReport }> {
-  parseConnectionUrl(o.source, '--source');
-  parseConnectionUrl(o.target, '--target');
+  parseConnectionUrl(o.source, '--source-url');
+  parseConnectionUrl(o.target, '--target-url');
   process.stderr.write(
     'dmskit poc needs downtime: stop writes to the source for its whole run; writes made after the dump begins are not copied.\n',
   );

@@ -10,11 +10,11 @@ import {
   differenceLine,
   verdictLine,
 } from '@dmskit/validation';
-import Table from 'cli-table3';
 import type { CommandOutcome } from '../outcome.js';
 import { parseConnectionUrl } from '../pg/url.js';
 import { validationRecord, validationRecordFile } from '../runbook/scope.js';
 import { formatCount } from '../ui/format.js';
+import { renderTable } from '../ui/table.js';
 import { loadConfigOption } from './config.js';
 import { statePaths } from './context.js';
 
@@ -49,8 +49,8 @@ export function validationExitCode(result: ComparisonResult): number {
 export async function validate(
   options: ValidateOptions,
 ): Promise<CommandOutcome & { result: ComparisonResult }> {
-  parseConnectionUrl(options.source, '--source');
-  parseConnectionUrl(options.target, '--target');
+  parseConnectionUrl(options.source, '--source-url');
+  parseConnectionUrl(options.target, '--target-url');
   const config = options.config ? (await loadConfigOption(options.config, options.cwd)).config : undefined;
   const task = config?.task;
   const selection = task?.tableMappings;
@@ -94,20 +94,18 @@ export async function validate(
   if (options.json) {
     process.stdout.write(`${redact(JSON.stringify(result, null, 2))}\n`);
   } else {
-    const table = new Table({
-      head: ['table', 'status', 'source rows', 'target rows', 'reason'],
-      style: { head: [], border: [] },
-      wordWrap: true,
-    });
-    for (const t of result.tables)
-      table.push([
+    const table = renderTable(
+      ['table', 'status', 'source rows', 'target rows', 'reason'],
+      result.tables.map((t) => [
         displayName(t.table),
         t.status,
-        t.source?.rows ?? '',
-        t.target?.rows ?? '',
+        t.source ? formatCount(t.source.rows) : '',
+        t.target ? formatCount(t.target.rows) : '',
         t.reasons.join('; '),
-      ]);
-    const lines = [table.toString()];
+      ]),
+      { alignRight: [2, 3] },
+    );
+    const lines = [...table];
     for (const d of result.schema ?? [])
       lines.push(
         `schema ${d.kind} ${d.object}: ${d.difference}${d.source || d.target ? ` (source: ${d.source ?? '-'}; target: ${d.target ?? '-'})` : ''}`,

@@ -33,19 +33,25 @@ describe('the DMS task through a stateful fake: statuses that move over time, st
 
   it('dmskit stop then dmskit start --mode resume: each waits through the stale read, the transitional status and the end', async () => {
     fake = dmsFake({ initial: 'running', lagSteps: 2, stopSteps: 3, startSteps: 3 });
-    await stop({ cwd: repoRoot, config: 'migrations/ecommerce.ts', timeout: 1, pollMs: 1 });
+    await stop({ cwd: repoRoot, config: 'migrations/ecommerce.ts', timeout: 60_000, pollMs: 1 });
     expect(fake.task().Status).toBe('stopped');
     expect(out).toBe('ecommerce-staging-task: stopped\n');
     // The reads right after the call still said running; that was "not yet", not an error.
     expect(fake.described.slice(0, 2)).toEqual(['running', 'running']);
     expect(fake.described).toContain('stopping');
-    await start({ cwd: repoRoot, config: 'migrations/ecommerce.ts', mode: 'resume', timeout: 1, pollMs: 1 });
+    await start({
+      cwd: repoRoot,
+      config: 'migrations/ecommerce.ts',
+      mode: 'resume',
+      timeout: 60_000,
+      pollMs: 1,
+    });
     expect(fake.starts).toEqual(['resume-processing']);
     expect(fake.task().Status).toBe('running');
     expect(out).toContain('ecommerce-staging-task: running\n');
     // Stopping a stopped task again calls nothing.
-    await stop({ cwd: repoRoot, config: 'migrations/ecommerce.ts', timeout: 1, pollMs: 1 });
-    await stop({ cwd: repoRoot, config: 'migrations/ecommerce.ts', timeout: 1, pollMs: 1 });
+    await stop({ cwd: repoRoot, config: 'migrations/ecommerce.ts', timeout: 60_000, pollMs: 1 });
+    await stop({ cwd: repoRoot, config: 'migrations/ecommerce.ts', timeout: 60_000, pollMs: 1 });
     expect(fake.stops()).toBe(2);
   });
 

@@ -199,6 +199,8 @@ export interface DmsTaskStatus {
     readonly deletes: number;
     readonly validationState: string;
     readonly validationFailedRecords: number;
+    /** `LastUpdateTime`: when the table's statistics last changed (ISO), if DMS says. */
+    readonly lastUpdateTime: string | null;
   }[];
   readonly cdcLatencySeconds: { readonly source: number | null; readonly target: number | null };
   readonly lastError: string | null;
@@ -228,6 +230,7 @@ export async function taskStatus(
       deletes: s.Deletes ?? 0,
       validationState: s.ValidationState ?? 'Not enabled',
       validationFailedRecords: s.ValidationFailedRecords ?? 0,
+      lastUpdateTime: s.LastUpdateTime ? new Date(s.LastUpdateTime).toISOString() : null,
     })),
     cdcLatencySeconds: latency,
     lastError: task.LastFailureMessage ?? null,

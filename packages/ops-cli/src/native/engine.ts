@@ -58,6 +58,7 @@ import { createPublications, dropPublications, publicationPlan } from './publica
 import { type NativeStartState, type NativeStartStep, newStartState } from './start-state.js';
 import { type ReplicationStatus, replicationStatus, subscriptionHealth } from './status.js';
 import { createSubscription, dropReplicationSlot, dropSubscription } from './subscription.js';
+import { targetChangeCounters } from './table-statistics.js';
 import {
   closeTargetGuard,
   dropTargetGuard,
@@ -300,7 +301,9 @@ export async function startNativeMigration(options: {
     signal?.throwIfAborted();
     state.intent = name;
     await store.save(state);
+    const began = performance.now();
     const out = await run();
+    state.stepMs = { ...state.stepMs, [name]: Math.round(performance.now() - began) };
     state.steps[name] = new Date().toISOString();
     state.intent = undefined;
     await store.save(state);
@@ -508,6 +511,8 @@ export async function startNativeMigration(options: {
     progress.phase("subscription on the target, on the full load's slot: CDC from its snapshot");
     await step('subscription', async () => {
       state.created.subscription = names.subscription;
+      // What the target counted before CDC: status shows the changes applied since.
+      state.cdcBaseline = await targetChangeCounters(target);
       await store.save(state);
       await createSubscription(target, {
         name: names.subscription,

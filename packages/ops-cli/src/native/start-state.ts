@@ -61,6 +61,13 @@ export interface NativeStartState {
   /** Why the DDL capture is off (the event trigger needs a superuser), when it is. */
   ddlCaptureOff?: string;
   fullLoad?: FullLoadResult;
+  /** Wall time of each step, ms, for the closing summary. */
+  stepMs?: Partial<Record<NativeStartStep, number>>;
+  /**
+   * The target's change counters right before the subscription was made, by `schema.table`: what
+   * `status` subtracts to count the changes CDC applied (native/table-statistics.ts).
+   */
+  cdcBaseline?: Record<string, { inserts: number; updates: number; deletes: number }>;
   /** The full load's figures while it runs, saved every few seconds for `dmskit status`. */
   loading?: { at: string; figures: LoadFigures };
 }

@@ -16,6 +16,8 @@ export interface CheckResult {
   readonly found: string;
   /** How to fix it (empty when passed). */
   readonly fix: string;
+  /** The fix as SQL statements to review and run, on `on` (`preflight --fix-sql`); absent when it is not SQL. */
+  readonly sql?: { readonly on: 'source' | 'target'; readonly statements: readonly string[] };
 }
 
 /** What the checks read from the two servers, gathered once. */
@@ -138,14 +140,15 @@ const pass = (id: string, title: string, severity: Severity, found: string): Che
   found,
   fix: '',
 });
-const fail = (id: string, title: string, severity: Severity, found: string, fix: string): CheckResult => ({
-  id,
-  title,
-  severity,
-  passed: false,
-  found,
-  fix,
-});
+const fail = (
+  id: string,
+  title: string,
+  severity: Severity,
+  found: string,
+  fix: string,
+  sql?: CheckResult['sql'],
+): CheckResult => ({ id, title, severity, passed: false, found, fix, ...(sql ? { sql } : {}) });
+const onSource = (...statements: string[]): CheckResult['sql'] => ({ on: 'source', statements });
 
 function list(tables: readonly TableName[], max = 8): string {
   const names = tables.slice(0, max).map(displayName);
@@ -175,6 +178,7 @@ export function sourceServerChecks(f: ServerFacts, cdc: boolean, streams = 1): C
           'error',
           `wal_level = ${wal}`,
           'ALTER SYSTEM SET wal_level = logical; restart the server (on RDS/Aurora: rds.logical_replication = 1)',
+          onSource('ALTER SYSTEM SET wal_level = logical; -- takes effect after a restart'),
         ),
   );
   const slots = Number(f.settings.max_replication_slots);
@@ -195,6 +199,9 @@ export function sourceServerChecks(f: ServerFacts, cdc: boolean, streams = 1): C
           'error',
           `max_replication_slots = ${slots}, ${f.slotsUsed} in use`,
           `set max_replication_slots to at least ${needSlots + 4} and restart`,
+          onSource(
+            `ALTER SYSTEM SET max_replication_slots = ${needSlots + 4}; -- takes effect after a restart`,
+          ),
         ),
   );
   const senders = Number(f.settings.max_wal_senders);
@@ -212,6 +219,9 @@ export function sourceServerChecks(f: ServerFacts, cdc: boolean, streams = 1): C
           'error',
           `max_wal_senders = ${senders}, ${f.sendersUsed} in use`,
           `set max_wal_senders to at least ${f.sendersUsed + streams + 4} and restart`,
+          onSource(
+            `ALTER SYSTEM SET max_wal_senders = ${f.sendersUsed + streams + 4}; -- takes effect after a restart`,
+          ),
         ),
   );
   const keep = parseMb(f.settings.max_slot_wal_keep_size);
@@ -227,6 +237,10 @@ export function sourceServerChecks(f: ServerFacts, cdc: boolean, streams = 1): C
           'warning',
           `max_slot_wal_keep_size = -1 (unlimited); ${walNow}`,
           'a stalled task can fill the disk with WAL: set max_slot_wal_keep_size (for example 10% of the WAL volume) and keep enough free disk for a day of WAL',
+          onSource(
+            "ALTER SYSTEM SET max_slot_wal_keep_size = '50GB'; -- choose about 10% of the WAL volume's free space",
+            'SELECT pg_reload_conf();',
+          ),
         )
       : keep < 1024
         ? fail(
@@ -258,6 +272,7 @@ export function sourceServerChecks(f: ServerFacts, cdc: boolean, streams = 1): C
           'warning',
           `wal_sender_timeout = ${f.settings.wal_sender_timeout}`,
           'set wal_sender_timeout to 0 or at least 10000 ms (DMS ends slow sessions otherwise)',
+          onSource("ALTER SYSTEM SET wal_sender_timeout = '60s';", 'SELECT pg_reload_conf();'),
         ),
   );
   const can = f.superuser || f.replicationRole || f.rdsReplication;
@@ -275,6 +290,7 @@ export function sourceServerChecks(f: ServerFacts, cdc: boolean, streams = 1): C
           'error',
           `${f.user} has neither REPLICATION nor rds_replication`,
           `ALTER ROLE ${f.user} WITH REPLICATION (on Aurora/RDS: GRANT rds_replication TO ${f.user})`,
+          onSource(`ALTER ROLE ${pg.escapeIdentifier(f.user)} WITH REPLICATION;`),
         ),
   );
   out.push(
@@ -312,6 +328,10 @@ export async function tableChecks(source: pg.Client, facts: PreflightFacts): Pro
           cdc ? 'error' : 'info',
           `${keyless.length} table(s) without: ${list(keyless)}`,
           'their UPDATE and DELETE are not replicated: add a primary key, or ALTER TABLE ... REPLICA IDENTITY FULL',
+          onSource(
+            '-- a primary key is better where the table has a unique, not-null column set: ALTER TABLE ... ADD PRIMARY KEY (...)',
+            ...keyless.map((t) => `ALTER TABLE ${qualifiedName(t)} REPLICA IDENTITY FULL;`),
+          ),
         ),
   );
   const unsupported: string[] = [];
@@ -430,6 +450,9 @@ export function fallbackChecks(
           source.major >= 16
             ? `GRANT pg_create_subscription TO ${source.user}, or set cutover.fallback: false`
             : `connect as a superuser for the cutover, or set cutover.fallback: false`,
+          source.major >= 16
+            ? onSource(`GRANT pg_create_subscription TO ${pg.escapeIdentifier(source.user)};`)
+            : undefined,
         ),
   );
   if (!target) return out;
@@ -460,6 +483,12 @@ export function fallbackChecks(
           severity,
           `${target.user} has neither REPLICATION nor rds_replication`,
           `GRANT rds_replication TO ${target.user} (Aurora), or ALTER ROLE ${target.user} REPLICATION`,
+          {
+            on: 'target',
+            statements: [
+              `GRANT rds_replication TO ${pg.escapeIdentifier(target.user)}; -- Aurora; elsewhere ALTER ROLE ... REPLICATION`,
+            ],
+          },
         ),
   );
   const freeSlots = Number.parseInt(target.settings.max_replication_slots ?? '0', 10) - target.slotsUsed;

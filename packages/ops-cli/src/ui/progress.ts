@@ -5,6 +5,7 @@ import type { LoadFigures } from '../fullload/copy.js';
 import type { TableProgress } from '../native/status.js';
 import { formatBytes, formatCount } from './format.js';
 import { loadSummaryLine, renderLoad, tableLoadLine } from './load-view.js';
+import { type StatisticsSort, statisticsView, type TableStatistics } from './table-statistics.js';
 
 /** What the live display shows at one moment of a migration. */
 export interface ProgressFrame {
@@ -18,6 +19,8 @@ export interface ProgressFrame {
   readonly problems?: readonly string[];
   /** Transactions committed on the source by the sample writer, if one runs. */
   readonly writes?: number;
+  /** `status --watch`: the per-table statistics, shown instead of the table states, in this order. */
+  readonly statistics?: { readonly rows: readonly TableStatistics[]; readonly sort: StatisticsSort };
 }
 
 /** A sink for progress: phases (kept), frames (replaced), and plain messages. */
@@ -50,6 +53,15 @@ function estimate(n: number): string {
  */
 export function renderReplication(f: ProgressFrame, size: { columns: number; rows: number }): string {
   const head = lagLine(f).split('\n');
+  if (f.statistics) {
+    const width = Math.max(20, size.columns - 1);
+    const view = statisticsView(f.statistics.rows, {
+      sort: f.statistics.sort,
+      columns: width,
+      height: Math.max(3, size.rows - 1 - head.length),
+    });
+    return [...head, ...view].map((l) => cliTruncate(l, width)).join('\n');
+  }
   const order: Record<string, number> = { copying: 0, queued: 1, copied: 1, synchronized: 1, ready: 2 };
   const tables = [...f.tables].sort((a, b) => (order[a.state] ?? 1) - (order[b.state] ?? 1));
   const cells = tables.map((t) => {
@@ -136,6 +148,10 @@ export function createProgress(
       if (Date.now() - lastLag >= plainInterval) {
         lastLag = Date.now();
         stream.write(`  ${lagLine(f)}\n`);
+        if (f.statistics)
+          stream.write(
+            `${statisticsView(f.statistics.rows, { sort: f.statistics.sort, columns: stream.columns ?? 120 }).join('\n')}\n`,
+          );
       }
     },
     load: (f) => {

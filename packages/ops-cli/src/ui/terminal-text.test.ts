@@ -34,28 +34,29 @@ describe('reports on a terminal: plain text, colour only when asked', () => {
     expect(text).toContain('\u001b[31m✗');
   });
 
-  it('a table wider than the terminal prints one block per row, within the width where it can', () => {
-    const text = markdownForTerminal(
-      preflightMarkdown({
-        source: 'db.example:5432/shop',
-        ready: false,
-        failed: { error: 1, warning: 0, info: 0 },
-        checks: [
-          {
-            id: 'wal-level',
-            severity: 'error',
-            passed: false,
-            found: 'wal_level is replica',
-            fix: 'set wal_level = logical in postgresql.conf and restart the server; on RDS set rds.logical_replication = 1 in the parameter group',
-          },
-        ],
-      } as never),
-      { color: false, columns: 80 },
-    );
-    expect(text).toMatch(/^✗ wal-level$/m);
-    expect(text).toMatch(/^ {4}found: wal_level is replica$/m);
-    expect(text).toMatch(/^ {4}fix: set wal_level = logical/m);
-    for (const l of text.split('\n').filter((x) => !x.includes('fix:')))
-      expect(stringWidth(l)).toBeLessThanOrEqual(80);
+  it('a table wider than the terminal wraps its widest column to fit, or prints one block per row when it cannot', () => {
+    const report = preflightMarkdown({
+      source: 'db.example:5432/shop',
+      ready: false,
+      failed: { error: 1, warning: 0, info: 0 },
+      checks: [
+        {
+          id: 'wal-level',
+          severity: 'error',
+          passed: false,
+          found: 'wal_level is replica',
+          fix: 'set wal_level = logical in postgresql.conf and restart the server; on RDS set rds.logical_replication = 1 in the parameter group',
+        },
+      ],
+    } as never);
+    const wrapped = markdownForTerminal(report, { color: false, columns: 80 });
+    expect(wrapped).toMatch(/^✗ +wal-level +wal_level is replica +set wal_level = logical/m);
+    expect(wrapped).toContain('rds.logical_replication');
+    for (const l of wrapped.split('\n')) expect(stringWidth(l)).toBeLessThanOrEqual(80);
+    // Too narrow to wrap any column to 16: one block per row, each cell under its header.
+    const blocks = markdownForTerminal(report, { color: false, columns: 40 });
+    expect(blocks).toMatch(/^✗ {2}wal-level$/m);
+    expect(blocks).toMatch(/^ {4}found: wal_level is replica$/m);
+    expect(blocks).toMatch(/^ {4}fix: set wal_level = logical/m);
   });
 });

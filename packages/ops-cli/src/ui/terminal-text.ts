@@ -1,5 +1,5 @@
 import pc from 'picocolors';
-import stringWidth from 'string-width';
+import { renderTable } from './table.js';
 
 /**
  * dmskit's reports are Markdown (files, `--markdown`, pipes); on a terminal they print as plain text with
@@ -40,7 +40,8 @@ export function markdownForTerminal(md: string, options: { color?: boolean; colu
       i++;
     }
     i--;
-    out.push(...table(rows, columns, c));
+    const [head, ...body] = rows;
+    if (head) out.push(...renderTable(head, body, { columns, color: options.color ?? pc.isColorSupported }));
   }
   return out.join('\n');
 }
@@ -49,35 +50,6 @@ export function markdownForTerminal(md: string, options: { color?: boolean; colu
 function splitRow(line: string): string[] {
   const body = line.trim().replace(/^\|/, '').replace(/\|$/, '');
   return body.split(/(?<!\\)\|/).map((x) => x.trim());
-}
-
-function table(rows: string[][], columns: number, c: ReturnType<typeof pc.createColors>): string[] {
-  const [head, ...body] = rows;
-  if (!head) return [];
-  const widths = head.map((_, k) => Math.max(...rows.map((r) => stringWidth(r[k] ?? ''))));
-  const total = widths.reduce((n, w) => n + w + 2, 0);
-  if (total <= columns) {
-    const pad = (s: string, w: number) => s + ' '.repeat(Math.max(0, w - stringWidth(s)));
-    return [
-      c.bold(
-        head
-          .map((h, k) => pad(h, widths[k] as number))
-          .join('  ')
-          .trimEnd(),
-      ),
-      ...body.map((r) =>
-        r
-          .map((x, k) => pad(x, widths[k] as number))
-          .join('  ')
-          .trimEnd(),
-      ),
-    ];
-  }
-  // Too wide: the first two cells on a line, then each other cell under its header.
-  return body.flatMap((r) => [
-    r.slice(0, 2).filter(Boolean).join(' '),
-    ...r.slice(2).map((x, k) => `    ${c.dim(head[k + 2] || '')}${head[k + 2] ? ': ' : ''}${x}`),
-  ]);
 }
 
 /** A Markdown report as stdout should get it: plain text with colour on a terminal, Markdown elsewhere. */
