@@ -43,5 +43,11 @@ describe('the cdktf CLI as users run it, from packages/infra', () => {
     const diff = await inInfra('npm', ['run', '-s', 'cdktf:offline', '--', 'diff', 'ecommerce-staging']);
     expect(diff.code, diff.out.slice(-3000)).toBe(0);
     expect(diff.out).toMatch(/Plan:\S*\s+\d+ to add, 0 to change, 0 to destroy/);
+    // Offline keeps its own folder: the online cdktf.out never gets the offline (local) backend, so a
+    // later `cdktf diff` online does not stop at "Backend configuration changed".
+    const offlineStacks = await readdir(path.join(INFRA, 'cdktf.offline.out/stacks'));
+    expect(offlineStacks).toContain('ecommerce-staging');
+    const online = await readdir(path.join(INFRA, 'cdktf.out/stacks/ecommerce-staging')).catch(() => []);
+    expect(online).not.toContain('.terraform');
   });
 });

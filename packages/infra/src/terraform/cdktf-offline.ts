@@ -4,7 +4,8 @@
  * the AWS provider from the mirror (`DMSKIT_PROVIDER_MIRROR` or the search path), synthesizes with
  * `DMSKIT_OFFLINE=1` (local state, no credential checks), sets throw-away AWS keys, and passes
  * `--skip-provider-lock` to the commands that run terraform (cdktf would otherwise run
- * `terraform providers lock`, which asks the registry whatever the CLI config says).
+ * `terraform providers lock`, which asks the registry whatever the CLI config says). It synthesizes into
+ * `cdktf.offline.out`, apart from the online `cdktf.out`.
  */
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
@@ -38,7 +39,15 @@ const extra =
   TERRAFORM_COMMANDS.has(args[0] ?? '') && !args.includes('--skip-provider-lock')
     ? ['--skip-provider-lock']
     : [];
-const child = spawn('cdktf', [...args, ...extra], { stdio: 'inherit', env });
+// Offline keeps a folder of its own (local state), so `cdktf diff` online afterwards finds its own
+// backend instead of "Backend configuration changed".
+const SYNTHESIZING = new Set([...TERRAFORM_COMMANDS, 'synth', 'get']);
+const output =
+  SYNTHESIZING.has(args[0] ?? '') &&
+  !args.some((a) => a === '--output' || a === '-o' || a.startsWith('--output='))
+    ? ['--output', 'cdktf.offline.out']
+    : [];
+const child = spawn('cdktf', [...args, ...extra, ...output], { stdio: 'inherit', env });
 child.on('error', (e) => {
   process.stderr.write(`cdktf:offline: cannot run cdktf (${e.message}); run npm run setup first\n`);
   process.exit(2);

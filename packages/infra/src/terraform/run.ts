@@ -77,7 +77,12 @@ export async function terraform(dir: string, args: readonly string[], tf: Terraf
   }
 }
 
-/** `terraform init` with no backend prompts; `backend: false` skips the backend (validate only). */
+/**
+ * `terraform init` with no backend prompts; `backend: false` skips the backend (validate only). Always
+ * `-reconfigure`: a folder planned offline (local state) and then online (S3), or the other way, takes the
+ * backend it is given now instead of stopping at "Backend configuration changed" (nothing is migrated:
+ * a plan only reads state).
+ */
 export async function terraformInit(
   dir: string,
   tf: TerraformEnv,
@@ -85,7 +90,12 @@ export async function terraformInit(
 ): Promise<void> {
   await terraform(
     dir,
-    ['init', '-input=false', '-no-color', ...(options.backend === false ? ['-backend=false'] : [])],
+    [
+      'init',
+      '-input=false',
+      '-no-color',
+      ...(options.backend === false ? ['-backend=false'] : ['-reconfigure']),
+    ],
     tf,
   );
 }
