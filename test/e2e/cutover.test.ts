@@ -104,7 +104,7 @@ describe('dmskit cutover --engine native', () => {
     await m.writer.stop();
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(
-      /Writes were unavailable for \d+ ms: fence \d+ ms, watermark on the target \d+ ms \(committed at [0-9A-F]+\/[0-9A-F]+\)/,
+      /Writes were unavailable for [\d.]+m?s: fence [\d.]+m?s, watermark on the target [\d.]+m?s \(committed at [0-9A-F]+\/[0-9A-F]+\)/,
     );
     expect(m.writer.rejected()).toBeGreaterThan(0); // the application met the fence
     await noRowLost(m);
@@ -240,7 +240,7 @@ describe('dmskit cutover --engine native', () => {
     await m.writer.stop();
     const run = await runDmskit(['cutover', '--dry-run', ...m.args]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/after-ready \(configured\): about \d+ ms whatever the size/);
+    expect(run.stdout).toMatch(/after-ready \(configured\): about [\d.]+m?s whatever the size/);
     expect(run.stdout).toMatch(
       /before-ready: about [\d.]+m?s \(validating [\d.]+ (B|KiB|MiB) of tables at about 90 MiB\/s\)/,
     );

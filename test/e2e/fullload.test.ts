@@ -189,6 +189,39 @@ describe('full load: parallel copy from the slot snapshot, then CDC from the sam
     expect(after.stdout).toMatch(/^full load: [\d,]+ rows, .* in /m);
     expect(after.stdout).toMatch(/public\.accounts: 150,000 rows, .* \(\d+ parts\)/);
     expect(after.stdout).toMatch(/public\.typed: 3 rows/);
+    // The DMS console's table statistics: the changes CDC applied, counted from the start's baseline.
+    await query(
+      m.sourceUrl,
+      `INSERT INTO accounts SELECT g, 1, 'new', now() FROM generate_series(150001, 150005) g;
+       UPDATE accounts SET note = 'changed' WHERE id <= 3; DELETE FROM accounts WHERE id IN (10, 11)`,
+    );
+    type Stat = {
+      table: string;
+      state: string;
+      fullLoadRows: number;
+      inserts: number;
+      updates: number;
+      deletes: number;
+    };
+    let accounts: Stat | undefined;
+    for (let i = 0; i < 40; i++) {
+      const json = await runDmskit(['status', ...m.args, '--json']);
+      accounts = (JSON.parse(json.stdout) as { statistics: Stat[] }).statistics.find(
+        (t) => t.table === 'public.accounts',
+      );
+      if (accounts?.deletes === 2) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(accounts).toMatchObject({
+      state: 'Table completed',
+      fullLoadRows: 150_000,
+      inserts: 5,
+      updates: 3,
+      deletes: 2,
+    });
+    const view = await runDmskit(['status', ...m.args, '--sort', 'changes']);
+    expect(view.stdout).toMatch(/CDC 5 inserts, 3 updates, 2 deletes \(sorted by changes\)/);
+    expect(view.stdout).toMatch(/^public\.accounts +(Table completed|completed) +150,000 +5 +3 +2 /m);
     const gone = await runDmskit(['abandon', ...m.args]);
     expect(gone.code, gone.stderr).toBe(0);
   });

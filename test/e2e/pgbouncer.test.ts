@@ -114,7 +114,7 @@ describe('cutover through PgBouncer', () => {
     const run = await runDmskit(['cutover', ...m.args]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain("PgBouncer's shop now points at 127.0.0.1");
-    expect(run.stdout).toMatch(/Writes were unavailable for \d+ ms: pause \d+ ms, fence \d+ ms/);
+    expect(run.stdout).toMatch(/Writes were unavailable for [\d.]+m?s: pause [\d.]+m?s, fence [\d.]+m?s/);
     const okAtReady = writer.ok.length;
     await until('writes after the switch', async () => writer.ok.length > okAtReady + 50);
     const result = await bench;

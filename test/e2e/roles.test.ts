@@ -112,7 +112,7 @@ describe("the application's roles, owners and privileges reach the target", () =
     );
     const cut = await runDmskit(['cutover', ...m.args], { env: { APP_RW_PASSWORD: 'rw-Secret-1' } });
     expect(cut.code, cut.stderr).toBe(0);
-    expect(cut.stderr).toMatch(/switch: application checks passed: app_rw \(\d+ ms\)/);
+    expect(cut.stderr).toMatch(/switch: application checks passed: app_rw \([\d.]+m?s\)/);
     expect(cut.stderr + cut.stdout).not.toContain('rw-Secret-1');
     // The check's write was rolled back.
     expect(

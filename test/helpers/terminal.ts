@@ -42,14 +42,19 @@ export interface TerminalRun {
 }
 
 /**
- * Runs `dmskit <args>` in a new tmux session of its own server (`-L`), 200x50, as a user types it in a
+ * Runs `dmskit <args>` in a new tmux session of its own server (`-L`), 200x50 unless sized, as a user types it in a
  * terminal: stdin, stdout (and stderr unless `redirectStderr`) are the pseudo-terminal, the command is
  * in the terminal's foreground process group, so `C-c` and closing the terminal reach it as they do.
  * Variables go through a file, never the command line.
  */
 export async function inTerminal(
   args: readonly string[],
-  options: { env?: Record<string, string>; redirectStderr?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    redirectStderr?: boolean;
+    /** The terminal's size. @default 200 x 50 */
+    size?: { columns: number; rows: number };
+  } = {},
 ): Promise<TerminalRun> {
   const dir = await mkdtemp(path.join(tmpdir(), 'dmskit-terminal-'));
   const socket = `dmskit-${process.pid}-${path.basename(dir)}`;
@@ -67,7 +72,17 @@ export async function inTerminal(
   const tmux = (...a: string[]) =>
     execFileSync('tmux', ['-L', socket, ...a], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   let actedAt: number | undefined;
-  tmux('new-session', '-d', '-s', 'dmskit', '-x', '200', '-y', '50', `bash ${dir}/run.sh; sleep 600`);
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    'dmskit',
+    '-x',
+    String(options.size?.columns ?? 200),
+    '-y',
+    String(options.size?.rows ?? 50),
+    `bash ${dir}/run.sh; sleep 600`,
+  );
   const screen = () => {
     try {
       return tmux('capture-pane', '-p', '-t', 'dmskit');

@@ -1,3 +1,4 @@
+export { buildProgram } from './cli/program.js';
 export { abandon as abandonCommand } from './commands/abandon.js';
 export { start as startDmsCommand } from './commands/dms.js';
 export * from './dms/engine.js';

@@ -63,7 +63,7 @@ describe('reports', () => {
 
   it('says the verdict and counts in one line', () => {
     expect(verdictLine(result)).toBe(
-      'DIFFERENT: the schema or at least one table differs (1 equal, 1 different, 1 missing on target, 1 schema difference(s); 12 ms)',
+      'DIFFERENT: the schema or at least one table differs (1 equal, 1 different, 1 missing on target, 1 schema difference(s); 12ms)',
     );
   });
 

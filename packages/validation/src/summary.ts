@@ -1,4 +1,5 @@
 import { displayName } from '@dmskit/shared';
+import prettyMs from 'pretty-ms';
 import type { ComparisonResult, TableComparison } from './compare.js';
 import type { RowDifference } from './datadiff.js';
 
@@ -17,7 +18,7 @@ export function verdictLine(result: ComparisonResult): string {
   if (c.skipped) parts.push(`${c.skipped} skipped`);
   if (c.error) parts.push(`${c.error} failed`);
   if (result.schema?.length) parts.push(`${result.schema.length} schema difference(s)`);
-  return `${VERDICT_TEXT[result.verdict]} (${parts.join(', ')}; ${result.durationMs} ms)`;
+  return `${VERDICT_TEXT[result.verdict]} (${parts.join(', ')}; ${prettyMs(Math.max(0, result.durationMs), { secondsDecimalDigits: 1, millisecondsDecimalDigits: 0 })})`;
 }
 
 /** `id=7, line_no=2` */

@@ -261,7 +261,7 @@ const WINDOW_WITHOUT_VALIDATION_MS = 150;
 export function windowEstimate(config: MigrationConfig, tableBytes?: number): string[] {
   const chosen = config.cutover.finalValidation;
   const head = 'Estimated write-unavailability window:';
-  const after = `  after-ready${chosen === 'after-ready' ? ' (configured)' : ''}: about ${WINDOW_WITHOUT_VALIDATION_MS} ms whatever the size (the final validation runs after ready)`;
+  const after = `  after-ready${chosen === 'after-ready' ? ' (configured)' : ''}: about ${formatDuration(WINDOW_WITHOUT_VALIDATION_MS)} whatever the size (the final validation runs after ready)`;
   if (tableBytes === undefined)
     return [
       head,
@@ -445,7 +445,7 @@ export async function cutover(
                 ? `The switch command pointed clients at ${describeConnection(s.targetUrl!)}.`
                 : `Switch the applications' connection strings from ${describeConnection(s.sourceUrl)} to ${describeConnection(s.targetUrl!)}.`
           }`,
-          `Writes were unavailable for ${w.totalMs} ms: ${config.cutover.pooler ? `pause ${w.pauseMs} ms, ` : ''}fence ${w.fenceMs} ms, watermark on the target ${w.watermarkMs} ms (committed at ${result.fenceLsn}), stopping replication ${w.stopReplicationMs} ms, sequences ${w.sequencesMs} ms (${result.sequences.length})${config.cutover.pooler || config.cutover.switchCommand ? `, switch ${w.switchMs} ms` : ''}${result.finalValidation === 'before-ready' ? `, final validation ${w.validationMs} ms` : ''}.`,
+          `Writes were unavailable for ${formatDuration(w.totalMs)}: ${config.cutover.pooler ? `pause ${formatDuration(w.pauseMs)}, ` : ''}fence ${formatDuration(w.fenceMs)}, watermark on the target ${formatDuration(w.watermarkMs)} (committed at ${result.fenceLsn}), stopping replication ${formatDuration(w.stopReplicationMs)}, sequences ${formatDuration(w.sequencesMs)} (${result.sequences.length})${config.cutover.pooler || config.cutover.switchCommand ? `, switch ${formatDuration(w.switchMs)}` : ''}${result.finalValidation === 'before-ready' ? `, final validation ${formatDuration(w.validationMs)}` : ''}.`,
           result.validation
             ? `Final validation (${result.finalValidation}): ${result.validation.verdict}${equal ? '' : ': dmskit validate names the rows'}.`
             : 'Final validation: run by the interrupted cutover.',
@@ -521,7 +521,7 @@ async function fallBack(
   process.stdout.write(
     [
       `Fell back to ${describeConnection(s.sourceUrl)}: every write made on the target reached it (watermark ${result.fenceLsn}); ${config.cutover.pooler ? 'PgBouncer points at it again' : `switch the applications' connection strings back to ${describeConnection(s.sourceUrl)}`}.`,
-      `Writes were unavailable for ${w.totalMs} ms. The target stays fenced (${result.fenceMethod}); the fall-back path is ended.`,
+      `Writes were unavailable for ${formatDuration(w.totalMs)}. The target stays fenced (${result.fenceMethod}); the fall-back path is ended.`,
       result.validation ? `Final validation: ${result.validation.verdict}.` : '',
       '',
     ]

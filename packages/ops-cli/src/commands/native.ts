@@ -13,10 +13,12 @@ import { fallbackHealth, fallbackNames } from '../runbook/fallback.js';
 import { lockMigration } from '../runbook/lock.js';
 import { validationRecordFile } from '../runbook/scope.js';
 import { fileStateStore, type StateStore } from '../runbook/state.js';
+import { startStepTimings, stepsMarkdown, tablesMarkdown } from '../ui/closing-summary.js';
 import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
 import { loadSummaryLine, tableLoadLine } from '../ui/load-view.js';
 import { createProgress } from '../ui/progress.js';
 import { type StatisticsSort, statisticsView } from '../ui/table-statistics.js';
+import { forStdout } from '../ui/terminal-text.js';
 import { sleep } from '../util/time.js';
 import { loadConfigOption } from './config.js';
 import { sourceUrlOf, statePaths, targetUrlOf } from './context.js';
@@ -110,6 +112,24 @@ export async function nativeStart(o: NativeOptions): Promise<CommandOutcome> {
     process.stdout.write(
       `full load done: ${formatCount(started.fullLoadRows)} rows of ${started.tables.length} table(s) in ${formatDuration(started.fullLoadMs)} with ${started.jobs} worker(s)${started.resumed ? ' (continued an interrupted start)' : ''}; indexes and constraints in place; subscription ${started.names.subscription} is applying changes\n`,
     );
+    // The closing summary: each step's wall time, then each table's rows, bytes and time.
+    const summary = [
+      '',
+      '## Steps',
+      '',
+      ...stepsMarkdown(
+        startStepTimings(started.state, {
+          preDataEntries: started.schema.preDataEntries,
+          postDataEntries: started.schema.postDataEntries,
+          jobs: started.jobs,
+        }),
+      ),
+      '',
+      '## Tables',
+      '',
+      ...tablesMarkdown(started.fullLoad),
+    ];
+    process.stdout.write(forStdout(`${summary.join('\n')}\n`));
     return { exitCode: 0 };
   } finally {
     progress.stop();
@@ -178,7 +198,7 @@ export async function nativeStatus(
     // After the cutover the replication objects are gone: the cutover's own record is the status.
     const v = cutover.validation;
     const lines = [
-      `cutover of ${cutover.migration}: target ready at ${cutover.readyAt}; writes were unavailable for ${cutover.window?.totalMs ?? '?'} ms`,
+      `cutover of ${cutover.migration}: target ready at ${cutover.readyAt}; writes were unavailable for ${cutover.window?.totalMs === undefined ? '?' : formatDuration(cutover.window?.totalMs)}`,
       v
         ? `final validation (${v.at}): ${v.verdict}${v.verdict === 'equal' ? '' : `: ${v.summary}`}`
         : 'final validation: not run yet (run dmskit cutover again to finish it)',

@@ -40,10 +40,16 @@ export function suggestedInstanceClass(sizeBytes: number): string {
   return 'dms.r6i.2xlarge';
 }
 
+/** A name Aurora takes for the cluster's first database (CreateDBCluster DatabaseName: a letter, then letters, digits, _). */
+export function auroraDatabaseName(database: string): string {
+  const n = database.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^[^A-Za-z]+/, '');
+  return (n || 'app').slice(0, 63);
+}
+
 const q = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /**
- * The text of `migrations/<name>.ts`: a typed `defineMigration` call with the source filled in from the
+ * The text of `migrations/<name>.ts`: a config typed with `satisfies MigrationConfigInput`, with the source filled in from the
  * server, one include rule per schema with tables, the sizes and largest tables, tables without a key
  * flagged (and `cutover.insertOnlyTables` left for the user to decide), suggested shards and instance
  * class, the failed preflight checks, and `TODO` comments on what only the user knows (account, network).
@@ -58,7 +64,8 @@ export function initConfigText(f: InitFacts): string {
   const failed = f.preflight.checks.filter((x) => !x.passed && x.severity !== 'info');
   const lines: string[] = [];
   const out = (s = '') => lines.push(s);
-  out("import { defineMigration } from '@dmskit/shared';");
+  // A type-only import: erased when the file is loaded, so it loads wherever it is, typed in an editor.
+  out("import type { MigrationConfigInput } from '@dmskit/shared';");
   out();
   out('/**');
   out(
@@ -69,7 +76,7 @@ export function initConfigText(f: InitFacts): string {
   );
   out(' * Edit what is marked TODO, then:');
   out(
-    ` *   dmskit preflight --config migrations/${f.name}.ts --source-url postgres://${f.user}@${f.host}:${f.port}/${f.database}`,
+    ` *   dmskit preflight --config migrations/${f.name}.ts --source-url postgres://${encodeURIComponent(f.user)}@${f.host}:${f.port}/${encodeURIComponent(f.database)}`,
   );
   out(` *   dmskit rehearse --config migrations/${f.name}.ts`);
   out(` *   dmskit plan --config migrations/${f.name}.ts --offline`);
@@ -79,7 +86,7 @@ export function initConfigText(f: InitFacts): string {
     for (const x of failed) out(` *   - ${x.id} (${x.severity}): ${x.found.replace(/\*\//g, '* /')}`);
   }
   out(' */');
-  out('export default defineMigration({');
+  out('export default {');
   out(`  name: ${q(f.name)},`);
   out("  environment: 'staging',");
   out('  // TODO: the account and region of the landing zone.');
@@ -104,7 +111,12 @@ export function initConfigText(f: InitFacts): string {
   if (Number.isInteger(major)) out(`    majorVersion: ${major},`);
   out('  },');
   out('  target: {');
-  out(`    databaseName: ${q(f.database)},`);
+  const auroraName = auroraDatabaseName(f.database);
+  if (auroraName !== f.database)
+    out(
+      `    // Aurora's first database takes letters, digits and _ only (the source's is ${q(f.database)}).`,
+    );
+  out(`    databaseName: ${q(auroraName)},`);
   out('    // TODO: the instance class and count the workload needs.');
   out("    instanceClass: 'db.r6g.large',");
   out('    instanceCount: 2,');
@@ -157,6 +169,6 @@ export function initConfigText(f: InitFacts): string {
     out('    // ],');
   }
   out('  },');
-  out('});');
+  out('} satisfies MigrationConfigInput;');
   return `${lines.join('\n')}\n`;
 }

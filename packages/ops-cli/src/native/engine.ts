@@ -76,10 +76,21 @@ export interface LagPeak {
   seconds: number;
 }
 
+/** How long a new subscription may take to connect before "no walsender" is worth saying, ms. */
+export const STARTUP_GRACE_MS = 15_000;
+
+/** The problems of a subscription that is still connecting: its walsender or apply worker not up yet. */
+export function isStartupProblem(problem: string): boolean {
+  return /^no walsender reads replication slot |^the apply worker of subscription \S+ is not running$/.test(
+    problem,
+  );
+}
+
 /**
  * Polls the subscription and slot every 500 ms, showing each reading as a progress frame, until
  * `until` holds. Given {@link LiveSessions} (and no `target`), a lost connection is reopened with backoff
  * (pg/reconnect.ts) and the watch goes on with the new sessions, which replace the old in the object.
+ * Problems of a subscription still connecting are shown only after `graceMs` ({@link isStartupProblem}).
  * @throws ExternalError when `timeoutMs` passes first, or a server stays unreachable; the signal's reason
  *   when aborted
  */
@@ -96,9 +107,12 @@ export async function watchReplication(
     sourceRows?: ReadonlyMap<string, number>;
     writes?: () => number;
     signal?: AbortSignal;
+    /** How long a subscription's "not connected yet" problems stay unsaid, ms. @default 15000 */
+    graceMs?: number;
   },
 ): Promise<ReplicationStatus> {
   const deadline = Date.now() + options.timeoutMs;
+  const startedAt = Date.now();
   const live: LiveSessions =
     'reopen' in source ? source : { source, target: target!, reopen: undefined as never };
   for (;;) {
@@ -125,9 +139,15 @@ export async function watchReplication(
       options.peak.bytes = Math.max(options.peak.bytes, status.lagBytes);
       options.peak.seconds = Math.max(options.peak.seconds, status.lagSeconds ?? 0);
     }
+    // A subscription just made takes a moment to connect: "no walsender" and "the apply worker is not
+    // running" are said only once they stay true past the grace period.
+    const settling = Date.now() - startedAt < (options.graceMs ?? STARTUP_GRACE_MS);
+    const shown = (p: string) => !(settling && isStartupProblem(p));
     options.progress.frame({
       ...status,
-      problems: [...status.slot.problems, ...status.subscription.problems, ...status.slot.warnings],
+      problems: [...status.slot.problems, ...status.subscription.problems, ...status.slot.warnings].filter(
+        shown,
+      ),
       ...(options.sourceRows ? { sourceRows: options.sourceRows } : {}),
       ...(options.writes ? { writes: options.writes() } : {}),
     });
@@ -522,6 +542,7 @@ export async function startNativeMigration(options: {
       });
     });
     // A server restarted while the subscription takes its tables: the watch reconnects and goes on.
+    const catchUpFrom = performance.now();
     const live = liveSessions(source, target, options.sourceUrl, options.targetUrl);
     await watchReplication(live, undefined, names, {
       until: (s) => s.fullLoadDone && s.subscription.problems.length === 0,
@@ -532,6 +553,8 @@ export async function startNativeMigration(options: {
       ...(options.writes ? { writes: options.writes } : {}),
       ...(signal ? { signal } : {}),
     }).finally(() => live.closeReopened());
+    state.catchUpMs = Math.round(performance.now() - catchUpFrom);
+    await store.save(state);
     progress.stop();
     return {
       names,

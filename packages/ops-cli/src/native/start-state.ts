@@ -63,6 +63,8 @@ export interface NativeStartState {
   fullLoad?: FullLoadResult;
   /** Wall time of each step, ms, for the closing summary. */
   stepMs?: Partial<Record<NativeStartStep, number>>;
+  /** From the subscription's creation until every table applied changes (the CDC catch-up), ms. */
+  catchUpMs?: number;
   /**
    * The target's change counters right before the subscription was made, by `schema.table`: what
    * `status` subtracts to count the changes CDC applied (native/table-statistics.ts).

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { redact } from '@dmskit/shared';
 import { verdictLine } from '@dmskit/validation';
+import { stepsMarkdown, tablesMarkdown } from '../ui/closing-summary.js';
 import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
 import type { RehearsalReport } from './run.js';
 
@@ -26,31 +27,33 @@ export function rehearsalMarkdown(r: RehearsalReport): string {
       : '- Sample data: none (the database as it is)',
     `- Schema: ${r.schema.preDataEntries} pre-data entries before the load, ${r.schema.postDataEntries} post-data entries (primary keys, indexes, constraints) after it (${r.schema.pgDump})`,
     `- Full load: ${formatCount(r.fullLoad.rows)} rows, ${formatBytes(r.fullLoad.tables.reduce((n, t) => n + t.bytes, 0))} in ${formatDuration(r.fullLoad.durationMs)} with ${r.fullLoad.jobs} worker(s), from the replication slot's snapshot`,
-    `- CDC: ${formatDuration(r.cdc.durationMs)}; ${formatCount(r.cdc.changesOnSource)} row changes committed on the source after the full load${r.cdc.writer ? ` (${formatCount(r.cdc.writesDuringCdc)} sample-writer transactions)` : ''}; ${formatCount(r.cdc.changesAppliedOnTarget)} row changes applied on the target`,
+    `- CDC: ${formatDuration(r.cdc.durationMs)} with live writes before the cutover; ${formatCount(r.cdc.changesAppliedOnTarget)} row changes applied on the target since the full load's snapshot (by any writer on the source, counted once)${r.cdc.writer ? `; the sample writer committed ${formatCount(r.cdc.writesDuringCdc)} transactions after the full load` : ''}`,
     `- Peak lag: ${formatBytes(r.lag.peakBytes)} / ${r.lag.peakSeconds.toFixed(2)} s; ${r.lag.atCutoverSeconds.toFixed(2)} s when the cutover began`,
     '',
     '## Cutover',
     '',
-    `Write-unavailability window: **${w.totalMs} ms** (fence ${w.fenceMs} ms, watermark on the target ${w.watermarkMs} ms, stopping replication ${w.stopReplicationMs} ms, sequences ${w.sequencesMs} ms${c.finalValidation === 'before-ready' ? `, final validation ${w.validationMs} ms` : ''})${c.finalValidation === 'after-ready' ? '; the final validation ran after ready, out of the window' : ''}`,
+    `Write-unavailability window: **${formatDuration(w.totalMs)}** (fence ${formatDuration(w.fenceMs)}, watermark on the target ${formatDuration(w.watermarkMs)}, stopping replication ${formatDuration(w.stopReplicationMs)}, sequences ${formatDuration(w.sequencesMs)}${c.finalValidation === 'before-ready' ? `, final validation ${formatDuration(w.validationMs)}` : ''})${c.finalValidation === 'after-ready' ? '; the final validation ran after ready, out of the window' : ''}`,
     '',
     `- Fence: ${c.fenceMethod}, ${c.sessionsEnded} session(s) ended; proven: ${c.fenceProof}; watermark committed at ${c.fenceLsn} and seen on the target`,
     `- Sequences copied: ${c.sequences.length}`,
     `- Source unfenced after the rehearsal: ${c.sourceUnfenced ? 'yes' : 'no'}`,
     '',
+    '## Steps',
+    '',
+    ...stepsMarkdown(r.steps),
+    '',
     '## Tables',
     '',
     '| table | source rows | target rows | status |',
     '| --- | ---: | ---: | --- |',
-    ...r.tables.map((t) => `| ${t.table} | ${t.sourceRows ?? ''} | ${t.targetRows ?? ''} | ${t.status} |`),
+    ...r.tables.map(
+      (t) =>
+        `| ${t.table} | ${t.sourceRows === null ? '' : formatCount(t.sourceRows)} | ${t.targetRows === null ? '' : formatCount(t.targetRows)} | ${t.status} |`,
+    ),
     '',
     '## Full load',
     '',
-    '| table | rows | bytes (COPY) | ms | rows/s |',
-    '| --- | ---: | ---: | ---: | ---: |',
-    ...r.fullLoad.tables.map(
-      (t) =>
-        `| ${t.schema}.${t.table} | ${formatCount(t.rows)} | ${formatBytes(t.bytes)} | ${formatCount(t.ms)} | ${t.ms > 0 ? formatCount(Math.round((t.rows * 1000) / t.ms)) : ''} |`,
-    ),
+    ...tablesMarkdown({ ms: r.fullLoad.durationMs, rows: r.fullLoad.rows, tables: r.fullLoad.tables }),
   ];
   if (r.cdc.ddl?.length)
     lines.push(

@@ -1,3 +1,4 @@
+import type { TableName } from '@dmskit/shared';
 import { displayName, InternalError, type MigrationConfig } from '@dmskit/shared';
 import {
   type ComparisonResult,
@@ -20,6 +21,7 @@ import {
 import { transformationsNotReplicated } from '../native/not-replicated.js';
 import { dropCreatedObjects } from '../native/objects.js';
 import type { NativeStartState } from '../native/start-state.js';
+import { type ChangeCounters, targetChangeCounters } from '../native/table-statistics.js';
 import { type CutoverResult, cutoverSettings, runCutover } from '../runbook/cutover.js';
 import { dropFallbackObjects, endFallback, fallbackNames } from '../runbook/fallback.js';
 import { releaseFence } from '../runbook/fence.js';
@@ -29,6 +31,8 @@ import { memoryStateStore } from '../runbook/state.js';
 import { ecommerceSizes, loadEcommerce } from '../sample/ecommerce.js';
 import { startWriter, type Writer, type WriterStats } from '../sample/writer.js';
 import { startEmbeddedServer } from '../servers/embedded.js';
+import { type StepTiming, startStepTimings } from '../ui/closing-summary.js';
+import { formatDuration } from '../ui/format.js';
 import type { Progress } from '../ui/progress.js';
 import { since, sleep } from '../util/time.js';
 import { assertReplicable, serverFacts } from './checks.js';
@@ -92,13 +96,12 @@ export interface RehearsalReport {
     readonly durationMs: number;
     /** Sample-writer transactions committed on the source after the full load, all applied by CDC. */
     readonly writesDuringCdc: number;
-    /** Rows inserted, updated and deleted by the subscription after the full load (target statistics). */
-    readonly changesAppliedOnTarget: number;
     /**
-     * Rows inserted, updated and deleted on the source's migrated tables after the full load, by any
-     * writer (the sample writer, the user's own load): source statistics.
+     * Rows inserted, updated and deleted by CDC on the target's tables in scope, from the full load's
+     * snapshot to the cutover, by any writer on the source (the target's statistics less the baseline the
+     * start took before the subscription): every change committed after the snapshot, counted once.
      */
-    readonly changesOnSource: number;
+    readonly changesAppliedOnTarget: number;
     readonly writer: WriterStats | null;
     /** DDL captured on the source during the rehearsal (null: the capture was off). */
     readonly ddl: readonly CapturedDdl[] | null;
@@ -110,18 +113,31 @@ export interface RehearsalReport {
   };
   readonly cutover: Omit<CutoverResult, 'fence' | 'validation'> & { readonly sourceUnfenced: boolean };
   readonly validation: ComparisonResult;
+  /** Each step with its wall time, ms: the start's, CDC with live writes, the cutover, the final validation. */
+  readonly steps: readonly StepTiming[];
   readonly warnings: readonly string[];
 }
 
 type Cleanup = () => Promise<unknown>;
 
-const STATS_SQL = `
-SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::int8 AS changes
-  FROM pg_stat_user_tables WHERE (schemaname, relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
-
-async function rowChanges(client: pg.Client, tables: readonly TableInfo[]): Promise<number> {
-  const { rows } = await client.query(STATS_SQL, [tables.map((t) => t.schema), tables.map((t) => t.table)]);
-  return Number((rows[0] as { changes: string }).changes);
+/**
+ * Row changes CDC applied to the tables in scope: the target's counters now less those the start took
+ * right before the subscription was made (`cdcBaseline`), so every change committed on the source after the
+ * full load's snapshot is counted once, whether made during the load or after it.
+ */
+function appliedSince(
+  now: Readonly<Record<string, ChangeCounters>>,
+  baseline: Readonly<Record<string, ChangeCounters>>,
+  tables: readonly TableName[],
+): number {
+  let n = 0;
+  for (const t of tables) {
+    const key = displayName(t);
+    const a = now[key];
+    const b = baseline[key] ?? { inserts: 0, updates: 0, deletes: 0 };
+    if (a) n += Math.max(0, a.inserts + a.updates + a.deletes - (b.inserts + b.updates + b.deletes));
+  }
+  return n;
 }
 
 /** Drops tables (qualified names) on a server, in one statement. */
@@ -221,11 +237,13 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       );
       const t = performance.now();
       rowsLoaded = await loadEcommerce(source, options.scale);
-      progress.info(`loaded in ${since(t)} ms`);
+      progress.info(`loaded in ${formatDuration(since(t))}`);
     }
 
     const peak: LagPeak = { bytes: 0, seconds: 0 };
-    const writes = () => writer?.stats().transactions ?? 0;
+    // The live view counts the sample writer's transactions; without it (--no-sample-data) it says nothing.
+    const sampleWriter = writer;
+    const writes = sampleWriter ? () => sampleWriter.stats().transactions : undefined;
     const startStore = stores?.start ?? memoryStateStore<NativeStartState>();
     createdTables = async () => (await startStore.load())?.created.targetTables ?? [];
     const native = await startNativeMigration({
@@ -257,8 +275,6 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         );
     });
     writer?.markCdcStart();
-    const appliedBefore = await rowChanges(target, native.tables);
-    const sourceBefore = await rowChanges(source, native.tables);
 
     const cdcStart = performance.now();
     const watch = { progress, peak, writes, ...(signal ? { signal } : {}) };
@@ -375,8 +391,11 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     const unfenced = await releaseFence(sourceUrl, cutover.fence);
     progress.info(`source unfenced: ${unfenced} (a rehearsal leaves the source as it found it)`);
     await sleep(1000); // the subscription's last statistics reach the target's counters
-    const appliedAfter = await rowChanges(target, native.tables);
-    const sourceAfter = await rowChanges(source, native.tables);
+    const applied = appliedSince(
+      await targetChangeCounters(target),
+      native.state.cdcBaseline ?? {},
+      native.tables,
+    );
 
     completed = true;
     const { fence: _fence, validation, ...cutoverFacts } = cutover;
@@ -407,14 +426,31 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       cdc: {
         durationMs: cdcMs,
         writesDuringCdc: writerStats?.transactionsDuringCdc ?? 0,
-        changesAppliedOnTarget: Math.max(0, appliedAfter - appliedBefore),
-        changesOnSource: Math.max(0, sourceAfter - sourceBefore),
+        changesAppliedOnTarget: applied,
         writer: writerStats,
         ddl,
       },
       lag: { peakBytes: peak.bytes, peakSeconds: peak.seconds, atCutoverSeconds: ready.lagSeconds ?? 0 },
       cutover: { ...cutoverFacts, sourceUnfenced: true },
       validation,
+      steps: [
+        ...startStepTimings(native.state, {
+          preDataEntries: native.schema.preDataEntries,
+          postDataEntries: native.schema.postDataEntries,
+          jobs: native.jobs,
+        }),
+        { step: 'CDC with live writes', ms: cdcMs, detail: 'replication running before the cutover began' },
+        {
+          step: 'cutover (writes unavailable)',
+          ms: cutover.window.totalMs,
+          detail: 'fence, watermark, stop replication, sequences',
+        },
+        {
+          step: 'final validation',
+          ms: validation.durationMs,
+          detail: `${validation.tables.length} table(s)`,
+        },
+      ],
       warnings,
     };
   } finally {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ExternalError, registerSecret, UsageError } from '@dmskit/shared';
 import { type ConnectionInput, closeQuietly, openConnection } from '@dmskit/validation';
 import type pg from 'pg';
+import { formatDuration } from '../ui/format.js';
 
 /** A probe of the application (`cutover.applicationChecks`). */
 export interface ApplicationCheck {
@@ -73,7 +74,7 @@ export async function runApplicationChecks(
       } catch (error) {
         if (!(options.readOnly && (error as { code?: string }).code === '25006')) throw error;
       }
-      passed.push(`${check.role} (${Math.round(performance.now() - t)} ms)`);
+      passed.push(`${check.role} (${formatDuration(Math.round(performance.now() - t))})`);
     } catch (error) {
       failed.push(`${check.role}: ${(error as Error).message}`);
     } finally {

@@ -20,6 +20,7 @@ import {
   resumePooler,
   type SwitchTarget,
 } from '../pooler/pgbouncer.js';
+import { formatDuration } from '../ui/format.js';
 import { sleep } from '../util/time.js';
 import { assertCheckPasswords, checkToken, runApplicationChecks } from './app-checks.js';
 import type { CutoverOptions, CutoverResult, CutoverWindow } from './cutover-types.js';
@@ -284,7 +285,7 @@ const watermark: Step = async (ctx) => {
   // A session that wrote through the fence after the watermark would be lost: none may be left.
   await check();
   state.watermark = { token, lsn, seenMs };
-  return `watermark committed at ${lsn} reached the target in ${seenMs} ms: every write before the fence is on the target`;
+  return `watermark committed at ${lsn} reached the target in ${formatDuration(seenMs)}: every write before the fence is on the target`;
 };
 
 const stopReplication: Step = async (ctx) => {
@@ -368,7 +369,7 @@ const ready: Step = async (ctx) => {
     throw new ExternalError(
       `the target is ready, but PgBouncer did not resume ${options.pooler!.database} (${(resumeError as Error).message}): run RESUME ${options.pooler!.database} on its admin console`,
     );
-  return `target ready${options.pooler ? ', PgBouncer resumed on it' : ''}${released ? `; ${released}` : ''}; writes were unavailable for ${w.totalMs} ms`;
+  return `target ready${options.pooler ? ', PgBouncer resumed on it' : ''}${released ? `; ${released}` : ''}; writes were unavailable for ${formatDuration(w.totalMs)}`;
 };
 
 const pause: Step = async (ctx) => {
@@ -421,7 +422,7 @@ const switchStep: Step = async (ctx) => {
       comment: `dmskit cutover of ${options.migration}`,
     });
     done.push(
-      `${options.dns.recordName} points at ${target.host} (INSYNC in ${moved.ms} ms; resolvers follow within its TTL of ${options.dns.ttlSeconds} s)`,
+      `${options.dns.recordName} points at ${target.host} (INSYNC in ${formatDuration(moved.ms)}; resolvers follow within its TTL of ${options.dns.ttlSeconds} s)`,
     );
   }
   if (options.pooler) {

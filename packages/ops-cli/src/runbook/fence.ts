@@ -1,6 +1,7 @@
 import { DMSKIT_SCHEMA, ExternalError, type FenceMethod, type TableName, UsageError } from '@dmskit/shared';
 import { type ConnectionInput, closeQuietly, openConnection, qualifiedName } from '@dmskit/validation';
 import pg from 'pg';
+import { formatDuration } from '../ui/format.js';
 import { sleep } from '../util/time.js';
 import { dropDmskitSchemaIfEmpty } from './watermark.js';
 
@@ -111,7 +112,7 @@ async function waitGone(client: pg.Client, pids: readonly number[], timeoutMs: n
     ]);
     if (!rowCount) return;
     if (Date.now() > deadline)
-      throw new ExternalError(`sessions ${pids.join(', ')} did not end within ${timeoutMs} ms`);
+      throw new ExternalError(`sessions ${pids.join(', ')} did not end within ${formatDuration(timeoutMs)}`);
     await sleep(2);
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DMSKIT_SCHEMA, ExternalError } from '@dmskit/shared';
 import pg from 'pg';
+import { formatDuration } from '../ui/format.js';
 import { sleep } from '../util/time.js';
 
 /**
@@ -150,7 +151,9 @@ export async function waitForWatermark(
       });
       if (seen) return Math.round(performance.now() - start);
       if (Date.now() > deadline)
-        throw new ExternalError(`the watermark did not reach the target within ${options.timeoutMs} ms`);
+        throw new ExternalError(
+          `the watermark did not reach the target within ${formatDuration(options.timeoutMs)}`,
+        );
       if (options.check && Date.now() >= nextCheck) {
         await options.check();
         nextCheck = Date.now() + (options.checkEveryMs ?? 250);

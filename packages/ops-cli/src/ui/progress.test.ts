@@ -24,7 +24,7 @@ describe('progress without a terminal', () => {
     expect(out.split('\n').filter(Boolean)).toEqual([
       '» full load',
       '  public.orders: copying (10 rows)',
-      '  lag: 2 KiB / 0.50 s  writes committed on source: 3',
+      '  lag: 2 KiB / 0.50 s  sample writer: 3 transactions',
       '  lag: 0 B / 0.00 s',
       '  public.orders: ready (30 rows)',
       '  lag: 0 B / 0.00 s',

@@ -35,7 +35,7 @@ export interface Progress {
 }
 
 function lagLine(f: ProgressFrame): string {
-  const writes = f.writes === undefined ? '' : `  writes committed on source: ${formatCount(f.writes)}`;
+  const writes = f.writes === undefined ? '' : `  sample writer: ${formatCount(f.writes)} transactions`;
   const seconds = f.lagSeconds === null ? 'unknown s (no walsender)' : `${f.lagSeconds.toFixed(2)} s`;
   const problems = f.problems?.length ? `\n  ${f.problems.join('\n  ')}` : '';
   return `lag: ${formatBytes(f.lagBytes)} / ${seconds}${writes}${problems}`;

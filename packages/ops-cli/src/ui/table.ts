@@ -12,6 +12,31 @@ export interface TableLayout {
   readonly alignRight?: readonly number[];
 }
 
+/**
+ * One row as a block: its first two cells on a line, then its other non-empty cells as `header: value`,
+ * several to a line while they fit, indented by four.
+ */
+function blockRow(
+  row: readonly string[],
+  head: readonly string[],
+  columns: number,
+  c: ReturnType<typeof pc.createColors>,
+): string[] {
+  const lines = [row.slice(0, 2).filter(Boolean).join('  ')];
+  let line = '';
+  for (let k = 2; k < row.length; k++) {
+    const value = row[k] ?? '';
+    if (!value) continue;
+    const cell = `${c.dim(head[k] ?? '')}: ${value}`;
+    if (line && stringWidth(`    ${line}  ${cell}`) > columns) {
+      lines.push(`    ${line}`);
+      line = cell;
+    } else line = line ? `${line}  ${cell}` : cell;
+  }
+  if (line) lines.push(`    ${line}`);
+  return lines;
+}
+
 /** A column narrower than this is not wrapped: the table prints as one block per row instead. */
 const MIN_WRAPPED = 16;
 
@@ -19,7 +44,7 @@ const MIN_WRAPPED = 16;
  * The one table layout of every dmskit command (validate, catalog, status, the reports on a terminal):
  * columns two spaces apart, sized to their widest cell. When that is wider than the terminal, the widest
  * column is wrapped to what is left (when at least 16 columns are); otherwise each row becomes a block,
- * its first two cells on a line and each other cell under its header. Cells may carry ANSI colour.
+ * its first two cells on a line, then its other non-empty cells as `header: value`. Cells may carry ANSI colour.
  * @returns the lines, none wider than `columns` except a single word longer than the wrap width
  */
 export function renderTable(
@@ -40,10 +65,7 @@ export function renderTable(
       widths[widest] = room;
       wrapped = widest;
     } else {
-      return body.flatMap((r) => [
-        r.slice(0, 2).filter(Boolean).join('  '),
-        ...r.slice(2).map((x, k) => `    ${c.dim(head[k + 2] ?? '')}: ${x}`),
-      ]);
+      return body.flatMap((r) => blockRow(r, head, columns, c));
     }
   }
   const right = new Set(layout.alignRight ?? []);
