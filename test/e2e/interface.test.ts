@@ -180,6 +180,7 @@ describe('the interface as a new user meets it: strict config, one flag vocabula
     expect(text).toContain("{ action: 'include', schema: 'public', table: '%' },");
     expect(text).toContain("{ action: 'include', schema: 'sales', table: '%' },");
     expect(text).toContain('majorVersion: 15,');
+    expect(text).toMatch(/sourceCatalogFile: '\.\.\/catalog\/127\.0\.0\.1-\d+\.json',/);
     expect(text).toMatch(/1 table\(s\) without a primary key/);
     expect(text).toContain("//   { schema: 'public', table: 'audit' },");
     expect(text).toMatch(

@@ -75,7 +75,8 @@ export async function init(o: InitOptions): Promise<CommandOutcome> {
     user: parts.user,
     serverVersion: serverVersion.split(' ')[0] ?? serverVersion,
     catalog: db,
-    catalogFile: catalogRel.split(path.sep).join('/'),
+    // Read by the stack relative to the config's folder (infra: catalog-file.ts).
+    catalogFile: path.relative(path.dirname(file), catalogFile).split(path.sep).join('/'),
     preflight,
     date: new Date().toISOString().slice(0, 10),
   });

@@ -165,7 +165,8 @@ function startLines(start: NativeStartState, stopped: boolean): string[] {
 
 function statusLines(status: Awaited<ReturnType<typeof replicationStatus>>): string[] {
   const lines = status.tables.map(
-    (t) => `${t.schema}.${t.table}: ${t.state} (${t.state === 'copying' ? '' : '~'}${t.rows} rows)`,
+    (t) =>
+      `${t.schema}.${t.table}: ${t.state} (${t.state === 'copying' ? '' : '~'}${formatCount(t.rows)} rows)`,
   );
   const seconds = status.lagSeconds === null ? 'unknown' : status.lagSeconds.toFixed(2);
   const safe = status.slot.safeWalSizeBytes === null ? 'no limit' : formatBytes(status.slot.safeWalSizeBytes);

@@ -15,7 +15,7 @@ export interface InitFacts {
   readonly serverVersion: string;
   /** The catalog of the database (tables, sizes, keys). */
   readonly catalog: CatalogDatabase;
-  /** The catalog file written beside, relative to the config's folder's parent (`catalog/h-p.json`). */
+  /** The catalog file written with it, relative to the config's folder (`../catalog/h-p.json`). */
   readonly catalogFile: string;
   readonly preflight: PreflightReport;
   /** ISO date of the day it was written. */

@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import { renderReplication } from './progress.js';
@@ -32,7 +33,7 @@ describe('the per-table statistics of status --watch', () => {
         { tables: [], lagBytes: 4096, lagSeconds: 0.4, statistics: { rows: fifty(), sort: 'changes' } },
         { columns, rows },
       );
-      const lines = frame.split('\n');
+      const lines = stripVTControlCharacters(frame).split('\n');
       expect(lines.length).toBeLessThanOrEqual(rows - 1);
       for (const l of lines) expect(stringWidth(l), l).toBeLessThan(columns);
       expect(lines[0]).toMatch(/^lag: 4 KiB/);
@@ -46,7 +47,7 @@ describe('the per-table statistics of status --watch', () => {
     });
 
   it('names every column in a wide terminal and shortens the long names in their middle in a narrow one', () => {
-    const wide = statisticsView(fifty(), { sort: 'name', columns: 160, now: NOW });
+    const wide = statisticsView(fifty(), { sort: 'name', columns: 160, now: NOW, color: false });
     expect(wide[1]).toMatch(
       /^table +state +full-load rows +inserts +updates +deletes +last apply +validation$/,
     );
@@ -54,7 +55,7 @@ describe('the per-table statistics of status --watch', () => {
     expect(wide.join('\n')).toMatch(
       /public\.t03 +Table completed +1,037,035 +3,000 +470 +3 +4s ago +Validated/,
     );
-    const narrow = statisticsView(fifty(), { sort: 'name', columns: 80, now: NOW });
+    const narrow = statisticsView(fifty(), { sort: 'name', columns: 80, now: NOW, color: false });
     expect(narrow[1]).toMatch(/^table +state +loaded +ins +upd +del +applied +validation$/);
     expect(narrow.join('\n')).toMatch(/^warehouse\S*…\S*_14 /m);
     expect(narrow.join('\n')).not.toContain('warehouse_history.inventory_movements_by_location_14');
