@@ -20,6 +20,8 @@ export default defineMigration({
   },
   source: {
     host: 'pg-shop-01.corp.example',
+    // Its address: the fall-back path opens Aurora's port to it alone, not to every on-prem network.
+    hostCidr: '192.168.10.5/32',
     port: 5432,
     database: 'shop',
     user: 'dms_reader',
@@ -47,6 +49,8 @@ export default defineMigration({
     validation: { enabled: true },
   },
   cutover: { maxLagSeconds: 5, fenceMethod: 'read-only', lsnWaitTimeoutSeconds: 300 },
+  // Alarms and DMS events reach the on-call DBAs (a plan without a destination fails DMSKIT-MON-001).
+  alarmEmail: 'dba-oncall@example.com',
   // Terraform state in S3 (locked with S3's lock file): what `dmskit plan` and `cdktf diff` compare with.
   state: { bucket: 'acme-dmskit-tfstate' },
 });

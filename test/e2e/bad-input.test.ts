@@ -165,7 +165,7 @@ describe('bad input: one clear line, exit code 2, nothing half-done', () => {
     expect((await runDmskit(['rehearse', '--scale', 'lots'])).code).toBe(2);
     const run = await runDmskit(['validate', '--source', 'mysql://x', '--target', targetUrl]);
     expect(run.code).toBe(2);
-    expect(oneLine(run.stderr)).toBe('dmskit: --source: expected a postgres:// URL');
+    expect(oneLine(run.stderr)).toBe('dmskit: --source: expected a postgres://user@host:port/database URL');
   });
 });
 

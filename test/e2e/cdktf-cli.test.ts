@@ -31,7 +31,7 @@ describe('the cdktf CLI as users run it, from packages/infra', () => {
     const synth = await inInfra('npx', ['cdktf', 'synth']);
     expect(synth.code, synth.out).toBe(0);
     expect((await readdir(path.join(INFRA, 'cdktf.out/stacks'))).sort()).toEqual([
-      'dmskit-account-baseline-123456789012-eu-west-1',
+      'dmskit-account-baseline-123456789012',
       'ecommerce-staging',
     ]);
     const list = await inInfra('npx', ['cdktf', 'list']);

@@ -52,7 +52,7 @@ describe('Chinook through the native migration', () => {
   let report: {
     validation: { verdict: string; tables: { status: string }[] };
     warnings: string[];
-    cdc: { changesAppliedOnTarget: number; changesOnSource: number };
+    cdc: { changesAppliedOnTarget: number };
   };
   const applied: string[] = [];
 
@@ -102,9 +102,8 @@ describe('Chinook through the native migration', () => {
     expect(report.validation.verdict).toBe('equal');
     // 11 Chinook tables, the play log, the kitchen sink, three partitions
     expect(report.validation.tables).toHaveLength(16);
+    // No sample writer here: the changes the test made itself on the source are counted once, not 0.
     expect(report.cdc.changesAppliedOnTarget).toBeGreaterThanOrEqual(8);
-    // No sample writer here: the changes the test made itself on the source are counted, not 0.
-    expect(report.cdc.changesOnSource).toBeGreaterThanOrEqual(8);
   });
 
   it('warns, before the run, about the table whose UPDATE and DELETE cannot be replicated', () => {

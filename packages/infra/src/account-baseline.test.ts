@@ -54,7 +54,7 @@ describe('AccountBaselineStack', () => {
     // Its own state, apart from every migration's.
     expect((s.terraform.backend as Record<string, Record<string, unknown>>).s3).toMatchObject({
       bucket: 'acme-tf-state',
-      key: 'dmskit/account-baseline/eu-west-1/terraform.tfstate',
+      key: 'dmskit/123456789012/account-baseline/terraform.tfstate',
     });
   });
 

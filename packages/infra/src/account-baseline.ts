@@ -19,7 +19,7 @@ export interface AccountBaselineStackProps {
    * another path. @default '/'
    */
   readonly rolePath?: string;
-  /** Terraform state: the migrations' S3 bucket, under `<keyPrefix>/account-baseline/<region>`. @default local */
+  /** Terraform state: the migrations' S3 bucket, under `<keyPrefix>/<account>/account-baseline`. @default local */
   readonly state?: MigrationConfig['state'];
   /** Plan without AWS (`dmskit plan --offline`): no credential checks, local state. @default false */
   readonly offline?: boolean;
@@ -27,8 +27,9 @@ export interface AccountBaselineStackProps {
 
 /**
  * What DMS needs once per account, apart from any migration (DMS: "Creating the IAM roles to use with
- * AWS DMS"): `dms-vpc-role` and `dms-cloudwatch-logs-role`, whose names DMS fixes. Deployed once per
- * account and region before the first migration stack; migration stacks use these roles and never
+ * AWS DMS"): `dms-vpc-role` and `dms-cloudwatch-logs-role`, whose names DMS fixes. IAM is global, so
+ * it is deployed once per account (whatever the regions of its migrations: `region` only says where
+ * the provider calls IAM from) before the first migration stack; migration stacks use these roles and never
  * create or delete them, so a second migration in the account does not fail with EntityAlreadyExists
  * and destroying one migration does not take the roles from the others. The trust policies accept
  * `dms.amazonaws.com` acting for this account only (`aws:SourceAccount`, `aws:SourceArn`; DMS:
@@ -57,7 +58,7 @@ export class AccountBaselineStack extends TerraformStack {
       tags: { 'managed-by': 'dmskit', 'dmskit:stack': 'account-baseline' },
       offline: props.offline ?? false,
       ...(props.state ? { state: props.state } : {}),
-      stateKey: `account-baseline/${props.region}/terraform.tfstate`,
+      stateKey: `${props.accountId}/account-baseline/terraform.tfstate`,
     });
     const trust = JSON.stringify({
       Version: '2012-10-17',

@@ -73,13 +73,12 @@ describe('MigrationStack (the example config)', async () => {
     ]);
   });
 
-  it('opens Aurora on 5432 to DMS, the app CIDRs and (the fall-back path) on-prem only, and DMS to the source port on-prem', () => {
+  it("opens Aurora on 5432 to DMS, the app CIDRs and (the fall-back path) the source's address only, and DMS to the source port on-prem", () => {
     const ingress = resources(s, 'aws_vpc_security_group_ingress_rule').filter((r) => r.from_port === 5432);
-    // The example's on-prem CIDRs (the old source subscribes to Aurora after the cutover), its app CIDR,
-    // and the replication instance's security group.
+    // The old source's address (it subscribes to Aurora after the cutover: source.hostCidr), the app
+    // CIDR, and the replication instance's security group: one rule each, none repeated.
     expect(sorted(ingress.map((r) => r.cidr_ipv4 ?? 'sg'))).toEqual([
-      '192.168.10.0/24',
-      '192.168.20.0/24',
+      '192.168.10.5/32',
       '192.168.20.0/24',
       'sg',
     ]);
@@ -438,12 +437,15 @@ describe('MigrationStack (the example config)', async () => {
 
   it('keeps state in S3 with locking when a bucket is configured, and local when offline', () => {
     const withState = withTls({
+      aws: { region: 'eu-west-1', accountId: '210987654321' },
       state: { bucket: 'acme-tf-state' },
     });
     const real = synth({ config: withState });
+    // The account and region first: two accounts sharing the bucket, or one migration name in two
+    // regions, never share a state.
     expect((real.terraform.backend as Record<string, unknown>).s3).toMatchObject({
       bucket: 'acme-tf-state',
-      key: 'dmskit/billing/dev/terraform.tfstate',
+      key: 'dmskit/210987654321/eu-west-1/billing/dev/terraform.tfstate',
       encrypt: true,
       use_lockfile: true,
     });

@@ -1,4 +1,5 @@
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret/index.js';
 import {
   type CatalogTable,
@@ -9,8 +10,8 @@ import {
   resourceTags,
   taskSettingsJson,
 } from '@dmskit/shared';
-import { Fn, TerraformOutput, TerraformStack } from 'cdktf';
-import type { Construct } from 'constructs';
+import { Aspects, Fn, TerraformOutput, TerraformStack } from 'cdktf';
+import type { Construct, IConstruct } from 'constructs';
 import { ApplicationDns } from './constructs/application-dns.js';
 import { AuroraTarget } from './constructs/aurora-target.js';
 import { DmsReplication, type DmsSslMode } from './constructs/dms-replication.js';
@@ -65,6 +66,32 @@ const SSL_MODES: Record<MigrationConfig['source']['sslmode'], DmsSslMode> = {
  * groups, KMS, endpoint secrets, the Aurora PostgreSQL target, the DMS roles, replication instance (or
  * Serverless), endpoints and task, and monitoring. Construct ids are API: changing one replaces the resource.
  */
+/**
+ * The state key of a migration stack, under `state.keyPrefix`: the account and region first, so that
+ * accounts sharing one state bucket (and one migration name in two regions) never share a state.
+ */
+export function migrationStateKey(config: MigrationConfig): string {
+  return `${config.aws.accountId ?? 'no-account'}/${config.aws.region}/${config.name}/${config.environment}/terraform.tfstate`;
+}
+
+/** The old source's address for the fall-back path's ingress rule: `source.hostCidr`, or `host` as a /32. */
+export function fallbackSourceCidrs(config: MigrationConfig): string[] | undefined {
+  if (config.source.hostCidr) return [config.source.hostCidr];
+  return /^\d+\.\d+\.\d+\.\d+$/.test(config.source.host) ? [`${config.source.host}/32`] : undefined;
+}
+
+/**
+ * Sets a permissions boundary on every IAM role of a stack (a cdktf Aspect, applied at synth), so that no
+ * construct can forget it (`aws.permissionsBoundaryArn`).
+ */
+export function withPermissionsBoundary(stack: TerraformStack, arn: string): void {
+  Aspects.of(stack).add({
+    visit(node: IConstruct) {
+      if (node instanceof IamRole) node.permissionsBoundary = arn;
+    },
+  });
+}
+
 export class MigrationStack extends TerraformStack {
   /** Undefined when the stack lands in an existing VPC (config network.existingVpc). */
   public readonly network?: Network;
@@ -78,6 +105,7 @@ export class MigrationStack extends TerraformStack {
   constructor(scope: Construct, id: string, props: MigrationStackProps) {
     super(scope, id);
     const { config } = props;
+    if (config.aws.permissionsBoundaryArn) withPermissionsBoundary(this, config.aws.permissionsBoundaryArn);
     const name = resourceName(config);
     const tags = resourceTags(config);
     providerAndBackend(this, {
@@ -85,7 +113,7 @@ export class MigrationStack extends TerraformStack {
       tags,
       offline: props.offline ?? false,
       ...(config.state ? { state: config.state } : {}),
-      stateKey: `${config.name}/${config.environment}/terraform.tfstate`,
+      stateKey: migrationStateKey(config),
     });
 
     const accountId = accountIdOf(this, config, props.offline ?? false);
@@ -117,6 +145,8 @@ export class MigrationStack extends TerraformStack {
         onPremCidrs: config.network.onPremCidrs,
         connectivity: config.network.connectivity!,
         interfaceEndpoints: config.network.interfaceEndpoints,
+        // Time Travel writes its logs to S3: the VPC has no NAT, so S3 is reached through its endpoint.
+        gatewayEndpoints: config.task.timeTravel.enabled ? ['s3'] : [],
       });
     const vpcId = existingVpc?.vpcId ?? this.network!.vpc.id;
     const privateSubnetIds = existingVpc?.privateSubnetIds ?? this.network!.privateSubnets.map((s) => s.id);
@@ -146,7 +176,16 @@ export class MigrationStack extends TerraformStack {
       sourcePort: config.source.port,
       appCidrs: config.target.appCidrs,
       fallbackFromOnPrem: config.cutover.fallback,
+      ...(fallbackSourceCidrs(config) ? { fallbackSourceCidrs: fallbackSourceCidrs(config) } : {}),
     });
+    const s3 = this.network?.s3Endpoint;
+    if (s3)
+      this.securityGroups.allowEgressToPrefixList(
+        'ReplicationToS3',
+        s3.prefixListId,
+        443,
+        'S3 (Time Travel logs), through the gateway endpoint',
+      );
 
     const databaseName = config.target.databaseName ?? config.source.database;
     this.target = new AuroraTarget(this, 'Target', {
@@ -264,6 +303,7 @@ export class MigrationStack extends TerraformStack {
       auroraClusterId: this.target.cluster.clusterIdentifier,
       ...(this.network?.vpnConnection ? { vpnConnectionId: this.network.vpnConnection.id } : {}),
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+      ...(config.alarmTopicArn ? { alarmTopicArn: config.alarmTopicArn } : {}),
     });
 
     new TerraformOutput(this, 'aurora_endpoint', { value: this.target.cluster.endpoint });

@@ -122,5 +122,9 @@ export function parseMigrationConfig(value: unknown, file?: string): ParsedConfi
   if (config.task.migrationType !== 'full-load' && config.task.tableMappings.some((r) => r.filters?.length)) {
     warnings.push('task.tableMappings: rows that leave a filter during CDC are not deleted on the target');
   }
+  if (config.cutover.fallback && !config.source.hostCidr && !/^\d+\.\d+\.\d+\.\d+$/.test(config.source.host))
+    warnings.push(
+      `source.hostCidr: not set, so the fall-back path opens Aurora's port to every on-prem network (${config.network.onPremCidrs.join(', ')}); set it to the source's address (x.x.x.x/32)`,
+    );
   return { config, warnings };
 }

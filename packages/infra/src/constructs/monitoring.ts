@@ -53,6 +53,12 @@ export interface MigrationMonitoringProps {
   readonly freeableMemoryThresholdBytes?: number;
   /** E-mail subscribed to the alarm topic. */
   readonly alarmEmail?: string;
+  /**
+   * An existing SNS topic the alarms and events go to instead of one made here (an on-call team's): its
+   * policy must let cloudwatch.amazonaws.com and dms.amazonaws.com (events.amazonaws.com for Serverless)
+   * publish, and its key let them use it.
+   */
+  readonly alarmTopicArn?: string;
   readonly tags?: Record<string, string>;
 }
 
@@ -64,7 +70,10 @@ export interface MigrationMonitoringProps {
  * and instance failover, and for DMS Serverless an EventBridge rule on the replication's state changes.
  */
 export class MigrationMonitoring extends Construct {
-  public readonly topic: SnsTopic;
+  /** The topic made here, unless an existing one was given. */
+  public readonly topic?: SnsTopic;
+  /** Where every alarm and event goes: the topic made here or the existing one. */
+  public readonly topicArn: string;
   public readonly alarms: CloudwatchMetricAlarm[] = [];
   public readonly eventSubscription?: DmsEventSubscription;
   /** The EventBridge rule that sends a Serverless replication's state changes to the topic. */
@@ -86,54 +95,59 @@ export class MigrationMonitoring extends Construct {
       },
     ]);
     const tags = props.tags ? { tags: props.tags } : {};
-    this.topic = new SnsTopic(this, 'Topic', {
-      name: `${props.name}-alarms`,
-      kmsMasterKeyId: props.kmsKeyArn,
-      ...tags,
-    });
-    const publishers = ['cloudwatch.amazonaws.com', 'dms.amazonaws.com'];
-    if (props.replicationConfigArn) publishers.push('events.amazonaws.com');
-    // The topic's own policy (SNS: "Example cases for Amazon SNS access control"): the owner account keeps
-    // its rights, and the services that raise alarms and events publish, for this account only.
-    new SnsTopicPolicy(this, 'TopicPolicy', {
-      arn: this.topic.arn,
-      policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'OwnerAccount',
-            Effect: 'Allow',
-            Principal: { AWS: '*' },
-            Action: [
-              'SNS:GetTopicAttributes',
-              'SNS:SetTopicAttributes',
-              'SNS:AddPermission',
-              'SNS:RemovePermission',
-              'SNS:DeleteTopic',
-              'SNS:Subscribe',
-              'SNS:ListSubscriptionsByTopic',
-              'SNS:Publish',
-            ],
-            Resource: this.topic.arn,
-            Condition: { StringEquals: { 'AWS:SourceOwner': props.accountId } },
-          },
-          {
-            Sid: 'ServicesPublishAlarmsAndEvents',
-            Effect: 'Allow',
-            Principal: { Service: publishers },
-            Action: 'sns:Publish',
-            Resource: this.topic.arn,
-            Condition: { StringEquals: { 'aws:SourceAccount': props.accountId } },
-          },
-        ],
-      }),
-    });
-    if (props.alarmEmail)
-      new SnsTopicSubscription(this, 'Email', {
-        topicArn: this.topic.arn,
-        protocol: 'email',
-        endpoint: props.alarmEmail,
+    if (props.alarmTopicArn) this.topicArn = props.alarmTopicArn;
+    else {
+      const topic = new SnsTopic(this, 'Topic', {
+        name: `${props.name}-alarms`,
+        kmsMasterKeyId: props.kmsKeyArn,
+        ...tags,
       });
+      const publishers = ['cloudwatch.amazonaws.com', 'dms.amazonaws.com'];
+      if (props.replicationConfigArn) publishers.push('events.amazonaws.com');
+      // The topic's own policy (SNS: "Example cases for Amazon SNS access control"): the owner account keeps
+      // its rights, and the services that raise alarms and events publish, for this account only.
+      new SnsTopicPolicy(this, 'TopicPolicy', {
+        arn: topic.arn,
+        policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'OwnerAccount',
+              Effect: 'Allow',
+              Principal: { AWS: '*' },
+              Action: [
+                'SNS:GetTopicAttributes',
+                'SNS:SetTopicAttributes',
+                'SNS:AddPermission',
+                'SNS:RemovePermission',
+                'SNS:DeleteTopic',
+                'SNS:Subscribe',
+                'SNS:ListSubscriptionsByTopic',
+                'SNS:Publish',
+              ],
+              Resource: topic.arn,
+              Condition: { StringEquals: { 'AWS:SourceOwner': props.accountId } },
+            },
+            {
+              Sid: 'ServicesPublishAlarmsAndEvents',
+              Effect: 'Allow',
+              Principal: { Service: publishers },
+              Action: 'sns:Publish',
+              Resource: topic.arn,
+              Condition: { StringEquals: { 'aws:SourceAccount': props.accountId } },
+            },
+          ],
+        }),
+      });
+      if (props.alarmEmail)
+        new SnsTopicSubscription(this, 'Email', {
+          topicArn: topic.arn,
+          protocol: 'email',
+          endpoint: props.alarmEmail,
+        });
+      this.topic = topic;
+      this.topicArn = topic.arn;
+    }
     const alarm = (
       idSuffix: string,
       o: {
@@ -159,8 +173,8 @@ export class MigrationMonitoring extends Construct {
         comparisonOperator: o.comparison,
         threshold: o.threshold,
         treatMissingData: 'missing',
-        alarmActions: [this.topic.arn],
-        okActions: [this.topic.arn],
+        alarmActions: [this.topicArn],
+        okActions: [this.topicArn],
         ...tags,
       });
       this.alarms.push(a);
@@ -254,7 +268,7 @@ export class MigrationMonitoring extends Construct {
       const task = tasks.some((t) => t.arn);
       this.eventSubscription = new DmsEventSubscription(this, 'Events', {
         name: `${props.name}-dms-events`,
-        snsTopicArn: this.topic.arn,
+        snsTopicArn: this.topicArn,
         sourceType: task ? 'replication-task' : 'replication-instance',
         sourceIds: task ? tasks.map((t) => t.id) : [props.replicationInstanceId!],
         eventCategories: task ? ['failure', 'state change'] : ['failover', 'failure', 'low storage'],
@@ -264,7 +278,7 @@ export class MigrationMonitoring extends Construct {
       if (task && props.replicationInstanceId) {
         new DmsEventSubscription(this, 'InstanceEvents', {
           name: `${props.name}-dms-instance-events`,
-          snsTopicArn: this.topic.arn,
+          snsTopicArn: this.topicArn,
           sourceType: 'replication-instance',
           sourceIds: [props.replicationInstanceId],
           eventCategories: ['failover', 'failure', 'low storage'],
@@ -286,7 +300,7 @@ export class MigrationMonitoring extends Construct {
       });
       new CloudwatchEventTarget(this, 'ServerlessEventsToTopic', {
         rule: this.serverlessEvents.name,
-        arn: this.topic.arn,
+        arn: this.topicArn,
       });
     }
     const widget = (title: string, metrics: unknown[][], x: number, y: number) => ({

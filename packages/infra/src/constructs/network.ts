@@ -49,6 +49,11 @@ export interface NetworkProps {
   readonly connectivity: VpnConnectivity | DirectConnectConnectivity;
   /** Interface endpoints for Secrets Manager and CloudWatch Logs. @default true */
   readonly interfaceEndpoints?: boolean;
+  /**
+   * Gateway endpoints the features need (`s3`: Time Travel's and the assessments' buckets), on the private
+   * route table: the VPC has no NAT, so without one the replication instance cannot reach S3. @default []
+   */
+  readonly gatewayEndpoints?: readonly 's3'[];
   readonly tags?: Record<string, string>;
 }
 
@@ -69,6 +74,8 @@ export class Network extends Construct {
   public readonly transitGatewayAttachment?: Ec2TransitGatewayVpcAttachment;
   public readonly endpointSecurityGroup?: SecurityGroup;
   public readonly interfaceEndpoints: VpcEndpoint[] = [];
+  /** The S3 gateway endpoint, when asked for: its prefix list opens the security groups to S3. */
+  public readonly s3Endpoint?: VpcEndpoint;
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
@@ -200,6 +207,15 @@ export class Network extends Construct {
         });
       }
     }
+
+    if (props.gatewayEndpoints?.includes('s3'))
+      this.s3Endpoint = new VpcEndpoint(this, 'S3Endpoint', {
+        vpcId: this.vpc.id,
+        serviceName: `com.amazonaws.${props.region}.s3`,
+        vpcEndpointType: 'Gateway',
+        routeTableIds: [this.routeTable.id],
+        tags: tags('s3-endpoint'),
+      });
 
     if (props.interfaceEndpoints ?? true) {
       this.endpointSecurityGroup = new SecurityGroup(this, 'EndpointSecurityGroup', {

@@ -2,6 +2,7 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group/index.js';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule/index.js';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule/index.js';
 import { Construct } from 'constructs';
+import { cidrContains, foldCidrs } from '../cidr.js';
 import { validateProps } from '../validate-props.js';
 
 export interface MigrationSecurityGroupsProps {
@@ -18,6 +19,11 @@ export interface MigrationSecurityGroupsProps {
    * the database port from `onPremCidrs`. @default false
    */
   readonly fallbackFromOnPrem?: boolean;
+  /**
+   * The fall-back path's clients: the old source's address (a /32), so that only it reaches Aurora from
+   * on-prem. @default `onPremCidrs` (every on-prem network: a policy flags it)
+   */
+  readonly fallbackSourceCidrs?: readonly string[];
   /** @default 5432 */
   readonly targetPort?: number;
   readonly tags?: Record<string, string>;
@@ -26,8 +32,9 @@ export interface MigrationSecurityGroupsProps {
 /**
  * Least-privilege security groups: the replication instance reaches the on-prem CIDRs on the source
  * port, Aurora on 5432 and the interface endpoints on 443; Aurora accepts 5432 only from the replication
- * instance and the application CIDRs. Rules are separate resources (one per rule), so a change shows as
- * one rule added or removed in the plan.
+ * instance, the application CIDRs and (fall-back path) the old source's address. Rules are separate
+ * resources (one per address block, folded: no duplicate EC2 would refuse, none inside another), so a
+ * change shows as one rule added or removed in the plan.
  */
 export class MigrationSecurityGroups extends Construct {
   public readonly replication: SecurityGroup;
@@ -56,7 +63,7 @@ export class MigrationSecurityGroups extends Construct {
       vpcId: props.vpcId,
       tags: tags('aurora'),
     });
-    props.onPremCidrs.forEach(
+    foldCidrs(props.onPremCidrs).forEach(
       (cidr, i) =>
         new VpcSecurityGroupEgressRule(this, `ReplicationToSource${i}`, {
           securityGroupId: this.replication.id,
@@ -91,28 +98,39 @@ export class MigrationSecurityGroups extends Construct {
       toPort: targetPort,
       description: 'DMS replication instance',
     });
-    if (props.fallbackFromOnPrem)
-      props.onPremCidrs.forEach(
-        (cidr, i) =>
-          new VpcSecurityGroupIngressRule(this, `AuroraFromOnPremFallback${i}`, {
-            securityGroupId: this.aurora.id,
-            cidrIpv4: cidr,
-            ipProtocol: 'tcp',
-            fromPort: targetPort,
-            toPort: targetPort,
-            description: `Fall-back path: the old source subscribes to Aurora from ${cidr}`,
-          }),
-      );
-    (props.appCidrs ?? []).forEach(
-      (cidr, i) =>
-        new VpcSecurityGroupIngressRule(this, `AuroraFromApp${i}`, {
-          securityGroupId: this.aurora.id,
-          cidrIpv4: cidr,
-          ipProtocol: 'tcp',
-          fromPort: targetPort,
-          toPort: targetPort,
-          description: `Application network ${cidr}`,
-        }),
-    );
+    // One rule per address block: the fall-back path's source host and the application networks, folded
+    // (a block inside another, or repeated, would be a duplicate EC2 refuses or a rule that adds nothing).
+    const fallback = props.fallbackFromOnPrem ? (props.fallbackSourceCidrs ?? props.onPremCidrs) : [];
+    const purpose = new Map<string, string[]>();
+    for (const cidr of fallback) purpose.set(cidr, ['fall-back path: the old source subscribes to Aurora']);
+    for (const cidr of props.appCidrs ?? [])
+      purpose.set(cidr, [...(purpose.get(cidr) ?? []), 'application network']);
+    const kept = foldCidrs([...purpose.keys()]);
+    for (const cidr of kept) {
+      const inside = [...purpose.keys()].filter((c) => c !== cidr && cidrContains(cidr, c));
+      const why = [
+        ...new Set([...(purpose.get(cidr) ?? []), ...inside.flatMap((c) => purpose.get(c) ?? [])]),
+      ];
+      new VpcSecurityGroupIngressRule(this, `AuroraFrom_${cidr.replace(/[./]/g, '_')}`, {
+        securityGroupId: this.aurora.id,
+        cidrIpv4: cidr,
+        ipProtocol: 'tcp',
+        fromPort: targetPort,
+        toPort: targetPort,
+        description: `${why.join(', ')} (${[cidr, ...inside].join(', ')})`.slice(0, 255),
+      });
+    }
+  }
+
+  /** Lets the replication instance reach a managed prefix list (an S3 gateway endpoint's) on `port`. */
+  allowEgressToPrefixList(id: string, prefixListId: string, port: number, description: string): void {
+    new VpcSecurityGroupEgressRule(this, id, {
+      securityGroupId: this.replication.id,
+      prefixListId,
+      ipProtocol: 'tcp',
+      fromPort: port,
+      toPort: port,
+      description,
+    });
   }
 }

@@ -6,6 +6,32 @@
 export interface PlanJson {
   readonly format_version?: string;
   readonly resource_changes?: readonly ResourceChange[];
+  /** The configuration as written: each resource's expressions, with what they reference. */
+  readonly configuration?: {
+    readonly root_module?: { readonly resources?: readonly ConfigResource[] };
+  };
+}
+
+/** A resource of `configuration.root_module`: its expressions, constant or referencing others. */
+export interface ConfigResource {
+  readonly address: string;
+  readonly type: string;
+  readonly expressions?: Record<string, { constant_value?: unknown; references?: readonly string[] }>;
+}
+
+/**
+ * What an attribute of a resource is, known or not at plan time: its planned value when known, else what
+ * its expression references in the configuration (`aws_security_group.aurora.id`), so that two values made
+ * from the same resource compare equal before apply.
+ */
+export function attributeIdentity(plan: PlanJson, rc: ResourceChange, key: string): string | undefined {
+  const value = rc.change.after?.[key];
+  if (value !== undefined && value !== null && value !== '') return JSON.stringify(value);
+  const config = plan.configuration?.root_module?.resources?.find((r) => r.address === rc.address);
+  const expression = config?.expressions?.[key];
+  if (expression?.references?.length) return `ref:${expression.references[0]}`;
+  if (expression?.constant_value !== undefined) return JSON.stringify(expression.constant_value);
+  return undefined;
 }
 
 export type PlanAction = 'no-op' | 'create' | 'read' | 'update' | 'delete';

@@ -1,4 +1,10 @@
-import { type PlanJson, plannedValue, type ResourceChange, resourcesAfter } from './plan-json.js';
+import {
+  attributeIdentity,
+  type PlanJson,
+  plannedValue,
+  type ResourceChange,
+  resourcesAfter,
+} from './plan-json.js';
 
 /** A policy and the resource types it applies to, modelled on the public IaC scanners' rules (Checkov ids cited). */
 export interface Policy {
@@ -181,6 +187,117 @@ export const POLICIES: readonly Policy[] = [
   },
 ];
 
+/** A policy over the whole plan: what AWS would refuse or what a feature lacks, across resources. */
+export interface PlanPolicy {
+  readonly id: string;
+  readonly title: string;
+  /** The failures, each with the resource it names; none when the plan passes. */
+  readonly check: (plan: PlanJson) => { address: string; reason: string }[];
+}
+
+const RULE_TYPES = ['aws_vpc_security_group_ingress_rule', 'aws_vpc_security_group_egress_rule'];
+const RULE_KEYS = [
+  'security_group_id',
+  'ip_protocol',
+  'from_port',
+  'to_port',
+  'cidr_ipv4',
+  'cidr_ipv6',
+  'referenced_security_group_id',
+  'prefix_list_id',
+];
+/** The IAM roles DMS finds by their fixed names: made once per account, by the account baseline. */
+const DMS_ACCOUNT_ROLES = ['dms-vpc-role', 'dms-cloudwatch-logs-role', 'dms-access-for-endpoint'];
+
+/**
+ * The plan-wide policies: security group rules EC2 would refuse as duplicates, names IAM allows once
+ * per account made twice, S3 that a feature needs without a way to reach it, alarms nobody receives.
+ */
+export const PLAN_POLICIES: readonly PlanPolicy[] = [
+  {
+    id: 'DMSKIT-NET-003',
+    title: 'No two security group rules are the same (EC2: InvalidPermission.Duplicate fails the apply)',
+    check: (plan) => {
+      const seen = new Map<string, string>();
+      const out: { address: string; reason: string }[] = [];
+      for (const rc of resourcesAfter(plan).filter((r) => RULE_TYPES.includes(r.type))) {
+        const key = [rc.type, ...RULE_KEYS.map((k) => attributeIdentity(plan, rc, k) ?? '')].join('|');
+        const first = seen.get(key);
+        if (first)
+          out.push({ address: rc.address, reason: `the same rule as ${first}: EC2 refuses the second` });
+        else seen.set(key, rc.address);
+      }
+      return out;
+    },
+  },
+  {
+    id: 'DMSKIT-IAM-001',
+    title: 'Names IAM allows once per account are made once (the DMS roles by the account baseline only)',
+    check: (plan) => {
+      const out: { address: string; reason: string }[] = [];
+      const seen = new Map<string, string>();
+      for (const rc of resourcesAfter(plan).filter((r) => r.type === 'aws_iam_role')) {
+        const name = plannedValue(rc, 'name');
+        if (typeof name !== 'string' || name === '(known after apply)') continue;
+        const first = seen.get(name);
+        if (first)
+          out.push({
+            address: rc.address,
+            reason: `role ${name} is also made by ${first}: EntityAlreadyExists`,
+          });
+        seen.set(name, rc.address);
+        const migrationStack = plan.resource_changes?.some(
+          (r) => r.type === 'aws_dms_replication_instance' || r.type === 'aws_dms_replication_config',
+        );
+        if (DMS_ACCOUNT_ROLES.includes(name) && migrationStack)
+          out.push({
+            address: rc.address,
+            reason: `${name} is account-wide: the account baseline stack makes it, a migration stack must not`,
+          });
+      }
+      return out;
+    },
+  },
+  {
+    id: 'DMSKIT-NET-004',
+    title:
+      'What a feature reaches has a way there: S3 for Time Travel through a gateway endpoint (no NAT in the VPC)',
+    check: (plan) => {
+      const after = resourcesAfter(plan);
+      const timeTravel = after.filter((rc) => {
+        const settings =
+          plannedValue(rc, 'replication_task_settings') ?? plannedValue(rc, 'replication_settings');
+        return typeof settings === 'string' && /"EnableTT"\s*:\s*true/.test(settings);
+      });
+      const s3 = after.some(
+        (rc) => rc.type === 'aws_vpc_endpoint' && /\.s3$/.test(String(plannedValue(rc, 'service_name'))),
+      );
+      return s3
+        ? []
+        : timeTravel.map((rc) => ({
+            address: rc.address,
+            reason: 'Time Travel writes to S3, and the VPC has no S3 endpoint',
+          }));
+    },
+  },
+  {
+    id: 'DMSKIT-MON-001',
+    title:
+      'Alarms and events reach someone: an e-mail subscription or an existing topic (alarmEmail, alarmTopicArn)',
+    check: (plan) => {
+      const after = resourcesAfter(plan);
+      const topics = after.filter((rc) => rc.type === 'aws_sns_topic');
+      const subscriptions = after.filter((rc) => rc.type === 'aws_sns_topic_subscription');
+      const alarms = after.filter((rc) => rc.type === 'aws_cloudwatch_metric_alarm').length;
+      if (!topics.length || subscriptions.length || !alarms) return [];
+      return topics.map((rc) => ({
+        address: rc.address,
+        reason: `${alarms} alarm(s) publish to a topic nobody subscribes to: set alarmEmail or alarmTopicArn, or waive DMSKIT-MON-001 saying who watches it`,
+      }));
+    },
+  },
+];
+
 /**
  * Runs every policy on every resource the plan keeps or creates.
  * @param waivers - policy id -> reason; a waived failure is reported as waived with that reason
@@ -190,6 +307,26 @@ export function evaluatePolicies(
   waivers: ReadonlyMap<string, string> = new Map(),
 ): PolicyResult[] {
   const results: PolicyResult[] = [];
+  for (const policy of PLAN_POLICIES) {
+    const failures = policy.check(plan);
+    const waiver = waivers.get(policy.id);
+    if (!failures.length)
+      results.push({
+        id: policy.id,
+        title: policy.title,
+        address: '(the plan)',
+        status: 'passed',
+        reason: '',
+      });
+    for (const f of failures)
+      results.push({
+        id: policy.id,
+        title: policy.title,
+        address: f.address,
+        status: waiver ? 'waived' : 'failed',
+        reason: waiver ? `${f.reason} (waived: ${waiver})` : f.reason,
+      });
+  }
   for (const rc of resourcesAfter(plan)) {
     for (const policy of POLICIES) {
       if (!policy.types.includes(rc.type)) continue;

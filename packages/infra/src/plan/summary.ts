@@ -32,6 +32,50 @@ const REPLACE_DANGER: Readonly<Record<string, string>> = {
   aws_dms_endpoint: 'a DMS endpoint (its tasks must be stopped first)',
 };
 
+/**
+ * The resources on the path between the replication instance and the two databases: a change that
+ * replaces or destroys one (or updates the connection it carries) cuts the task off from the source or
+ * the target, so CDC stops or errors until the path is back (DMS: "Troubleshooting migration tasks":
+ * network and endpoint connectivity). Each names what it carries.
+ */
+export const DMS_PATH: Readonly<Record<string, string>> = {
+  aws_vpc: 'the VPC the replication instance and Aurora live in',
+  aws_subnet: 'a subnet of the replication instance or Aurora',
+  aws_dms_replication_subnet_group: "the replication instance's subnet group",
+  aws_db_subnet_group: "Aurora's subnet group",
+  aws_route_table: 'a route table of the path to on-prem',
+  aws_route: 'a route to on-prem',
+  aws_route_table_association: "a subnet's route table",
+  aws_vpn_gateway: 'the virtual private gateway (the VPN to on-prem)',
+  aws_vpn_gateway_attachment: "the virtual private gateway's attachment",
+  aws_vpn_gateway_route_propagation: 'the route propagation from the VPN',
+  aws_customer_gateway: 'the customer gateway (the on-prem end of the VPN)',
+  aws_vpn_connection: 'the site-to-site VPN to the source',
+  aws_vpn_connection_route: 'a static route of the VPN',
+  aws_ec2_transit_gateway_vpc_attachment: 'the transit gateway attachment to on-prem',
+  aws_dx_gateway: 'the Direct Connect gateway',
+  aws_dx_gateway_association: 'the Direct Connect gateway association',
+  aws_dx_private_virtual_interface: 'the Direct Connect virtual interface',
+  aws_dx_hosted_private_virtual_interface_accepter: 'the Direct Connect virtual interface',
+  aws_security_group: 'a security group of the replication instance or Aurora',
+  aws_vpc_security_group_ingress_rule: 'a security group rule of the path',
+  aws_vpc_security_group_egress_rule: 'a security group rule of the path',
+  aws_security_group_rule: 'a security group rule of the path',
+  aws_route53_resolver_endpoint: 'the Resolver endpoint DMS resolves the source host through',
+  aws_route53_resolver_rule: "the Resolver rule for the source's domain",
+  aws_route53_resolver_rule_association: "the Resolver rule's association",
+  aws_vpc_endpoint: 'an endpoint the replication instance reaches AWS through (Secrets Manager, logs, S3)',
+  aws_dms_certificate: "the CA certificate the source endpoint verifies the source's certificate with",
+  aws_secretsmanager_secret: "an endpoint's secret (DMS reads it at every connection)",
+  aws_secretsmanager_secret_version: "an endpoint's credentials",
+  aws_iam_role: 'a role DMS uses to read the secrets or write logs',
+  aws_iam_role_policy: "a DMS role's policy",
+  aws_dms_endpoint: 'a DMS endpoint (its server, port, user, TLS mode or certificate)',
+};
+
+/** Updates that leave the path as it is: names, descriptions, tags. */
+const HARMLESS_UPDATES = new Set(['tags', 'tags_all', 'description']);
+
 function before(rc: ResourceChange, key: string): unknown {
   return rc.change.before?.[key];
 }
@@ -76,6 +120,22 @@ export function dangerousChanges(plan: PlanJson): DangerousChange[] {
         kind,
         why: `${kind === 'replace' ? 'replaces' : 'destroys'} ${what}${running}`,
       });
+    }
+    const path = DMS_PATH[rc.type];
+    if (path && !REPLACE_DANGER[rc.type] && (kind === 'replace' || kind === 'destroy')) {
+      out.push({
+        address: rc.address,
+        kind,
+        why: `${kind === 'replace' ? 'replaces' : 'destroys'} ${path}: interrupts CDC (the task loses the source or the target until it is back; resume it after the apply)`,
+      });
+    } else if (path && kind === 'change') {
+      const changed = changedAttributes(rc).filter((k) => !HARMLESS_UPDATES.has(k));
+      if (changed.length)
+        out.push({
+          address: rc.address,
+          kind,
+          why: `changes ${changed.join(', ')} of ${path}: may interrupt CDC while it applies`,
+        });
     }
     if (
       kind === 'change' &&

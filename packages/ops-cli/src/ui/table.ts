@@ -6,7 +6,7 @@ import wrapAnsi from 'wrap-ansi';
 export interface TableLayout {
   /** Terminal width in columns. @default process.stdout.columns, else 100 */
   readonly columns?: number;
-  /** Bold header, dim labels. @default picocolors' detection (TTY, NO_COLOR, FORCE_COLOR) */
+  /** Bold header, dim labels. @default on a terminal that takes colour (picocolors: NO_COLOR, FORCE_COLOR) */
   readonly color?: boolean;
   /** Columns right-aligned (numbers), by index. */
   readonly alignRight?: readonly number[];
@@ -52,7 +52,8 @@ export function renderTable(
   rows: readonly (readonly (string | number)[])[],
   layout: TableLayout = {},
 ): string[] {
-  const c = pc.createColors(layout.color ?? pc.isColorSupported);
+  // Colour on a terminal only: piped or redirected output stays plain text whatever CI says.
+  const c = pc.createColors(layout.color ?? (pc.isColorSupported && Boolean(process.stdout.isTTY)));
   const columns = layout.columns ?? process.stdout.columns ?? 100;
   const body = rows.map((r) => head.map((_, k) => String(r[k] ?? '')));
   const widths = head.map((h, k) => Math.max(stringWidth(h), ...body.map((r) => stringWidth(r[k] ?? ''))));

@@ -15,6 +15,12 @@ export const SourceSchema = z.strictObject({
   sslmode: z.enum(SSL_MODES).default('verify-full'),
   /** PEM file of the CA that signed the source's server certificate (needed by verify-ca and verify-full). */
   caCertificateFile: z.string().optional(),
+  /**
+   * The source host's address block (a /32) when `host` is a name: the fall-back path (`cutover.fallback`)
+   * opens Aurora's port to it alone. @default `host` as a /32 when it is an IPv4 address, else every
+   * `network.onPremCidrs` (a warning says so)
+   */
+  hostCidr: cidr.optional(),
   /** Major version of the source server, if known; checked against the target's. */
   majorVersion: z.number().int().min(10).max(30).optional(),
   /**

@@ -40,6 +40,14 @@ export const MigrationConfigSchema = z
           .string()
           .regex(/^\d{12}$/, 'must be the 12-digit AWS account id')
           .optional(),
+        /**
+         * A permissions boundary every IAM role the stacks make carries (organisations whose SCPs require
+         * one: iam:CreateRole is refused without it).
+         */
+        permissionsBoundaryArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/, 'must be an IAM policy ARN')
+          .optional(),
       })
       .prefault({}),
     network: NetworkSchema,
@@ -68,12 +76,31 @@ export const MigrationConfigSchema = z
     fullLoad: FullLoadSchema.prefault({}),
     /** Terraform state. @default local state (for trying things out only) */
     state: StateSchema.optional(),
-    /** Alarm notifications go to this e-mail address (an SNS subscription), if given. */
+    /**
+     * Alarm notifications go to this e-mail address (an SNS subscription), if given. Alarms need a
+     * destination: this, `alarmTopicArn`, or a waiver of DMSKIT-MON-001 with the reason (the plan fails
+     * otherwise).
+     */
     alarmEmail: z.email().optional(),
+    /**
+     * An existing SNS topic (the on-call team's) for every alarm and DMS event, instead of one made by the
+     * stack; its policy must let CloudWatch and DMS publish.
+     */
+    alarmTopicArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'must be an SNS topic ARN')
+      .optional(),
     /** Policy checks waived, each with a reason. @default [] */
     policyWaivers: z.array(PolicyWaiverSchema).default([]),
   })
   .superRefine((cfg, ctx) => {
+    if (cfg.state && !cfg.aws.accountId)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['aws', 'accountId'],
+        message:
+          'is needed with state: the state key names the account, so accounts sharing a bucket never share a state',
+      });
     const zones = cfg.network.availabilityZones;
     zones.forEach((zone, i) => {
       if (!zone.startsWith(cfg.aws.region)) {

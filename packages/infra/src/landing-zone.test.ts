@@ -1,0 +1,310 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type MigrationConfig, parseMigrationConfig } from '@dmskit/shared';
+import { Testing } from 'cdktf';
+import { afterAll, describe, expect, it } from 'vitest';
+import { addMigrationStacks, baselineStackName, migrationConflicts } from './app.js';
+import type { PlanJson, ResourceChange } from './plan/plan-json.js';
+import { evaluatePolicies, PLAN_POLICIES } from './plan/policies.js';
+import { dangerousChanges } from './plan/summary.js';
+import { MigrationStack } from './stack.js';
+
+const outdir = mkdtempSync(path.join(tmpdir(), 'dmskit-landing-zone-test-'));
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+type Synth = {
+  resource: Record<string, Record<string, Record<string, unknown>>>;
+  terraform: Record<string, unknown>;
+};
+const resources = (s: Synth, type: string) => Object.values(s.resource[type] ?? {});
+
+function config(fields: Record<string, unknown> = {}): MigrationConfig {
+  const { network = {}, source = {}, aws = {}, ...rest } = fields as Record<string, Record<string, unknown>>;
+  return parseMigrationConfig({
+    name: 'shop',
+    environment: 'prod',
+    aws: { region: 'eu-west-1', accountId: '111111111111', ...aws },
+    network: {
+      vpcCidr: '10.60.0.0/16',
+      availabilityZones: [`${String(aws.region ?? 'eu-west-1')}a`, `${String(aws.region ?? 'eu-west-1')}b`],
+      onPremCidrs: ['192.168.0.0/16'],
+      connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.7' },
+      ...network,
+    },
+    source: { host: 'db1', database: 'shop', user: 'dms', sslmode: 'require', ...source },
+    alarmEmail: 'oncall@example.com',
+    ...rest,
+  }).config;
+}
+
+function synth(c: MigrationConfig): Synth {
+  const app = Testing.app({ outdir });
+  return JSON.parse(Testing.synth(new MigrationStack(app, 'test', { config: c, offline: true }))) as Synth;
+}
+
+describe('security group rules EC2 takes on the first apply', () => {
+  it('an application network inside the on-prem networks is folded: one rule per block, none repeated', () => {
+    const s = synth(config({ target: { appCidrs: ['192.168.20.0/24', '192.168.20.0/24', '10.9.0.0/24'] } }));
+    const cidrs = resources(s, 'aws_vpc_security_group_ingress_rule')
+      .filter((r) => r.from_port === 5432 && r.cidr_ipv4)
+      .map((r) => r.cidr_ipv4);
+    // The fall-back path without source.hostCidr opens the on-prem /16; the app's /24 inside it adds nothing.
+    expect(cidrs.sort()).toEqual(['10.9.0.0/24', '192.168.0.0/16']);
+    const folded = resources(s, 'aws_vpc_security_group_ingress_rule').find(
+      (r) => r.cidr_ipv4 === '192.168.0.0/16',
+    );
+    expect(folded?.description).toMatch(
+      /fall-back path.*application network \(192\.168\.0\.0\/16, 192\.168\.20\.0\/24\)/,
+    );
+  });
+
+  it("the fall-back path opens Aurora to the source's address alone: source.hostCidr, or an IPv4 host as a /32", () => {
+    const byName = synth(config({ source: { hostCidr: '192.168.10.5/32' } }));
+    const byIp = synth(config({ source: { host: '192.168.10.6' } }));
+    const onPrem = (s: Synth) =>
+      resources(s, 'aws_vpc_security_group_ingress_rule')
+        .filter((r) => r.from_port === 5432 && r.cidr_ipv4)
+        .map((r) => r.cidr_ipv4);
+    expect(onPrem(byName)).toEqual(['192.168.10.5/32']);
+    expect(onPrem(byIp)).toEqual(['192.168.10.6/32']);
+    const warned = parseMigrationConfig({
+      ...config(),
+      source: { host: 'db1', database: 'shop', user: 'dms' },
+    });
+    expect(warned.warnings.join('\n')).toMatch(
+      /source\.hostCidr: not set, so the fall-back path opens Aurora's port/,
+    );
+  });
+});
+
+describe('what a feature needs is made with it', () => {
+  it('Time Travel: an S3 gateway endpoint on the private route table, and the replication instance may reach it', () => {
+    const s = synth(config({ task: { timeTravel: { enabled: true } } }));
+    const endpoints = resources(s, 'aws_vpc_endpoint');
+    const s3 = endpoints.find((e) => String(e.service_name).endsWith('.s3'));
+    expect(s3).toMatchObject({ service_name: 'com.amazonaws.eu-west-1.s3', vpc_endpoint_type: 'Gateway' });
+    expect(JSON.stringify(s3?.route_table_ids)).toMatch(/aws_route_table\.\w+\.id/);
+    const egress = resources(s, 'aws_vpc_security_group_egress_rule').find((r) => r.prefix_list_id);
+    expect(egress).toMatchObject({ ip_protocol: 'tcp', from_port: 443, to_port: 443 });
+    expect(String(egress?.prefix_list_id)).toMatch(/aws_vpc_endpoint\.\w+\.prefix_list_id/);
+    // Without Time Travel, no S3 endpoint.
+    expect(
+      resources(synth(config()), 'aws_vpc_endpoint').some((e) => String(e.service_name).endsWith('.s3')),
+    ).toBe(false);
+  });
+
+  it('an existing alarm topic: every alarm and DMS event goes to it, no topic is made', () => {
+    const arn = 'arn:aws:sns:eu-west-1:111111111111:oncall';
+    const s = synth(config({ alarmTopicArn: arn, alarmEmail: undefined }));
+    expect(resources(s, 'aws_sns_topic')).toEqual([]);
+    const alarms = resources(s, 'aws_cloudwatch_metric_alarm');
+    expect(alarms.length).toBeGreaterThan(3);
+    for (const a of alarms) expect(a.alarm_actions).toEqual([arn]);
+    for (const e of resources(s, 'aws_dms_event_subscription')) expect(e.sns_topic_arn).toBe(arn);
+  });
+
+  it('a permissions boundary reaches every IAM role the stack makes', () => {
+    const boundary = 'arn:aws:iam::111111111111:policy/platform-boundary';
+    const s = synth(
+      config({ aws: { permissionsBoundaryArn: boundary }, task: { timeTravel: { enabled: true } } }),
+    );
+    const roles = resources(s, 'aws_iam_role');
+    expect(roles.length).toBeGreaterThanOrEqual(2);
+    for (const r of roles) expect(r.permissions_boundary).toBe(boundary);
+  });
+});
+
+describe('migrations side by side: accounts, regions, a shared state bucket', () => {
+  const file = (n: string) => `/repo/migrations/${n}.ts`;
+  const state = { bucket: 'acme-tf-state' };
+
+  it('one account baseline per account (IAM is global), and a state key per account and region', async () => {
+    const app = Testing.app({ outdir });
+    const migrations = [
+      { file: file('shop-eu'), config: config({ state }) },
+      {
+        file: file('shop-us'),
+        config: config({
+          name: 'shop-us',
+          state,
+          aws: { region: 'us-east-1' },
+          network: {
+            vpcCidr: '10.61.0.0/16',
+            connectivity: { type: 'vpn', customerGatewayIp: '198.51.100.8' },
+          },
+        }),
+      },
+      {
+        file: file('crm'),
+        config: config({
+          name: 'crm',
+          state,
+          aws: { accountId: '222222222222' },
+          network: { vpcCidr: '10.62.0.0/16' },
+        }),
+      },
+    ];
+    const { baselines, migrations: stacks } = await addMigrationStacks(app, migrations, { offline: false });
+    expect(baselines.map((b) => b.node.id).sort()).toEqual([
+      baselineStackName('111111111111'),
+      baselineStackName('222222222222'),
+    ]);
+    const keys = [...baselines, ...stacks].map((st) => {
+      const json = JSON.parse(Testing.synth(st)) as Synth;
+      return ((json.terraform.backend as Record<string, Record<string, unknown>>).s3 as { key: string }).key;
+    });
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const k of keys) expect(k).toMatch(/^dmskit\/(111111111111|222222222222)\//);
+  });
+
+  it('two migrations whose VPCs overlap, or that would share a customer gateway, are refused naming both', () => {
+    const a = { file: file('shop'), config: config() };
+    const b = { file: file('shop-copy'), config: config({ name: 'shop-copy' }) };
+    const conflicts = migrationConflicts([a, b]);
+    expect(conflicts).toHaveLength(2);
+    expect(conflicts[0]).toMatch(
+      /^shop\.ts \(shop-prod\) and shop-copy\.ts \(shop-copy-prod\): network\.vpcCidr 10\.60\.0\.0\/16 and 10\.60\.0\.0\/16 overlap/,
+    );
+    expect(conflicts[1]).toMatch(/both make the customer gateway 198\.51\.100\.7 in eu-west-1/);
+    // Another region and range: no conflict.
+    const c = {
+      file: file('shop-us'),
+      config: config({ name: 'shop-us', aws: { region: 'us-east-1' }, network: { vpcCidr: '10.70.0.0/16' } }),
+    };
+    expect(migrationConflicts([a, c])).toEqual([]);
+    expect(() => parseMigrationConfig({ ...config(), state, aws: { region: 'eu-west-1' } })).toThrow(
+      /aws\.accountId: is needed with state/,
+    );
+  });
+});
+
+/** A resource change of a plan, for the plan-wide policies and the review. */
+function change(
+  address: string,
+  actions: ResourceChange['change']['actions'],
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown> | null,
+): ResourceChange {
+  const [type = '', name = ''] = address.split('.');
+  return { address, type, name, mode: 'managed', change: { actions, before, after } };
+}
+
+describe('the plan-wide policies: what EC2, IAM and DMS would refuse, caught at plan', () => {
+  const rule = (n: string) =>
+    change(`aws_vpc_security_group_ingress_rule.${n}`, ['create'], null, {
+      ip_protocol: 'tcp',
+      from_port: 5432,
+      to_port: 5432,
+      cidr_ipv4: '192.168.20.0/24',
+    });
+  const sgRef = (n: string) => ({
+    address: `aws_vpc_security_group_ingress_rule.${n}`,
+    type: 'aws_vpc_security_group_ingress_rule',
+    expressions: {
+      security_group_id: { references: ['aws_security_group.aurora.id', 'aws_security_group.aurora'] },
+    },
+  });
+
+  it('DMSKIT-NET-003: two rules of one group alike fail (the second would be InvalidPermission.Duplicate)', () => {
+    const plan: PlanJson = {
+      resource_changes: [rule('a'), rule('b')],
+      configuration: { root_module: { resources: [sgRef('a'), sgRef('b')] } },
+    };
+    const failed = evaluatePolicies(plan).filter((r) => r.status === 'failed');
+    expect(failed).toEqual([
+      expect.objectContaining({ id: 'DMSKIT-NET-003', address: 'aws_vpc_security_group_ingress_rule.b' }),
+    ]);
+    // The same rule on another group is no duplicate.
+    const other = {
+      ...sgRef('b'),
+      expressions: { security_group_id: { references: ['aws_security_group.dms.id'] } },
+    };
+    const fine = evaluatePolicies({
+      ...plan,
+      configuration: { root_module: { resources: [sgRef('a'), other] } },
+    });
+    expect(fine.filter((r) => r.status === 'failed')).toEqual([]);
+  });
+
+  it('DMSKIT-IAM-001, DMSKIT-NET-004, DMSKIT-MON-001: DMS roles in a migration stack, Time Travel without S3, alarms to nobody', () => {
+    const plan: PlanJson = {
+      resource_changes: [
+        change('aws_dms_replication_instance.ri', ['create'], null, {
+          replication_instance_class: 'dms.r6i.large',
+        }),
+        change('aws_iam_role.vpc', ['create'], null, { name: 'dms-vpc-role' }),
+        change('aws_dms_replication_task.task', ['create'], null, {
+          replication_task_settings: '{"TTSettings":{"EnableTT":true}}',
+        }),
+        change('aws_sns_topic.alarms', ['create'], null, { name: 'shop-alarms' }),
+        change('aws_cloudwatch_metric_alarm.lag', ['create'], null, { alarm_name: 'lag' }),
+      ],
+    };
+    const failed = evaluatePolicies(plan)
+      .filter((r) => r.status === 'failed' && PLAN_POLICIES.some((p) => p.id === r.id))
+      .map((r) => r.id)
+      .sort();
+    expect(failed).toEqual(['DMSKIT-IAM-001', 'DMSKIT-MON-001', 'DMSKIT-NET-004']);
+    const waived = evaluatePolicies(
+      plan,
+      new Map([['DMSKIT-MON-001', 'the NOC reads the topic through its own subscription']]),
+    );
+    expect(waived.find((r) => r.id === 'DMSKIT-MON-001')?.status).toBe('waived');
+  });
+});
+
+describe('the review flags every change on the path between DMS and the databases as interrupting CDC', () => {
+  it('a VPN replaced, a customer gateway replaced, the CA certificate made again, a rule changed: each named', () => {
+    const plan: PlanJson = {
+      resource_changes: [
+        change(
+          'aws_vpn_connection.vpn',
+          ['delete', 'create'],
+          { static_routes_only: false },
+          { static_routes_only: true },
+        ),
+        change(
+          'aws_customer_gateway.cgw',
+          ['create', 'delete'],
+          { ip_address: '203.0.113.10' },
+          { ip_address: '203.0.113.11' },
+        ),
+        change(
+          'aws_dms_certificate.ca',
+          ['delete', 'create'],
+          { certificate_pem: 'a' },
+          { certificate_pem: 'b' },
+        ),
+        change(
+          'aws_vpc_security_group_egress_rule.to_source',
+          ['update'],
+          { cidr_ipv4: '192.168.10.0/24' },
+          { cidr_ipv4: '192.168.11.0/24' },
+        ),
+        change(
+          'aws_secretsmanager_secret.source',
+          ['update'],
+          { description: 'a', tags: {} },
+          { description: 'b', tags: { x: '1' } },
+        ),
+      ],
+    };
+    const dangers = dangerousChanges(plan);
+    const by = (a: string) =>
+      dangers
+        .filter((d) => d.address === a)
+        .map((d) => d.why)
+        .join(' ');
+    expect(by('aws_vpn_connection.vpn')).toMatch(
+      /^replaces the site-to-site VPN to the source: interrupts CDC/,
+    );
+    expect(by('aws_customer_gateway.cgw')).toMatch(/replaces the customer gateway .*: interrupts CDC/);
+    expect(by('aws_dms_certificate.ca')).toMatch(/replaces the CA certificate the source endpoint verifies/);
+    expect(by('aws_vpc_security_group_egress_rule.to_source')).toMatch(
+      /changes cidr_ipv4 of a security group rule of the path: may interrupt CDC/,
+    );
+    // A description or tags change leaves the path alone.
+    expect(by('aws_secretsmanager_secret.source')).toBe('');
+  });
+});
