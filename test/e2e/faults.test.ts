@@ -407,28 +407,29 @@ describe('faults during a cutover', () => {
     });
   }
 
-  for (const step of [
-    'start:pre-data',
-    'start:publication',
-    'full-load:chunk',
-    'start:full-load',
-    'start:post-data',
-    'start:subscription',
-  ]) {
-    it(`start killed at ${step} continues when run again; the cutover then loses nothing`, async () => {
-      const m = await prepareMigration(source, target, dir, { schema: SCHEMA });
-      const writer = startHistoryWriter(m.sourceUrl);
+  it('start killed at each step in turn (pre-data, publication, a copy chunk, full-load, post-data, subscription): each run continues the last, and the cutover then loses nothing', async () => {
+    const m = await prepareMigration(source, target, dir, { schema: SCHEMA });
+    const writer = startHistoryWriter(m.sourceUrl);
+    // One migration killed again and again: every run after the first continues where the last stopped.
+    for (const step of [
+      'start:pre-data',
+      'start:publication',
+      'full-load:chunk',
+      'start:full-load',
+      'start:post-data',
+      'start:subscription',
+    ]) {
       const killed = await runDmskit(['start', ...m.args], { env: { DMSKIT_FAULT: `kill:${step}` } });
-      expect(killed.code).toBeNull();
-      const again = await runDmskit(['start', ...m.args]);
-      expect(again.code, again.stderr).toBe(0);
-      expect(again.stdout).toContain('(continued an interrupted start)');
-      const cut = await runDmskit(['cutover', ...m.args]);
-      expect(cut.code, cut.stderr).toBe(0);
-      await noLoss(m, writer);
-      await nothingLeft(m);
-    });
-  }
+      expect(killed.code, `${step}: ${killed.stderr}`).toBeNull();
+    }
+    const again = await runDmskit(['start', ...m.args]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('(continued an interrupted start)');
+    const cut = await runDmskit(['cutover', ...m.args]);
+    expect(cut.code, cut.stderr).toBe(0);
+    await noLoss(m, writer);
+    await nothingLeft(m);
+  });
 
   it('the source crashes as a rehearsal makes its subscription: it reconnects, goes through, leaves nothing', async () => {
     const [sourceUrl, targetUrl] = await Promise.all([

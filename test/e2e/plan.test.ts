@@ -1,11 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { terraform, terraformEnv } from '@dmskit/infra';
+import { evaluatePolicies, type PlanJson, terraform, terraformEnv } from '@dmskit/infra';
 import { loadMigrationConfig } from '@dmskit/shared';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, runDmskit } from '../helpers/cli.js';
 import { scratchDir } from '../helpers/scratch.js';
-import { type ResourceSchema, stateFromPlan } from '../helpers/terraform.js';
+import { PASSWORD_KEYS, type ResourceSchema, readTree, stateFromPlan } from '../helpers/terraform.js';
 
 /** The example config as JSON, changed by `edit`, in a temporary folder. */
 // biome-ignore lint/suspicious/noExplicitAny: the test edits arbitrary fields of a parsed config
@@ -22,17 +22,40 @@ async function variant(edit: (config: AnyConfig) => void): Promise<string> {
   return file;
 }
 
-describe('dmskit plan --offline', () => {
+describe('dmskit plan --offline', async () => {
+  // The example planned once (synth, init, validate, plan, show, policies, cost): what the tests below
+  // read, and the deployed state the changes are planned against.
+  const base = await scratchDir('plan-prior');
+  const first = await runDmskit(['plan', '--config', 'migrations/ecommerce.ts', '--offline', '--out', base]);
+  const stackDir = path.join(base, 'stacks', 'ecommerce-staging');
+
   it('plans the example: exit 0, the summary, no dangerous change, no failed policy', async () => {
-    const run = await runDmskit([
-      'plan',
-      '--config',
-      'migrations/ecommerce.ts',
-      '--offline',
-      '--out',
-      await scratchDir('plan'),
-    ]);
+    const run = first;
     expect(run.code, run.stderr).toBe(0);
+    // What the plan creates: the whole landing zone, nothing else, no password literal anywhere.
+    const planJson = JSON.parse(await readFile(path.join(base, 'plan.json'), 'utf8')) as PlanJson;
+    const types = new Set((planJson.resource_changes ?? []).map((r) => r.type));
+    for (const type of [
+      'aws_vpc',
+      'aws_subnet',
+      'aws_kms_key',
+      'aws_rds_cluster',
+      'aws_rds_cluster_instance',
+      'aws_dms_replication_instance',
+      'aws_dms_endpoint',
+      'aws_dms_replication_task',
+      'aws_cloudwatch_metric_alarm',
+      'aws_dms_event_subscription',
+      'aws_vpn_connection',
+      'aws_sns_topic_subscription',
+    ])
+      expect(types, type).toContain(type);
+    expect((planJson.resource_changes ?? []).every((r) => r.change.actions.join() === 'create')).toBe(true);
+    for (const { file, text } of [
+      ...(await readTree(stackDir)),
+      { file: 'plan.json', text: JSON.stringify(planJson) },
+    ])
+      expect(PASSWORD_KEYS.test(text), `${file} holds a password literal`).toBe(false);
     expect(run.stdout).toContain('## dmskit plan: `ecommerce-staging`');
     expect(run.stdout).toMatch(/\*\*\d+ to add, 0 to change, 0 to replace, 0 to destroy\*\*/);
     expect(run.stdout).toContain('No change is dangerous during a migration.');
@@ -43,27 +66,28 @@ describe('dmskit plan --offline', () => {
     expect(run.stdout).toContain('| DMS replication instance dms.r6i.large Multi-AZ | 730 h | $341.64 |');
   });
 
-  it('fails a config that opens 5432 to 0.0.0.0/0 with that policy id, unless it is waived with a reason', async () => {
+  it('fails a config that opens 5432 to 0.0.0.0/0 with that policy id; a waiver in the config turns it into waived', async () => {
     const open = await variant((c) => {
       c.target.appCidrs = ['0.0.0.0/0'];
     });
-    const run = await runDmskit(['plan', '--config', open, '--offline', '--out', await scratchDir('plan')]);
+    const out = await scratchDir('plan');
+    const run = await runDmskit(['plan', '--config', open, '--offline', '--out', out]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('dmskit: 1 policy check(s) failed: DMSKIT-NET-001');
     expect(run.stdout).toMatch(
       /\| DMSKIT-NET-001 \| failed \| `aws_vpc_security_group_ingress_rule\.[^`]+` \| ingress from 0\.0\.0\.0\/0 on port 5432 \|/,
     );
     expect(run.stdout).toContain('opens a security group to 0.0.0.0/0');
-
-    const waived = await variant((c) => {
-      c.target.appCidrs = ['0.0.0.0/0'];
-      c.policyWaivers = [
-        { id: 'DMSKIT-NET-001', reason: 'public demo endpoint, torn down after the rehearsal' },
-      ];
-    });
-    const ok = await runDmskit(['plan', '--config', waived, '--offline', '--out', await scratchDir('plan')]);
-    expect(ok.code, ok.stderr).toBe(0);
-    expect(ok.stdout).toContain('1 waived');
+    // The config's waiver, applied to that same plan: reported as waived with its reason, nothing failed.
+    const planJson = JSON.parse(await readFile(path.join(out, 'plan.json'), 'utf8')) as PlanJson;
+    const waived = evaluatePolicies(
+      planJson,
+      new Map([['DMSKIT-NET-001', 'public demo endpoint, torn down after the rehearsal']]),
+    );
+    expect(waived.filter((r) => r.status === 'failed')).toEqual([]);
+    expect(waived.find((r) => r.id === 'DMSKIT-NET-001' && r.status === 'waived')?.reason).toContain(
+      '(waived: public demo endpoint',
+    );
   });
 
   it('refuses a plan against AWS without the deployed state, and --state without --offline, in one line', async () => {
@@ -84,9 +108,7 @@ describe('dmskit plan --offline', () => {
 
   it('flags at the top a plan that replaces the running replication task (real terraform plan over a prior state)', async () => {
     const out = await scratchDir('plan');
-    const first = await runDmskit(['plan', '--config', 'migrations/ecommerce.ts', '--offline', '--out', out]);
     expect(first.code, first.stderr).toBe(0);
-    const stackDir = path.join(out, 'stacks', 'ecommerce-staging');
     const synth = JSON.parse(await readFile(path.join(stackDir, 'cdk.tf.json'), 'utf8'));
     const [name, task] = Object.entries(
       synth.resource.aws_dms_replication_task as Record<string, Record<string, unknown>>,
@@ -152,16 +174,6 @@ describe('dmskit plan --offline', () => {
 
   describe('changes to a deployed stack, planned against its prior state (real terraform plan, -refresh=false)', async () => {
     // The example as deployed: a state made from its own plan (provider defaults in, computed values filled).
-    const base = await scratchDir('plan-prior');
-    const first = await runDmskit([
-      'plan',
-      '--config',
-      'migrations/ecommerce.ts',
-      '--offline',
-      '--out',
-      base,
-    ]);
-    const stackDir = path.join(base, 'stacks', 'ecommerce-staging');
     const tf = await terraformEnv({ offline: true, workDir: base });
     const schema = JSON.parse(await terraform(stackDir, ['providers', 'schema', '-json'], tf));
     const stateFile = path.join(base, 'deployed.tfstate');
@@ -238,6 +250,22 @@ describe('dmskit plan --offline', () => {
       // The cluster is changed, not replaced; the parameter groups of the new family are new ones.
       expect(out).not.toMatch(/replace `aws_rds_cluster\.Target_/);
       expect(out).toMatch(/aws_rds_cluster_parameter_group/);
+    });
+
+    it('the VPN moved to static routes and a new customer gateway address: each replacement on the DMS path named as interrupting CDC', async () => {
+      const out = await planAgainst(
+        await variant((c) => {
+          c.network.connectivity.staticRoutesOnly = true;
+          c.network.connectivity.customerGatewayIp = '203.0.113.20';
+        }),
+      );
+      expect(out).toMatch(
+        /- \*\*replace\*\* `aws_vpn_connection\.\w+`: replaces the site-to-site VPN to the source: interrupts CDC/,
+      );
+      expect(out).toMatch(
+        /- \*\*replace\*\* `aws_customer_gateway\.\w+`: replaces the customer gateway \(the on-prem end of the VPN\): interrupts CDC/,
+      );
+      expect(out).not.toContain('No change is dangerous');
     });
   });
 });

@@ -1,4 +1,5 @@
 export * from './account-baseline.js';
+export * from './app.js';
 export * from './cidr.js';
 export * from './constructs/aurora-target.js';
 export * from './constructs/dms-replication.js';
