@@ -115,6 +115,59 @@ describe('what a feature needs is made with it', () => {
   });
 });
 
+describe('what a running migration needs watched and kept', () => {
+  it("Aurora's log group is made before the cluster, with a retention; the VPC's flow logs go to one too", () => {
+    const s = synth(config());
+    const groups = resources(s, 'aws_cloudwatch_log_group');
+    expect(groups.find((g) => g.name === '/aws/rds/cluster/shop-prod-aurora/postgresql')).toMatchObject({
+      retention_in_days: 30,
+    });
+    const cluster = resources(s, 'aws_rds_cluster')[0];
+    expect(cluster?.depends_on).toEqual([expect.stringMatching(/^aws_cloudwatch_log_group\.\w+$/)]);
+    expect(cluster?.cluster_identifier).toBe('shop-prod-aurora');
+    const flow = resources(s, 'aws_flow_log')[0];
+    expect(flow).toMatchObject({ traffic_type: 'ALL', log_destination_type: 'cloud-watch-logs' });
+    expect(String(flow?.log_destination)).toMatch(/aws_cloudwatch_log_group\.\w+\.arn/);
+    const role = resources(s, 'aws_iam_role').find((r) => String(r.name).endsWith('vpc-flow-logs'));
+    expect(JSON.parse(String(role?.assume_role_policy)).Statement[0].Principal).toEqual({
+      Service: 'vpc-flow-logs.amazonaws.com',
+    });
+  });
+
+  it("the fall-back path's slot on Aurora is watched (slot lag, transaction logs); each Direct Connect connection too", () => {
+    const metrics = (s: Synth) =>
+      resources(s, 'aws_cloudwatch_metric_alarm').map((a) => `${a.namespace} ${a.metric_name}`);
+    expect(metrics(synth(config()))).toEqual(
+      expect.arrayContaining(['AWS/RDS OldestReplicationSlotLag', 'AWS/RDS TransactionLogsDiskUsage']),
+    );
+    expect(metrics(synth(config({ cutover: { fallback: false } })))).not.toContain(
+      'AWS/RDS OldestReplicationSlotLag',
+    );
+    const dx = synth(
+      config({
+        network: {
+          connectivity: {
+            type: 'direct-connect',
+            directConnectGatewayId: '5f5ee9f4-1111-4a2b-9c3d-0123456789ab',
+            connectionIds: ['dxcon-fgabc123', 'dxcon-fgdef456'],
+          },
+        },
+      }),
+    );
+    const down = resources(dx, 'aws_cloudwatch_metric_alarm').filter((a) => a.namespace === 'AWS/DX');
+    expect(down.map((a) => (a.dimensions as { ConnectionId: string }).ConnectionId).sort()).toEqual([
+      'dxcon-fgabc123',
+      'dxcon-fgdef456',
+    ]);
+    for (const a of down)
+      expect(a).toMatchObject({
+        metric_name: 'ConnectionState',
+        comparison_operator: 'LessThanThreshold',
+        threshold: 1,
+      });
+  });
+});
+
 describe('migrations side by side: accounts, regions, a shared state bucket', () => {
   const file = (n: string) => `/repo/migrations/${n}.ts`;
   const state = { bucket: 'acme-tf-state' };

@@ -147,7 +147,12 @@ describe('MigrationStack (the example config)', async () => {
 
   it('wires DMS: roles, subnet group after the VPC role, private instance, TLS endpoints through Secrets Manager, a task not started', () => {
     // The account-wide roles belong to the account baseline: the migration never creates them.
-    expect(resources(s, 'aws_iam_role').map((r) => r.name)).toEqual(['ecommerce-staging-dms-secrets']);
+    // DMS reads the secrets through its own role; the VPC's flow logs have theirs. No account-wide DMS role.
+    expect(
+      resources(s, 'aws_iam_role')
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(['ecommerce-staging-dms-secrets', 'ecommerce-staging-vpc-flow-logs']);
     const [secretsRole] = resources(s, 'aws_iam_role');
     expect(JSON.parse(String(secretsRole?.assume_role_policy))).toEqual({
       Version: '2012-10-17',
@@ -261,6 +266,9 @@ describe('MigrationStack (the example config)', async () => {
         'AWS/DMS FreeableMemory',
         'AWS/RDS CPUUtilization',
         'AWS/RDS FreeableMemory',
+        // The fall-back path's slot on Aurora keeps WAL while its subscriber lags.
+        'AWS/RDS OldestReplicationSlotLag',
+        'AWS/RDS TransactionLogsDiskUsage',
         'AWS/VPN TunnelState',
       ]),
     );
@@ -300,16 +308,12 @@ describe('MigrationStack (the example config)', async () => {
     ]);
     // The writer's alarms follow the writer role through a failover, not one instance.
     const rds = resources(s, 'aws_cloudwatch_metric_alarm').filter((a) => a.namespace === 'AWS/RDS');
-    expect(rds.map((a) => a.dimensions)).toEqual([
-      {
+    expect(rds).toHaveLength(4);
+    for (const a of rds)
+      expect(a.dimensions).toEqual({
         DBClusterIdentifier: expect.stringMatching(/^\$\{aws_rds_cluster\.Target_\w+\.cluster_identifier\}$/),
         Role: 'WRITER',
-      },
-      {
-        DBClusterIdentifier: expect.stringMatching(/^\$\{aws_rds_cluster\.Target_\w+\.cluster_identifier\}$/),
-        Role: 'WRITER',
-      },
-    ]);
+      });
     const vpn = resources(s, 'aws_cloudwatch_metric_alarm').filter((a) => a.namespace === 'AWS/VPN');
     expect(vpn).toEqual([
       expect.objectContaining({
@@ -546,7 +550,11 @@ describe('MigrationStack variants', () => {
       expect.objectContaining({ replication_type: 'full-load-and-cdc', start_replication: false }),
     ]);
     expect(resources(s, 'aws_dms_replication_instance')).toEqual([]);
-    expect(resources(s, 'aws_iam_role').map((r) => r.name)).toEqual(['billing-dev-dms-secrets']);
+    expect(
+      resources(s, 'aws_iam_role')
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(['billing-dev-dms-secrets', 'billing-dev-vpc-flow-logs']);
   });
 
   it('DMS Serverless state changes reach the encrypted topic through EventBridge (event subscriptions take no replication config)', () => {
@@ -587,7 +595,9 @@ describe('MigrationStack variants', () => {
 describe('MigrationStack for troubleshooting CDC', () => {
   it('keeps the task logs for the configured days (DMS would create the group without a retention)', () => {
     const s = synth({ config: withTls({ task: { logRetentionDays: 90 } }) });
-    const [group] = resources(s, 'aws_cloudwatch_log_group');
+    const group = resources(s, 'aws_cloudwatch_log_group').find((g) =>
+      String(g.name).startsWith('dms-tasks-'),
+    );
     // DMS writes a task's logs to dms-tasks-<replication instance id>.
     expect(group).toMatchObject({ name: 'dms-tasks-billing-dev-dms', retention_in_days: 90 });
     expect(resources(s, 'aws_dms_replication_instance')[0]?.replication_instance_id).toBe('billing-dev-dms');

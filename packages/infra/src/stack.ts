@@ -304,6 +304,10 @@ export class MigrationStack extends TerraformStack {
       ...(this.network?.vpnConnection ? { vpnConnectionId: this.network.vpnConnection.id } : {}),
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
       ...(config.alarmTopicArn ? { alarmTopicArn: config.alarmTopicArn } : {}),
+      auroraLogicalReplication: config.cutover.fallback,
+      ...(config.network.connectivity?.type === 'direct-connect'
+        ? { directConnectConnectionIds: config.network.connectivity.connectionIds }
+        : {}),
     });
 
     new TerraformOutput(this, 'aurora_endpoint', { value: this.target.cluster.endpoint });

@@ -1,3 +1,4 @@
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
 import { DbParameterGroup } from '@cdktf/provider-aws/lib/db-parameter-group/index.js';
 import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group/index.js';
 import { RdsCluster } from '@cdktf/provider-aws/lib/rds-cluster/index.js';
@@ -8,6 +9,8 @@ import { validateProps } from '../validate-props.js';
 
 export interface AuroraTargetProps {
   readonly name: string;
+  /** Days the exported PostgreSQL log is kept in CloudWatch Logs. @default 30 */
+  readonly logRetentionDays?: number;
   /** Aurora PostgreSQL version, e.g. `16.4`. */
   readonly engineVersion: string;
   readonly instanceClass: string;
@@ -45,6 +48,8 @@ export const TARGET_CLUSTER_PARAMETERS: Readonly<Record<string, string>> = {
  */
 export class AuroraTarget extends Construct {
   public readonly cluster: RdsCluster;
+  /** The CloudWatch log group of the cluster's PostgreSQL log, with a retention. */
+  public readonly logGroup: CloudwatchLogGroup;
   public readonly instances: RdsClusterInstance[];
   public readonly subnetGroup: DbSubnetGroup;
   public readonly clusterParameters: RdsClusterParameterGroup;
@@ -98,6 +103,14 @@ export class AuroraTarget extends Construct {
       ...createBeforeDestroy,
       ...(props.tags ? { tags: props.tags } : {}),
     });
+    // The log group Aurora exports PostgreSQL's log to, made first so that it has a retention (RDS would
+    // create it with none: kept forever) and is destroyed with the stack (Aurora: "Publishing Aurora
+    // PostgreSQL logs to Amazon CloudWatch Logs").
+    this.logGroup = new CloudwatchLogGroup(this, 'PostgresqlLogs', {
+      name: `/aws/rds/cluster/${props.name}-aurora/postgresql`,
+      retentionInDays: props.logRetentionDays ?? 30,
+      ...(props.tags ? { tags: props.tags } : {}),
+    });
     this.cluster = new RdsCluster(this, 'Resource', {
       clusterIdentifier: `${props.name}-aurora`,
       engine: 'aurora-postgresql',
@@ -117,6 +130,7 @@ export class AuroraTarget extends Construct {
       backupRetentionPeriod: retention,
       iamDatabaseAuthenticationEnabled: true,
       enabledCloudwatchLogsExports: ['postgresql'],
+      dependsOn: [this.logGroup],
       dbSubnetGroupName: this.subnetGroup.name,
       vpcSecurityGroupIds: [...props.securityGroupIds],
       dbClusterParameterGroupName: this.clusterParameters.name,

@@ -51,6 +51,14 @@ export interface MigrationMonitoringProps {
   readonly freeStorageThresholdBytes?: number;
   /** Freeable memory (bytes) under which an alarm fires. @default 512 MiB */
   readonly freeableMemoryThresholdBytes?: number;
+  /** Aurora publishes (the fall-back path's slot): alarms on slot lag and transaction log growth. */
+  readonly auroraLogicalReplication?: boolean;
+  /** OldestReplicationSlotLag threshold, bytes. @default 5 GiB */
+  readonly slotLagThresholdBytes?: number;
+  /** TransactionLogsDiskUsage threshold, bytes. @default 20 GiB */
+  readonly transactionLogsThresholdBytes?: number;
+  /** Direct Connect connections of the path: an alarm each when it is down. */
+  readonly directConnectConnectionIds?: readonly string[];
   /** E-mail subscribed to the alarm topic. */
   readonly alarmEmail?: string;
   /**
@@ -250,6 +258,42 @@ export class MigrationMonitoring extends Construct {
       threshold: props.freeableMemoryThresholdBytes ?? 512 * 1024 ** 2,
       description: 'Aurora writer memory is running out',
     });
+
+    if (props.auroraLogicalReplication) {
+      // The fall-back path's slot on Aurora (the target publishes back to the old source): a stalled
+      // subscriber makes it keep WAL until the writer's storage fills (Aurora: "Amazon CloudWatch metrics
+      // for Amazon Aurora", OldestReplicationSlotLag and TransactionLogsDiskUsage, bytes).
+      alarm('AuroraSlotLag', {
+        namespace: 'AWS/RDS',
+        metric: 'OldestReplicationSlotLag',
+        dimensions: writerDim,
+        statistic: 'Maximum',
+        comparison: 'GreaterThanThreshold',
+        threshold: props.slotLagThresholdBytes ?? 5 * 1024 ** 3,
+        description: "Aurora's oldest replication slot (the fall-back path) is behind: its WAL is kept",
+      });
+      alarm('AuroraTransactionLogs', {
+        namespace: 'AWS/RDS',
+        metric: 'TransactionLogsDiskUsage',
+        dimensions: writerDim,
+        statistic: 'Maximum',
+        comparison: 'GreaterThanThreshold',
+        threshold: props.transactionLogsThresholdBytes ?? 20 * 1024 ** 3,
+        description: "Aurora's transaction logs keep growing (a slot holds them): the writer's storage fills",
+      });
+    }
+    // ConnectionState is 1 while the connection is up, 0 when down (Direct Connect: "Monitoring with
+    // Amazon CloudWatch").
+    for (const [i, id] of (props.directConnectConnectionIds ?? []).entries())
+      alarm(i === 0 ? 'DirectConnectDown' : `DirectConnectDown${i + 1}`, {
+        namespace: 'AWS/DX',
+        metric: 'ConnectionState',
+        dimensions: { ConnectionId: id },
+        statistic: 'Minimum',
+        comparison: 'LessThanThreshold',
+        threshold: 1,
+        description: `Direct Connect connection ${id} is down: DMS may have lost the source`,
+      });
 
     if (props.vpnConnectionId)
       // TunnelState is 1 while a tunnel is up; the maximum over the connection is 0 when every tunnel is

@@ -1,6 +1,10 @@
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
 import { CustomerGateway } from '@cdktf/provider-aws/lib/customer-gateway/index.js';
 import { DxGatewayAssociation } from '@cdktf/provider-aws/lib/dx-gateway-association/index.js';
 import { Ec2TransitGatewayVpcAttachment } from '@cdktf/provider-aws/lib/ec2-transit-gateway-vpc-attachment/index.js';
+import { FlowLog } from '@cdktf/provider-aws/lib/flow-log/index.js';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
 import { Route } from '@cdktf/provider-aws/lib/route/index.js';
 import { RouteTable } from '@cdktf/provider-aws/lib/route-table/index.js';
 import { RouteTableAssociation } from '@cdktf/provider-aws/lib/route-table-association/index.js';
@@ -54,6 +58,8 @@ export interface NetworkProps {
    * route table: the VPC has no NAT, so without one the replication instance cannot reach S3. @default []
    */
   readonly gatewayEndpoints?: readonly 's3'[];
+  /** Days the VPC flow logs are kept. @default 30 */
+  readonly flowLogRetentionDays?: number;
   readonly tags?: Record<string, string>;
 }
 
@@ -74,6 +80,8 @@ export class Network extends Construct {
   public readonly transitGatewayAttachment?: Ec2TransitGatewayVpcAttachment;
   public readonly endpointSecurityGroup?: SecurityGroup;
   public readonly interfaceEndpoints: VpcEndpoint[] = [];
+  /** Where the VPC's flow logs go. */
+  public readonly flowLogGroup: CloudwatchLogGroup;
   /** The S3 gateway endpoint, when asked for: its prefix list opens the security groups to S3. */
   public readonly s3Endpoint?: VpcEndpoint;
 
@@ -113,6 +121,48 @@ export class Network extends Construct {
       enableDnsHostnames: true,
       enableDnsSupport: true,
       tags: tags('vpc'),
+    });
+    // VPC flow logs of every ENI (DMS, Aurora, the endpoints): what reached or was refused on the path
+    // to on-prem, kept 30 days (VPC: "Publish flow logs to CloudWatch Logs").
+    this.flowLogGroup = new CloudwatchLogGroup(this, 'FlowLogs', {
+      name: `/dmskit/${props.name}/vpc-flow-logs`,
+      retentionInDays: props.flowLogRetentionDays ?? 30,
+      tags: tags('flow-logs'),
+    });
+    const flowRole = new IamRole(this, 'FlowLogsRole', {
+      name: `${props.name}-vpc-flow-logs`,
+      assumeRolePolicy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'vpc-flow-logs.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+          },
+        ],
+      }),
+      tags: tags('flow-logs'),
+    });
+    new IamRolePolicy(this, 'FlowLogsPolicy', {
+      role: flowRole.id,
+      policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+            Resource: `${this.flowLogGroup.arn}:*`,
+          },
+        ],
+      }),
+    });
+    new FlowLog(this, 'FlowLog', {
+      vpcId: this.vpc.id,
+      trafficType: 'ALL',
+      logDestinationType: 'cloud-watch-logs',
+      logDestination: this.flowLogGroup.arn,
+      iamRoleArn: flowRole.arn,
+      tags: tags('flow-log'),
     });
     const newBits = Math.min(4, 28 - prefix);
     this.privateSubnets = props.availabilityZones.map(

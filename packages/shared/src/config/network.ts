@@ -23,6 +23,15 @@ export const DirectConnectConnectivitySchema = z.strictObject({
   directConnectGatewayId: z.string().regex(/^[0-9a-f-]{36}$/, 'must be a Direct Connect gateway id (a UUID)'),
   /** Prefixes advertised to on-prem through the association. @default the VPC CIDR */
   allowedPrefixes: z.array(cidr).optional(),
+  /**
+   * The Direct Connect connections (dxcon-...) that carry the path: an alarm fires when one is down
+   * (AWS/DX ConnectionState). @default [] (no alarm: the connections belong to the network team)
+   */
+  connectionIds: z
+    .array(
+      z.string().regex(/^dx(con|lag)-[0-9a-z]{8,}$/, 'must be a Direct Connect connection id (dxcon-...)'),
+    )
+    .default([]),
   /** Associate through an existing transit gateway instead of a virtual private gateway. */
   transitGatewayId: z
     .string()
