@@ -61,8 +61,9 @@ describe('dmskit plan --offline', async () => {
     expect(run.stdout).toContain('No change is dangerous during a migration.');
     expect(run.stdout).toMatch(/Policies: :white_check_mark: \d+ passed, 0 failed, 0 waived/);
     // The example: a Multi-AZ dms.r6i.large with 100 GB, two db.r6g.large, one VPN, two interface
-    // endpoints in two AZs, in eu-west-1 (341.64 + 25.40 + 2 x 210.24 + 36.50 + 2 x 16.06).
-    expect(run.stdout).toContain('### Monthly cost estimate (eu-west-1, on-demand): about $856.14');
+    // endpoints in two AZs, the Resolver endpoint's two ENIs, in eu-west-1
+    // (341.64 + 25.40 + 2 x 210.24 + 36.50 + 2 x 16.06 + 2 x 91.25).
+    expect(run.stdout).toContain('### Monthly cost estimate (eu-west-1, on-demand): about $1038.64');
     expect(run.stdout).toContain('| DMS replication instance dms.r6i.large Multi-AZ | 730 h | $341.64 |');
   });
 

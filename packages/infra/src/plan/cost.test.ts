@@ -98,3 +98,26 @@ describe('interface endpoints in subnets the same plan creates', () => {
     ]);
   });
 });
+
+describe('the Route 53 Resolver endpoint in the estimate', () => {
+  it('costs each of its ENIs by the hour: two IP addresses, two ENIs', () => {
+    const est = costEstimate(
+      {
+        resource_changes: [
+          created('aws_route53_resolver_endpoint', {
+            direction: 'OUTBOUND',
+            ip_address: [{ subnet_id: 'a' }, { subnet_id: 'b' }],
+          }),
+        ],
+      },
+      'eu-west-1',
+    );
+    expect(est.lines).toEqual([
+      expect.objectContaining({
+        item: 'Route 53 Resolver endpoint (outbound)',
+        quantity: '2 ENI x 730 h',
+        monthlyUsd: 182.5,
+      }),
+    ]);
+  });
+});

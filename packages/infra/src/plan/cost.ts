@@ -27,7 +27,7 @@ const num = (rc: ResourceChange, key: string) => Number(rc.change.after?.[key] ?
 /**
  * The monthly cost of what the plan leaves in place (created, changed or kept), from the price table
  * of the stack's region: replication instance hours by class and Multi-AZ and its storage, DMS
- * Serverless at its minimum capacity, Aurora instances, VPN connections, interface endpoints per AZ and
+ * Serverless at its minimum capacity, Aurora instances, VPN connections, Resolver endpoint ENIs, interface endpoints per AZ and
  * NAT gateways. Usage-driven costs (Aurora storage and I/O, data transfer, logs) are named, not priced.
  */
 export function costEstimate(plan: PlanJson, region: string): CostEstimate {
@@ -100,6 +100,14 @@ export function costEstimate(plan: PlanJson, region: string): CostEstimate {
         item: `Interface endpoint ${str(rc, 'service_name').split('.').pop()}`,
         quantity: `${azs} AZ x ${HOURS_PER_MONTH} h`,
         monthlyUsd: hourly(prices.interfaceEndpointAzHour, azs)!,
+      });
+    } else if (rc.type === 'aws_route53_resolver_endpoint') {
+      // One ENI per IP address of the endpoint, each billed by the hour (Route 53 pricing, Resolver).
+      const enis = Math.max(1, (rc.change.after?.ip_address as unknown[] | undefined)?.length ?? 2);
+      lines.push({
+        item: `Route 53 Resolver endpoint (${str(rc, 'direction').toLowerCase() || 'outbound'})`,
+        quantity: `${enis} ENI x ${HOURS_PER_MONTH} h`,
+        monthlyUsd: hourly(prices.resolverEndpointEniHour, enis)!,
       });
     } else if (rc.type === 'aws_nat_gateway') {
       lines.push({

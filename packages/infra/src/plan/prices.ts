@@ -22,6 +22,8 @@ export interface RegionPrices {
   readonly interfaceEndpointAzHour: number;
   /** NAT gateway, per hour. */
   readonly natGatewayHour: number;
+  /** Route 53 Resolver endpoint, per ENI (IP address) per hour. */
+  readonly resolverEndpointEniHour: number;
 }
 
 export const PRICES: Readonly<Record<string, RegionPrices>> = {
@@ -60,6 +62,7 @@ export const PRICES: Readonly<Record<string, RegionPrices>> = {
     vpnConnectionHour: 0.05,
     interfaceEndpointAzHour: 0.01,
     natGatewayHour: 0.045,
+    resolverEndpointEniHour: 0.125,
   },
   'eu-west-1': {
     dmsInstanceHour: {
@@ -96,5 +99,6 @@ export const PRICES: Readonly<Record<string, RegionPrices>> = {
     vpnConnectionHour: 0.05,
     interfaceEndpointAzHour: 0.011,
     natGatewayHour: 0.048,
+    resolverEndpointEniHour: 0.125,
   },
 };

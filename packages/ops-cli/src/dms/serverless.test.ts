@@ -48,6 +48,34 @@ describe('DMS Serverless (StartReplication, StopReplication, DescribeReplication
     );
   });
 
+  it('a full-load-only replication that stops once every table is loaded has ended, not failed', async () => {
+    dms
+      .on(DescribeReplicationsCommand)
+      .resolvesOnce({ Replications: [] })
+      // Loaded before the first poll saw it running: it goes from provisioning straight to stopped.
+      .resolvesOnce({
+        Replications: [replication('provisioning_capacity', { ReplicationType: 'full-load' })],
+      })
+      .resolves({
+        Replications: [
+          replication('stopped', { ReplicationType: 'full-load', StopReason: 'FULL_LOAD_ONLY_FINISHED' }),
+        ],
+      });
+    dms.on(StartReplicationCommand).resolves({ Replication: replication('initializing') });
+    const r = await startServerless(client, CONFIG_ARN, 'start', wait);
+    expect(r).toMatchObject({ Status: 'stopped', StopReason: 'FULL_LOAD_ONLY_FINISHED' });
+    // Stopped for another reason: a failure, with the reason.
+    dms.reset();
+    dms
+      .on(DescribeReplicationsCommand)
+      .resolvesOnce({ Replications: [] })
+      .resolves({ Replications: [replication('stopped', { StopReason: 'USER_STOPPED' })] });
+    dms.on(StartReplicationCommand).resolves({ Replication: replication('initializing') });
+    await expect(startServerless(client, CONFIG_ARN, 'start', wait)).rejects.toThrowError(
+      /is stopped, not running \(USER_STOPPED\)/,
+    );
+  });
+
   it('a first start passes through the provisioning states it does not know by name, until running', async () => {
     dms
       .on(DescribeReplicationsCommand)

@@ -50,6 +50,11 @@ export async function describeReplication(
   return out.Replications?.[0];
 }
 
+/** Whether a stopped replication stopped because its full load (of a full-load-only replication) ended. */
+export function fullLoadFinished(r: Replication): boolean {
+  return /FULL_LOAD_ONLY_FINISHED/i.test(r.StopReason ?? '');
+}
+
 const failureOf = (r: Replication) =>
   [r.FailureMessages?.join('; '), r.StopReason].filter(Boolean).join(' ') || 'no reason given';
 
@@ -80,6 +85,9 @@ export async function waitForReplication(
         throw new ExternalError(
           `DMS Serverless replication ${r.ReplicationConfigIdentifier} failed: ${failureOf(r)}`,
         );
+      // A full-load-only replication stops by itself once every table is loaded: that stop is its end,
+      // not a failure (DMS API reference, Replication.StopReason: FULL_LOAD_ONLY_FINISHED).
+      if (status === 'stopped' && fullLoadFinished(r)) return r;
       if (status === 'stopped')
         throw new ExternalError(
           `DMS Serverless replication ${r.ReplicationConfigIdentifier} is stopped, not ${want.join(' or ')} (${failureOf(r)})`,
