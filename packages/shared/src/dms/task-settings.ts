@@ -98,7 +98,9 @@ export function taskSettingsJson(
     },
     ValidationSettings: {
       EnableValidation: task.validation.enabled,
-      ValidationMode: 'ROW_LEVEL',
+      // No ValidationMode: from engine 3.5.4 DMS sets GROUP_LEVEL itself where the path supports it, else
+      // ROW_LEVEL (DMS: "Data validation task settings"). A value written here would differ from what DMS
+      // keeps, a diff on every plan that the review would read as stopping CDC.
       ThreadCount: task.validation.threadCount,
       FailureMaxCount: vs.failureMaxCount,
       TableFailureMaxCount: vs.tableFailureMaxCount,
