@@ -232,7 +232,7 @@ describe('dmskit plan --offline', async () => {
       );
       expect(out).toMatch(/0 to replace/);
       expect(out).toMatch(
-        /`aws_dms_replication_instance\.Replication_Instance_\w+`: changes replication_instance_class, allocated_storage: the replication instance restarts and its tasks stop/,
+        /`aws_dms_replication_instance\.Replication_Instance_\w+`: changes replication_instance_class, allocated_storage: the replication instance restarts and its tasks stop \(resume them after\), at the next maintenance window, sun:03:00-sun:03:30 UTC \(not on apply\)/,
       );
       expect(out).toMatch(
         /`aws_dms_replication_instance\.Replication_Instance_\w+`: shrinks allocated_storage: DMS refuses it, the apply will fail/,
@@ -246,7 +246,7 @@ describe('dmskit plan --offline', async () => {
         }),
       );
       expect(out).toMatch(
-        /`aws_rds_cluster\.Target_\w+`: upgrades the engine from 16\.4 to 17\.4: every instance restarts/,
+        /`aws_rds_cluster\.Target_\w+`: upgrades the engine from 16\.4 to 17\.4: every instance restarts, at the next maintenance window, sun:04:00-sun:04:30 UTC/,
       );
       // The cluster is changed, not replaced; the parameter groups of the new family are new ones.
       expect(out).not.toMatch(/replace `aws_rds_cluster\.Target_/);

@@ -168,6 +168,34 @@ describe('what a running migration needs watched and kept', () => {
   });
 });
 
+describe('restarts happen when the config says', () => {
+  it('maintenance windows and apply timing reach the replication instance, the cluster and its instances', () => {
+    const s = synth(
+      config({
+        replicationInstance: { maintenance: { window: 'sat:22:00-sat:22:30', applyImmediately: true } },
+        target: { maintenance: { window: 'sun:05:00-sun:06:00' } },
+      }),
+    );
+    expect(resources(s, 'aws_dms_replication_instance')[0]).toMatchObject({
+      preferred_maintenance_window: 'sat:22:00-sat:22:30',
+      apply_immediately: true,
+      allow_major_version_upgrade: true,
+    });
+    expect(resources(s, 'aws_rds_cluster')[0]).toMatchObject({
+      preferred_maintenance_window: 'sun:05:00-sun:06:00',
+      apply_immediately: false,
+    });
+    for (const i of resources(s, 'aws_rds_cluster_instance'))
+      expect(i).toMatchObject({
+        preferred_maintenance_window: 'sun:05:00-sun:06:00',
+        apply_immediately: false,
+      });
+    expect(() => config({ target: { maintenance: { window: 'sunday 3am' } } })).toThrow(
+      /target\.maintenance\.window: must be a weekly window such as sun:03:00-sun:03:30/,
+    );
+  });
+});
+
 describe('migrations side by side: accounts, regions, a shared state bucket', () => {
   const file = (n: string) => `/repo/migrations/${n}.ts`;
   const state = { bucket: 'acme-tf-state' };

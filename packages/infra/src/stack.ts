@@ -193,6 +193,7 @@ export class MigrationStack extends TerraformStack {
       engineVersion: config.target.engineVersion,
       instanceClass: config.target.instanceClass,
       instanceCount: config.target.instanceCount,
+      maintenance: config.target.maintenance,
       databaseName,
       masterUsername: config.target.masterUsername,
       subnetIds: privateSubnetIds,
@@ -240,6 +241,7 @@ export class MigrationStack extends TerraformStack {
       : undefined;
     this.replication = new DmsReplication(this, 'Replication', {
       name,
+      maintenance: config.replicationInstance.maintenance,
       subnetIds: privateSubnetIds,
       securityGroupIds: [this.securityGroups.replication.id],
       kmsKeyArn: kmsKeyArn,

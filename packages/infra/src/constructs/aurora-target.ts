@@ -13,6 +13,8 @@ export interface AuroraTargetProps {
   readonly logRetentionDays?: number;
   /** Aurora PostgreSQL version, e.g. `16.4`. */
   readonly engineVersion: string;
+  /** When restarting changes take effect: the weekly window (UTC) or at once. */
+  readonly maintenance?: { readonly window: string; readonly applyImmediately: boolean };
   readonly instanceClass: string;
   /** Writer plus readers. */
   readonly instanceCount: number;
@@ -119,7 +121,8 @@ export class AuroraTarget extends Construct {
       // family's parameter groups (RDS: "Upgrading the PostgreSQL DB engine for Aurora PostgreSQL").
       allowMajorVersionUpgrade: true,
       dbInstanceParameterGroupName: instanceParameters.name,
-      applyImmediately: false,
+      preferredMaintenanceWindow: props.maintenance?.window ?? 'sun:04:00-sun:04:30',
+      applyImmediately: props.maintenance?.applyImmediately ?? false,
       databaseName: props.databaseName,
       masterUsername: props.masterUsername,
       manageMasterUserPassword: true,
@@ -150,6 +153,8 @@ export class AuroraTarget extends Construct {
           // cluster's upgrade).
           instanceClass: props.instanceClass,
           dbParameterGroupName: instanceParameters.name,
+          preferredMaintenanceWindow: props.maintenance?.window ?? 'sun:04:00-sun:04:30',
+          applyImmediately: props.maintenance?.applyImmediately ?? false,
           publiclyAccessible: false,
           performanceInsightsEnabled: true,
           performanceInsightsKmsKeyId: props.kmsKeyArn,

@@ -24,6 +24,8 @@ export interface DmsReplicationProps {
   readonly allocatedStorageGb: number;
   readonly multiAz: boolean;
   readonly engineVersion: string;
+  /** When restarting changes take effect: the weekly window (UTC) or at once. */
+  readonly maintenance?: { readonly window: string; readonly applyImmediately: boolean };
   readonly serverless?: { readonly minCapacityUnits: number; readonly maxCapacityUnits: number };
   /**
    * The endpoints read host, port, user and password from Secrets Manager (DMS: "Using secrets to access
@@ -215,7 +217,10 @@ export class DmsReplication extends Construct {
       vpcSecurityGroupIds: [...props.securityGroupIds],
       // Pinned in the config like Aurora's: no minor upgrade (and restart) the plan did not show.
       autoMinorVersionUpgrade: false,
-      applyImmediately: false,
+      // A new engine version in the config is an upgrade the plan shows; a major one needs this.
+      allowMajorVersionUpgrade: true,
+      preferredMaintenanceWindow: props.maintenance?.window ?? 'sun:03:00-sun:03:30',
+      applyImmediately: props.maintenance?.applyImmediately ?? false,
       ...tags,
     });
     // The log group DMS writes the task's logs to (`dms-tasks-<replication instance id>`), made here so

@@ -101,22 +101,28 @@ describe('plan summary', () => {
           'aws_dms_replication_instance.I',
           ['update'],
           { allocated_storage: 100, replication_instance_class: 'dms.r6i.large' },
-          { allocated_storage: 50, replication_instance_class: 'dms.r6i.large' },
+          {
+            allocated_storage: 50,
+            replication_instance_class: 'dms.r6i.large',
+            preferred_maintenance_window: 'sun:03:00-sun:03:30',
+            apply_immediately: false,
+          },
         ),
         rc(
           'aws_rds_cluster_instance.W',
           ['update'],
           { instance_class: 'db.r6g.large' },
-          { instance_class: 'db.r6g.xlarge' },
+          { instance_class: 'db.r6g.xlarge', apply_immediately: true },
         ),
         rc('aws_rds_cluster.C', ['update'], { engine_version: '15.6' }, { engine_version: '16.4' }),
       ],
     };
+    // When each restart happens is said: the window the config chose, or on apply.
     expect(dangerousChanges(restarts).map((d) => d.why)).toEqual([
-      'changes allocated_storage: the replication instance restarts and its tasks stop (resume them after)',
+      'changes allocated_storage: the replication instance restarts and its tasks stop (resume them after), at the next maintenance window, sun:03:00-sun:03:30 UTC (not on apply)',
       'shrinks allocated_storage: DMS refuses it, the apply will fail',
-      'changes instance_class: the instance restarts (a failover if it is the writer)',
-      'upgrades the engine from 15.6 to 16.4: every instance restarts',
+      'changes instance_class: the instance restarts (a failover if it is the writer), on apply (apply_immediately)',
+      'upgrades the engine from 15.6 to 16.4: every instance restarts, at the next maintenance window (not on apply)',
     ]);
   });
 

@@ -76,6 +76,18 @@ export const DMS_PATH: Readonly<Record<string, string>> = {
 /** Updates that leave the path as it is: names, descriptions, tags. */
 const HARMLESS_UPDATES = new Set(['tags', 'tags_all', 'description']);
 
+/**
+ * When a restarting change of an RDS or DMS resource takes effect, from its planned values: "on apply"
+ * with `apply_immediately`, else in its maintenance window (RDS and DMS apply pending changes there).
+ */
+export function whenApplied(rc: ResourceChange): string {
+  if (rc.change.after?.apply_immediately === true) return 'on apply (apply_immediately)';
+  const window = rc.change.after?.preferred_maintenance_window;
+  return typeof window === 'string' && window
+    ? `at the next maintenance window, ${window} UTC (not on apply)`
+    : 'at the next maintenance window (not on apply)';
+}
+
 function before(rc: ResourceChange, key: string): unknown {
   return rc.change.before?.[key];
 }
@@ -168,7 +180,7 @@ export function dangerousChanges(plan: PlanJson): DangerousChange[] {
         out.push({
           address: rc.address,
           kind,
-          why: `changes ${restart.join(', ')}: the replication instance restarts and its tasks stop (resume them after)`,
+          why: `changes ${restart.join(', ')}: the replication instance restarts and its tasks stop (resume them after), ${whenApplied(rc)}`,
         });
       if (Number(after(rc, 'allocated_storage')) < Number(before(rc, 'allocated_storage')))
         out.push({
@@ -185,7 +197,7 @@ export function dangerousChanges(plan: PlanJson): DangerousChange[] {
       out.push({
         address: rc.address,
         kind,
-        why: 'changes instance_class: the instance restarts (a failover if it is the writer)',
+        why: `changes instance_class: the instance restarts (a failover if it is the writer), ${whenApplied(rc)}`,
       });
     if (
       kind === 'change' &&
@@ -195,7 +207,7 @@ export function dangerousChanges(plan: PlanJson): DangerousChange[] {
       out.push({
         address: rc.address,
         kind,
-        why: `upgrades the engine from ${String(before(rc, 'engine_version'))} to ${String(after(rc, 'engine_version'))}: every instance restarts`,
+        why: `upgrades the engine from ${String(before(rc, 'engine_version'))} to ${String(after(rc, 'engine_version'))}: every instance restarts, ${whenApplied(rc)}`,
       });
     if (kind === 'change' || kind === 'replace') {
       if (before(rc, 'storage_encrypted') === true && after(rc, 'storage_encrypted') === false)

@@ -53,3 +53,24 @@ export function cidrsOverlap(a: string, b: string): boolean {
 }
 
 export type PasswordSource = z.output<typeof PasswordSourceSchema>;
+
+/**
+ * When a change that restarts a server takes effect: in its weekly maintenance window (UTC, as RDS and
+ * DMS take it: `ddd:hh24:mi-ddd:hh24:mi`, at least 30 minutes) or at once on apply (DMS API reference,
+ * ModifyReplicationInstance ApplyImmediately; RDS ModifyDBCluster ApplyImmediately).
+ */
+export const maintenanceSchema = (defaultWindow: string) =>
+  z
+    .strictObject({
+      /** The weekly window, UTC. */
+      window: z
+        .string()
+        .regex(
+          /^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$/,
+          'must be a weekly window such as sun:03:00-sun:03:30 (UTC)',
+        )
+        .default(defaultWindow),
+      /** Apply restarting changes at once instead of in the window. @default false */
+      applyImmediately: z.boolean().default(false),
+    })
+    .prefault({});

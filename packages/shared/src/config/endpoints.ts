@@ -1,6 +1,6 @@
 /** The source and target sections: the on-prem PostgreSQL server and the Aurora cluster. */
 import { z } from 'zod';
-import { cidr, PasswordSourceSchema, pgIdentifier, SSL_MODES } from './common.js';
+import { cidr, maintenanceSchema, PasswordSourceSchema, pgIdentifier, SSL_MODES } from './common.js';
 
 export const SourceSchema = z.strictObject({
   /** Host name or IP of the on-prem PostgreSQL server, as the replication instance reaches it. */
@@ -56,6 +56,11 @@ export const TargetSchema = z.strictObject({
     .default('db.r6g.large'),
   /** Writer plus readers. @default 2 */
   instanceCount: z.number().int().min(1).max(16).default(2),
+  /**
+   * When an instance class or engine change restarts Aurora: the window and whether to apply at once.
+   * @default { window: 'sun:04:00-sun:04:30', applyImmediately: false }
+   */
+  maintenance: maintenanceSchema('sun:04:00-sun:04:30'),
   /** Database created on the cluster. @default the source database name */
   databaseName: z
     .string()

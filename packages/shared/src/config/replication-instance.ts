@@ -1,5 +1,6 @@
 /** The replication instance section: the DMS instance (or DMS Serverless) that runs the task. */
 import { z } from 'zod';
+import { maintenanceSchema } from './common.js';
 
 export const ReplicationInstanceSchema = z.strictObject({
   /** @default 'dms.r6i.large' */
@@ -16,6 +17,11 @@ export const ReplicationInstanceSchema = z.strictObject({
     .string()
     .regex(/^\d+\.\d+\.\d+$/, 'must be a DMS engine version such as 3.5.4')
     .default('3.5.4'),
+  /**
+   * When a class, storage, Multi-AZ or engine change restarts the instance (its tasks stop): the window
+   * and whether to apply at once. @default { window: 'sun:03:00-sun:03:30', applyImmediately: false }
+   */
+  maintenance: maintenanceSchema('sun:03:00-sun:03:30'),
   /** DMS Serverless (a replication config) instead of a replication instance and task. */
   serverless: z
     .strictObject({
