@@ -165,7 +165,8 @@ export async function synthStacks(
   } catch (error) {
     const stderr = String((error as { stderr?: string }).stderr ?? '');
     // The app's usage error: its message and the issue lines under it (indented), not the stack.
-    const usage = /(?:UsageError|ConfigError): ([^\n]+(?:\n {2}(?! *at )[^\n]+)*)/.exec(stderr);
+    // main.ts prints a config mistake as `dmskit: <message>`; an error thrown elsewhere by its class name.
+    const usage = /(?:^dmskit: |UsageError: |ConfigError: )([^\n]+(?:\n {2}(?! *at )[^\n]+)*)/m.exec(stderr);
     if (usage?.[1])
       throw new UsageError(
         usage[1]
