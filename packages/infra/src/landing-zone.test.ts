@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type MigrationConfig, parseMigrationConfig } from '@dmskit/shared';
+import { assessmentResources, type MigrationConfig, parseMigrationConfig } from '@dmskit/shared';
 import { Testing } from 'cdktf';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addMigrationStacks, baselineStackName, migrationConflicts } from './app.js';
@@ -102,6 +102,31 @@ describe('what a feature needs is made with it', () => {
     expect(alarms.length).toBeGreaterThan(3);
     for (const a of alarms) expect(a.alarm_actions).toEqual([arn]);
     for (const e of resources(s, 'aws_dms_event_subscription')) expect(e.sns_topic_arn).toBe(arn);
+  });
+
+  it('premigration assessments: a private bucket encrypted with the migration key, and the role DMS writes there with, by the names dmskit assess uses', () => {
+    const c = config();
+    const names = assessmentResources(c);
+    expect(names).toEqual({
+      bucket: 'shop-prod-dms-assess-111111111111-eu-west-1',
+      roleName: 'shop-prod-dms-assessment',
+      roleArn: 'arn:aws:iam::111111111111:role/shop-prod-dms-assessment',
+    });
+    const s = synth(c);
+    expect(resources(s, 'aws_s3_bucket').map((b) => b.bucket)).toContain(names?.bucket);
+    const sse = resources(s, 'aws_s3_bucket_server_side_encryption_configuration');
+    expect(JSON.stringify(sse)).toContain('aws:kms');
+    const block = resources(s, 'aws_s3_bucket_public_access_block');
+    for (const b of block)
+      expect(b).toMatchObject({ block_public_acls: true, restrict_public_buckets: true });
+    const role = resources(s, 'aws_iam_role').find((r) => r.name === names?.roleName);
+    const trust = JSON.parse(String(role?.assume_role_policy)).Statement[0];
+    expect(trust).toMatchObject({
+      Principal: { Service: 'dms.amazonaws.com' },
+      Condition: { StringEquals: { 'aws:SourceAccount': '111111111111' } },
+    });
+    // Without the account, no names: dmskit assess then asks for --bucket and --role-arn.
+    expect(assessmentResources({ ...c, aws: { region: 'eu-west-1' } } as MigrationConfig)).toBeUndefined();
   });
 
   it('a permissions boundary reaches every IAM role the stack makes', () => {

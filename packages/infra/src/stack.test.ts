@@ -147,13 +147,18 @@ describe('MigrationStack (the example config)', async () => {
 
   it('wires DMS: roles, subnet group after the VPC role, private instance, TLS endpoints through Secrets Manager, a task not started', () => {
     // The account-wide roles belong to the account baseline: the migration never creates them.
-    // DMS reads the secrets through its own role; the VPC's flow logs have theirs. No account-wide DMS role.
+    // DMS reads the secrets and writes assessments through roles of their own; the VPC's flow logs have
+    // theirs. No account-wide DMS role.
     expect(
       resources(s, 'aws_iam_role')
         .map((r) => r.name)
         .sort(),
-    ).toEqual(['ecommerce-staging-dms-secrets', 'ecommerce-staging-vpc-flow-logs']);
-    const [secretsRole] = resources(s, 'aws_iam_role');
+    ).toEqual([
+      'ecommerce-staging-dms-assessment',
+      'ecommerce-staging-dms-secrets',
+      'ecommerce-staging-vpc-flow-logs',
+    ]);
+    const secretsRole = resources(s, 'aws_iam_role').find((r) => r.name === 'ecommerce-staging-dms-secrets');
     expect(JSON.parse(String(secretsRole?.assume_role_policy))).toEqual({
       Version: '2012-10-17',
       Statement: [
@@ -166,7 +171,9 @@ describe('MigrationStack (the example config)', async () => {
       ],
     });
     // The secrets role reads exactly the two endpoint secrets and decrypts them with the migration key.
-    const [secretsPolicy] = resources(s, 'aws_iam_role_policy');
+    const secretsPolicy = resources(s, 'aws_iam_role_policy').find((p) =>
+      String(p.policy).includes('secretsmanager:GetSecretValue'),
+    );
     expect(JSON.parse(String(secretsPolicy?.policy)).Statement).toEqual([
       {
         Effect: 'Allow',
@@ -626,7 +633,7 @@ describe('MigrationStack for troubleshooting CDC', () => {
       ignore_public_acls: true,
       restrict_public_buckets: true,
     });
-    expect(resources(s, 'aws_s3_bucket_lifecycle_configuration')[0]?.rule).toEqual([
+    expect(resources(s, 'aws_s3_bucket_lifecycle_configuration').map((l) => l.rule)).toContainEqual([
       expect.objectContaining({ status: 'Enabled', expiration: [{ days: 3 }] }),
     ]);
     const role = resources(s, 'aws_iam_role').find((r) => r.name === 'billing-dev-dms-time-travel')!;

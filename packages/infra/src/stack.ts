@@ -2,6 +2,7 @@ import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-i
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret/index.js';
 import {
+  assessmentResources,
   type CatalogTable,
   dmsSlotName,
   type MigrationConfig,
@@ -231,6 +232,21 @@ export class MigrationStack extends TerraformStack {
       secretArns: [sourceSecretArn, targetSecret.arn],
       kmsKeyArn: kmsKeyArn,
     });
+    // Where premigration assessments write their results (`dmskit assess`), with a replication instance.
+    const assessment = assessmentResources(config);
+    const assessments =
+      assessment && !config.replicationInstance.serverless
+        ? new TimeTravelStore(this, 'Assessments', {
+            name,
+            accountId,
+            kmsKeyArn,
+            retentionDays: 90,
+            bucketName: assessment.bucket,
+            roleName: assessment.roleName,
+            purpose: 'assessment-results',
+          })
+        : undefined;
+    if (assessments) new TerraformOutput(this, 'assessment_bucket', { value: assessments.bucket.bucket });
     const timeTravel = config.task.timeTravel.enabled
       ? new TimeTravelStore(this, 'TimeTravel', {
           name,

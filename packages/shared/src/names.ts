@@ -71,3 +71,27 @@ export const DMSKIT_SCHEMA = 'dmskit';
 export function dmsSlotName(config: Pick<MigrationConfig, 'name' | 'environment'>): string {
   return `dmskit_${config.name}_${config.environment}_dms`.replace(/-/g, '_').slice(0, 63);
 }
+
+/**
+ * The S3 bucket and IAM role of a migration's premigration assessments, as the stack makes them and
+ * `dmskit assess` finds them (bucket names are global: the account and region make it unique).
+ * @returns undefined without `aws.accountId` (the names need it)
+ */
+export function assessmentResources(
+  config: Pick<MigrationConfig, 'name' | 'environment' | 'aws'>,
+): { bucket: string; roleName: string; roleArn: string } | undefined {
+  const account = config.aws.accountId;
+  if (!account) return undefined;
+  const base = resourceName(config);
+  const partition = config.aws.region.startsWith('cn-')
+    ? 'aws-cn'
+    : config.aws.region.includes('-gov-')
+      ? 'aws-us-gov'
+      : 'aws';
+  const roleName = `${base}-dms-assessment`.slice(0, 64);
+  return {
+    bucket: `${base.slice(0, 24)}-dms-assess-${account}-${config.aws.region}`.slice(0, 63),
+    roleName,
+    roleArn: `arn:${partition}:iam::${account}:role/${roleName}`,
+  };
+}

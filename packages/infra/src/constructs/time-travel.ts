@@ -15,11 +15,18 @@ export interface TimeTravelStoreProps {
   readonly kmsKeyArn: string;
   /** Days the records are kept. @default 7 */
   readonly retentionDays?: number;
+  /** A fixed bucket name (the assessments', which `dmskit assess` finds by it). @default a prefix and a suffix AWS picks */
+  readonly bucketName?: string;
+  /** The role's name. @default `<name>-dms-time-travel` */
+  readonly roleName?: string;
+  /** What DMS writes there, in the policy's name. @default 'time-travel-records' */
+  readonly purpose?: string;
   readonly tags?: Record<string, string>;
 }
 
 /**
- * Where DMS Time Travel writes the changes a task applies (DMS: "Time Travel task settings"): a private
+ * Where DMS writes to S3: Time Travel the changes a task applies (DMS: "Time Travel task settings"), a
+ * premigration assessment its results (DMS: "Enabling and working with premigration assessments"). A private
  * S3 bucket (all public access blocked, bucket owner enforced) encrypted with the migration's KMS key
  * (SSE-KMS, bucket key on), whose records expire after `retentionDays`, and the role DMS assumes to
  * write there and use the key.
@@ -36,7 +43,9 @@ export class TimeTravelStore extends Construct {
     ]);
     const tags = props.tags ? { tags: props.tags } : {};
     this.bucket = new S3Bucket(this, 'Bucket', {
-      bucketPrefix: `${props.name.slice(0, 30)}-dms-tt-`,
+      ...(props.bucketName
+        ? { bucket: props.bucketName }
+        : { bucketPrefix: `${props.name.slice(0, 30)}-dms-tt-` }),
       forceDestroy: false,
       ...tags,
     });
@@ -72,7 +81,7 @@ export class TimeTravelStore extends Construct {
       ],
     });
     this.role = new IamRole(this, 'Role', {
-      name: `${props.name}-dms-time-travel`,
+      name: props.roleName ?? `${props.name}-dms-time-travel`,
       assumeRolePolicy: JSON.stringify({
         Version: '2012-10-17',
         Statement: [
@@ -88,7 +97,7 @@ export class TimeTravelStore extends Construct {
     });
     new IamRolePolicy(this, 'Policy', {
       role: this.role.id,
-      name: 'write-time-travel-records',
+      name: `write-${props.purpose ?? 'time-travel-records'}`,
       policy: JSON.stringify({
         Version: '2012-10-17',
         Statement: [

@@ -42,16 +42,26 @@ export function registerDmsOperations(program: Command, done: SetOutcome): void 
   ]);
 
   const assess = dmsCommand(program, 'assess', 'Run a DMS premigration assessment and summarize it')
-    .requiredOption('--bucket <name>', 'S3 bucket for the assessment results')
-    .requiredOption('--role-arn <arn>', 'IAM role DMS uses to write to the bucket')
+    .option(
+      '--bucket <name>',
+      "S3 bucket for the results (default: the stack's, <name>-<env>-dms-assess-<account>-<region>)",
+    )
+    .option(
+      '--role-arn <arn>',
+      "IAM role DMS writes there with (default: the stack's, <name>-<env>-dms-assessment)",
+    )
     .action(async (opts) => {
       const { assessment } = await import('../commands/dms.js');
       done(await assessment({ ...opts, cwd: process.cwd() }));
     });
   examples(assess, [
     [
-      'dmskit assess --config migrations/shop.ts --bucket shop-dms-assessments --role-arn arn:aws:iam::123456789012:role/shop-dms-assessment',
-      'run every assessment the task supports',
+      'dmskit assess --config migrations/shop.ts',
+      "run every assessment the task supports; results in the stack's encrypted bucket",
+    ],
+    [
+      'dmskit assess --config migrations/shop.ts --bucket acme-dms-assessments --role-arn arn:aws:iam::123456789012:role/acme-dms-assessment',
+      'into a bucket of your own',
     ],
     [
       'dmskit assess --config migrations/shop.ts --bucket ... --role-arn ... --timeout 2h --json',

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
+  assessmentResources,
   dmsSlotName,
   ExternalError,
   type MigrationConfig,
@@ -307,19 +308,31 @@ export async function testConnection(o: DmsOptions): Promise<CommandOutcome> {
   return { exitCode: 0 };
 }
 
-/** `dmskit assess --bucket B --role-arn R`: a premigration assessment run, summarized. Exit 1 when one failed. */
+/**
+ * `dmskit assess [--bucket B --role-arn R]`: a premigration assessment run, summarized; results in the
+ * stack's bucket (SSE-KMS with the migration's key by the bucket's default) unless another is named.
+ * Exit 1 when one failed.
+ */
 export async function assessment(
-  o: DmsOptions & { bucket: string; roleArn: string },
+  o: DmsOptions & { bucket?: string; roleArn?: string },
 ): Promise<CommandOutcome> {
   instanceOnly((await serverlessContext(o)).configArn, 'assess');
-  const { client, tasks } = await context(o);
+  const { client, tasks, config } = await context(o);
+  // The stack's bucket (private, encrypted with the migration's key) and role, unless others are named.
+  const made = assessmentResources(config);
+  const bucket = o.bucket ?? made?.bucket;
+  const roleArn = o.roleArn ?? made?.roleArn;
+  if (!bucket || !roleArn)
+    throw new UsageError(
+      'assess needs --bucket and --role-arn: the stack makes them only when the config names aws.accountId',
+    );
   // Each task assesses its own tables (task.shards): one run per task, one after the other.
   let failed = 0;
   const summaries = [];
   for (const task of tasks) {
     const summary = await assess(client, task, {
-      bucket: o.bucket,
-      roleArn: o.roleArn,
+      bucket,
+      roleArn,
       timeoutMs: o.timeout ?? 60 * 60_000,
     });
     summaries.push(summary);
