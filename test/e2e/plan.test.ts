@@ -60,6 +60,19 @@ describe('dmskit plan --offline', async () => {
     expect(run.stdout).toMatch(/\*\*\d+ to add, 0 to change, 0 to replace, 0 to destroy\*\*/);
     expect(run.stdout).toContain('No change is dangerous during a migration.');
     expect(run.stdout).toMatch(/Policies: :white_check_mark: \d+ passed, 0 failed, 0 waived/);
+    // The account baseline is planned and reviewed with it: its two roles, its own policies.
+    const baseline = run.stdout.split('## dmskit plan: `dmskit-account-baseline-123456789012`')[1] ?? '';
+    expect(baseline).toMatch(/\*\*\d+ to add, 0 to change, 0 to replace, 0 to destroy\*\*/);
+    expect(baseline).toMatch(/Policies: :white_check_mark: \d+ passed, 0 failed, 0 waived/);
+    const baselinePlan = JSON.parse(
+      await readFile(path.join(base, 'plan-baseline.json'), 'utf8'),
+    ) as PlanJson;
+    expect(
+      (baselinePlan.resource_changes ?? [])
+        .filter((r) => r.type === 'aws_iam_role')
+        .map((r) => r.change.after?.name)
+        .sort(),
+    ).toEqual(['dms-cloudwatch-logs-role', 'dms-vpc-role']);
     // The example: a Multi-AZ dms.r6i.large with 100 GB, two db.r6g.large, one VPN, two interface
     // endpoints in two AZs, the Resolver endpoint's two ENIs, in eu-west-1
     // (341.64 + 25.40 + 2 x 210.24 + 36.50 + 2 x 16.06 + 2 x 91.25).
@@ -72,7 +85,16 @@ describe('dmskit plan --offline', async () => {
       c.target.appCidrs = ['0.0.0.0/0'];
     });
     const out = await scratchDir('plan');
-    const run = await runDmskit(['plan', '--config', open, '--offline', '--out', out]);
+    const run = await runDmskit([
+      'plan',
+      '--config',
+      open,
+      '--offline',
+      '--stacks',
+      'migration',
+      '--out',
+      out,
+    ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('dmskit: 1 policy check(s) failed: DMSKIT-NET-001');
     expect(run.stdout).toMatch(
@@ -155,6 +177,8 @@ describe('dmskit plan --offline', async () => {
     await writeFile(stateFile, JSON.stringify(state));
     const second = await runDmskit([
       'plan',
+      '--stacks',
+      'migration',
       '--config',
       'migrations/ecommerce.ts',
       '--offline',
@@ -192,6 +216,8 @@ describe('dmskit plan --offline', async () => {
     const planAgainst = async (config: string) => {
       const run = await runDmskit([
         'plan',
+        '--stacks',
+        'migration',
         '--config',
         config,
         '--offline',

@@ -26,12 +26,38 @@ export interface PlanReport {
   /** The monthly cost estimate of what the plan leaves in place. */
   readonly cost: CostEstimate;
   readonly markdown: string;
+  /** The account baseline's own plan, when it was planned too (`stacks: 'all'` and the config names its account). */
+  readonly baseline?: {
+    readonly stack: string;
+    readonly counts: ReturnType<typeof changeCounts>;
+    readonly dangerous: readonly DangerousChange[];
+    readonly policies: readonly PolicyResult[];
+  };
+}
+
+/** init, validate (errors refused) and plan of one synthesized stack; the plan's JSON. */
+async function planStack(
+  stackDir: string,
+  tf: Awaited<ReturnType<typeof terraformEnv>>,
+  refresh: boolean,
+): Promise<{ planFile: string; plan: PlanJson }> {
+  await terraformInit(stackDir, tf);
+  const validation = await terraformValidate(stackDir, tf);
+  const errors = validation.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length)
+    throw new ExternalError(
+      `terraform validate failed for ${path.basename(stackDir)}: ${errors.map((e) => e.summary).join(' | ')}`,
+    );
+  const { planFile, json } = await terraformPlan(stackDir, tf, { refresh });
+  return { planFile, plan: json as PlanJson };
 }
 
 /**
  * The pull-request plan of one migration config: synth, `terraform init` (against the provider mirror
  * when one is found), `validate`, `plan -out`, `show -json`, policies (with the config's waivers), and
- * the Markdown summary. `offline` plans with no AWS call and local state.
+ * the Markdown summary; then the same for the account baseline stack (a section of its own in the
+ * summary, `plan-baseline.json`), unless `stacks` is `migration`. `offline` plans with no AWS call and
+ * local state.
  * @throws UsageError for a bad config or an invalid stack; ExternalError when terraform fails
  */
 export async function planMigration(options: {
@@ -43,6 +69,8 @@ export async function planMigration(options: {
    * what changes from what exists. Only with `offline` (local state, no refresh).
    */
   stateFile?: string;
+  /** `all`: the account baseline too, when the config names its account; `migration`: that stack alone. @default 'all' */
+  stacks?: 'all' | 'migration';
 }): Promise<PlanReport> {
   const { config } = await loadMigrationConfig(options.configFile);
   if (options.stateFile && !options.offline)
@@ -65,20 +93,31 @@ export async function planMigration(options: {
     });
   } else if (options.offline) await rm(localState, { force: true });
   const tf = await terraformEnv({ offline: options.offline, workDir: outDir });
-  await terraformInit(stackDir, tf);
-  const validation = await terraformValidate(stackDir, tf);
-  const errors = validation.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length) {
-    throw new ExternalError(
-      `terraform validate failed for ${stack}: ${errors.map((e) => e.summary).join(' | ')}`,
-    );
-  }
-  const { planFile, json } = await terraformPlan(stackDir, tf, { refresh: !options.offline });
-  const plan = json as PlanJson;
+  const { planFile, plan } = await planStack(stackDir, tf, !options.offline);
   const waivers = new Map(config.policyWaivers.map((w) => [w.id, w.reason]));
   const policies = evaluatePolicies(plan, waivers);
   const cost = costEstimate(plan, config.aws.region);
-  const markdown = planSummaryMarkdown(stack, plan, policies, cost);
+  let markdown = planSummaryMarkdown(stack, plan, policies, cost);
+  // The account baseline is reviewed with the migration: its roles are what every DMS stack of the
+  // account relies on (planned against no state offline: what a first deploy creates).
+  const baselineDir =
+    (options.stacks ?? 'all') === 'all'
+      ? stacks.find((s) => path.basename(s).startsWith('dmskit-account-baseline-'))
+      : undefined;
+  let baseline: PlanReport['baseline'];
+  if (baselineDir) {
+    if (options.offline) await rm(path.join(baselineDir, 'terraform.tfstate'), { force: true });
+    const b = await planStack(baselineDir, tf, !options.offline);
+    const bPolicies = evaluatePolicies(b.plan, waivers);
+    baseline = {
+      stack: path.basename(baselineDir),
+      counts: changeCounts(b.plan),
+      dangerous: dangerousChanges(b.plan),
+      policies: bPolicies,
+    };
+    markdown += `\n${planSummaryMarkdown(baseline.stack, b.plan, bPolicies)}`;
+    await writeFile(path.join(outDir, 'plan-baseline.json'), JSON.stringify(b.plan));
+  }
   await writeFile(path.join(outDir, 'plan-summary.md'), markdown);
   await writeFile(path.join(outDir, 'plan.json'), JSON.stringify(plan));
   return {
@@ -88,8 +127,9 @@ export async function planMigration(options: {
     counts: changeCounts(plan),
     dangerous: dangerousChanges(plan),
     policies,
-    failedPolicies: policies.filter((p) => p.status === 'failed'),
+    failedPolicies: [...policies, ...(baseline?.policies ?? [])].filter((p) => p.status === 'failed'),
     cost,
     markdown,
+    ...(baseline ? { baseline } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { examples, type SetOutcome } from './options.js';
 
 /** `dmskit plan`: the landing zone planned and reviewed for a pull request. */
@@ -17,6 +17,14 @@ export function registerPlan(program: Command, done: SetOutcome): void {
     .option(
       '--state <file>',
       'with --offline: plan against this Terraform state file (e.g. the S3 state copied in CI)',
+    )
+    .addOption(
+      new Option(
+        '--stacks <which>',
+        'all: the account baseline too (when the config names its account); migration: that stack alone',
+      )
+        .choices(['all', 'migration'])
+        .default('all'),
     )
     .option('--json', 'print the typed report as JSON')
     .action(async (opts) => {

@@ -10,6 +10,8 @@ export interface PlanOptions {
   /** A state file to plan against (with `offline`). */
   readonly state?: string;
   readonly json?: boolean;
+  /** `all` (the account baseline too) or `migration`. @default 'all' */
+  readonly stacks?: 'all' | 'migration';
 }
 
 /**
@@ -37,6 +39,7 @@ export async function plan(options: PlanOptions): Promise<CommandOutcome> {
     configFile,
     offline: options.offline ?? false,
     outDir,
+    stacks: options.stacks ?? 'all',
     ...(options.state ? { stateFile: path.resolve(options.cwd, options.state) } : {}),
   });
   process.stderr.write(
