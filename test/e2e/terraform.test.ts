@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   findProviderMirror,
@@ -60,6 +60,51 @@ describe('a DMS Serverless stack in an existing VPC and key, with Time Travel: t
     ])
       expect(types.has(t)).toBe(true);
     expect(types.has('aws_dms_replication_task')).toBe(false);
+  });
+});
+
+describe('a repository with two migrations in two regions of one account', () => {
+  it('synthesizes one account baseline and both migration stacks; the second region validates and plans offline with its own state key', async () => {
+    const { config } = await loadMigrationConfig('migrations/ecommerce.ts', { cwd: REPO_ROOT });
+    const dir = await scratchDir('two-regions');
+    // biome-ignore lint/suspicious/noExplicitAny: the test edits fields of a parsed config
+    const eu = structuredClone(config) as any;
+    eu.source.caCertificateFile = path.join(REPO_ROOT, 'migrations', config.source.caCertificateFile!);
+    const us = structuredClone(eu);
+    us.name = 'ecommerce-us';
+    us.aws.region = 'us-east-1';
+    us.network.availabilityZones = ['us-east-1a', 'us-east-1b'];
+    us.network.vpcCidr = '10.61.0.0/16';
+    us.network.connectivity.customerGatewayIp = '203.0.113.11';
+    await writeFile(path.join(dir, 'eu.json'), JSON.stringify(eu));
+    await writeFile(path.join(dir, 'us.json'), JSON.stringify(us));
+    const out = await scratchDir('synth');
+    const stacks = await synthStacks([path.join(dir, 'eu.json'), path.join(dir, 'us.json')], out, {
+      offline: false,
+    });
+    expect(stacks.map((st) => path.basename(st)).sort()).toEqual([
+      'dmskit-account-baseline-123456789012',
+      'ecommerce-staging',
+      'ecommerce-us-staging',
+    ]);
+    const usDir = stacks.find((st) => path.basename(st) === 'ecommerce-us-staging')!;
+    const synthesized = JSON.parse(await readFile(path.join(usDir, 'cdk.tf.json'), 'utf8'));
+    expect(synthesized.terraform.backend.s3.key).toBe(
+      'dmskit/123456789012/us-east-1/ecommerce-us/staging/terraform.tfstate',
+    );
+    // The same repository synthesized offline (local state): the second region validates and plans.
+    const offline = await scratchDir('synth');
+    const local = await synthStacks([path.join(dir, 'eu.json'), path.join(dir, 'us.json')], offline, {
+      offline: true,
+    });
+    const usLocal = local.find((st) => path.basename(st) === 'ecommerce-us-staging')!;
+    const tf = await terraformEnv({ offline: true, workDir: offline });
+    await terraformInit(usLocal, tf);
+    expect((await terraformValidate(usLocal, tf)).valid).toBe(true);
+    const { json } = await terraformPlan(usLocal, tf, { refresh: false });
+    const plan = json as Plan;
+    expect(plan.resource_changes.find((r) => r.type === 'aws_customer_gateway')).toBeDefined();
+    expect(plan.resource_changes.every((r) => r.change.actions.join() === 'create')).toBe(true);
   });
 });
 
