@@ -67,6 +67,19 @@ export const DmsDataTypeSchema = z.strictObject({
   scale: z.number().int().min(0).optional(),
 });
 
+/** The transformation actions that change a schema, table or column name (DMS: "Transformation rules and actions"). */
+export const NAME_ACTIONS = [
+  'rename',
+  'convert-lowercase',
+  'convert-uppercase',
+  'add-prefix',
+  'remove-prefix',
+  'replace-prefix',
+  'add-suffix',
+  'remove-suffix',
+  'replace-suffix',
+] as const;
+
 /** A transformation rule (DMS: "Transformation rules and actions"), on a schema, table or column. */
 export const TransformationRuleSchema = z.strictObject({
   /** Optional explicit name; must be unique across all rules. */
@@ -76,15 +89,7 @@ export const TransformationRuleSchema = z.strictObject({
     .optional(),
   target: z.enum(['schema', 'table', 'column']),
   action: z.enum([
-    'rename',
-    'convert-lowercase',
-    'convert-uppercase',
-    'add-prefix',
-    'remove-prefix',
-    'replace-prefix',
-    'add-suffix',
-    'remove-suffix',
-    'replace-suffix',
+    ...NAME_ACTIONS,
     'remove-column',
     'include-column',
     'add-column',

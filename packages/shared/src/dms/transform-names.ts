@@ -1,4 +1,4 @@
-import type { TransformationRule } from '../config.js';
+import { NAME_ACTIONS, type TransformationRule } from '../config.js';
 import { locatorPattern, type TableName } from '../selection.js';
 
 /** How DMS renames one name (DMS: "Transformation rules and actions"). */
@@ -32,17 +32,7 @@ function applyAction(rule: TransformationRule, name: string): string {
   }
 }
 
-const RENAMES = new Set([
-  'rename',
-  'convert-lowercase',
-  'convert-uppercase',
-  'add-prefix',
-  'remove-prefix',
-  'replace-prefix',
-  'add-suffix',
-  'remove-suffix',
-  'replace-suffix',
-]);
+const RENAMES = new Set<string>(NAME_ACTIONS);
 
 /** Where DMS writes the source's tables and columns, given the task's transformation rules. */
 export interface NameMapping {
