@@ -18,7 +18,9 @@ import {
   type TableInfo,
 } from '@dmskit/validation';
 import pg from 'pg';
-import { indexBuilder } from '../fullload/indexes.js';
+import { dropLoadForeignKeys, runBuild } from '../fullload/build-run.js';
+import { type BuildStep, loadBuildUnits } from '../fullload/build-units.js';
+import { buildScheduler } from '../fullload/indexes.js';
 import { defaultJobs, type FullLoadResult, fullLoad } from '../fullload/run.js';
 import { isConnectionLost, reconnect } from '../pg/reconnect.js';
 import { subscriptionConninfo } from '../pg/url.js';
@@ -42,13 +44,10 @@ import {
   restorePostData,
   restorePreData,
   restorePrivileges,
-  restoreTableIndexes,
-  tableIndexEntries,
 } from '../schema/copy.js';
-import { adoptKeyIndexes, buildKeyIndex, keyIndexes } from '../schema/key-index.js';
+import { adoptKeyIndexes, keyIndexes } from '../schema/key-index.js';
 import { copyDatabaseSettings, copyOwners } from '../schema/owners.js';
 import { applyRoles, configRoles, planRoles, readSourceRoles, schemasOf } from '../schema/roles.js';
-import { postDataKey, type TocEntry } from '../schema/toc.js';
 import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
 import type { Progress } from '../ui/progress.js';
 import { since, sleep } from '../util/time.js';
@@ -419,32 +418,31 @@ export async function startNativeMigration(options: {
       }
       state.created.slot = names.slot;
       await store.save(state);
-      // Each table's indexes and keys are built once its rows are in, while the other tables copy.
-      const perTable = await tableIndexEntries(
-        dump,
-        source,
-        new Set(publish.map((t) => `${t.schema}.${t.table}`)),
-      );
+      // Each table's indexes, keys and foreign keys are built once its rows are in, while the other
+      // tables copy (fullload/build-units.ts, fullload/indexes.ts).
+      const copiedTables = new Set(publish.map((t) => `${t.schema}.${t.table}`));
+      await dropLoadForeignKeys(target, copiedTables);
+      const units = await loadBuildUnits(dump.entries, source, copiedTables, keyIndex, sourceKeys);
       const building = new AbortController();
       const onAbort = () => building.abort();
       signal?.addEventListener('abort', onAbort, { once: true });
       let n = 0;
       let lastSaved = 0;
-      // One index or key per build: the last tables' indexes are built side by side once copy workers
-      // run out of chunks, rather than one after another on one core. While rows still copy, the cores
-      // are the copy's: a build takes no parallel workers (their merge is work of its own); after it,
-      // cores no build uses go to parallel workers.
+      // While rows still copy, the cores are the copy's: a build takes no parallel workers (their merge
+      // is work of its own); after it, cores no build uses go to parallel workers.
       let copied = false;
-      const builder = indexBuilder<TocEntry>(async (entry, running) => {
-        const settings = {
-          maintenanceWorkMemMb: config.fullLoad.maintenanceWorkMemMb,
-          parallelWorkers: copied ? Math.max(0, jobs - running) : 0,
-          signal: building.signal,
-        };
-        const key = keyIndex.get(postDataKey(entry, sourceKeys) ?? '');
-        if (key) await buildKeyIndex(options.targetUrl, key, settings);
-        else await restoreTableIndexes(dump, options.targetUrl, [entry], { ...settings, name: String(++n) });
-      });
+      const builder = buildScheduler<BuildStep>(
+        (unit, slot) =>
+          runBuild(unit, slot, {
+            dump,
+            targetUrl: options.targetUrl,
+            parallelWorkers: copied ? Math.max(0, jobs - slot.running) : 0,
+            name: String(++n),
+            signal: building.signal,
+          }),
+        { memoryBudgetMb: config.fullLoad.maintenanceWorkMemMb },
+      );
+      builder.add(units);
       let failed = false;
       try {
         state.fullLoad = await fullLoad({
@@ -458,10 +456,10 @@ export async function startNativeMigration(options: {
           ...(config.fullLoad.chunkMb
             ? { chunkBytes: Math.round(config.fullLoad.chunkMb * 1024 * 1024) }
             : {}),
-          onTableDone: (t) => builder.add(perTable.get(`${t.schema}.${t.table}`) ?? []),
+          onTableDone: (t) => builder.tableDone(`${t.schema}.${t.table}`),
           onWorkersIdle: (idle, workers) => {
             if (idle >= workers) copied = true;
-            builder.raise(copied ? 2 * jobs : Math.min(jobs, 1 + idle));
+            builder.raise(copied ? jobs : Math.min(jobs, 1 + idle));
           },
           onFigures: (figures) => {
             if (Date.now() - lastSaved < 2000 && figures.fraction < 1) return;
@@ -474,10 +472,10 @@ export async function startNativeMigration(options: {
         });
         state.loading = undefined;
         copied = true;
-        // Every build left at once (up to twice the workers): sharing the cores, the last ones end
-        // together, where builds a slot each would leave a core idle behind the longest (measured: the
-        // tail after the copy 2.9 s -> 2.3 s at 1 GB).
-        builder.raise(2 * jobs);
+        // One build per worker: the costliest started first keeps a core of its own, where more builds
+        // sharing the cores would stretch the longest one, the end of the load (BENCHMARKS.md, session 15:
+        // a GiST build of 3.7 s took 9 s beside three others on two cores).
+        builder.raise(jobs);
       } catch (error) {
         failed = true;
         building.abort();
@@ -486,7 +484,7 @@ export async function startNativeMigration(options: {
         const built = failed ? await builder.stop() : await builder.settle();
         signal?.removeEventListener('abort', onAbort);
         if (built.length && !building.signal.aborted)
-          progress.info(`${built.length} index(es) and key(s) built during the copy`);
+          progress.info(`${built.length} index(es), key(s) and foreign key step(s) built during the copy`);
       }
     });
     const loaded = state.fullLoad ?? { ms: 0, rows: 0, tables: [] };
@@ -503,7 +501,7 @@ export async function startNativeMigration(options: {
       if (adopted.length) progress.info(`adopted the index of ${adopted.join(', ')}`);
       schema.postDataEntries = await restorePostData(dump, options.targetUrl, existing, {
         jobs,
-        maintenanceWorkMemMb: config.fullLoad.maintenanceWorkMemMb,
+        maintenanceWorkMemMb: Math.max(64, Math.floor(config.fullLoad.maintenanceWorkMemMb / jobs)),
         present: await presentPostData(target),
         known: sourceKeys,
       });

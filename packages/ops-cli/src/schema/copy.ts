@@ -183,44 +183,6 @@ export async function restorePreData(
   return restore(dump, targetUrl, usable, 'pre-data');
 }
 
-/** The index and table-constraint entries of each table (key `schema.table`), built right after its copy. */
-export type TableIndexEntries = Map<string, TocEntry[]>;
-
-/**
- * Groups the post-data entries that belong to one copied table, so its indexes can be built as soon as its
- * rows are in while other tables still copy: its indexes (found through the source's catalog: a TOC
- * `INDEX` line names no table) and its primary key, unique and exclusion constraints. Everything else
- * (foreign keys, triggers, rules, indexes of partitioned parents, attachments) waits for the end of the
- * copy. `tables` are the copied tables (`schema.table`).
- */
-export async function tableIndexEntries(
-  dump: SchemaDump,
-  source: pg.Client,
-  tables: ReadonlySet<string>,
-): Promise<TableIndexEntries> {
-  // Each index and non-foreign-key constraint of an ordinary table, keyed as postDataKey keys its entry.
-  const { rows } = await source.query(
-    `SELECT 'INDEX ' || n.nspname || ' ' || i.relname AS key, n.nspname || '.' || t.relname AS table
-       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
-       JOIN pg_namespace n ON n.oid = t.relnamespace
-      WHERE t.relkind = 'r'
-     UNION ALL
-     SELECT 'CONSTRAINT ' || n.nspname || ' ' || t.relname || ' ' || con.conname, n.nspname || '.' || t.relname
-       FROM pg_constraint con JOIN pg_class t ON t.oid = con.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
-      WHERE con.contype <> 'f'`,
-  );
-  const tableOf = new Map((rows as { key: string; table: string }[]).map((r) => [r.key, r.table]));
-  const known = new Set(tableOf.keys());
-  const out: TableIndexEntries = new Map();
-  for (const e of dump.entries) {
-    if (!/^(INDEX|CONSTRAINT) /.test(e.body) || e.body.startsWith('INDEX ATTACH ')) continue;
-    const table = tableOf.get(postDataKey(e, known) ?? '');
-    if (!table || !tables.has(table)) continue;
-    out.set(table, [...(out.get(table) ?? []), e]);
-  }
-  return out;
-}
-
 /**
  * Restores some post-data entries in one transaction (a table's indexes and keys), with the session
  * settings of {@link restorePostData}.

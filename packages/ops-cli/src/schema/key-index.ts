@@ -57,8 +57,14 @@ export async function keyIndexes(source: pg.Client): Promise<Map<string, KeyInde
 export async function buildKeyIndex(
   target: ConnectionInput,
   key: KeyIndex,
-  options: { maintenanceWorkMemMb: number; parallelWorkers?: number; signal?: AbortSignal },
-): Promise<'built' | 'adopted' | 'present'> {
+  options: {
+    maintenanceWorkMemMb: number;
+    parallelWorkers?: number;
+    signal?: AbortSignal;
+    /** false: build the index only ('indexed'); {@link attachKeyIndex} adds the constraint. @default true */
+    attach?: boolean;
+  },
+): Promise<'built' | 'indexed' | 'adopted' | 'present'> {
   options.signal?.throwIfAborted();
   const session = await openConnection(target, 'target', { applicationName: 'dmskit-index-build' });
   const onAbort = () => void closeQuietly(session);
@@ -75,11 +81,13 @@ export async function buildKeyIndex(
     const state = await keyState(session, key);
     if (state === 'constraint') return 'present';
     if (state === 'index') {
+      if (options.attach === false) return 'indexed';
       await addConstraint(session, key);
       return 'adopted';
     }
     options.signal?.throwIfAborted();
     await session.query(key.indexDef);
+    if (options.attach === false) return 'indexed';
     await faultPoint('index-build:constraint', options.signal);
     try {
       await addConstraint(session, key);
@@ -92,6 +100,40 @@ export async function buildKeyIndex(
     return 'built';
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
+    await closeQuietly(session);
+  }
+}
+
+/**
+ * The second step of {@link buildKeyIndex} on its own: adds the constraint on the unique index of its
+ * name (ACCESS EXCLUSIVE on the table for a moment: the caller runs it when no other build holds a lock
+ * on the table). Nothing to do when the constraint is there.
+ * @throws Error when the index is missing; the server's error when the constraint cannot be added (the
+ *   index is then dropped, for the post-data restore to build the key again)
+ */
+export async function attachKeyIndex(
+  target: ConnectionInput,
+  key: KeyIndex,
+  options: { signal?: AbortSignal } = {},
+): Promise<'attached' | 'present'> {
+  options.signal?.throwIfAborted();
+  const session = await openConnection(target, 'target', { applicationName: 'dmskit-index-build' });
+  try {
+    await faultPoint('index-build:constraint', options.signal);
+    const state = await keyState(session, key);
+    if (state === 'constraint') return 'present';
+    if (state === 'none')
+      throw new Error(`the index of ${key.schema}.${key.table}.${key.constraint} is missing`);
+    try {
+      await addConstraint(session, key);
+    } catch (error) {
+      await session
+        .query(`DROP INDEX IF EXISTS ${ident(key.schema)}.${ident(key.constraint)}`)
+        .catch(() => undefined);
+      throw error;
+    }
+    return 'attached';
+  } finally {
     await closeQuietly(session);
   }
 }

@@ -16,6 +16,9 @@ export const FullLoadSchema = z.strictObject({
    * every worker busy. @default a third of one worker's share of the data, at least 32
    */
   chunkMb: z.number().min(0.1).max(1_048_576).optional(),
-  /** `maintenance_work_mem` of each session building indexes, in MiB. @default 256 */
-  maintenanceWorkMemMb: z.number().int().min(1).max(65_536).default(256),
+  /**
+   * `maintenance_work_mem` the index builds on the target share, in MiB: each build gets what the running
+   * ones leave, divided by the builds that may still start beside them (at least 64 MiB). @default 1024
+   */
+  maintenanceWorkMemMb: z.number().int().min(64).max(1_048_576).default(1024),
 });

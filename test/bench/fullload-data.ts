@@ -1,0 +1,86 @@
+/**
+ * The data of `bench:fullload`, in two schema variants of about the same size (1.1-1.3 GB at scale 1):
+ * - `plain`: pgbench's tables (scale 50 per GB) with their primary keys, and a wide table (numeric,
+ *   float8, timestamptz, text, jsonb, bytea, uuid) with two b-tree indexes; one more on pgbench_accounts.
+ * - `indexed`: what real schemas carry besides: pgbench's foreign keys (`-I f`, validated), and a wide
+ *   table with a check constraint, a foreign key to pgbench_accounts and 8 secondary indexes: GIN on a
+ *   `jsonb` column and on a `tsvector`, GiST on a `tstzrange`, an expression index, a partial index, a
+ *   composite and two plain b-trees.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { query } from '../helpers/servers.js';
+
+const exec = promisify(execFile);
+
+/** The schema variants. */
+export const VARIANTS = ['plain', 'indexed'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+function withoutPassword(url: string): string {
+  const u = new URL(url);
+  u.password = '';
+  return u.toString();
+}
+
+/**
+ * Fills the empty database `url` with the variant's data at `scale` GB.
+ * @param env - the environment of pgbench (PGPASSFILE)
+ */
+export async function buildData(
+  url: string,
+  variant: Variant,
+  scale: number,
+  env: Record<string, string>,
+): Promise<void> {
+  const pgbenchScale = Math.max(1, Math.round(50 * scale));
+  const wideRows = Math.round(1_500_000 * scale);
+  console.error(
+    `building the ${variant} data: pgbench scale ${pgbenchScale}, ${wideRows.toLocaleString('en-US')} wide rows`,
+  );
+  // d: drop, t: tables, g: rows generated on the client, v: vacuum, p: primary keys, f: foreign keys.
+  const steps = variant === 'indexed' ? 'dtgvpf' : 'dtgvp';
+  await exec('pgbench', ['-i', '-q', '-s', String(pgbenchScale), '-I', steps, withoutPassword(url)], {
+    env: { ...process.env, ...env },
+  });
+  const accounts = pgbenchScale * 100_000;
+  if (variant === 'plain') {
+    await query(
+      url,
+      `CREATE TABLE wide (id bigint PRIMARY KEY, amount numeric(14,4), ratio float8, at timestamptz, label text, doc jsonb, blob bytea, ref uuid);
+       INSERT INTO wide SELECT g, g * 1.2345, random(), timestamptz '2026-01-01' - g * interval '1 s',
+              md5(g::text) || repeat('w', g % 40), jsonb_build_object('id', g, 'tags', jsonb_build_array('a', 'b', g % 10)),
+              decode(md5(g::text) || md5((g + 1)::text), 'hex'), gen_random_uuid()
+         FROM generate_series(1, ${wideRows}) g;
+       CREATE INDEX wide_at_idx ON wide (at);
+       CREATE INDEX wide_ref_idx ON wide (ref);
+       CREATE INDEX accounts_bid_idx ON pgbench_accounts (bid);`,
+    );
+  } else {
+    // The bytea column gives way to a tsvector and a range: about the plain variant's bytes per row.
+    await query(
+      url,
+      `CREATE TABLE wide (id bigint PRIMARY KEY, amount numeric(14,4) CHECK (amount >= 0), ratio float8,
+              at timestamptz, label text, doc jsonb, ref uuid, words tsvector, period tstzrange,
+              account int REFERENCES pgbench_accounts (aid));
+       INSERT INTO wide SELECT g, g * 1.2345, random(), timestamptz '2026-01-01' - g * interval '1 s',
+              md5(g::text) || repeat('w', g % 40),
+              jsonb_build_object('id', g, 'kind', 'k' || g % 50, 'tags', jsonb_build_array('a', 'b', g % 10)),
+              gen_random_uuid(),
+              to_tsvector('simple', 'alpha' || g % 97 || ' beta' || g % 89 || ' gamma' || g % 13 || ' ' || left(md5(g::text), 8)),
+              tstzrange(timestamptz '2026-01-01' + g * interval '1 min', timestamptz '2026-01-01' + (g + 1 + g % 600) * interval '1 min'),
+              1 + (g::int8 * 7919) % ${accounts}
+         FROM generate_series(1, ${wideRows}) g;
+       CREATE INDEX wide_at_idx ON wide (at);
+       CREATE INDEX wide_ref_idx ON wide (ref);
+       CREATE INDEX wide_doc_gin ON wide USING gin (doc);
+       CREATE INDEX wide_words_gin ON wide USING gin (words);
+       CREATE INDEX wide_period_gist ON wide USING gist (period);
+       CREATE INDEX wide_label_lower_idx ON wide (lower(label));
+       CREATE INDEX wide_high_ratio_idx ON wide (at) WHERE ratio > 0.9;
+       CREATE INDEX wide_account_at_idx ON wide (account, at);
+       CREATE INDEX accounts_bid_idx ON pgbench_accounts (bid);`,
+    );
+  }
+  await query(url, 'VACUUM ANALYZE');
+}
