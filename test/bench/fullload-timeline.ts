@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import pg from 'pg';
 
 /** Jiffies of all CPUs: busy and idle (idle + iowait). */
-async function cpu(): Promise<{ busy: number; idle: number }> {
+export async function cpu(): Promise<{ busy: number; idle: number }> {
   const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
   const f = line.trim().split(/\s+/).slice(1).map(Number);
   const idle = (f[3] ?? 0) + (f[4] ?? 0);
