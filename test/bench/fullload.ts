@@ -187,6 +187,7 @@ try {
       c.query(`DROP DATABASE IF EXISTS "${new URL(url).pathname.slice(1)}" WITH (FORCE)`),
     );
   const reports: string[] = [];
+  let warmedUp = false;
 
   for (const variant of variants) {
     const database = `bench_${variant}`;
@@ -300,7 +301,9 @@ try {
       throw new Error('--only must keep a pgcopydb tool: it is the reference of every ratio');
     // One untimed load first: a new server creates (and zero-fills) every WAL segment the first load
     // writes, where later loads recycle them, so whichever tool ran first paid several seconds for it.
-    {
+    // The servers keep their segments from one variant to the next: once is enough.
+    if (!warmedUp) {
+      warmedUp = true;
       const warm = await (tools[0] as Tool).run();
       console.error(`warm-up (untimed): ${secs(warm.t.wallMs)} s`);
       await warm.cleanup?.();

@@ -59,6 +59,9 @@ ALTER TABLE orders ADD CONSTRAINT orders_gen_fkey FOREIGN KEY (gen_id) REFERENCE
 CREATE INDEX orders_doc_gin ON orders USING gin (doc);
 CREATE INDEX orders_words_gin ON orders USING gin (words);
 CREATE INDEX orders_account_idx ON orders USING hash (account);
+CREATE INDEX orders_during_spgist ON orders USING spgist (during);
+CREATE INDEX accounts_at_brin ON accounts USING brin (at);
+CREATE UNIQUE INDEX orders_lower_code_id ON orders (lower(code), id) INCLUDE (doc);
 ANALYZE;`;
 
 /** Every index and constraint of schema public, with what makes it what it is. */

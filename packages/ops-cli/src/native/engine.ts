@@ -436,7 +436,9 @@ export async function startNativeMigration(options: {
           runBuild(unit, slot, {
             dump,
             targetUrl: options.targetUrl,
-            parallelWorkers: copied ? Math.max(0, jobs - slot.running) : 0,
+            // After it, a b-tree build takes at least one worker: when the build beside it ends first,
+            // its workers keep the freed core busy instead of leaving it idle to the end.
+            parallelWorkers: copied ? Math.max(jobs > 1 ? 1 : 0, jobs - slot.running) : 0,
             name: String(++n),
             signal: building.signal,
           }),
