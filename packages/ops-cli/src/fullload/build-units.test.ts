@@ -14,6 +14,10 @@ CREATE TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent (id), co
   CONSTRAINT child_during_excl EXCLUDE USING gist (during WITH &&));
 CREATE INDEX child_doc_gin ON child USING gin (doc);
 CREATE INDEX child_note_idx ON child (note) WHERE note IS NOT NULL;
+CREATE UNIQUE INDEX child_id_code ON child (id, code);
+ALTER TABLE child ALTER COLUMN code SET NOT NULL, REPLICA IDENTITY USING INDEX child_id_code;
+CREATE INDEX parent_code_idx ON parent (code);
+ALTER TABLE parent CLUSTER ON parent_code_idx;
 ALTER TABLE child ADD CONSTRAINT child_lower_fkey FOREIGN KEY (note) REFERENCES parent (code) NOT VALID;
 CREATE TABLE part (id int, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
 CREATE TABLE part_1 PARTITION OF part FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
@@ -84,6 +88,13 @@ describe('loadBuildUnits: the builds of the full load, from the dump and the sou
       locks: [{ table: 'public.child', mode: 'ACCESS EXCLUSIVE' }],
     });
     expect(byId('INDEX public child_doc_gin')?.locks).toEqual([{ table: 'public.child', mode: 'SHARE' }]);
+    // An index entry that also sets the replica identity or CLUSTER ON alters its table.
+    expect(byId('INDEX public child_id_code')?.locks).toEqual([
+      { table: 'public.child', mode: 'ACCESS EXCLUSIVE' },
+    ]);
+    expect(byId('INDEX public parent_code_idx')?.locks).toEqual([
+      { table: 'public.parent', mode: 'ACCESS EXCLUSIVE' },
+    ]);
   });
 
   it('adds a foreign key NOT VALID after the key it references, then validates it', () => {

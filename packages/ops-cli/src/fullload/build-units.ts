@@ -83,6 +83,7 @@ SELECT 'INDEX ' || n.nspname || ' ' || i.relname AS key, i.oid::int8 AS index_oi
        greatest(t.reltuples, 0)::float8 AS rows, pg_relation_size(t.oid)::float8 AS bytes,
        x.indnkeyatts AS columns, x.indexprs IS NOT NULL AS expression, x.indpred IS NOT NULL AS partial,
        EXISTS (SELECT 1 FROM unnest(x.indcollation) c WHERE c <> 0) AS collatable,
+       x.indisreplident OR x.indisclustered AS alters_table,
        con.conname AS constraint_name
   FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
   JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_am am ON am.oid = i.relam
@@ -138,6 +139,7 @@ export async function loadBuildUnits(
     expression: boolean;
     partial: boolean;
     collatable: boolean;
+    alters_table: boolean;
     constraint_name: string | null;
   };
   const indexRows = (await source.query(INDEX_FACTS_SQL)).rows as IndexRow[];
@@ -181,11 +183,13 @@ export async function loadBuildUnits(
         payload: { kind: 'key-attach', key },
       });
     } else {
-      const constraint = entry.body.startsWith('CONSTRAINT ');
+      // pg_dump puts `ALTER TABLE ... REPLICA IDENTITY USING INDEX` and `CLUSTER ON` in the index's entry:
+      // those take stronger locks than the build, and must not wait on (or deadlock with) its siblings.
+      const exclusive = entry.body.startsWith('CONSTRAINT ') || f.alters_table;
       units.push({
         id,
         tables: [f.table],
-        locks: [{ table: f.table, mode: constraint ? 'ACCESS EXCLUSIVE' : 'SHARE' }],
+        locks: [{ table: f.table, mode: exclusive ? 'ACCESS EXCLUSIVE' : 'SHARE' }],
         after: [],
         cost,
         memory: true,
