@@ -17,7 +17,7 @@
  * servers (fullload-floor.ts: the data alone with the same streams; the longest single index build), dmskit's
  * wall over it, and where each dmskit load's time went (fullload-timeline.ts).
  *
- *   pnpm bench:fullload [--scale 1] [--jobs 2] [--runs 3] [--variant plain,indexed] [--only 'native --jobs 2,--index-jobs 2']
+ *   pnpm bench:fullload [--scale 1] [--jobs 2] [--runs 3] [--variant plain,indexed] [--floor plain,indexed] [--only 'native --jobs 2,--index-jobs 2']
  */
 import { execFile, spawn } from 'node:child_process';
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -44,7 +44,11 @@ const program = new Command('bench:fullload')
     `schema variants, comma-separated (${VARIANTS.join(', ')})`,
     VARIANTS.join(','),
   )
-  .option('--no-floor', 'skip the floor measurement')
+  .option(
+    '--floor <names>',
+    'variants whose floor is measured, comma-separated (none: no floor)',
+    VARIANTS.join(','),
+  )
   .option('--only <endings>', 'run only the tools whose name ends with one of these (comma-separated)')
   .parse();
 const opts = program.opts<{
@@ -52,7 +56,7 @@ const opts = program.opts<{
   jobs: string;
   runs: string;
   variant: string;
-  floor: boolean;
+  floor: string;
   only?: string;
 }>();
 const variants = opts.variant.split(',').map((v) => v.trim()) as Variant[];
@@ -344,7 +348,7 @@ try {
       }
     }
     let floor: Floor | undefined;
-    if (opts.floor) {
+    if (opts.floor.split(',').includes(variant)) {
       await settle();
       const url = await fresh();
       floor = await measureFloor(sourceUrl, url, jobs, env);
