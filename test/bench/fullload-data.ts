@@ -7,8 +7,10 @@
  *   `jsonb` column and on a `tsvector`, GiST on a `tstzrange`, an expression index, a partial index, a
  *   composite and two plain b-trees.
  */
+
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { urlWithoutPassword } from '@dmskit/ops-cli';
 import { query } from '../helpers/servers.js';
 
 const exec = promisify(execFile);
@@ -16,12 +18,6 @@ const exec = promisify(execFile);
 /** The schema variants. */
 export const VARIANTS = ['plain', 'indexed'] as const;
 export type Variant = (typeof VARIANTS)[number];
-
-function withoutPassword(url: string): string {
-  const u = new URL(url);
-  u.password = '';
-  return u.toString();
-}
 
 /**
  * Fills the empty database `url` with the variant's data at `scale` GB.
@@ -40,7 +36,7 @@ export async function buildData(
   );
   // d: drop, t: tables, g: rows generated on the client, v: vacuum, p: primary keys, f: foreign keys.
   const steps = variant === 'indexed' ? 'dtgvpf' : 'dtgvp';
-  await exec('pgbench', ['-i', '-q', '-s', String(pgbenchScale), '-I', steps, withoutPassword(url)], {
+  await exec('pgbench', ['-i', '-q', '-s', String(pgbenchScale), '-I', steps, urlWithoutPassword(url)], {
     env: { ...process.env, ...env },
   });
   const accounts = pgbenchScale * 100_000;

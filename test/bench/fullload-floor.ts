@@ -12,9 +12,11 @@
  *   together keep busy for longer than either alone, this, not the larger of the two, is what bounds a
  *   load (two cores, two servers and the client on them, in this bench).
  */
+
 import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
+import { urlWithoutPassword } from '@dmskit/ops-cli';
 import pg from 'pg';
 import { parallelCopy } from '../../packages/ops-cli/src/fullload/copy.js';
 import { describeCopyTables, planCopy } from '../../packages/ops-cli/src/fullload/plan.js';
@@ -49,12 +51,6 @@ export interface Floor {
   floorMs: number;
 }
 
-function withoutPassword(url: string): string {
-  const u = new URL(url);
-  u.password = '';
-  return u.toString();
-}
-
 /**
  * Measures the floor into the new, empty database `targetUrl`.
  * @param env - PGPASSFILE for pg_dump and pg_restore
@@ -65,7 +61,7 @@ export async function measureFloor(
   jobs: number,
   env: Record<string, string>,
 ): Promise<Floor> {
-  const dump = `pg_dump --section=pre-data -Fc '${withoutPassword(sourceUrl)}' | pg_restore --no-owner -d '${withoutPassword(targetUrl)}'`;
+  const dump = `pg_dump --section=pre-data -Fc '${urlWithoutPassword(sourceUrl)}' | pg_restore --no-owner -d '${urlWithoutPassword(targetUrl)}'`;
   await exec('sh', ['-c', dump], { env: { ...process.env, ...env } });
 
   const source = new pg.Client({ connectionString: sourceUrl });

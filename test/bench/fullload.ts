@@ -19,11 +19,13 @@
  *
  *   pnpm bench:fullload [--scale 1] [--jobs 2] [--runs 3] [--variant plain,indexed] [--floor plain,indexed] [--only 'native --jobs 2,--index-jobs 2']
  */
+
 import { execFile, spawn } from 'node:child_process';
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { urlWithoutPassword } from '@dmskit/ops-cli';
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { REPO_ROOT, runDmskit } from '../helpers/cli.js';
@@ -111,12 +113,6 @@ async function ensurePgcopydb(): Promise<string> {
   console.error('installing pgcopydb from Debian (apt-get install pgcopydb)');
   await exec('apt-get', ['install', '-y', '-q', 'pgcopydb'], { maxBuffer: 64 * 1024 * 1024 });
   return (await exec('sh', ['-c', 'command -v pgcopydb'])).stdout.trim();
-}
-
-function withoutPassword(url: string): string {
-  const u = new URL(url);
-  u.password = '';
-  return u.toString();
 }
 
 /**
@@ -237,7 +233,13 @@ try {
       name: `pgcopydb clone --table-jobs ${jobs} --index-jobs ${jobs}${label}`,
       run: async () => {
         const url = await fresh();
-        const args = ['clone', '--source', withoutPassword(sourceUrl), '--target', withoutPassword(url)];
+        const args = [
+          'clone',
+          '--source',
+          urlWithoutPassword(sourceUrl),
+          '--target',
+          urlWithoutPassword(url),
+        ];
         const t = await timed(
           pgcopydb,
           [
@@ -275,12 +277,12 @@ try {
           const out = path.join(work, `dump-${n}`);
           const d = await timed(
             'pg_dump',
-            ['-Fd', '-j', String(jobs), '-Z', '0', '-f', out, withoutPassword(sourceUrl)],
+            ['-Fd', '-j', String(jobs), '-Z', '0', '-f', out, urlWithoutPassword(sourceUrl)],
             env,
           );
           const r = await timed(
             'pg_restore',
-            ['-j', String(jobs), '--no-owner', '-d', withoutPassword(url), out],
+            ['-j', String(jobs), '--no-owner', '-d', urlWithoutPassword(url), out],
             env,
           );
           await rm(out, { recursive: true, force: true });

@@ -126,19 +126,10 @@ export async function loadBuildUnits(
   keys: ReadonlyMap<string, KeyIndex>,
   known: ReadonlySet<string>,
 ): Promise<BuildUnit<BuildStep>[]> {
-  type IndexRow = {
-    key: string;
+  type IndexRow = IndexFacts & {
     index_oid: string;
-    table: string;
     schema_name: string;
     table_name: string;
-    method: string;
-    rows: number;
-    bytes: number;
-    columns: number;
-    expression: boolean;
-    partial: boolean;
-    collatable: boolean;
     alters_table: boolean;
     constraint_name: string | null;
   };

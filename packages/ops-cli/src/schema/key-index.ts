@@ -89,14 +89,7 @@ export async function buildKeyIndex(
     await session.query(key.indexDef);
     if (options.attach === false) return 'indexed';
     await faultPoint('index-build:constraint', options.signal);
-    try {
-      await addConstraint(session, key);
-    } catch (error) {
-      await session
-        .query(`DROP INDEX IF EXISTS ${ident(key.schema)}.${ident(key.constraint)}`)
-        .catch(() => undefined);
-      throw error;
-    }
+    await addConstraintOrDropIndex(session, key);
     return 'built';
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
@@ -124,14 +117,7 @@ export async function attachKeyIndex(
     if (state === 'constraint') return 'present';
     if (state === 'none')
       throw new Error(`the index of ${key.schema}.${key.table}.${key.constraint} is missing`);
-    try {
-      await addConstraint(session, key);
-    } catch (error) {
-      await session
-        .query(`DROP INDEX IF EXISTS ${ident(key.schema)}.${ident(key.constraint)}`)
-        .catch(() => undefined);
-      throw error;
-    }
+    await addConstraintOrDropIndex(session, key);
     return 'attached';
   } finally {
     await closeQuietly(session);
@@ -180,6 +166,18 @@ function addConstraint(session: pg.Client, key: KeyIndex): Promise<unknown> {
   return session.query(
     `ALTER TABLE ONLY ${ident(key.schema)}.${ident(key.table)} ADD CONSTRAINT ${name} ${key.kind} USING INDEX ${name}`,
   );
+}
+
+/** Adds the constraint on its index; when that fails, drops the index, for post-data to build the key again. */
+async function addConstraintOrDropIndex(session: pg.Client, key: KeyIndex): Promise<void> {
+  try {
+    await addConstraint(session, key);
+  } catch (error) {
+    await session
+      .query(`DROP INDEX IF EXISTS ${ident(key.schema)}.${ident(key.constraint)}`)
+      .catch(() => undefined);
+    throw error;
+  }
 }
 
 const ident = (s: string) => pg.escapeIdentifier(s);
