@@ -4,6 +4,7 @@ import path from 'node:path';
 import {
   DatabaseMigrationServiceClient,
   DescribeReplicationTasksCommand,
+  ModifyReplicationTaskCommand,
   StartReplicationTaskCommand,
 } from '@aws-sdk/client-database-migration-service';
 import {
@@ -67,15 +68,19 @@ describe('the DMS task’s replication slot on a real source', () => {
     const file = path.join(dir, 'cdc.json');
     await writeFile(file, JSON.stringify(minimalConfig({ task: { migrationType: 'cdc' } })));
     const dms = mockClient(DatabaseMigrationServiceClient);
-    dms.on(DescribeReplicationTasksCommand).resolves({
-      ReplicationTasks: [
-        {
-          ReplicationTaskIdentifier: 'shop-prod-task',
-          ReplicationTaskArn: 'arn:aws:dms:us-east-1:123456789012:task:T',
-          MigrationType: 'cdc',
-          Status: 'ready',
-        },
-      ],
+    // The task as DMS describes it: the start position the start gives it (ModifyReplicationTask) shows.
+    let position: string | undefined;
+    const described = () => ({
+      ReplicationTaskIdentifier: 'shop-prod-task',
+      ReplicationTaskArn: 'arn:aws:dms:us-east-1:123456789012:task:T',
+      MigrationType: 'cdc',
+      Status: 'ready',
+      ...(position ? { CdcStartPosition: position } : {}),
+    });
+    dms.on(DescribeReplicationTasksCommand).callsFake(() => ({ ReplicationTasks: [described()] }));
+    dms.on(ModifyReplicationTaskCommand).callsFake((input: { CdcStartPosition?: string }) => {
+      position = input.CdcStartPosition;
+      return { ReplicationTask: { ...described(), Status: 'modifying' } };
     });
     dms.on(StartReplicationTaskCommand).rejects(
       Object.assign(new Error('Replication slot dmskit_shop_prod_dms is not valid'), {
@@ -94,6 +99,8 @@ describe('the DMS task’s replication slot on a real source', () => {
           pollMs: 1,
         }),
       ).rejects.toThrowError(/is not valid/);
+      // The task was given the slot's LSN as its start point before the start.
+      expect(position).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
       expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain(
         'dropped replication slot dmskit_shop_prod_dms again: the task did not start',
       );

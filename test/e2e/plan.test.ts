@@ -213,7 +213,7 @@ describe('dmskit plan --offline', async () => {
         ),
       ),
     );
-    const planAgainst = async (config: string) => {
+    const planAgainst = async (config: string, state = stateFile) => {
       const run = await runDmskit([
         'plan',
         '--stacks',
@@ -222,7 +222,7 @@ describe('dmskit plan --offline', async () => {
         config,
         '--offline',
         '--state',
-        stateFile,
+        state,
         '--out',
         await scratchDir('plan'),
       ]);
@@ -230,11 +230,19 @@ describe('dmskit plan --offline', async () => {
       return run.stdout;
     };
 
-    it('the same config plans no replacement and nothing dangerous', async () => {
+    it('the same config plans no replacement and nothing dangerous, also once dmskit start gave the task its CDC start position', async () => {
       expect(first.code, first.stderr).toBe(0);
-      const out = await planAgainst(path.join(REPO_ROOT, 'migrations/ecommerce.ts'));
+      // dmskit start sets the task's start point with ModifyReplicationTask (dms/operations.ts): the
+      // provider reads it back as computed, so the next plan must not undo it (nor replace the task).
+      const state = JSON.parse(await readFile(stateFile, 'utf8'));
+      const task = state.resources.find((r: { type: string }) => r.type === 'aws_dms_replication_task');
+      task.instances[0].attributes.cdc_start_position = '4AF/B00000D0';
+      const started = path.join(await scratchDir('state'), 'started.tfstate');
+      await writeFile(started, JSON.stringify(state));
+      const out = await planAgainst(path.join(REPO_ROOT, 'migrations/ecommerce.ts'), started);
       expect(out).toMatch(/\*\*0 to add, \d+ to change, 0 to replace, 0 to destroy\*\*/);
       expect(out).toContain('No change is dangerous during a migration.');
+      expect(out).not.toContain('aws_dms_replication_task');
     });
 
     it('task settings and a bigger replication instance with less storage: updates in place, flagged as stopping CDC, as a restart in the window, and the shrink as failing at apply', async () => {

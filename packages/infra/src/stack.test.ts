@@ -216,6 +216,12 @@ describe('MigrationStack (the example config)', async () => {
     const cdcOnly = synth({ config: withTls({ task: { migrationType: 'cdc' } }) });
     const [cdcSource] = resources(cdcOnly, 'aws_dms_endpoint');
     expect(cdcSource?.postgres_settings).toMatchObject({ slot_name: 'dmskit_billing_dev_dms' });
+    // The CDC-only task is made without a start point (the slot does not exist before dmskit start,
+    // which sets it with ModifyReplicationTask), not started by the apply.
+    const [cdcTask] = resources(cdcOnly, 'aws_dms_replication_task');
+    expect(cdcTask).toMatchObject({ migration_type: 'cdc', start_replication_task: false });
+    expect(cdcTask).not.toHaveProperty('cdc_start_position');
+    expect(cdcTask).not.toHaveProperty('cdc_start_time');
     expect(source?.secrets_manager_arn).toBeDefined();
     expect(source?.certificate_arn).toBeDefined();
     expect(target).toMatchObject({

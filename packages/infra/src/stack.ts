@@ -274,7 +274,10 @@ export class MigrationStack extends TerraformStack {
         secretArn: sourceSecretArn,
         // A named slot (dmskit start creates it) only for a CDC-only task, which starts at the slot's LSN
         // (CdcStartPosition); a full-load-and-cdc task lets DMS create its own slot (DMS API reference:
-        // PostgreSQLSettings.SlotName needs a valid CdcStartPosition).
+        // PostgreSQLSettings.SlotName needs a valid CdcStartPosition). The task is created without one:
+        // the slot and its LSN exist only once dmskit start made them, and the start gives the task its
+        // position (ModifyReplicationTask) before StartReplicationTask; cdc_start_position is optional
+        // and computed in the provider, so the next plan leaves it (test/e2e/plan.test.ts).
         ...(config.task.migrationType === 'cdc' ? { slotName: dmsSlotName(config) } : {}),
         plugin: config.replicationInstance.plugin,
         settings: config.source.dms,

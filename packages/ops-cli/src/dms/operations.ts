@@ -6,6 +6,7 @@ import {
   DescribeReplicationTaskAssessmentRunsCommand,
   DescribeReplicationTaskIndividualAssessmentsCommand,
   DescribeTableStatisticsCommand,
+  ModifyReplicationTaskCommand,
   ReloadTablesCommand,
   type ReplicationTask,
   StartReplicationTaskAssessmentRunCommand,
@@ -66,6 +67,12 @@ export async function startTask(
       `task ${id} has run before (it is ${task.Status}): start-replication is for a first run; use --mode resume to continue where it stopped, or --mode reload to load every table again`,
     );
   let current = task;
+  if (
+    mode === 'start' &&
+    cdc.startPosition &&
+    task.CdcStartPosition?.toUpperCase() !== cdc.startPosition.toUpperCase()
+  )
+    current = await setCdcStartPosition(client, task, cdc.startPosition, wait);
   if (mode === 'reload' && (task.Status === 'running' || task.Status === 'stopping')) {
     wait.onStatus?.(`stopping the task before reloading it`);
     current = await stopTask(client, task, wait);
@@ -84,6 +91,37 @@ export async function startTask(
     ...wait,
     ...(current.Status ? { from: current.Status } : {}),
     ...(out?.ReplicationTask?.Status ? { returned: out.ReplicationTask.Status } : {}),
+  });
+}
+
+/**
+ * Gives a CDC-only task its native start point before its first run: DMS checks the endpoint's
+ * `SlotName` against the start position the task carries, and raises an error when the task has none
+ * (DMS API reference: "PostgreSQLSettings", SlotName: "It also verifies that the task was created with a
+ * valid setting of CdcStartPosition"). The stack cannot create the task with it (the slot and its LSN
+ * exist only once `dmskit start` made them), so the start sets it with ModifyReplicationTask (API
+ * reference: "ModifyReplicationTask", CdcStartPosition) and waits until the task is `ready` with it.
+ * The stack leaves `cdc_start_position` unset, and the provider reads it back as computed: no diff.
+ * @param position - the LSN, `X/Y`
+ * @returns the task as described once it carries the position
+ */
+export async function setCdcStartPosition(
+  client: DatabaseMigrationServiceClient,
+  task: ReplicationTask,
+  position: string,
+  wait: { timeoutMs: number; pollMs?: number; onStatus?: (s: string) => void },
+): Promise<ReplicationTask> {
+  wait.onStatus?.(`setting the task's CDC start position to ${position}`);
+  const out = await client.send(
+    new ModifyReplicationTaskCommand({
+      ReplicationTaskArn: task.ReplicationTaskArn,
+      CdcStartPosition: position,
+    }),
+  );
+  return waitForTask(client, task.ReplicationTaskArn!, ['ready'], {
+    ...wait,
+    ...(out?.ReplicationTask?.Status ? { returned: out.ReplicationTask.Status } : {}),
+    shows: (t) => t.CdcStartPosition?.toUpperCase() === position.toUpperCase(),
   });
 }
 

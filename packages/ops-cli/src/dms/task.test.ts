@@ -6,6 +6,7 @@ import {
   DescribeReplicationTaskIndividualAssessmentsCommand,
   DescribeReplicationTasksCommand,
   DescribeTableStatisticsCommand,
+  ModifyReplicationTaskCommand,
   type ReplicationTask,
   ResourceNotFoundFault,
   StartReplicationTaskAssessmentRunCommand,
@@ -209,9 +210,17 @@ describe('start and stop', () => {
   });
 
   it('a CDC-only task starts at a native start point; start position and time exclude each other; a full-load-and-cdc task takes none (DMS API reference: StartReplicationTask)', async () => {
-    const cdcTask = (status: string) => task(status, { MigrationType: 'cdc' });
+    const cdcTask = (status: string, position?: string) =>
+      task(status, { MigrationType: 'cdc', ...(position ? { CdcStartPosition: position } : {}) });
+    dms.on(ModifyReplicationTaskCommand).resolves({ ReplicationTask: cdcTask('modifying') });
     dms.on(StartReplicationTaskCommand).resolves({ ReplicationTask: cdcTask('starting') });
-    dms.on(DescribeReplicationTasksCommand).resolves({ ReplicationTasks: [cdcTask('running')] });
+    // Describe shows the old task first, then the modification, then the task ready with the position.
+    dms
+      .on(DescribeReplicationTasksCommand)
+      .resolvesOnce({ ReplicationTasks: [cdcTask('ready')] })
+      .resolvesOnce({ ReplicationTasks: [cdcTask('modifying')] })
+      .resolvesOnce({ ReplicationTasks: [cdcTask('ready', '4AF/B00000D0')] })
+      .resolves({ ReplicationTasks: [cdcTask('running', '4AF/B00000D0')] });
     await startTask(
       client,
       cdcTask('ready'),
@@ -228,6 +237,34 @@ describe('start and stop', () => {
       CdcStartPosition: '4AF/B00000D0',
       CdcStopPosition: 'server_time:2026-11-30T00:00:00',
     });
+    // The task carries the start point before it starts: DMS checks SlotName against it (API reference:
+    // PostgreSQLSettings, SlotName).
+    expect(dms.commandCalls(ModifyReplicationTaskCommand).map((c) => c.args[0].input)).toEqual([
+      { ReplicationTaskArn: ARN, CdcStartPosition: '4AF/B00000D0' },
+    ]);
+    const order = dms.calls().map((c) => c.args[0]);
+    const modified = order.findIndex((c) => c instanceof ModifyReplicationTaskCommand);
+    const started = order.findIndex((c) => c instanceof StartReplicationTaskCommand);
+    expect(modified).toBeGreaterThanOrEqual(0);
+    // Started only after Describe showed the task ready with the position (the third Describe).
+    expect(
+      order.slice(modified, started).filter((c) => c instanceof DescribeReplicationTasksCommand),
+    ).toHaveLength(3);
+    // A task that already carries it (a start after a failed one) is not modified again.
+    dms.resetHistory();
+    dms
+      .on(DescribeReplicationTasksCommand)
+      .resolves({ ReplicationTasks: [cdcTask('running', '4AF/B00000D0')] });
+    await startTask(
+      client,
+      cdcTask('ready', '4af/b00000d0'),
+      'start',
+      { timeoutMs: 5000, pollMs: 1 },
+      {
+        startPosition: '4AF/B00000D0',
+      },
+    );
+    expect(dms.commandCalls(ModifyReplicationTaskCommand)).toHaveLength(0);
     await expect(
       startTask(
         client,

@@ -147,6 +147,11 @@ export async function waitForTask(
     onStatus?: (status: string) => void;
     from?: string;
     returned?: string;
+    /**
+     * What else the wanted status must show (a Modify call's values are described some time after
+     * the call): until it holds, the wait goes on.
+     */
+    shows?: (task: ReplicationTask) => boolean;
   },
 ): Promise<ReplicationTask> {
   const deadline = Date.now() + options.timeoutMs;
@@ -173,7 +178,7 @@ export async function waitForTask(
       const status = task.Status ?? 'unknown';
       if (status !== last) options.onStatus?.(status);
       last = status;
-      const unchanged = !moved && status === options.from;
+      const unchanged = (!moved && status === options.from) || (options.shows ? !options.shows(task) : false);
       if (through.has(status) || (!unchanged && status !== options.from)) moved = true;
       if (want.includes(status) && !unchanged) return task;
       if (FAILED_STATES.has(status) && !unchanged)
