@@ -113,7 +113,7 @@ describe('dmskit plan --offline', async () => {
     );
   });
 
-  it('refuses a plan against AWS without the deployed state, and --state without --offline, in one line', async () => {
+  it('refuses a plan against AWS without the deployed state, and --state or --baseline-state without --offline, in one line', async () => {
     const noState = await variant((c) => {
       delete c.state;
     });
@@ -126,6 +126,17 @@ describe('dmskit plan --offline', async () => {
     expect(example.code).toBe(2);
     expect(example.stderr.trim()).toBe(
       'dmskit: --state plans against a copy of the state without AWS: use it with --offline',
+    );
+    const baseline = await runDmskit([
+      'plan',
+      '--config',
+      'migrations/ecommerce.ts',
+      '--baseline-state',
+      noState,
+    ]);
+    expect(baseline.code).toBe(2);
+    expect(baseline.stderr.trim()).toBe(
+      'dmskit: --baseline-state plans against a copy of the state without AWS: use it with --offline',
     );
   });
 
@@ -243,6 +254,72 @@ describe('dmskit plan --offline', async () => {
       expect(out).toMatch(/\*\*0 to add, \d+ to change, 0 to replace, 0 to destroy\*\*/);
       expect(out).toContain('No change is dangerous during a migration.');
       expect(out).not.toContain('aws_dms_replication_task');
+    });
+
+    it('a VPN that shares its customer gateway: the gateway stack planned too; against a state whose VPN uses it, the VPN stays; the baseline against its own state', async () => {
+      // The deployed stack after it moved to a shared gateway: no gateway of its own, its VPN on the shared one.
+      const state = JSON.parse(await readFile(stateFile, 'utf8'));
+      state.resources = state.resources.filter((r: { type: string }) => r.type !== 'aws_customer_gateway');
+      const vpn = state.resources.find((r: { type: string }) => r.type === 'aws_vpn_connection');
+      vpn.instances[0].attributes.customer_gateway_id = 'cgw-0abc1234def567890';
+      const moved = path.join(await scratchDir('state'), 'shared.tfstate');
+      await writeFile(moved, JSON.stringify(state));
+      const config = await variant((c) => {
+        c.network.connectivity.sharedCustomerGateway = true;
+      });
+      // The account baseline as deployed too (--baseline-state): a state made from its first plan.
+      const baselineDir = path.join(base, 'stacks', 'dmskit-account-baseline-123456789012');
+      const baselineState = path.join(await scratchDir('state'), 'baseline.tfstate');
+      await writeFile(
+        baselineState,
+        JSON.stringify(
+          stateFromPlan(
+            JSON.parse(await readFile(path.join(base, 'plan-baseline.json'), 'utf8')),
+            JSON.parse(await readFile(path.join(baselineDir, 'cdk.tf.json'), 'utf8')),
+            (
+              Object.values(schema.provider_schemas)[0] as {
+                resource_schemas: Record<string, ResourceSchema>;
+              }
+            ).resource_schemas,
+          ),
+        ),
+      );
+      const out = await scratchDir('plan');
+      const run = await runDmskit([
+        'plan',
+        '--config',
+        config,
+        '--offline',
+        '--state',
+        moved,
+        '--baseline-state',
+        baselineState,
+        '--out',
+        out,
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      // The baseline planned against its state: nothing to make again.
+      const baselinePlan = JSON.parse(
+        await readFile(path.join(out, 'plan-baseline.json'), 'utf8'),
+      ) as PlanJson;
+      expect(
+        (baselinePlan.resource_changes ?? []).filter((r) => r.change.actions.includes('create')),
+      ).toEqual([]);
+      // The migration stack: nothing replaced, the VPN untouched (the id came from the state).
+      expect(run.stdout).toMatch(
+        /`ecommerce-staging`[\s\S]*\*\*0 to add, \d+ to change, 0 to replace, 0 to destroy\*\*/,
+      );
+      // (Without the id from the state, the placeholder would replace the VPN: customer_gateway_id forces one.)
+      const vpnLines = run.stdout.split('\n').filter((l) => l.includes('aws_vpn_connection'));
+      for (const line of vpnLines) expect(line).toMatch(/^- change `aws_vpn_connection\.\w+`: \(tags\)$/);
+      // The gateway's own stack, planned and reviewed too: one customer gateway to make.
+      expect(run.stdout).toContain(
+        '## dmskit plan: `dmskit-customer-gateway-123456789012-eu-west-1-203-0-113-10-65010`',
+      );
+      const gateway = JSON.parse(await readFile(path.join(out, 'plan-gateway.json'), 'utf8')) as PlanJson;
+      expect((gateway.resource_changes ?? []).map((r) => `${r.type}:${r.change.actions.join()}`)).toEqual([
+        'aws_customer_gateway:create',
+      ]);
     });
 
     it('task settings and a bigger replication instance with less storage: updates in place, flagged as stopping CDC, as a restart in the window, and the shrink as failing at apply', async () => {

@@ -4,7 +4,8 @@ import { cidrsOverlap, type MigrationConfig, stackName, UsageError } from '@dmsk
 import type { App } from 'cdktf';
 import { AccountBaselineStack } from './account-baseline.js';
 import { readSourceCatalog } from './catalog-file.js';
-import { MigrationStack, partitionOf } from './stack.js';
+import { CustomerGatewayStack, customerGatewayStackName } from './customer-gateway-stack.js';
+import { MigrationStack, partitionOf, sharedGatewayOf } from './stack.js';
 
 /** A migration config and the file it came from. */
 export interface MigrationFile {
@@ -22,8 +23,9 @@ export function baselineStackName(accountId: string): string {
  * (each stack alone cannot see it): two stacks of one name, two VPCs whose ranges overlap (both advertised to on-prem, routes
  * collide; DMS and Aurora would reach the wrong network), and two stacks of one account and region
  * managing the same customer gateway (EC2 returns the existing gateway for the same IP and ASN, so
- * destroying one stack takes the other's VPN down). Migrations that share a VPC (`network.existingVpc`)
- * are exempt from the first.
+ * destroying one stack takes the other's VPN down) unless both declare it shared
+ * (`connectivity.sharedCustomerGateway`: it then gets a stack of its own). Migrations that share a VPC
+ * (`network.existingVpc`) are exempt from both.
  * @returns one line per conflict, naming both files
  */
 export function migrationConflicts(migrations: readonly MigrationFile[]): string[] {
@@ -45,19 +47,20 @@ export function migrationConflicts(migrations: readonly MigrationFile[]): string
         );
       const ca = na.connectivity;
       const cb = nb.connectivity;
+      // Each makes its gateway unless it is shared; a transit gateway does not change that.
       if (
         !na.existingVpc &&
         !nb.existingVpc &&
         ca?.type === 'vpn' &&
         cb?.type === 'vpn' &&
-        !ca.transitGatewayId &&
-        !cb.transitGatewayId &&
         ca.customerGatewayIp === cb.customerGatewayIp &&
+        ca.bgpAsn === cb.bgpAsn &&
         (a.config.aws.accountId ?? '') === (b.config.aws.accountId ?? '') &&
-        a.config.aws.region === b.config.aws.region
+        a.config.aws.region === b.config.aws.region &&
+        !(ca.sharedCustomerGateway && cb.sharedCustomerGateway)
       )
         out.push(
-          `${name(a)} and ${name(b)}: both make the customer gateway ${ca.customerGatewayIp} in ${a.config.aws.region} (EC2 gives both the same one, and destroying either stack takes the other's VPN down): share one VPC (network.existingVpc) or a transit gateway (connectivity.transitGatewayId)`,
+          `${name(a)} and ${name(b)}: both make the customer gateway ${ca.customerGatewayIp} (ASN ${ca.bgpAsn}) in ${a.config.aws.region} (EC2 gives both the same one, and destroying either stack takes the other's VPN down): set network.connectivity.sharedCustomerGateway: true in both (the gateway gets a stack of its own)`,
         );
     }
   return out;
@@ -66,20 +69,38 @@ export function migrationConflicts(migrations: readonly MigrationFile[]): string
 /**
  * Adds every stack of the migrations to `app`: the migrations' conflicts refused first
  * ({@link migrationConflicts}), then one account baseline per account (the first migration of the account,
- * by file name, gives its region and state), then one stack per migration.
+ * by file name, gives its region and state), one stack per shared customer gateway (the same), then one
+ * stack per migration, after the gateway it uses.
  * @throws UsageError listing every conflict
  */
 export async function addMigrationStacks(
   app: App,
   migrations: readonly MigrationFile[],
   options: { offline: boolean },
-): Promise<{ baselines: AccountBaselineStack[]; migrations: MigrationStack[] }> {
+): Promise<{
+  baselines: AccountBaselineStack[];
+  gateways: CustomerGatewayStack[];
+  migrations: MigrationStack[];
+}> {
   const conflicts = migrationConflicts(migrations);
   if (conflicts.length) throw new UsageError(`the migrations conflict:\n  ${conflicts.join('\n  ')}`);
   const ordered = [...migrations].sort((a, b) => a.file.localeCompare(b.file));
   const baselines = new Map<string, AccountBaselineStack>();
+  const gateways = new Map<string, CustomerGatewayStack>();
   const stacks: MigrationStack[] = [];
   for (const { config, file } of ordered) {
+    // A shared customer gateway: its own stack, once (the first migration by file name gives its state).
+    const shared = sharedGatewayOf(config);
+    const gatewayStack = shared ? customerGatewayStackName(shared) : undefined;
+    if (shared && gatewayStack && !gateways.has(gatewayStack))
+      gateways.set(
+        gatewayStack,
+        new CustomerGatewayStack(app, gatewayStack, {
+          ...shared,
+          ...(config.state ? { state: config.state } : {}),
+          offline: options.offline,
+        }),
+      );
     const account = config.aws.accountId;
     if (account && !baselines.has(account))
       baselines.set(
@@ -97,16 +118,15 @@ export async function addMigrationStacks(
       );
     const ca = config.source.caCertificateFile;
     const catalog = await readSourceCatalog(config, file);
-    stacks.push(
-      new MigrationStack(app, stackName(config), {
-        config,
-        offline: options.offline,
-        ...(ca
-          ? { sourceCaCertificatePem: await readFile(path.resolve(path.dirname(file), ca), 'utf8') }
-          : {}),
-        ...(catalog ? { catalog } : {}),
-      }),
-    );
+    const stack = new MigrationStack(app, stackName(config), {
+      config,
+      offline: options.offline,
+      ...(ca ? { sourceCaCertificatePem: await readFile(path.resolve(path.dirname(file), ca), 'utf8') } : {}),
+      ...(catalog ? { catalog } : {}),
+    });
+    // cdktf deploy makes the gateway first: the migration's plan looks it up.
+    if (gatewayStack) stack.addDependency(gateways.get(gatewayStack)!);
+    stacks.push(stack);
   }
-  return { baselines: [...baselines.values()], migrations: stacks };
+  return { baselines: [...baselines.values()], gateways: [...gateways.values()], migrations: stacks };
 }

@@ -9,6 +9,7 @@ export * from './constructs/monitoring.js';
 export * from './constructs/network.js';
 export * from './constructs/on-prem-dns.js';
 export * from './constructs/security-groups.js';
+export * from './customer-gateway-stack.js';
 export * from './plan/cost.js';
 export * from './plan/plan-json.js';
 export * from './plan/policies.js';

@@ -5,6 +5,7 @@ import { assessmentResources, type MigrationConfig, parseMigrationConfig } from 
 import { Testing } from 'cdktf';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addMigrationStacks, baselineStackName, migrationConflicts } from './app.js';
+import { OFFLINE_GATEWAY_ID } from './customer-gateway-stack.js';
 import type { PlanJson, ResourceChange } from './plan/plan-json.js';
 import { evaluatePolicies, PLAN_POLICIES } from './plan/policies.js';
 import { dangerousChanges } from './plan/summary.js';
@@ -272,7 +273,36 @@ describe('migrations side by side: accounts, regions, a shared state bucket', ()
     expect(conflicts[0]).toMatch(
       /^shop\.ts \(shop-prod\) and shop-copy\.ts \(shop-copy-prod\): network\.vpcCidr 10\.60\.0\.0\/16 and 10\.60\.0\.0\/16 overlap/,
     );
-    expect(conflicts[1]).toMatch(/both make the customer gateway 198\.51\.100\.7 in eu-west-1/);
+    expect(conflicts[1]).toMatch(
+      /both make the customer gateway 198\.51\.100\.7 \(ASN 65000\) in eu-west-1 .*: set network\.connectivity\.sharedCustomerGateway: true in both/,
+    );
+    // A transit gateway does not help: each stack still makes the customer gateway.
+    const tgw = { type: 'vpn', customerGatewayIp: '198.51.100.7', transitGatewayId: 'tgw-0123456789abcdef0' };
+    expect(
+      migrationConflicts([
+        { file: file('tgw-a'), config: config({ name: 'tgw-a', network: { connectivity: tgw } }) },
+        {
+          file: file('tgw-b'),
+          config: config({ name: 'tgw-b', network: { vpcCidr: '10.61.0.0/16', connectivity: tgw } }),
+        },
+      ]),
+    ).toEqual([expect.stringMatching(/both make the customer gateway 198\.51\.100\.7/)]);
+    // Shared by one of them only: still refused; by both: none.
+    const shared = { type: 'vpn', customerGatewayIp: '198.51.100.7', sharedCustomerGateway: true };
+    const s1 = {
+      file: file('shared-a'),
+      config: config({ name: 'shared-a', network: { connectivity: shared } }),
+    };
+    const s2 = {
+      file: file('shared-b'),
+      config: config({ name: 'shared-b', network: { vpcCidr: '10.61.0.0/16', connectivity: shared } }),
+    };
+    const own = {
+      file: file('own'),
+      config: config({ name: 'own', network: { vpcCidr: '10.62.0.0/16' } }),
+    };
+    expect(migrationConflicts([s1, s2])).toEqual([]);
+    expect(migrationConflicts([s1, own])).toHaveLength(1);
     // Another region and range: no conflict.
     const c = {
       file: file('shop-us'),
@@ -282,6 +312,97 @@ describe('migrations side by side: accounts, regions, a shared state bucket', ()
     expect(() => parseMigrationConfig({ ...config(), state, aws: { region: 'eu-west-1' } })).toThrow(
       /aws\.accountId: is needed with state/,
     );
+  });
+});
+
+describe('a customer gateway that several migrations share (connectivity.sharedCustomerGateway)', () => {
+  const file = (n: string) => `/repo/migrations/${n}.ts`;
+  const shared = {
+    type: 'vpn',
+    customerGatewayIp: '198.51.100.7',
+    bgpAsn: 65010,
+    sharedCustomerGateway: true,
+  };
+  const migrations = () => [
+    { file: file('billing'), config: config({ name: 'billing', network: { connectivity: shared } }) },
+    {
+      file: file('shop'),
+      config: config({ network: { vpcCidr: '10.61.0.0/16', connectivity: shared } }),
+    },
+    // Another account: a gateway of its own, even at the same address.
+    {
+      file: file('crm'),
+      config: config({
+        name: 'crm',
+        aws: { accountId: '222222222222' },
+        network: { vpcCidr: '10.62.0.0/16', connectivity: shared },
+      }),
+    },
+  ];
+
+  it('is made once per account and region, in a stack of its own, with a device name of its own; each VPN uses it', async () => {
+    const app = Testing.app({ outdir });
+    const { gateways, migrations: stacks } = await addMigrationStacks(app, migrations(), { offline: false });
+    const name = 'dmskit-customer-gateway-111111111111-eu-west-1-198-51-100-7-65010';
+    expect(gateways.map((g) => g.node.id).sort()).toEqual([
+      name,
+      'dmskit-customer-gateway-222222222222-eu-west-1-198-51-100-7-65010',
+    ]);
+    const gw = JSON.parse(Testing.synth(gateways.find((g) => g.node.id === name)!)) as Synth;
+    // EC2 returns an existing gateway of the same type, address and ASN unless the device name differs
+    // (EC2 API reference: CreateCustomerGateway): the stack's own name makes it a new one.
+    expect(resources(gw, 'aws_customer_gateway')).toEqual([
+      expect.objectContaining({
+        ip_address: '198.51.100.7',
+        bgp_asn: '65010',
+        type: 'ipsec.1',
+        device_name: name,
+        tags: expect.objectContaining({ 'dmskit:customer-gateway': name }),
+      }),
+    ]);
+    expect(
+      ((gw.terraform.backend as Record<string, Record<string, unknown>>).s3 ?? {}).key ??
+        (gw.terraform.backend as Record<string, Record<string, unknown>>).local?.path,
+    ).toBeDefined();
+    for (const st of stacks) {
+      const json = JSON.parse(Testing.synth(st)) as Synth & {
+        data: Record<string, Record<string, { filter: { name: string; values: string[] }[] }>>;
+      };
+      // No gateway of its own: the VPN uses the shared one, found by its tag, address, ASN and state.
+      expect(resources(json, 'aws_customer_gateway')).toEqual([]);
+      const [lookup] = Object.values(json.data.aws_customer_gateway ?? {});
+      const account = st.node.id.startsWith('crm') ? '222222222222' : '111111111111';
+      expect(lookup?.filter).toEqual(
+        expect.arrayContaining([
+          {
+            name: 'tag:dmskit:customer-gateway',
+            values: [`dmskit-customer-gateway-${account}-eu-west-1-198-51-100-7-65010`],
+          },
+          { name: 'ip-address', values: ['198.51.100.7'] },
+          { name: 'bgp-asn', values: ['65010'] },
+          { name: 'state', values: ['available'] },
+        ]),
+      );
+      const [vpn] = resources(json, 'aws_vpn_connection');
+      expect(vpn?.customer_gateway_id).toMatch(/^\$\{data\.aws_customer_gateway\.\w+\.id\}$/);
+      // cdktf deploy makes the gateway before the migration that looks it up.
+      expect(st.dependencies.map((d) => d.node.id)).toContain(
+        `dmskit-customer-gateway-${account}-eu-west-1-198-51-100-7-65010`,
+      );
+    }
+  });
+
+  it('offline, the id is a variable (no AWS call): its placeholder, or what the state given to the plan says', async () => {
+    const app = Testing.app({ outdir });
+    const { migrations: stacks } = await addMigrationStacks(app, migrations().slice(0, 2), { offline: true });
+    const json = JSON.parse(Testing.synth(stacks[0]!)) as Synth & {
+      variable: Record<string, { default: string }>;
+      data?: Record<string, unknown>;
+    };
+    expect(json.variable.shared_customer_gateway_id?.default).toBe(OFFLINE_GATEWAY_ID);
+    expect(json.data?.aws_customer_gateway).toBeUndefined();
+    const [vpn] = resources(json, 'aws_vpn_connection');
+    expect(vpn?.customer_gateway_id).toBe('${var.shared_customer_gateway_id}');
   });
 });
 

@@ -23,6 +23,7 @@ import { Network } from './constructs/network.js';
 import { OnPremDns } from './constructs/on-prem-dns.js';
 import { MigrationSecurityGroups } from './constructs/security-groups.js';
 import { TimeTravelStore } from './constructs/time-travel.js';
+import { type SharedGateway, sharedCustomerGatewayId } from './customer-gateway-stack.js';
 import { providerAndBackend } from './provider-backend.js';
 
 export interface MigrationStackProps {
@@ -93,6 +94,33 @@ export function withPermissionsBoundary(stack: TerraformStack, arn: string): voi
   });
 }
 
+/**
+ * The connectivity the network gets: a VPN whose customer gateway is shared
+ * (`connectivity.sharedCustomerGateway`) uses the id of the gateway its own stack made
+ * (customer-gateway-stack.ts) instead of making one.
+ */
+function withSharedGateway(
+  scope: Construct,
+  config: MigrationConfig,
+  offline: boolean,
+): NonNullable<MigrationConfig['network']['connectivity']> & { customerGatewayId?: string } {
+  const c = config.network.connectivity!;
+  if (c.type !== 'vpn' || !c.sharedCustomerGateway) return c;
+  return { ...c, customerGatewayId: sharedCustomerGatewayId(scope, sharedGatewayOf(config)!, offline) };
+}
+
+/** The shared customer gateway a migration's VPN uses, or undefined when it makes its own (or has no VPN). */
+export function sharedGatewayOf(config: MigrationConfig): SharedGateway | undefined {
+  const c = config.network.connectivity;
+  if (config.network.existingVpc || c?.type !== 'vpn' || !c.sharedCustomerGateway) return undefined;
+  return {
+    ...(config.aws.accountId ? { accountId: config.aws.accountId } : {}),
+    region: config.aws.region,
+    ipAddress: c.customerGatewayIp,
+    bgpAsn: c.bgpAsn,
+  };
+}
+
 export class MigrationStack extends TerraformStack {
   /** Undefined when the stack lands in an existing VPC (config network.existingVpc). */
   public readonly network?: Network;
@@ -144,7 +172,7 @@ export class MigrationStack extends TerraformStack {
         vpcCidr: config.network.vpcCidr,
         availabilityZones: config.network.availabilityZones,
         onPremCidrs: config.network.onPremCidrs,
-        connectivity: config.network.connectivity!,
+        connectivity: withSharedGateway(this, config, props.offline ?? false),
         interfaceEndpoints: config.network.interfaceEndpoints,
         // Time Travel writes its logs to S3: the VPC has no NAT, so S3 is reached through its endpoint.
         gatewayEndpoints: config.task.timeTravel.enabled ? ['s3'] : [],

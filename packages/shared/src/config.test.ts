@@ -55,6 +55,7 @@ describe('parseMigrationConfig', () => {
       customerGatewayIp: '198.51.100.7',
       bgpAsn: 65000,
       staticRoutesOnly: false,
+      sharedCustomerGateway: false,
     });
   });
 

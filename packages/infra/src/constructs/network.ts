@@ -31,6 +31,11 @@ export interface VpnConnectivity {
   readonly staticRoutesOnly: boolean;
   /** Terminate on this existing transit gateway instead of a new virtual private gateway. */
   readonly transitGatewayId?: string;
+  /**
+   * The id of a customer gateway made elsewhere (the CustomerGatewayStack that migrations share):
+   * the VPN connection uses it and this construct makes none.
+   */
+  readonly customerGatewayId?: string;
 }
 
 /** An existing Direct Connect gateway, associated with a new virtual private gateway or a transit gateway. */
@@ -206,14 +211,15 @@ export class Network extends Construct {
     }
 
     if (c.type === 'vpn') {
-      this.customerGateway = new CustomerGateway(this, 'CustomerGateway', {
-        bgpAsn: String(c.bgpAsn),
-        ipAddress: c.customerGatewayIp,
-        type: 'ipsec.1',
-        tags: tags('cgw'),
-      });
+      if (!c.customerGatewayId)
+        this.customerGateway = new CustomerGateway(this, 'CustomerGateway', {
+          bgpAsn: String(c.bgpAsn),
+          ipAddress: c.customerGatewayIp,
+          type: 'ipsec.1',
+          tags: tags('cgw'),
+        });
       this.vpnConnection = new VpnConnection(this, 'VpnConnection', {
-        customerGatewayId: this.customerGateway.id,
+        customerGatewayId: c.customerGatewayId ?? this.customerGateway!.id,
         type: 'ipsec.1',
         staticRoutesOnly: c.staticRoutesOnly,
         ...(transitGatewayId ? { transitGatewayId } : { vpnGatewayId: this.vpnGateway!.id }),

@@ -1,7 +1,9 @@
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExternalError, loadMigrationConfig, stackName, UsageError } from '@dmskit/shared';
+import { customerGatewayStackName, SHARED_GATEWAY_VARIABLE } from '../customer-gateway-stack.js';
+import { sharedGatewayOf } from '../stack.js';
 import {
   synthStacks,
   terraformEnv,
@@ -27,12 +29,47 @@ export interface PlanReport {
   readonly cost: CostEstimate;
   readonly markdown: string;
   /** The account baseline's own plan, when it was planned too (`stacks: 'all'` and the config names its account). */
-  readonly baseline?: {
-    readonly stack: string;
-    readonly counts: ReturnType<typeof changeCounts>;
-    readonly dangerous: readonly DangerousChange[];
-    readonly policies: readonly PolicyResult[];
+  readonly baseline?: StackPlanReport;
+  /** The shared customer gateway's stack, when the migration's VPN uses one (`stacks: 'all'`). */
+  readonly gateway?: StackPlanReport;
+}
+
+/** The plan of a stack the migration relies on (the account baseline, a shared customer gateway). */
+export interface StackPlanReport {
+  readonly stack: string;
+  readonly counts: ReturnType<typeof changeCounts>;
+  readonly dangerous: readonly DangerousChange[];
+  readonly policies: readonly PolicyResult[];
+}
+
+/**
+ * Where an offline plan's state goes: the stack's local `terraform.tfstate`, copied from `stateFile`, or
+ * removed (a copy an earlier plan left in a reused folder) so the plan is against no state.
+ */
+async function placeState(stackDir: string, stateFile: string | undefined, flag: string): Promise<void> {
+  const localState = path.join(stackDir, 'terraform.tfstate');
+  if (stateFile)
+    await copyFile(stateFile, localState).catch((e: NodeJS.ErrnoException) => {
+      throw new UsageError(`${flag} ${stateFile}: cannot be read (${e.code ?? e.message})`);
+    });
+  else await rm(localState, { force: true });
+}
+
+/**
+ * The shared customer gateway's id as the state's VPN connection uses it, for an offline plan of a
+ * migration that shares one (the variable SHARED_GATEWAY_VARIABLE): the plan then shows no change to the
+ * VPN that is not in the config. Undefined without a state or without a VPN in it.
+ */
+async function gatewayIdInState(stateFile: string): Promise<string | undefined> {
+  const state = JSON.parse(await readFile(stateFile, 'utf8').catch(() => '{}')) as {
+    resources?: {
+      type?: string;
+      mode?: string;
+      instances?: { attributes?: { customer_gateway_id?: string } }[];
+    }[];
   };
+  const vpn = state.resources?.find((r) => r.type === 'aws_vpn_connection' && r.mode !== 'data');
+  return vpn?.instances?.[0]?.attributes?.customer_gateway_id;
 }
 
 /** init, validate (errors refused) and plan of one synthesized stack; the plan's JSON. */
@@ -40,6 +77,7 @@ async function planStack(
   stackDir: string,
   tf: Awaited<ReturnType<typeof terraformEnv>>,
   refresh: boolean,
+  vars: Readonly<Record<string, string>> = {},
 ): Promise<{ planFile: string; plan: PlanJson }> {
   await terraformInit(stackDir, tf);
   const validation = await terraformValidate(stackDir, tf);
@@ -48,7 +86,7 @@ async function planStack(
     throw new ExternalError(
       `terraform validate failed for ${path.basename(stackDir)}: ${errors.map((e) => e.summary).join(' | ')}`,
     );
-  const { planFile, json } = await terraformPlan(stackDir, tf, { refresh });
+  const { planFile, json } = await terraformPlan(stackDir, tf, { refresh, vars });
   return { planFile, plan: json as PlanJson };
 }
 
@@ -56,7 +94,8 @@ async function planStack(
  * The pull-request plan of one migration config: synth, `terraform init` (against the provider mirror
  * when one is found), `validate`, `plan -out`, `show -json`, policies (with the config's waivers), and
  * the Markdown summary; then the same for the account baseline stack (a section of its own in the
- * summary, `plan-baseline.json`), unless `stacks` is `migration`. `offline` plans with no AWS call and
+ * summary, `plan-baseline.json`) and the shared customer gateway's stack (`plan-gateway.json`), unless
+ * `stacks` is `migration`. `offline` plans with no AWS call and
  * local state.
  * @throws UsageError for a bad config or an invalid stack; ExternalError when terraform fails
  */
@@ -69,12 +108,24 @@ export async function planMigration(options: {
    * what changes from what exists. Only with `offline` (local state, no refresh).
    */
   stateFile?: string;
-  /** `all`: the account baseline too, when the config names its account; `migration`: that stack alone. @default 'all' */
+  /** The account baseline's state to plan it against (with `offline`). */
+  baselineStateFile?: string;
+  /** The shared customer gateway stack's state to plan it against (with `offline`). */
+  gatewayStateFile?: string;
+  /**
+   * `all`: the account baseline too, when the config names its account, and the shared customer
+   * gateway's stack, when the VPN uses one; `migration`: that stack alone. @default 'all'
+   */
   stacks?: 'all' | 'migration';
 }): Promise<PlanReport> {
   const { config } = await loadMigrationConfig(options.configFile);
-  if (options.stateFile && !options.offline)
-    throw new UsageError('--state plans against a copy of the state without AWS: use it with --offline');
+  for (const [given, flag] of [
+    [options.stateFile, '--state'],
+    [options.baselineStateFile, '--baseline-state'],
+    [options.gatewayStateFile, '--gateway-state'],
+  ] as const)
+    if (given && !options.offline)
+      throw new UsageError(`${flag} plans against a copy of the state without AWS: use it with --offline`);
   if (!options.offline && !config.state)
     throw new UsageError(
       `${path.basename(options.configFile)}: a plan against AWS needs the state the stack was deployed with (config state.bucket); without it every resource plans as new. Use --offline (with --state <file> for a copy of the state) to plan without AWS`,
@@ -84,40 +135,57 @@ export async function planMigration(options: {
   const stacks = await synthStacks([options.configFile], outDir, { offline: options.offline });
   const stack = stackName(config);
   const stackDir = stacks.find((s) => path.basename(s) === stack) ?? stacks[0]!;
-  // The offline stack keeps local state at terraform.tfstate in its folder: the given state goes there,
-  // and a copy an earlier plan left in a reused folder goes away.
-  const localState = path.join(stackDir, 'terraform.tfstate');
-  if (options.stateFile) {
-    await copyFile(options.stateFile, localState).catch((e: NodeJS.ErrnoException) => {
-      throw new UsageError(`--state ${options.stateFile}: cannot be read (${e.code ?? e.message})`);
-    });
-  } else if (options.offline) await rm(localState, { force: true });
+  // The offline stack keeps local state at terraform.tfstate in its folder: the given state goes there.
+  if (options.stateFile || options.offline) await placeState(stackDir, options.stateFile, '--state');
   const tf = await terraformEnv({ offline: options.offline, workDir: outDir });
-  const { planFile, plan } = await planStack(stackDir, tf, !options.offline);
+  const gatewayId =
+    options.offline && options.stateFile && sharedGatewayOf(config)
+      ? await gatewayIdInState(options.stateFile)
+      : undefined;
+  const { planFile, plan } = await planStack(stackDir, tf, !options.offline, {
+    ...(gatewayId ? { [SHARED_GATEWAY_VARIABLE]: gatewayId } : {}),
+  });
   const waivers = new Map(config.policyWaivers.map((w) => [w.id, w.reason]));
   const policies = evaluatePolicies(plan, waivers);
   const cost = costEstimate(plan, config.aws.region);
   let markdown = planSummaryMarkdown(stack, plan, policies, cost);
-  // The account baseline is reviewed with the migration: its roles are what every DMS stack of the
-  // account relies on (planned against no state offline: what a first deploy creates).
-  const baselineDir =
-    (options.stacks ?? 'all') === 'all'
-      ? stacks.find((s) => path.basename(s).startsWith('dmskit-account-baseline-'))
-      : undefined;
-  let baseline: PlanReport['baseline'];
-  if (baselineDir) {
-    if (options.offline) await rm(path.join(baselineDir, 'terraform.tfstate'), { force: true });
-    const b = await planStack(baselineDir, tf, !options.offline);
-    const bPolicies = evaluatePolicies(b.plan, waivers);
-    baseline = {
-      stack: path.basename(baselineDir),
+  // The stacks the migration relies on are reviewed with it: the account baseline (the roles every DMS
+  // stack of the account uses) and a shared customer gateway (every sharing migration's VPN). Offline,
+  // each is planned against its --baseline-state / --gateway-state, or against no state (what a first
+  // deploy creates).
+  const all = (options.stacks ?? 'all') === 'all';
+  const planOther = async (
+    dir: string | undefined,
+    stateFile: string | undefined,
+    flag: string,
+    json: string,
+  ) => {
+    if (!dir) return undefined;
+    if (stateFile || options.offline) await placeState(dir, stateFile, flag);
+    const b = await planStack(dir, tf, !options.offline);
+    const report: StackPlanReport = {
+      stack: path.basename(dir),
       counts: changeCounts(b.plan),
       dangerous: dangerousChanges(b.plan),
-      policies: bPolicies,
+      policies: evaluatePolicies(b.plan, waivers),
     };
-    markdown += `\n${planSummaryMarkdown(baseline.stack, b.plan, bPolicies)}`;
-    await writeFile(path.join(outDir, 'plan-baseline.json'), JSON.stringify(b.plan));
-  }
+    markdown += `\n${planSummaryMarkdown(report.stack, b.plan, report.policies)}`;
+    await writeFile(path.join(outDir, json), JSON.stringify(b.plan));
+    return report;
+  };
+  const shared = sharedGatewayOf(config);
+  const baseline = await planOther(
+    all ? stacks.find((s) => path.basename(s).startsWith('dmskit-account-baseline-')) : undefined,
+    options.baselineStateFile,
+    '--baseline-state',
+    'plan-baseline.json',
+  );
+  const gateway = await planOther(
+    all && shared ? stacks.find((s) => path.basename(s) === customerGatewayStackName(shared)) : undefined,
+    options.gatewayStateFile,
+    '--gateway-state',
+    'plan-gateway.json',
+  );
   await writeFile(path.join(outDir, 'plan-summary.md'), markdown);
   await writeFile(path.join(outDir, 'plan.json'), JSON.stringify(plan));
   return {
@@ -127,9 +195,12 @@ export async function planMigration(options: {
     counts: changeCounts(plan),
     dangerous: dangerousChanges(plan),
     policies,
-    failedPolicies: [...policies, ...(baseline?.policies ?? [])].filter((p) => p.status === 'failed'),
+    failedPolicies: [...policies, ...(baseline?.policies ?? []), ...(gateway?.policies ?? [])].filter(
+      (p) => p.status === 'failed',
+    ),
     cost,
     markdown,
     ...(baseline ? { baseline } : {}),
+    ...(gateway ? { gateway } : {}),
   };
 }

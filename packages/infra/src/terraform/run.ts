@@ -122,7 +122,11 @@ export async function terraformValidate(
 export async function terraformPlan(
   dir: string,
   tf: TerraformEnv,
-  options: { refresh?: boolean } = {},
+  options: {
+    refresh?: boolean;
+    /** Values of the stack's variables (`-var name=value`). */
+    vars?: Readonly<Record<string, string>>;
+  } = {},
 ): Promise<{ planFile: string; json: unknown }> {
   const planFile = 'dmskit.tfplan';
   await terraform(
@@ -134,6 +138,7 @@ export async function terraformPlan(
       '-lock=false',
       `-out=${planFile}`,
       ...(options.refresh === false ? ['-refresh=false'] : []),
+      ...Object.entries(options.vars ?? {}).map(([k, v]) => `-var=${k}=${v}`),
     ],
     tf,
   );

@@ -18,10 +18,15 @@ export function registerPlan(program: Command, done: SetOutcome): void {
       '--state <file>',
       'with --offline: plan against this Terraform state file (e.g. the S3 state copied in CI)',
     )
+    .option('--baseline-state <file>', 'with --offline: plan the account baseline against this state file')
+    .option(
+      '--gateway-state <file>',
+      "with --offline: plan the shared customer gateway's stack against this state file",
+    )
     .addOption(
       new Option(
         '--stacks <which>',
-        'all: the account baseline too (when the config names its account); migration: that stack alone',
+        'all: the account baseline (when the config names its account) and the shared customer gateway (when the VPN uses one) too; migration: that stack alone',
       )
         .choices(['all', 'migration'])
         .default('all'),
@@ -37,8 +42,8 @@ export function registerPlan(program: Command, done: SetOutcome): void {
       'no AWS: synth, validate, plan against an empty state, policies',
     ],
     [
-      'dmskit plan --config migrations/shop.ts --offline --state prior.tfstate',
-      'against the state copied from the bucket',
+      'dmskit plan --config migrations/shop.ts --offline --state prior.tfstate --baseline-state baseline.tfstate',
+      'against the states copied from the bucket',
     ],
     [
       'dmskit plan --config migrations/shop.ts',

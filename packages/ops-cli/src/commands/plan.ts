@@ -9,8 +9,12 @@ export interface PlanOptions {
   readonly out?: string;
   /** A state file to plan against (with `offline`). */
   readonly state?: string;
+  /** The account baseline's state file (with `offline`). */
+  readonly baselineState?: string;
+  /** The shared customer gateway stack's state file (with `offline`). */
+  readonly gatewayState?: string;
   readonly json?: boolean;
-  /** `all` (the account baseline too) or `migration`. @default 'all' */
+  /** `all` (the account baseline and a shared customer gateway too) or `migration`. @default 'all' */
   readonly stacks?: 'all' | 'migration';
 }
 
@@ -41,6 +45,8 @@ export async function plan(options: PlanOptions): Promise<CommandOutcome> {
     outDir,
     stacks: options.stacks ?? 'all',
     ...(options.state ? { stateFile: path.resolve(options.cwd, options.state) } : {}),
+    ...(options.baselineState ? { baselineStateFile: path.resolve(options.cwd, options.baselineState) } : {}),
+    ...(options.gatewayState ? { gatewayStateFile: path.resolve(options.cwd, options.gatewayState) } : {}),
   });
   process.stderr.write(
     `dmskit: plan files in ${path.relative(options.cwd, outDir) || '.'}: ${path.relative(outDir, path.resolve(report.stackDir, report.planFile))}, plan.json, plan-summary.md\n`,

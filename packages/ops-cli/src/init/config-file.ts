@@ -97,7 +97,10 @@ export function initConfigText(f: InitFacts): string {
   out("    availabilityZones: ['us-east-1a', 'us-east-1b'],");
   out('    // TODO: the on-prem networks DMS reaches (the source host at least).');
   out(`    onPremCidrs: [${hostIsIp ? q(`${f.host}/32`) : "'192.168.0.0/24'"}],`);
-  out('    // TODO: your VPN device (or { type: "direct-connect", ... }).');
+  out(
+    '    // TODO: your VPN device (or { type: "direct-connect", ... }); sharedCustomerGateway: true when other',
+  );
+  out('    // migrations of this account and region reach the same device.');
   out("    connectivity: { type: 'vpn', customerGatewayIp: '203.0.113.10', bgpAsn: 65000 },");
   out('  },');
   out('  source: {');

@@ -15,6 +15,14 @@ export const VpnConnectivitySchema = z.strictObject({
     .string()
     .regex(/^tgw-[0-9a-f]{8,17}$/, 'must be a transit gateway id (tgw-...)')
     .optional(),
+  /**
+   * The on-prem VPN device also serves other migrations of this account and region. Its customer gateway
+   * is then made once, in a stack of its own (`dmskit-customer-gateway-<account>-<region>-<address>-<asn>`),
+   * and each migration's VPN connection uses it (found by its tag at plan), so that no migration's
+   * destroy takes it from the others. Every migration that reaches the same device (address and ASN)
+   * sets it; two that make the same gateway each are refused at synth. @default false
+   */
+  sharedCustomerGateway: z.boolean().default(false),
 });
 
 export const DirectConnectConnectivitySchema = z.strictObject({
