@@ -48,6 +48,18 @@ const OTHER_MICROS_PER_ROW = 4;
 /** µs per byte of heap read by any build. */
 const MICROS_PER_BYTE = 0.001;
 
+/**
+ * µs of the longest index build that waits for each table's rows (`schema.table`), from the units'
+ * expected costs: what planCopy (fullload/plan.ts) weighs a table's copy with.
+ */
+export function buildTailMicros(units: readonly BuildUnit<unknown>[]): Map<string, number> {
+  const tails = new Map<string, number>();
+  for (const u of units)
+    if (u.memory && u.cost < Number.MAX_SAFE_INTEGER)
+      for (const t of u.tables) tails.set(t, Math.max(tails.get(t) ?? 0, u.cost));
+  return tails;
+}
+
 /** One index of the source as its build's cost needs it. */
 interface IndexFacts {
   key: string;

@@ -49,6 +49,8 @@ export async function fullLoad(options: {
   onWorkersIdle?: (idle: number, workers: number) => void;
   /** Chunk size of split tables, in bytes. @default computed by {@link planCopy} */
   chunkBytes?: number;
+  /** µs of the longest build waiting for each table's rows (`schema.table`), for the copy's order. */
+  tailMicros?: ReadonlyMap<string, number>;
   progress: Progress;
   signal?: AbortSignal;
 }): Promise<FullLoadResult> {
@@ -67,6 +69,7 @@ export async function fullLoad(options: {
       jobs: options.jobs,
       sourceMajor: options.sourceMajor,
       ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
+      ...(options.tailMicros ? { tailMicros: options.tailMicros } : {}),
     });
     const split = new Set(chunks.filter((c) => c.blocks).map((c) => qualifiedName(c.table)));
     const results = await parallelCopy({

@@ -19,7 +19,7 @@ import {
 } from '@dmskit/validation';
 import pg from 'pg';
 import { dropLoadForeignKeys, runBuild } from '../fullload/build-run.js';
-import { type BuildStep, loadBuildUnits } from '../fullload/build-units.js';
+import { type BuildStep, buildTailMicros, loadBuildUnits } from '../fullload/build-units.js';
 import { buildScheduler } from '../fullload/indexes.js';
 import { defaultJobs, type FullLoadResult, fullLoad } from '../fullload/run.js';
 import { isConnectionLost, reconnect } from '../pg/reconnect.js';
@@ -458,6 +458,8 @@ export async function startNativeMigration(options: {
           ...(config.fullLoad.chunkMb
             ? { chunkBytes: Math.round(config.fullLoad.chunkMb * 1024 * 1024) }
             : {}),
+          // The tables whose builds take longest come in first (fullload/plan.ts).
+          tailMicros: buildTailMicros(units),
           onTableDone: (t) => builder.tableDone(`${t.schema}.${t.table}`),
           onWorkersIdle: (idle, workers) => {
             if (idle >= workers) copied = true;
