@@ -212,18 +212,17 @@ describe('dmskit plan --offline', async () => {
     // The example as deployed: a state made from its own plan (provider defaults in, computed values filled).
     const tf = await terraformEnv({ offline: true, workDir: base });
     const schema = JSON.parse(await terraform(stackDir, ['providers', 'schema', '-json'], tf));
-    const stateFile = path.join(base, 'deployed.tfstate');
-    await writeFile(
-      stateFile,
-      JSON.stringify(
-        stateFromPlan(
-          JSON.parse(await readFile(path.join(base, 'plan.json'), 'utf8')),
-          JSON.parse(await readFile(path.join(stackDir, 'cdk.tf.json'), 'utf8')),
-          (Object.values(schema.provider_schemas)[0] as { resource_schemas: Record<string, ResourceSchema> })
-            .resource_schemas,
-        ),
-      ),
-    );
+    /** A stack as deployed: a state made from its first plan (`planJson` in `base`), written to `file`. */
+    const deployedState = async (dir: string, planJson: string, file: string) => {
+      const resourceSchemas = (
+        Object.values(schema.provider_schemas)[0] as { resource_schemas: Record<string, ResourceSchema> }
+      ).resource_schemas;
+      const plan = JSON.parse(await readFile(path.join(base, planJson), 'utf8'));
+      const synth = JSON.parse(await readFile(path.join(dir, 'cdk.tf.json'), 'utf8'));
+      await writeFile(file, JSON.stringify(stateFromPlan(plan, synth, resourceSchemas)));
+      return file;
+    };
+    const stateFile = await deployedState(stackDir, 'plan.json', path.join(base, 'deployed.tfstate'));
     const planAgainst = async (config: string, state = stateFile) => {
       const run = await runDmskit([
         'plan',
@@ -269,20 +268,10 @@ describe('dmskit plan --offline', async () => {
       });
       // The account baseline as deployed too (--baseline-state): a state made from its first plan.
       const baselineDir = path.join(base, 'stacks', 'dmskit-account-baseline-123456789012');
-      const baselineState = path.join(await scratchDir('state'), 'baseline.tfstate');
-      await writeFile(
-        baselineState,
-        JSON.stringify(
-          stateFromPlan(
-            JSON.parse(await readFile(path.join(base, 'plan-baseline.json'), 'utf8')),
-            JSON.parse(await readFile(path.join(baselineDir, 'cdk.tf.json'), 'utf8')),
-            (
-              Object.values(schema.provider_schemas)[0] as {
-                resource_schemas: Record<string, ResourceSchema>;
-              }
-            ).resource_schemas,
-          ),
-        ),
+      const baselineState = await deployedState(
+        baselineDir,
+        'plan-baseline.json',
+        path.join(await scratchDir('state'), 'baseline.tfstate'),
       );
       const out = await scratchDir('plan');
       const run = await runDmskit([
