@@ -89,40 +89,24 @@ describe('planCopy: whole tables (COPY FREEZE) unless a table would hold the loa
     expect(s.d).toEqual({ parts: 1, freeze: true });
   });
 
-  it('copies first the table whose builds take longest; splits it over the workers when its build outlasts the whole copy', () => {
+  it('copies first the table whose builds take longest, whole; without builds, the largest first', () => {
     const tables = [table('accounts', 640), table('wide', 480), table('branches', 1)];
-    // A few seconds of b-tree builds on wide: the chain (copy + build) decides, not the bytes alone.
-    const s16 = 16 * 1e6; // 16 s in µs: more than accounts' copy beyond wide's (160 MB at 0.016 µs/B = 2.7 s)
-    const ordered = planCopy(tables, {
-      jobs: 2,
-      sourceMajor: 15,
-      tailMicros: new Map([['public.wide', 4e6]]),
-    });
-    expect(ordered.map((c) => c.table.table)).toEqual(['wide', 'accounts', 'branches']);
-    expect(shape(ordered).wide).toEqual({ parts: 1, freeze: true });
-    // A GiST build longer than the copy of everything on two streams (1121 MB x 0.016 µs / 2 = 9.4 s):
-    // wide in two ranges, both first, so that its rows are in at about half the time.
-    const critical = planCopy(tables, {
-      jobs: 2,
-      sourceMajor: 15,
-      tailMicros: new Map([['public.wide', s16]]),
-    });
-    expect(critical.slice(0, 2).map((c) => [c.table.table, c.freeze])).toEqual([
-      ['wide', false],
-      ['wide', false],
-    ]);
-    expect(shape(critical)).toEqual({
-      wide: { parts: 2, freeze: false },
-      accounts: { parts: 1, freeze: true },
-      branches: { parts: 1, freeze: true },
-    });
-    // Not with one worker or an older source: whole, but still first.
-    const one = planCopy(tables, { jobs: 1, sourceMajor: 15, tailMicros: new Map([['public.wide', s16]]) });
-    expect(one.map((c) => [c.table.table, c.freeze])).toEqual([
-      ['wide', true],
-      ['accounts', true],
-      ['branches', true],
-    ]);
+    // Seconds of builds on wide: the chain (copy + longest build) decides, not the bytes alone.
+    for (const micros of [4e6, 60e6]) {
+      const plan = planCopy(tables, {
+        jobs: 2,
+        sourceMajor: 15,
+        tailMicros: new Map([['public.wide', micros]]),
+      });
+      expect(plan.map((c) => [c.table.table, c.freeze])).toEqual([
+        ['wide', true],
+        ['accounts', true],
+        ['branches', true],
+      ]);
+    }
+    // A build shorter than the difference in copy (160 MB at 0.016 µs/B = 2.7 s): the bytes decide.
+    const small = planCopy(tables, { jobs: 2, sourceMajor: 15, tailMicros: new Map([['public.wide', 1e6]]) });
+    expect(small.map((c) => c.table.table)).toEqual(['accounts', 'wide', 'branches']);
   });
 
   it('never splits with one worker, or on a source older than PostgreSQL 14', () => {

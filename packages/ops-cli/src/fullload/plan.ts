@@ -103,18 +103,16 @@ export function busiestShare(sizes: readonly number[], jobs: number): number {
 /**
  * µs one COPY stream takes per byte of table, for weighing a table's copy against the builds that wait
  * for it: about 60 MB/s per stream (bench:fullload, 1 GB with two streams in 8.2 s; BENCHMARKS.md,
- * session 15). Only the order and the split it decides depend on it.
+ * session 15). Only the order depends on it.
  */
 export const COPY_MICROS_PER_BYTE = 0.016;
 
 /**
  * Splits the load into chunks for `jobs` workers and orders them by the chain each starts: the chunk's
  * copy plus `tailMicros` of its table, the longest build that waits for the table's rows
- * (fullload/build-units.ts costs); without builds that is largest first (longest-processing-time first,
- * so the last chunks to finish are small). A table whose longest build alone outlasts the whole copy on
- * `jobs` streams is on the critical path: it is split into `jobs` ranges that go first, so that its rows
- * are in, and that build starts, as early as the streams allow (at 1 GB of the bench's `indexed` schema,
- * a GiST build of 37 s against a copy of 10 s). Tables are copied whole, each truncated and loaded in
+ * (fullload/build-units.ts costs), so the tables whose builds take longest come in first; without builds
+ * that is largest first (longest-processing-time first, so the last chunks to finish are small). Tables
+ * are copied whole, each truncated and loaded in
  * one transaction so that its COPY uses FREEZE (PostgreSQL: "COPY", FREEZE: no hint bits to set and no
  * freezing vacuum later), unless that leaves the busiest worker more than {@link BALANCE_SLACK} times a
  * perfect share: then the largest tables, one by one until the load is balanced, are split into `ctid`
@@ -141,15 +139,7 @@ export function planCopy(
   const canSplit = options.sourceMajor >= 14 && options.jobs > 1;
   const tail = (t: CopyTable) => options.tailMicros?.get(`${t.schema}.${t.table}`) ?? 0;
   const split = new Set<CopyTable>();
-  // The critical table: its longest build outlasts the whole copy on `jobs` streams.
-  const critical = canSplit
-    ? [...tables]
-        .filter((t) => t.bytes > (options.minChunkBytes ?? 32 * 1024 * 1024))
-        .sort((a, b) => tail(b) - tail(a))
-        .find((t) => tail(t) > (total * COPY_MICROS_PER_BYTE) / options.jobs)
-    : undefined;
-  const partsOf = (t: CopyTable) =>
-    t === critical && !split.has(t) ? options.jobs : split.has(t) ? Math.ceil(t.bytes / chunkBytes) : 1;
+  const partsOf = (t: CopyTable) => (split.has(t) ? Math.ceil(t.bytes / chunkBytes) : 1);
   if (canSplit && options.chunkBytes !== undefined) {
     for (const t of tables) if (t.bytes > chunkBytes) split.add(t);
   } else if (canSplit) {
@@ -178,8 +168,11 @@ export function planCopy(
       chunks.push({ table, blocks: { from, to }, freeze: false, bytes: table.bytes / parts });
     }
   }
-  const chain = (c: CopyChunk) =>
-    c.table === critical ? Number.POSITIVE_INFINITY : c.bytes * COPY_MICROS_PER_BYTE + tail(c.table);
+  // A table whose longest build outlasts the whole copy is not split to bring its rows in sooner: two
+  // COPYs into one table wait on its extension lock, and the build then competes with the copy
+  // (bench:fullload, 1 GB `indexed`, the wide table split over both workers and copied first: 58.2 s
+  // against 45.4 s whole; BENCHMARKS.md, session 16).
+  const chain = (c: CopyChunk) => c.bytes * COPY_MICROS_PER_BYTE + tail(c.table);
   return chunks.sort((a, b) => chain(b) - chain(a) || b.bytes - a.bytes);
 }
 
