@@ -9,6 +9,7 @@ import {
   DescribeReplicationTaskIndividualAssessmentsCommand,
   DescribeReplicationTasksCommand,
   DescribeTableStatisticsCommand,
+  ModifyReplicationTaskCommand,
   ReloadReplicationTablesCommand,
   type ReplicationTask,
   StartReplicationCommand,
@@ -136,11 +137,20 @@ describe('what dmskit sends DMS, checked against the DMS service model (botocore
     dms.on(StopReplicationTaskCommand).resolves({ ReplicationTask: task('stopping') });
     dms.on(DescribeReplicationTasksCommand).resolves({ ReplicationTasks: [task('running')] });
     await startTask(client, task('ready'), 'start', wait);
-    // A CDC-only task from a native start point, with a stop position.
-    await startTask(client, { ...task('ready'), MigrationType: 'cdc' }, 'start', wait, {
+    // A CDC-only task from a native start point, with a stop position: the task is given the position
+    // first (ModifyReplicationTask), then started at it.
+    const cdcTask = { ...task('ready'), MigrationType: 'cdc' };
+    dms.on(ModifyReplicationTaskCommand).resolves({ ReplicationTask: { ...cdcTask, Status: 'modifying' } });
+    dms
+      .on(DescribeReplicationTasksCommand)
+      .resolvesOnce({ ReplicationTasks: [{ ...cdcTask, Status: 'modifying' }] })
+      .resolvesOnce({ ReplicationTasks: [{ ...cdcTask, CdcStartPosition: '4AF/B00000D0' }] })
+      .resolves({ ReplicationTasks: [task('running')] });
+    await startTask(client, cdcTask, 'start', wait, {
       startPosition: '4AF/B00000D0',
       stopPosition: 'commit_time:2026-11-30T00:00:00',
     });
+    dms.on(DescribeReplicationTasksCommand).resolves({ ReplicationTasks: [task('running')] });
     await startTask(client, task('stopped'), 'resume', wait);
     dms.on(DescribeReplicationTasksCommand).resolves({ ReplicationTasks: [task('stopped')] });
     await stopTask(client, task('running'), wait);
@@ -207,6 +217,7 @@ describe('what dmskit sends DMS, checked against the DMS service model (botocore
       'DescribeReplicationTasks',
       'DescribeReplications',
       'DescribeTableStatistics',
+      'ModifyReplicationTask',
       'ReloadReplicationTables',
       'ReloadTables',
       'StartReplication',
