@@ -139,7 +139,7 @@ describe('what dmskit sends DMS, checked against the DMS service model (botocore
     await startTask(client, task('ready'), 'start', wait);
     // A CDC-only task from a native start point, with a stop position: the task is given the position
     // first (ModifyReplicationTask), then started at it.
-    const cdcTask = { ...task('ready'), MigrationType: 'cdc' };
+    const cdcTask: ReplicationTask = { ...task('ready'), MigrationType: 'cdc' };
     dms.on(ModifyReplicationTaskCommand).resolves({ ReplicationTask: { ...cdcTask, Status: 'modifying' } });
     dms
       .on(DescribeReplicationTasksCommand)

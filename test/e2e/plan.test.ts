@@ -305,6 +305,15 @@ describe('dmskit plan --offline', async () => {
       expect(run.stdout).toContain(
         '## dmskit plan: `dmskit-customer-gateway-123456789012-eu-west-1-203-0-113-10-65010`',
       );
+      // A deployed stack with a gateway of its own, moving to the shared one: its VPN moves to the shared
+      // gateway and its own is destroyed, each said to interrupt CDC (not hidden by the state's id).
+      const moving = await planAgainst(config);
+      expect(moving).toMatch(
+        /- \*\*change\*\* `aws_vpn_connection\.\w+`: changes customer_gateway_id of the site-to-site VPN to the source: may interrupt CDC/,
+      );
+      expect(moving).toMatch(
+        /- \*\*destroy\*\* `aws_customer_gateway\.\w+`: destroys the customer gateway \(the on-prem end of the VPN\): interrupts CDC/,
+      );
       const gateway = JSON.parse(await readFile(path.join(out, 'plan-gateway.json'), 'utf8')) as PlanJson;
       expect((gateway.resource_changes ?? []).map((r) => `${r.type}:${r.change.actions.join()}`)).toEqual([
         'aws_customer_gateway:create',

@@ -58,18 +58,25 @@ async function placeState(stackDir: string, stateFile: string | undefined, flag:
 /**
  * The shared customer gateway's id as the state's VPN connection uses it, for an offline plan of a
  * migration that shares one (the variable SHARED_GATEWAY_VARIABLE): the plan then shows no change to the
- * VPN that is not in the config. Undefined without a state or without a VPN in it.
+ * VPN that is not in the config. Undefined without a state, without a VPN in it, or when the VPN uses a
+ * gateway the state itself manages (the stack is moving to the shared gateway: its VPN is moved and its
+ * own gateway destroyed, and the placeholder makes the plan say so).
  */
 async function gatewayIdInState(stateFile: string): Promise<string | undefined> {
   const state = JSON.parse(await readFile(stateFile, 'utf8').catch(() => '{}')) as {
     resources?: {
       type?: string;
       mode?: string;
-      instances?: { attributes?: { customer_gateway_id?: string } }[];
+      instances?: { attributes?: { id?: string; customer_gateway_id?: string } }[];
     }[];
   };
-  const vpn = state.resources?.find((r) => r.type === 'aws_vpn_connection' && r.mode !== 'data');
-  return vpn?.instances?.[0]?.attributes?.customer_gateway_id;
+  const managed = (type: string) =>
+    (state.resources ?? [])
+      .filter((r) => r.type === type && r.mode !== 'data')
+      .flatMap((r) => r.instances ?? []);
+  const id = managed('aws_vpn_connection')[0]?.attributes?.customer_gateway_id;
+  const own = new Set(managed('aws_customer_gateway').map((i) => i.attributes?.id));
+  return id && !own.has(id) ? id : undefined;
 }
 
 /** init, validate (errors refused) and plan of one synthesized stack; the plan's JSON. */
