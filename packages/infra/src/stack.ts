@@ -105,8 +105,8 @@ function withSharedGateway(
   offline: boolean,
 ): NonNullable<MigrationConfig['network']['connectivity']> & { customerGatewayId?: string } {
   const c = config.network.connectivity!;
-  if (c.type !== 'vpn' || !c.sharedCustomerGateway) return c;
-  return { ...c, customerGatewayId: sharedCustomerGatewayId(scope, sharedGatewayOf(config)!, offline) };
+  const shared = sharedGatewayOf(config);
+  return shared ? { ...c, customerGatewayId: sharedCustomerGatewayId(scope, shared, offline) } : c;
 }
 
 /** The shared customer gateway a migration's VPN uses, or undefined when it makes its own (or has no VPN). */
