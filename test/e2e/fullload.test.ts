@@ -78,9 +78,59 @@ CREATE INDEX bookings_guest_desc ON bookings (guest COLLATE "C" DESC NULLS LAST,
 CREATE INDEX bookings_lower_guest ON bookings (lower(guest));
 ALTER INDEX bookings_lower_guest ALTER COLUMN 1 SET STATISTICS 500;
 ALTER TABLE bookings CLUSTER ON bookings_guest_desc;
+-- A foreign key onto a unique index that is no constraint, the replica identity on that index, a comment.
+CREATE TABLE customer (id int NOT NULL, email text NOT NULL, tier int);
+INSERT INTO customer SELECT g, 'e' || g, g % 4 FROM generate_series(1, 5000) g;
+CREATE UNIQUE INDEX customer_id_uidx ON customer (id);
+ALTER TABLE customer REPLICA IDENTITY USING INDEX customer_id_uidx;
+COMMENT ON INDEX customer_id_uidx IS 'the key, without a constraint';
+ALTER TABLE customer ALTER COLUMN email SET STATISTICS 800;
+CREATE TABLE purchase (id int PRIMARY KEY, customer int NOT NULL REFERENCES customer (id));
+INSERT INTO purchase SELECT g, 1 + g % 5000 FROM generate_series(1, 10000) g;
+-- Two tables that reference each other, one key deferrable.
+CREATE TABLE ca (id int PRIMARY KEY, cb int);
+CREATE TABLE cb (id int PRIMARY KEY, ca int REFERENCES ca (id));
+ALTER TABLE ca ADD CONSTRAINT ca_cb_fkey FOREIGN KEY (cb) REFERENCES cb (id) DEFERRABLE INITIALLY DEFERRED;
+INSERT INTO ca SELECT g FROM generate_series(1, 500) g;
+INSERT INTO cb SELECT g, g FROM generate_series(1, 500) g;
+UPDATE ca SET cb = id;
+-- Sub-partitions with defaults, and an index made ON ONLY the parents, then attached.
+CREATE TABLE ev (id int, region text, at date, payload jsonb) PARTITION BY LIST (region);
+CREATE TABLE ev_eu PARTITION OF ev FOR VALUES IN ('eu') PARTITION BY RANGE (at);
+CREATE TABLE ev_eu_2025 PARTITION OF ev_eu FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE ev_eu_rest PARTITION OF ev_eu DEFAULT;
+CREATE TABLE ev_other PARTITION OF ev DEFAULT;
+ALTER TABLE ev ADD PRIMARY KEY (id, region, at);
+INSERT INTO ev SELECT g, CASE WHEN g % 3 = 0 THEN 'us' ELSE 'eu' END, date '2025-01-01' + g % 600, jsonb_build_object('g', g)
+  FROM generate_series(1, 6000) g;
+CREATE INDEX ev_payload ON ev USING gin (payload jsonb_path_ops);
+CREATE INDEX ev_at ON ONLY ev (at);
+CREATE INDEX ev_eu_at ON ONLY ev_eu (at);
+CREATE INDEX ev_eu_2025_at ON ev_eu_2025 (at);
+CREATE INDEX ev_eu_rest_at ON ev_eu_rest (at);
+CREATE INDEX ev_other_at ON ev_other (at);
+ALTER INDEX ev_eu_at ATTACH PARTITION ev_eu_2025_at;
+ALTER INDEX ev_eu_at ATTACH PARTITION ev_eu_rest_at;
+ALTER INDEX ev_at ATTACH PARTITION ev_eu_at;
+ALTER INDEX ev_at ATTACH PARTITION ev_other_at;
+-- Inheritance: the parent's rows are its own (COPY of the parent alone), the child has its own key.
+CREATE TABLE log (id int PRIMARY KEY, msg text);
+CREATE TABLE log_child (extra int) INHERITS (log);
+ALTER TABLE log_child ADD PRIMARY KEY (id);
+INSERT INTO log SELECT g, 'm' FROM generate_series(1, 500) g;
+INSERT INTO log_child SELECT g, 'c', g FROM generate_series(501, 900) g;
+CREATE INDEX log_child_extra ON log_child (extra) WHERE extra > 600;
+-- Materialized views: a schema-only dump makes them WITH NO DATA; one reads another; one is unpopulated.
+CREATE MATERIALIZED VIEW tier_counts AS SELECT tier, count(*) AS n FROM customer GROUP BY tier;
+CREATE UNIQUE INDEX tier_counts_tier ON tier_counts (tier);
+CREATE MATERIALIZED VIEW busy_tiers AS SELECT tier FROM tier_counts WHERE n > 1000;
+CREATE MATERIALIZED VIEW never_filled AS SELECT 1 AS one WITH NO DATA;
 ANALYZE;`;
 
-/** Every index and constraint of schema public, with what makes it what it is. */
+/**
+ * Every index, constraint and relation of schema public, with what makes it what it is: for a relation its
+ * kind, persistence, replica identity, inheritance and whether a materialized view is populated.
+ */
 const keysAndIndexes = (url: string) =>
   query<{ d: string }>(
     url,
@@ -91,11 +141,23 @@ const keysAndIndexes = (url: string) =>
        FROM pg_constraint c LEFT JOIN pg_index x ON x.indexrelid = c.conindid
       WHERE connamespace = 'public'::regnamespace
      UNION ALL
-     SELECT format('index %s: clustered %s, valid %s, statistics %s', x.indexrelid::regclass, x.indisclustered,
-                   x.indisvalid, (SELECT string_agg(a.attnum || '=' || a.attstattarget, ',' ORDER BY a.attnum)
-                                    FROM pg_attribute a WHERE a.attrelid = x.indexrelid AND a.attstattarget >= 0))
+     SELECT format('index %s: clustered %s, valid %s, replica identity %s, statistics %s, comment %s',
+                   x.indexrelid::regclass, x.indisclustered, x.indisvalid, x.indisreplident,
+                   (SELECT string_agg(a.attnum || '=' || a.attstattarget, ',' ORDER BY a.attnum)
+                      FROM pg_attribute a WHERE a.attrelid = x.indexrelid AND a.attstattarget >= 0),
+                   obj_description(x.indexrelid, 'pg_class'))
        FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-      WHERE i.relnamespace = 'public'::regnamespace ORDER BY 1`,
+      WHERE i.relnamespace = 'public'::regnamespace
+     UNION ALL
+     SELECT format('relation %s: kind %s, persistence %s, replica identity %s, populated %s, inherits %s',
+                   c.oid::regclass, c.relkind, c.relpersistence, c.relreplident, c.relispopulated,
+                   (SELECT string_agg(inhparent::regclass::text, ',') FROM pg_inherits WHERE inhrelid = c.oid))
+       FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'm')
+     UNION ALL
+     SELECT format('column %s.%s: statistics %s', a.attrelid::regclass, a.attname, a.attstattarget)
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+      WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND a.attstattarget > 0
+     ORDER BY 1`,
   );
 
 /**
@@ -150,7 +212,7 @@ describe('full load: parallel copy from the slot snapshot, then CDC from the sam
     running = false;
     await writer;
     expect(started.code, started.stderr).toBe(0);
-    expect(started.stdout).toMatch(/full load done: [\d,]+ rows of 11 table\(s\) in .* with 3 worker\(s\)/);
+    expect(started.stdout).toMatch(/full load done: [\d,]+ rows of 20 table\(s\) in .* with 3 worker\(s\)/);
     expect(committed).toBeGreaterThan(0);
 
     const state = JSON.parse(await readFile(path.join(m.stateDir, `start-${m.name}-staging.json`), 'utf8'));
@@ -169,7 +231,12 @@ describe('full load: parallel copy from the slot snapshot, then CDC from the sam
     });
     const diff = await independentDiff(m.sourceUrl, m.targetUrl);
     expect(diff.differences).toEqual([]);
-    expect(diff.tables).toBeGreaterThanOrEqual(11);
+    expect(diff.tables).toBeGreaterThanOrEqual(20);
+    // Materialized views populated from the loaded rows (one over another), as on the source.
+    for (const view of ['tier_counts', 'busy_tiers'])
+      expect(await query(m.targetUrl, `SELECT * FROM ${view} ORDER BY 1`)).toEqual(
+        await query(m.sourceUrl, `SELECT * FROM ${view} ORDER BY 1`),
+      );
     // Indexes and constraints as on the source.
     expect(await keysAndIndexes(m.targetUrl)).toEqual(await keysAndIndexes(m.sourceUrl));
 
@@ -207,6 +274,21 @@ describe('full load: parallel copy from the slot snapshot, then CDC from the sam
     const gone = await runDmskit(['abandon', ...m.args]);
     expect(gone.code, gone.stderr).toBe(0);
     await expectNoReplicationObjects(m.sourceUrl, m.targetUrl);
+  });
+
+  it('an UNLOGGED table in scope: refused before anything is made, in one line naming it', async () => {
+    const m = await prepareMigration(source, target, dir, {
+      schema: 'CREATE TABLE kept (id int PRIMARY KEY); CREATE UNLOGGED TABLE "Sessions" (id int PRIMARY KEY)',
+    });
+    const run = await runDmskit(['start', ...m.args]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toMatch(
+      /^dmskit: source \S+: public\."Sessions" is UNLOGGED: its changes never reach the WAL, so replication cannot carry them; ALTER TABLE \.\.\. SET LOGGED on the source, or exclude it in task\.tableMappings$/,
+    );
+    await expectNoReplicationObjects(m.sourceUrl, m.targetUrl);
+    expect(
+      await query(m.targetUrl, "SELECT 1 FROM pg_class WHERE relnamespace = 'public'::regnamespace"),
+    ).toEqual([]);
   });
 
   it('status during the load shows rows, rate and ETA per table; after it, what each table took', async () => {

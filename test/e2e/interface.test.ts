@@ -27,7 +27,8 @@ describe('the interface as a new user meets it: strict config, one flag vocabula
        CREATE TABLE sales.orders (id int PRIMARY KEY, total numeric);
        INSERT INTO sales.orders SELECT g, g FROM generate_series(1, 500) g;
        CREATE TABLE public.audit (at timestamptz, what text);
-       CREATE TABLE public."Order" (id int PRIMARY KEY)`,
+       CREATE TABLE public."Order" (id int PRIMARY KEY);
+       CREATE UNLOGGED TABLE sales.cart_cache (id int PRIMARY KEY)`,
     );
   });
 
@@ -170,7 +171,7 @@ describe('the interface as a new user meets it: strict config, one flag vocabula
     const run = await runDmskit(['init', '--source-url', url], { cwd: dir });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(
-      /wrote migrations\/shop-floor\.ts \(3 tables\) and catalog\/127\.0\.0\.1-\d+\.json/,
+      /wrote migrations\/shop-floor\.ts \(4 tables\) and catalog\/127\.0\.0\.1-\d+\.json/,
     );
     const text = await readFile(path.join(dir, 'migrations/shop-floor.ts'), 'utf8');
     expect(text).toContain("import type { MigrationConfigInput } from '@dmskit/shared';");
@@ -183,6 +184,8 @@ describe('the interface as a new user meets it: strict config, one flag vocabula
     expect(text).toMatch(/sourceCatalogFile: '\.\.\/catalog\/127\.0\.0\.1-\d+\.json',/);
     expect(text).toMatch(/1 table\(s\) without a primary key/);
     expect(text).toContain("//   { schema: 'public', table: 'audit' },");
+    expect(text).toMatch(/TODO: 1 UNLOGGED table\(s\)/);
+    expect(text).toContain("// { action: 'exclude', schema: 'sales', table: 'cart_cache' },");
     expect(text).toMatch(
       /preflight found \d+ problem\(s\)[\s\S]*\n \* {3}- wal-level \(error\): wal_level = replica\n/,
     );
@@ -207,6 +210,7 @@ describe('the interface as a new user meets it: strict config, one flag vocabula
     expect(fix.stdout).toContain('ALTER SYSTEM SET wal_level = logical;');
     expect(fix.stdout).toContain('ALTER TABLE "public"."audit" REPLICA IDENTITY FULL;');
     expect(fix.stdout).not.toContain('"orders" REPLICA');
+    expect(fix.stdout).toContain('ALTER TABLE "sales"."cart_cache" SET LOGGED;');
     const script = path.join(dir, 'fix.sql');
     await writeFile(script, fix.stdout);
     execFileSync('psql', ['-X', '-v', 'ON_ERROR_STOP=1', '-f', script, url], {
@@ -215,7 +219,7 @@ describe('the interface as a new user meets it: strict config, one flag vocabula
     await server.restart('fast');
     const after = await runDmskit(['preflight', '--source-url', url, '--json']);
     const checks = JSON.parse(after.stdout).checks as { id: string; passed: boolean }[];
-    for (const id of ['wal-level', 'replica-identity'])
+    for (const id of ['wal-level', 'replica-identity', 'unlogged-tables'])
       expect(checks.find((c) => c.id === id)?.passed, id).toBe(true);
   });
 

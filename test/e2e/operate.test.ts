@@ -12,7 +12,8 @@ type Check = { id: string; severity: string; passed: boolean; found: string; fix
 /**
  * catalog, preflight and poc against real servers configured wrongly on purpose: wal_level=replica, a
  * user without the replication privilege, a table without a key, a large bytea, a large object, an
- * extension the target lacks (pltcl: in the embedded build, not in Debian's), a partitioned table.
+ * extension the target lacks (pltcl: in the embedded build, not in Debian's), a partitioned table, an
+ * UNLOGGED table.
  */
 describe('operating a migration: catalog, preflight, poc', () => {
   let replica: LocalServer;
@@ -38,6 +39,7 @@ describe('operating a migration: catalog, preflight, poc', () => {
         INSERT INTO blobs SELECT 1, decode(string_agg(md5(g::text), '' ORDER BY g), 'hex') FROM generate_series(1, 6400) g;
         CREATE TABLE events (id int, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
         CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+        CREATE UNLOGGED TABLE sessions (id int PRIMARY KEY, data text);
         SELECT lo_from_bytea(0, 'a large object');
         CREATE ROLE app LOGIN PASSWORD 'app-pass-1' NOSUPERUSER NOREPLICATION;
         GRANT SELECT ON ALL TABLES IN SCHEMA public TO app;`);
@@ -61,6 +63,11 @@ describe('operating a migration: catalog, preflight, poc', () => {
       severity: 'error',
       found: '1 table(s) without: public.audit_log',
     });
+    expect(failed['unlogged-tables']).toMatchObject({
+      severity: 'error',
+      found: '1 UNLOGGED table(s): public.sessions',
+    });
+    expect(failed['unlogged-tables']?.fix).toContain('exclude them in task.tableMappings');
     expect(failed['lob-size']?.found).toContain('largest value 100 KB in public.blobs.data');
     expect(failed['large-objects']).toMatchObject({
       severity: 'warning',
@@ -117,9 +124,10 @@ describe('operating a migration: catalog, preflight, poc', () => {
     const shop = catalog.databases.find((d: { name: string }) => d.name === 'shop');
     expect(shop).toMatchObject({
       present: true,
-      tableCount: 4,
+      tableCount: 5,
       largeObjects: 1,
       tablesWithoutPrimaryKey: ['public.audit_log'],
+      unloggedTables: ['public.sessions'],
       partitionedTables: ['public.events'],
       applicationOwner: null,
       migrationWave: null,
@@ -151,7 +159,7 @@ describe('operating a migration: catalog, preflight, poc', () => {
     expect(merged).toMatchObject({
       applicationOwner: 'checkout team',
       migrationWave: 'wave-2',
-      tableCount: 5,
+      tableCount: 6,
     });
   });
 

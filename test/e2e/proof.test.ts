@@ -128,8 +128,30 @@ describe('the cutover proof covers every write and every table in scope', () => 
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/public\.newtab matches the selection rules but is not replicated/);
     await expectNeverFenced(m.sourceUrl);
+    // An UNLOGGED table in scope writes no WAL: no publication takes it, so the join refuses it by name and
+    // changes nothing; made logged (it was empty on the target), it joins with the other.
+    await query(m.targetUrl, 'CREATE UNLOGGED TABLE scratch (id int PRIMARY KEY)');
+    await query(
+      m.sourceUrl,
+      'CREATE UNLOGGED TABLE scratch (id int PRIMARY KEY); INSERT INTO scratch VALUES (1)',
+    );
+    const unlogged = await runDmskit(['scope', '--join', ...m.args]);
+    expect(unlogged.code).toBe(2);
+    expect(unlogged.stderr).toMatch(/public\.scratch is UNLOGGED: its changes never reach the WAL/);
+    expect(
+      await query(
+        m.sourceUrl,
+        "SELECT 1 FROM pg_publication_tables WHERE tablename IN ('newtab', 'scratch')",
+      ),
+    ).toEqual([]);
+    await query(m.sourceUrl, 'ALTER TABLE scratch SET LOGGED');
+    const different = await cutover(m);
+    expect(different.code).toBe(2);
+    expect(different.stderr).toMatch(/table public\.scratch: source table, target unlogged table/);
+    await query(m.targetUrl, 'ALTER TABLE scratch SET LOGGED');
     const joined = await runDmskit(['scope', '--join', ...m.args]);
     expect(joined.code, joined.stdout + joined.stderr).toBe(0);
+    expect(joined.stdout).toContain('joined public.scratch: 1 row(s) copied');
     expect(joined.stdout).toContain('joined public.newtab: 300 row(s) copied');
     await query(m.sourceUrl, "INSERT INTO newtab SELECT g, 'after' FROM generate_series(301, 400) g");
     await query(m.sourceUrl, "UPDATE newtab SET v = 'changed' WHERE id <= 10");

@@ -33,10 +33,15 @@ export interface TableInfo extends TableName {
   readonly hasReplicaIdentity: boolean;
   /** The parent when this table is a partition. */
   readonly partitionOf?: TableName;
+  /**
+   * `CREATE UNLOGGED TABLE` (`relpersistence` 'u'): its changes are not WAL-logged, so logical decoding
+   * never sees them and no publication may hold it (PostgreSQL: "CREATE PUBLICATION").
+   */
+  readonly unlogged?: boolean;
 }
 
 const LIST_TABLES_SQL = `
-SELECT n.nspname AS schema, c.relname AS table, c.reltuples::float8 AS estimated_rows, pg_relation_size(c.oid)::int8 AS bytes, c.relreplident AS replident,
+SELECT n.nspname AS schema, c.relname AS table, c.relpersistence = 'u' AS unlogged, c.reltuples::float8 AS estimated_rows, pg_relation_size(c.oid)::int8 AS bytes, c.relreplident AS replident,
        pk.cols AS pk_cols, uk.cols AS uk_cols,
        EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident) AS has_ident_index,
        pn.nspname AS parent_schema, pc.relname AS parent_table,
@@ -97,6 +102,7 @@ export async function listTables(client: pg.Client): Promise<TableInfo[]> {
       bytes: Number(r.bytes),
       replicaIdentity,
       hasReplicaIdentity,
+      ...(r.unlogged ? { unlogged: true } : {}),
       ...(r.parent_table ? { partitionOf: { schema: r.parent_schema, table: r.parent_table } } : {}),
     };
   });

@@ -58,7 +58,8 @@ const TABLES_IN_SCOPE = `SELECT c.oid, c.relowner, c.relacl, n.nspname, c.relnam
 const QUERIES: Record<SchemaObjectKind, string> = {
   schema: `SELECT nspname AS name, '' AS def FROM pg_namespace WHERE nspname = ANY($1::text[])`,
   table: `SELECT n.nspname || '.' || c.relname AS name,
-                 concat_ws(' ', CASE c.relkind WHEN 'p' THEN 'partitioned' ELSE 'table' END,
+                 concat_ws(' ', CASE c.relpersistence WHEN 'u' THEN 'unlogged' END,
+                           CASE c.relkind WHEN 'p' THEN 'partitioned' ELSE 'table' END,
                            pg_get_partkeydef(c.oid), pg_get_expr(c.relpartbound, c.oid)) AS def
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE c.relkind IN ('r', 'p') AND ${IN_SCOPE}`,

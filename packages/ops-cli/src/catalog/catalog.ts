@@ -24,6 +24,8 @@ export interface CatalogDatabase extends CatalogOwnerFields {
   lobColumns: { column: string; type: string }[];
   largeObjects: number;
   tablesWithoutPrimaryKey: string[];
+  /** UNLOGGED tables: their changes never reach the WAL, so CDC cannot carry them (absent in catalogs before it). */
+  unloggedTables?: string[];
   extensions: { name: string; version: string }[];
   partitionedTables: string[];
   /** Every table with its columns and partitions: what `task.sourceCatalogFile` checks mappings against. */
@@ -121,6 +123,7 @@ async function catalogDatabase(
       ),
       largeObjects: lo,
       tablesWithoutPrimaryKey: tables.filter((t) => t.primaryKey.length === 0).map((t) => displayName(t)),
+      unloggedTables: tables.filter((t) => t.unlogged).map((t) => displayName(t)),
       extensions: ext.rows as { name: string; version: string }[],
       partitionedTables: partitioned.rows.map((r: { schema: string; table: string }) => displayName(r)),
       tables: catalogTables,

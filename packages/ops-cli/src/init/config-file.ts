@@ -136,6 +136,17 @@ export function initConfigText(f: InitFacts): string {
     out(`      // ${s}: ${n} table(s)`);
     out(`      { action: 'include', schema: ${q(s)}, table: '%' },`);
   }
+  const unlogged = c.unloggedTables ?? [];
+  if (unlogged.length) {
+    out(
+      `      // TODO: ${unlogged.length} UNLOGGED table(s): CDC cannot carry their changes, and start refuses them.`,
+    );
+    out('      // ALTER TABLE ... SET LOGGED on the source, or exclude them:');
+    for (const name of unlogged.slice(0, 50)) {
+      const t = c.tables.find((x) => displayName(x) === name);
+      if (t) out(`      // { action: 'exclude', schema: ${q(t.schema)}, table: ${q(t.table)} },`);
+    }
+  }
   out('    ],');
   if (c.largestTables.length) {
     out('    // Largest tables:');

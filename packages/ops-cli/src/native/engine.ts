@@ -25,6 +25,7 @@ import { defaultJobs, type FullLoadResult, fullLoad } from '../fullload/run.js';
 import { isConnectionLost, reconnect } from '../pg/reconnect.js';
 import { subscriptionConninfo } from '../pg/url.js';
 import {
+  assertLogged,
   assertReplicable,
   assertTargetEmpty,
   replicaIdentityWarning,
@@ -46,6 +47,7 @@ import {
   restorePrivileges,
 } from '../schema/copy.js';
 import { adoptKeyIndexes, keyIndexes } from '../schema/key-index.js';
+import { refreshMaterializedViews } from '../schema/matviews.js';
 import { copyDatabaseSettings, copyOwners } from '../schema/owners.js';
 import { applyRoles, configRoles, planRoles, readSourceRoles, schemasOf } from '../schema/roles.js';
 import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
@@ -293,6 +295,7 @@ export async function startNativeMigration(options: {
   const tables = selectTables(allTables, config.task.tableMappings);
   if (tables.length === 0)
     throw new UsageError(`no table of ${where.source} matches task.tableMappings of ${config.name}`);
+  assertLogged(tables, where.source);
   const warnings: string[] = [];
   const identityWarning = replicaIdentityWarning(tables);
   if (identityWarning) {
@@ -510,6 +513,19 @@ export async function startNativeMigration(options: {
         known: sourceKeys,
       });
       progress.info(`post-data done in ${formatDuration(since(t))} (${schema.postDataEntries} entries)`);
+    });
+    await step('materialized-views', async () => {
+      // The schema-only dump made them WITH NO DATA; before owners change, while this session owns them.
+      const mv = await refreshMaterializedViews(source, target, schemasOf(tables));
+      if (mv.refreshed.length)
+        progress.info(
+          `refreshed ${mv.refreshed.length} materialized view(s) in ${formatDuration(mv.ms)}: ${mv.refreshed.slice(0, 5).join(', ')}${mv.refreshed.length > 5 ? ', ...' : ''}`,
+        );
+      for (const f of mv.failed) {
+        const w = `materialized view ${f} (left unpopulated: refresh it on the target)`;
+        warnings.push(w);
+        progress.info(`warning: ${w}`);
+      }
     });
     await step('privileges', async () => {
       // Owners, GRANTs (columns too), default privileges and the database's settings, as on the source.

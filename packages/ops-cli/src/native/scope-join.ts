@@ -1,6 +1,7 @@
 import { displayName, ExternalError, type TableName, UsageError } from '@dmskit/shared';
 import { qualifiedName, type TableInfo, tableKey } from '@dmskit/validation';
 import pg from 'pg';
+import { unloggedProblem } from '../rehearsal/checks.js';
 import { sleep } from '../util/time.js';
 import { installTargetGuard } from './target-guard.js';
 
@@ -23,7 +24,7 @@ export interface ScopeJoin {
 /**
  * Adds `tables` (in scope on the source, not yet published) to replication and waits until the target has
  * copied them and follows them (`pg_subscription_rel` state `r`), at most `timeoutMs`.
- * @throws UsageError naming a table that has no twin on the target (create it there first: `dmskit ddl`
+ * @throws UsageError naming an UNLOGGED table (no publication may hold it), a table that has no twin on the target (create it there first: `dmskit ddl`
  *   does both sides), whose target twin holds rows, or that needs the insert-only publication where the
  *   migration has none
  * @throws ExternalError when the copy does not finish in time (the table stays in the publication; run
@@ -40,6 +41,8 @@ export async function joinTables(options: {
   const { source, target, tables, names } = options;
   if (!tables.length) return { joined: [] };
   const problems: string[] = [];
+  const unlogged = unloggedProblem(tables);
+  if (unlogged) problems.push(unlogged);
   for (const t of tables) {
     const { rows } = await target.query('SELECT to_regclass($1) IS NOT NULL AS present', [qualifiedName(t)]);
     if (!(rows[0] as { present: boolean }).present) {

@@ -11,6 +11,7 @@ export const NATIVE_START_STEPS = [
   'ddl-capture',
   'full-load',
   'post-data',
+  'materialized-views',
   'privileges',
   'target-guard',
   'subscription',

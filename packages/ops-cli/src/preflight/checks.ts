@@ -334,6 +334,19 @@ export async function tableChecks(source: pg.Client, facts: PreflightFacts): Pro
           ),
         ),
   );
+  const unlogged = tables.filter((t) => t.unlogged);
+  out.push(
+    unlogged.length === 0
+      ? pass('unlogged-tables', 'no table in scope is UNLOGGED', cdc ? 'error' : 'info', 'none')
+      : fail(
+          'unlogged-tables',
+          'no table in scope is UNLOGGED',
+          cdc ? 'error' : 'info',
+          `${unlogged.length} UNLOGGED table(s): ${list(unlogged)}`,
+          'their changes never reach the WAL, so CDC cannot carry them (PostgreSQL: "CREATE PUBLICATION"): make them logged, or exclude them in task.tableMappings',
+          onSource(...unlogged.map((t) => `ALTER TABLE ${qualifiedName(t)} SET LOGGED;`)),
+        ),
+  );
   const unsupported: string[] = [];
   const lobs: { table: TableInfo; column: string; type: string }[] = [];
   for (const t of tables) {

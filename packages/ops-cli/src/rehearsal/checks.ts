@@ -70,3 +70,27 @@ export function replicaIdentityWarning(tables: readonly TableInfo[]): string | u
   if (!keyless.length) return undefined;
   return `${keyless.length} table(s) have no primary key or REPLICA IDENTITY, so their UPDATE and DELETE are not replicated (only INSERT): ${keyless.map(displayName).join(', ')}. Add a primary key or ALTER TABLE ... REPLICA IDENTITY FULL before the migration.`;
 }
+
+/**
+ * The tables in scope that logical replication cannot carry: UNLOGGED ones write no WAL, so logical
+ * decoding never sees their changes and `CREATE PUBLICATION`/`ALTER PUBLICATION ... ADD TABLE` refuse
+ * them (PostgreSQL: "CREATE PUBLICATION"). A DMS task reads the same WAL through its slot, so it misses
+ * them too (DMS: "Limitations on using a PostgreSQL database as a DMS source").
+ * @returns one line naming them and the two ways out, or undefined when there is none
+ */
+export function unloggedProblem(tables: readonly TableInfo[]): string | undefined {
+  const unlogged = tables.filter((t) => t.unlogged);
+  if (!unlogged.length) return undefined;
+  const names = unlogged.map(displayName);
+  const one = unlogged.length === 1;
+  return `${names.slice(0, 10).join(', ')}${names.length > 10 ? ` and ${names.length - 10} more` : ''} ${one ? 'is' : 'are'} UNLOGGED: ${one ? 'its' : 'their'} changes never reach the WAL, so replication cannot carry them; ALTER TABLE ... SET LOGGED on the source, or exclude ${one ? 'it' : 'them'} in task.tableMappings`;
+}
+
+/**
+ * Refuses a scope with an UNLOGGED table before anything is created (see {@link unloggedProblem}).
+ * @throws UsageError naming the source and the tables
+ */
+export function assertLogged(tables: readonly TableInfo[], where: string): void {
+  const problem = unloggedProblem(tables);
+  if (problem) throw new UsageError(`source ${where}: ${problem}`);
+}

@@ -53,6 +53,13 @@ export function startStepTimings(
       ? `${formatCount(counts.postDataEntries)} entries: foreign keys, triggers, the rest`
       : 'foreign keys, triggers, the rest',
   );
+  // Shown when it took a moment: a schema without materialized views refreshes none.
+  if ((ms['materialized-views'] ?? 0) >= 1)
+    add(
+      'materialized views',
+      ms['materialized-views'],
+      'refreshed from the loaded rows, as populated as on the source',
+    );
   add('privileges', ms.privileges, 'owners, grants, default privileges');
   add(
     'CDC catch-up',
