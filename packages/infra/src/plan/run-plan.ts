@@ -4,13 +4,7 @@ import path from 'node:path';
 import { ExternalError, loadMigrationConfig, stackName, UsageError } from '@dmskit/shared';
 import { customerGatewayStackName, SHARED_GATEWAY_VARIABLE } from '../customer-gateway-stack.js';
 import { sharedGatewayOf } from '../stack.js';
-import {
-  synthStacks,
-  terraformEnv,
-  terraformInit,
-  terraformPlan,
-  terraformValidate,
-} from '../terraform/run.js';
+import { synthStacks, terraformEnv, terraformInit, terraformPlan } from '../terraform/run.js';
 import { type CostEstimate, costEstimate } from './cost.js';
 import type { PlanJson } from './plan-json.js';
 import { evaluatePolicies, type PolicyResult } from './policies.js';
@@ -79,27 +73,25 @@ async function gatewayIdInState(stateFile: string): Promise<string | undefined> 
   return id && !own.has(id) ? id : undefined;
 }
 
-/** init, validate (errors refused) and plan of one synthesized stack; the plan's JSON. */
+/**
+ * `terraform plan` and `show -json` of one synthesized, initialized stack; the plan's JSON. The plan
+ * validates the configuration first, so an invalid stack fails here with terraform's errors (no separate
+ * `terraform validate`: it would load the provider's schema once more).
+ */
 async function planStack(
   stackDir: string,
   tf: Awaited<ReturnType<typeof terraformEnv>>,
   refresh: boolean,
   vars: Readonly<Record<string, string>> = {},
 ): Promise<{ planFile: string; plan: PlanJson }> {
-  await terraformInit(stackDir, tf);
-  const validation = await terraformValidate(stackDir, tf);
-  const errors = validation.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length)
-    throw new ExternalError(
-      `terraform validate failed for ${path.basename(stackDir)}: ${errors.map((e) => e.summary).join(' | ')}`,
-    );
   const { planFile, json } = await terraformPlan(stackDir, tf, { refresh, vars });
   return { planFile, plan: json as PlanJson };
 }
 
 /**
  * The pull-request plan of one migration config: synth, `terraform init` (against the provider mirror
- * when one is found), `validate`, `plan -out`, `show -json`, policies (with the config's waivers), and
+ * when one is found; one stack after another, as terraform's plugin cache is not safe for concurrent
+ * inits), then `plan -out` and `show -json` of the stacks side by side, policies (with the config's waivers), and
  * the Markdown summary; then the same for the account baseline stack (a section of its own in the
  * summary, `plan-baseline.json`) and the shared customer gateway's stack (`plan-gateway.json`), unless
  * `stacks` is `migration`. `offline` plans with no AWS call and
@@ -149,50 +141,58 @@ export async function planMigration(options: {
     options.offline && options.stateFile && sharedGatewayOf(config)
       ? await gatewayIdInState(options.stateFile)
       : undefined;
-  const { planFile, plan } = await planStack(stackDir, tf, !options.offline, {
-    ...(gatewayId ? { [SHARED_GATEWAY_VARIABLE]: gatewayId } : {}),
-  });
-  const waivers = new Map(config.policyWaivers.map((w) => [w.id, w.reason]));
-  const policies = evaluatePolicies(plan, waivers);
-  const cost = costEstimate(plan, config.aws.region);
-  let markdown = planSummaryMarkdown(stack, plan, policies, cost);
   // The stacks the migration relies on are reviewed with it: the account baseline (the roles every DMS
   // stack of the account uses) and a shared customer gateway (every sharing migration's VPN). Offline,
   // each is planned against its --baseline-state / --gateway-state, or against no state (what a first
   // deploy creates).
   const all = (options.stacks ?? 'all') === 'all';
-  const planOther = async (
-    dir: string | undefined,
-    stateFile: string | undefined,
-    flag: string,
-    json: string,
-  ) => {
-    if (!dir) return undefined;
-    if (stateFile || options.offline) await placeState(dir, stateFile, flag);
-    const b = await planStack(dir, tf, !options.offline);
+  const shared = sharedGatewayOf(config);
+  const others = [
+    {
+      dir: all ? stacks.find((s) => path.basename(s).startsWith('dmskit-account-baseline-')) : undefined,
+      stateFile: options.baselineStateFile,
+      flag: '--baseline-state',
+      json: 'plan-baseline.json',
+    },
+    {
+      dir:
+        all && shared ? stacks.find((s) => path.basename(s) === customerGatewayStackName(shared)) : undefined,
+      stateFile: options.gatewayStateFile,
+      flag: '--gateway-state',
+      json: 'plan-gateway.json',
+    },
+  ].filter((o): o is typeof o & { dir: string } => o.dir !== undefined);
+  await terraformInit(stackDir, tf);
+  for (const o of others) {
+    if (o.stateFile || options.offline) await placeState(o.dir, o.stateFile, o.flag);
+    await terraformInit(o.dir, tf);
+  }
+  const [main, ...planned] = await Promise.all([
+    planStack(stackDir, tf, !options.offline, {
+      ...(gatewayId ? { [SHARED_GATEWAY_VARIABLE]: gatewayId } : {}),
+    }),
+    ...others.map((o) => planStack(o.dir, tf, !options.offline)),
+  ]);
+  const { planFile, plan } = main!;
+  const waivers = new Map(config.policyWaivers.map((w) => [w.id, w.reason]));
+  const policies = evaluatePolicies(plan, waivers);
+  const cost = costEstimate(plan, config.aws.region);
+  let markdown = planSummaryMarkdown(stack, plan, policies, cost);
+  const reports: Record<string, StackPlanReport> = {};
+  for (const [i, o] of others.entries()) {
+    const b = planned[i]!;
     const report: StackPlanReport = {
-      stack: path.basename(dir),
+      stack: path.basename(o.dir),
       counts: changeCounts(b.plan),
       dangerous: dangerousChanges(b.plan),
       policies: evaluatePolicies(b.plan, waivers),
     };
     markdown += `\n${planSummaryMarkdown(report.stack, b.plan, report.policies)}`;
-    await writeFile(path.join(outDir, json), JSON.stringify(b.plan));
-    return report;
-  };
-  const shared = sharedGatewayOf(config);
-  const baseline = await planOther(
-    all ? stacks.find((s) => path.basename(s).startsWith('dmskit-account-baseline-')) : undefined,
-    options.baselineStateFile,
-    '--baseline-state',
-    'plan-baseline.json',
-  );
-  const gateway = await planOther(
-    all && shared ? stacks.find((s) => path.basename(s) === customerGatewayStackName(shared)) : undefined,
-    options.gatewayStateFile,
-    '--gateway-state',
-    'plan-gateway.json',
-  );
+    await writeFile(path.join(outDir, o.json), JSON.stringify(b.plan));
+    reports[o.json] = report;
+  }
+  const baseline = reports['plan-baseline.json'];
+  const gateway = reports['plan-gateway.json'];
   await writeFile(path.join(outDir, 'plan-summary.md'), markdown);
   await writeFile(path.join(outDir, 'plan.json'), JSON.stringify(plan));
   return {
