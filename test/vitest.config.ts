@@ -1,5 +1,6 @@
 import { defineConfig, mergeConfig } from 'vitest/config';
 import { sharedTestConfig } from '../vitest.shared.js';
+import LongestFirst from './helpers/sequencer.js';
 
 export default mergeConfig(
   sharedTestConfig,
@@ -12,6 +13,7 @@ export default mergeConfig(
       poolOptions: { forks: { maxForks: 2, minForks: 1 } },
       testTimeout: 300_000,
       setupFiles: ['helpers/setup.ts'],
+      sequence: { sequencer: LongestFirst },
     },
   }),
 );

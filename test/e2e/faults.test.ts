@@ -2,6 +2,18 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { runDmskit, startDmskit } from '../helpers/cli.js';
+import {
+  caughtUp,
+  cutoverState,
+  FAULTS_SCHEMA,
+  faultServers,
+  lastLine,
+  migrateWithWriter,
+  noLoss,
+  nothingLeft,
+  withClientOpen,
+  writable,
+} from '../helpers/faults.js';
 import { checkHistory, type HistoryWriter, LEDGER_DDL, startHistoryWriter } from '../helpers/history.js';
 import { prepareMigration, startMigration, type TestMigration, until } from '../helpers/migration.js';
 import { startProxy } from '../helpers/proxy.js';
@@ -16,93 +28,16 @@ import {
 } from '../helpers/servers.js';
 
 /**
- * Fault injection on real servers, in the manner of PostgreSQL's TAP tests and Jepsen: a writer records
- * every acknowledged commit while dmskit cuts over; faults are injected at named steps (DMSKIT_FAULT
- * pauses or kills the CLI right after a step is recorded, so nothing depends on timing): a second run, a
- * prepared transaction, a session that turns read-write, SIGKILL at each step then resume or rollback,
- * servers crashed (`-m immediate`), the network between the servers cut, a slot invalidated. After each,
- * the checker asserts 0 lost and 0 duplicated acknowledged writes, nothing left on the servers, and the
- * source fenced or writable exactly as dmskit said.
+ * Fault injection on real servers, in the manner of PostgreSQL's TAP tests and Jepsen (helpers/faults.ts):
+ * faults are injected at named steps (DMSKIT_FAULT pauses or kills the CLI right after a step is recorded,
+ * so nothing depends on timing): a second run, a prepared transaction, a session that turns read-write,
+ * servers crashed (`-m immediate`), the network between the servers cut, a start killed at each step, a
+ * slot invalidated. SIGKILL of the cutover at each step: `faults-kill.test.ts`.
  */
 
-const SCHEMA = `${LEDGER_DDL};
-  CREATE TABLE accounts (id int PRIMARY KEY, balance numeric(12,2) NOT NULL);
-  INSERT INTO accounts SELECT g, g FROM generate_series(1, 500) g;
-  INSERT INTO ledger (op) SELECT -g FROM generate_series(1, 1000) g;`;
-
 describe('faults during a cutover', () => {
-  let source: LocalServer;
-  let target: LocalServer;
-  let dir: string;
-
-  beforeAll(async () => {
-    [source, target] = await Promise.all([
-      startServer('source', { logical: true, settings: { max_prepared_transactions: 5 } }),
-      startServer('target', { logical: true }),
-    ]);
-    dir = await scratchDir('faults');
-  });
-  afterAll(async () => {
-    await Promise.all([source?.stop(), target?.stop()]);
-  });
-
-  async function migrate(cutover: Record<string, unknown> = {}) {
-    const m = await startMigration(source, target, dir, { schema: SCHEMA, cutover });
-    const writer = startHistoryWriter(m.sourceUrl);
-    await until('the writer to commit', async () => writer.ok.length > 20);
-    return { m, writer };
-  }
-
-  async function writable(url: string): Promise<boolean> {
-    try {
-      await query(url, 'UPDATE accounts SET balance = balance WHERE id = 1');
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Jepsen's set check: every acknowledged write on the target once, none that failed. */
-  async function noLoss(m: TestMigration, writer: HistoryWriter) {
-    await writer.stop();
-    const check = await checkHistory(m.targetUrl, writer);
-    expect(check.acknowledged).toBeGreaterThan(0);
-    expect({ lost: check.lost, duplicated: check.duplicated, phantom: check.phantom }).toEqual({
-      lost: [],
-      duplicated: [],
-      phantom: [],
-    });
-  }
-
-  /** After a rollback, replication carries on: wait until the target holds every acknowledged write. */
-  async function caughtUp(m: TestMigration, writer: HistoryWriter) {
-    await writer.stop();
-    await until(
-      'the target to catch up',
-      async () => (await checkHistory(m.targetUrl, writer)).lost.length === 0,
-    );
-    await noLoss(m, writer);
-  }
-
-  /** After a completed cutover, `finish` ends the fall-back path; then nothing of this database is left. */
-  async function nothingLeft(m: TestMigration) {
-    const st = await state(m).catch(() => undefined);
-    if (st?.readyAt && st.fallback && !st.fallback.endedAt) {
-      const done = await runDmskit(['finish', ...m.args]);
-      expect(done.code, done.stderr).toBe(0);
-    }
-    await expectNoReplicationObjects(m.sourceUrl, m.targetUrl);
-    expect(
-      await query(m.sourceUrl, 'SELECT slot_name FROM pg_replication_slots WHERE slot_name = $1', [m.slot]),
-    ).toEqual([]);
-    expect(await query(m.sourceUrl, 'SELECT pubname FROM pg_publication')).toEqual([]);
-    expect(
-      await query(m.targetUrl, 'SELECT subname FROM pg_subscription WHERE subname = $1', [m.subscription]),
-    ).toEqual([]);
-  }
-
-  const state = async (m: TestMigration) =>
-    JSON.parse(await readFile(path.join(m.stateDir, `cutover-${m.name}-staging.json`), 'utf8'));
+  const servers = faultServers('faults');
+  const migrate = (cutover: Record<string, unknown> = {}) => migrateWithWriter(servers, cutover);
 
   it('two cutovers at once: the second exits 2 naming the holder and changes nothing; the first completes, 0 lost', async () => {
     const { m, writer } = await migrate();
@@ -220,91 +155,13 @@ describe('faults during a cutover', () => {
     await noLoss(m, writer);
   });
 
-  for (const step of [
-    'fence:planned',
-    'fence',
-    'watermark:committed',
-    'watermark',
-    'stop-replication',
-    'sequences',
-    'ready',
-  ]) {
-    it(`SIGKILL at ${step}, then cutover again: resumes, 0 lost, nothing left`, async () => {
-      const { m, writer } = await migrate();
-      const killed = await runDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: `kill:${step}` } });
-      expect(killed.code).toBeNull();
-      const resumed = await runDmskit(['cutover', ...m.args]);
-      expect(resumed.code, resumed.stderr).toBe(0);
-      expect(resumed.stdout).toContain('Target ready (resumed cutover)');
-      expect(await writable(m.sourceUrl)).toBe(false);
-      expect((await state(m)).status).toBe('ready');
-      await noLoss(m, writer);
-      await nothingLeft(m);
-    });
-  }
-
-  for (const step of ['fence:planned', 'watermark', 'stop-replication']) {
-    it(`SIGKILL at ${step}, then rollback: the source writable as said, replication on, 0 lost`, async () => {
-      const { m, writer } = await migrate();
-      const killed = await runDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: `kill:${step}` } });
-      expect(killed.code).toBeNull();
-      const rb = await runDmskit(['rollback', ...m.args]);
-      expect(rb.code, rb.stderr).toBe(0);
-      expect(rb.stdout).toMatch(
-        /fence released \(read-only\): default_transaction_read_only of db_\w+ is not set again/,
-      );
-      expect(await writable(m.sourceUrl)).toBe(true);
-      expect(
-        await query(m.targetUrl, 'SELECT subenabled FROM pg_subscription WHERE subname = $1', [
-          m.subscription,
-        ]),
-      ).toEqual([{ subenabled: true }]);
-      // The fall-back path's slot, made before the fence, is gone from the target too.
-      expect(
-        await query(
-          m.targetUrl,
-          'SELECT slot_name FROM pg_replication_slots WHERE database = current_database()',
-        ),
-      ).toEqual([]);
-      await caughtUp(m, writer);
-    });
-  }
-
-  it('abandon after a killed cutover: --dry-run says what it would remove; then nothing is left, the source writable', async () => {
-    const { m, writer } = await migrate();
-    const killed = await runDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: 'kill:watermark' } });
-    expect(killed.code).toBeNull();
-    // A session opened while fenced starts read-only; the release ends it so the application reconnects.
-    const during = await withClientOpen(m.sourceUrl);
-    const plan = await runDmskit(['abandon', '--dry-run', ...m.args]);
-    expect(plan.code, plan.stderr).toBe(0);
-    expect(plan.stdout).toMatch(
-      /release the read-only fence: ALTER DATABASE "db_\w+" RESET default_transaction_read_only;/,
-    );
-    expect(plan.stdout).toContain(`DROP SUBSCRIPTION ${m.subscription}`);
-    expect(plan.stdout).toContain(`drop replication slot ${m.slot}`);
-    expect(await writable(m.sourceUrl)).toBe(false); // the dry run changed nothing
-    const gone = await runDmskit(['abandon', ...m.args]);
-    expect(gone.code, gone.stderr).toBe(0);
-    // The session above, and any the running writer opened again while fenced.
-    const ended = gone.stdout.match(
-      /fence released: default_transaction_read_only of db_\w+ is not set again, no write guard left; (\d+) session\(s\) opened during the fence ended/,
-    );
-    expect(ended, gone.stdout).not.toBeNull();
-    expect(Number(ended?.[1])).toBeGreaterThanOrEqual(1);
-    await expect(during.query('SELECT 1')).rejects.toThrow();
-    await during.end().catch(() => undefined);
-    expect(await writable(m.sourceUrl)).toBe(true);
-    await writer.stop();
-    await nothingLeft(m);
-    for (const url of [m.sourceUrl, m.targetUrl])
-      expect(await query(url, "SELECT nspname FROM pg_namespace WHERE nspname = 'dmskit'")).toEqual([]);
-  });
-
   it("a start whose slot name another database's migration holds: exit 2 naming it, the other's slot untouched", async () => {
-    const first = await startMigration(source, target, dir, { schema: SCHEMA, name: 'twin' });
-    const second = await prepareMigration(source, target, dir, {
-      schema: SCHEMA,
+    const first = await startMigration(servers.source, servers.target, servers.dir, {
+      schema: FAULTS_SCHEMA,
+      name: 'twin',
+    });
+    const second = await prepareMigration(servers.source, servers.target, servers.dir, {
+      schema: FAULTS_SCHEMA,
       name: 'twin',
       database: 'db_twin_2',
     });
@@ -325,10 +182,10 @@ describe('faults during a cutover', () => {
 
   it('the network between the servers cut during the proof: the fence is released at once, exit 2, nothing lost', async () => {
     const { m, writer } = await migrate();
-    const proxy = await startProxy(source.port);
+    const proxy = await startProxy(servers.source.port);
     try {
       // The subscription reaches the source through the proxy; dmskit's own sessions do not.
-      const conninfo = `host=127.0.0.1 port=${proxy.port} dbname=${new URL(m.sourceUrl).pathname.slice(1)} user=postgres password=${source.password}`;
+      const conninfo = `host=127.0.0.1 port=${proxy.port} dbname=${new URL(m.sourceUrl).pathname.slice(1)} user=postgres password=${servers.source.password}`;
       await query(m.targetUrl, `ALTER SUBSCRIPTION ${m.subscription} CONNECTION '${conninfo}'`);
       await until('the subscription to stream through the proxy', async () => proxy.open() > 0);
       const run = startDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: 'pause:fence' } });
@@ -352,9 +209,9 @@ describe('faults during a cutover', () => {
 
   it('the network between the servers cut during CDC: status names it, the cutover refuses before fencing, then succeeds once it is back', async () => {
     const { m, writer } = await migrate();
-    const proxy = await startProxy(source.port);
+    const proxy = await startProxy(servers.source.port);
     try {
-      const conninfo = `host=127.0.0.1 port=${proxy.port} dbname=${new URL(m.sourceUrl).pathname.slice(1)} user=postgres password=${source.password}`;
+      const conninfo = `host=127.0.0.1 port=${proxy.port} dbname=${new URL(m.sourceUrl).pathname.slice(1)} user=postgres password=${servers.source.password}`;
       await query(m.targetUrl, `ALTER SUBSCRIPTION ${m.subscription} CONNECTION '${conninfo}'`);
       await until('the subscription to stream through the proxy', async () => proxy.open() > 0);
       proxy.cut();
@@ -396,7 +253,7 @@ describe('faults during a cutover', () => {
       const { m, writer } = await migrate();
       const run = startDmskit(['cutover', ...m.args], { env: { DMSKIT_FAULT: 'pause:fence' } });
       await run.line(/paused at fence/);
-      await (which === 'target' ? target : source).restart('immediate');
+      await (which === 'target' ? servers.target : servers.source).restart('immediate');
       run.signal('SIGUSR2');
       const done = await run.result;
       expect(done.code).toBe(2);
@@ -408,7 +265,7 @@ describe('faults during a cutover', () => {
   }
 
   it('start killed at each step in turn (pre-data, publication, a copy chunk, full-load, post-data, subscription): each run continues the last, and the cutover then loses nothing', async () => {
-    const m = await prepareMigration(source, target, dir, { schema: SCHEMA });
+    const m = await prepareMigration(servers.source, servers.target, servers.dir, { schema: FAULTS_SCHEMA });
     const writer = startHistoryWriter(m.sourceUrl);
     // One migration killed again and again: every run after the first continues where the last stopped.
     for (const step of [
@@ -433,8 +290,8 @@ describe('faults during a cutover', () => {
 
   it('the source crashes as a rehearsal makes its subscription: it reconnects, goes through, leaves nothing', async () => {
     const [sourceUrl, targetUrl] = await Promise.all([
-      createDatabase(source, 'rehearsal_crash'),
-      createDatabase(target, 'rehearsal_crash'),
+      createDatabase(servers.source, 'rehearsal_crash'),
+      createDatabase(servers.target, 'rehearsal_crash'),
     ]);
     const run = startDmskit(
       [
@@ -451,7 +308,7 @@ describe('faults during a cutover', () => {
       { env: { DMSKIT_FAULT: 'pause:start:subscription' } },
     );
     await run.line(/paused at start:subscription/);
-    await source.restart('immediate');
+    await servers.source.restart('immediate');
     run.signal('SIGUSR2');
     const done = await run.result;
     // The control sessions are reopened (pg/reconnect.ts) and the subscription reconnects by itself: the
@@ -470,18 +327,6 @@ describe('faults during a cutover', () => {
     await query(sourceUrl, 'UPDATE products SET price = price WHERE id = 1');
   });
 });
-
-function lastLine(text: string): string {
-  return text.trim().split('\n').at(-1) ?? '';
-}
-
-async function withClientOpen(url: string) {
-  const pg = (await import('pg')).default;
-  const c = new pg.Client({ connectionString: url });
-  c.on('error', () => undefined);
-  await c.connect();
-  return c;
-}
 
 describe('faults around the full load and CDC', () => {
   let source: LocalServer;
@@ -508,7 +353,7 @@ describe('faults around the full load and CDC', () => {
   });
 
   it('a slot invalidated by max_slot_wal_keep_size: status says so, the cutover refuses before fencing', async () => {
-    const m = await startMigration(source, target, dir, { schema: SCHEMA });
+    const m = await startMigration(source, target, dir, { schema: FAULTS_SCHEMA });
     await query(m.targetUrl, `ALTER SUBSCRIPTION ${m.subscription} DISABLE`);
     await until('the slot to be lost', async () => {
       await query(
