@@ -18,7 +18,10 @@ import {
 const SCHEMA = `CREATE TABLE ledger (id bigserial PRIMARY KEY, note text NOT NULL, at timestamptz NOT NULL DEFAULT now());
   CREATE TABLE accounts (id int PRIMARY KEY, balance numeric(12,2) NOT NULL);
   INSERT INTO accounts SELECT g, g * 10 FROM generate_series(1, 2000) g;
-  INSERT INTO ledger (note) SELECT 'seed ' || g FROM generate_series(1, 5000) g;`;
+  INSERT INTO ledger (note) SELECT 'seed ' || g FROM generate_series(1, 5000) g;
+  CREATE MATERIALIZED VIEW ledger_total AS SELECT count(*)::int AS n FROM ledger;
+  CREATE UNIQUE INDEX ledger_total_n ON ledger_total (n);
+  CREATE MATERIALIZED VIEW ledger_kinds AS SELECT DISTINCT split_part(note, ' ', 1) AS kind FROM ledger;`;
 
 /**
  * The cutover runbook on the native engine while an application keeps writing: no committed write is
@@ -120,6 +123,15 @@ describe('dmskit cutover --engine native', () => {
     const [{ next }] = await query1<{ next: string }>(m.targetUrl, "SELECT nextval('ledger_id_seq') AS next");
     expect(Number(next)).toBeGreaterThan(Math.max(...m.writer.committed));
     expect(JSON.parse(await readFile(m.state, 'utf8')).status).toBe('ready');
+    // The materialized views the start filled with the full load's rows, refreshed from the final data
+    // (one concurrently, over its unique index; one plainly).
+    expect(run.stderr).toMatch(/2 materialized view\(s\) refreshed from the final data/);
+    expect(await query(m.targetUrl, 'SELECT n FROM ledger_total')).toEqual(
+      await query(m.targetUrl, 'SELECT count(*)::int AS n FROM ledger'),
+    );
+    expect(await query(m.targetUrl, 'SELECT kind FROM ledger_kinds ORDER BY 1')).toEqual(
+      await query(m.targetUrl, "SELECT DISTINCT split_part(note, ' ', 1) AS kind FROM ledger ORDER BY 1"),
+    );
   });
 
   it('killed mid-way, resumes where it stopped and loses no row', async () => {

@@ -20,6 +20,8 @@ import {
   resumePooler,
   type SwitchTarget,
 } from '../pooler/pgbouncer.js';
+import { refreshMaterializedViews } from '../schema/matviews.js';
+import { schemasOf } from '../schema/roles.js';
 import { formatDuration } from '../ui/format.js';
 import { sleep } from '../util/time.js';
 import { assertCheckPasswords, checkToken, runApplicationChecks } from './app-checks.js';
@@ -619,6 +621,17 @@ const finish: Step = async (ctx) => {
       await dropWatermarkTable(options.targetControl, table);
     }
   }
+  // The materialized views the start filled hold the rows of the full load; the application, on the
+  // target since ready, reads them refreshed from the final data (concurrently where a unique index allows,
+  // so its readers are not blocked). One the server refuses is said, not a failed cutover.
+  const views = await refreshMaterializedViews(
+    options.sourceControl,
+    options.targetControl,
+    schemasOf(options.tables),
+    {
+      concurrently: true,
+    },
+  );
   ctx.result = () => ({
     window: windowOf(state, options.finalValidation === 'before-ready'),
     fenceMethod: state.fence!.method,
@@ -631,9 +644,20 @@ const finish: Step = async (ctx) => {
     resumed: ctx.resumed,
     fence: state.fence!,
   });
-  return options.fallback
-    ? 'forward replication objects removed'
-    : 'replication objects and the watermark removed';
+  const refreshed = [
+    ...(views.refreshed.length
+      ? [
+          `${views.refreshed.length} materialized view(s) refreshed from the final data in ${formatDuration(views.ms)}`,
+        ]
+      : []),
+    ...views.failed.map((f) => `materialized view ${f} not refreshed: refresh it on the target`),
+  ];
+  return [
+    options.fallback
+      ? 'forward replication objects removed'
+      : 'replication objects and the watermark removed',
+    ...refreshed,
+  ].join('; ');
 };
 
 /**

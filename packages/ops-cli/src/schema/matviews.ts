@@ -15,6 +15,8 @@ WITH mv AS (
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind = 'm' AND n.nspname = ANY($1::text[]))
 SELECT mv.oid::int8 AS oid, mv.schema, mv.name, mv.populated,
+       EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = mv.oid AND x.indisunique AND x.indisvalid
+                  AND x.indpred IS NULL AND x.indexprs IS NULL) AS keyed,
        ARRAY(SELECT DISTINCT d.refobjid::int8 FROM pg_rewrite r
                JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
               WHERE r.ev_class = mv.oid AND d.refobjid <> mv.oid AND d.refobjid IN (SELECT oid FROM mv)) AS reads
@@ -25,6 +27,8 @@ interface MatviewRow {
   schema: string;
   name: string;
   populated: boolean;
+  /** A unique index on plain columns, without WHERE: what REFRESH ... CONCURRENTLY needs. */
+  keyed: boolean;
   reads: string[];
 }
 
@@ -52,6 +56,14 @@ export async function refreshMaterializedViews(
   source: pg.Client,
   target: pg.Client,
   schemas: readonly string[],
+  options: {
+    /**
+     * Refresh a view the target has populated and that has a unique index on plain columns
+     * `CONCURRENTLY`: its readers are not blocked (the others are refreshed plainly, which blocks them).
+     * For refreshes while the application runs on the target.
+     */
+    concurrently?: boolean;
+  } = {},
 ): Promise<MatviewsRefreshed> {
   const began = performance.now();
   const onSource = (await source.query(MATVIEWS_SQL, [schemas])).rows as MatviewRow[];
@@ -73,7 +85,8 @@ export async function refreshMaterializedViews(
     done.add(v.oid);
     const name = `${pg.escapeIdentifier(v.schema)}.${pg.escapeIdentifier(v.name)}`;
     try {
-      await target.query(`REFRESH MATERIALIZED VIEW ${name}`);
+      const concurrently = options.concurrently && v.populated && v.keyed ? ' CONCURRENTLY' : '';
+      await target.query(`REFRESH MATERIALIZED VIEW${concurrently} ${name}`);
       refreshed.push(name);
     } catch (e) {
       // One view that cannot be refreshed (it reads a view the source left unpopulated) does not stop
