@@ -1,10 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { runDmskit, startDmskit } from '../helpers/cli.js';
 import {
   caughtUp,
-  cutoverState,
   FAULTS_SCHEMA,
   faultServers,
   lastLine,
@@ -14,8 +11,8 @@ import {
   withClientOpen,
   writable,
 } from '../helpers/faults.js';
-import { checkHistory, type HistoryWriter, LEDGER_DDL, startHistoryWriter } from '../helpers/history.js';
-import { prepareMigration, startMigration, type TestMigration, until } from '../helpers/migration.js';
+import { startHistoryWriter } from '../helpers/history.js';
+import { prepareMigration, startMigration, until } from '../helpers/migration.js';
 import { startProxy } from '../helpers/proxy.js';
 import { scratchDir } from '../helpers/scratch.js';
 import {
