@@ -17,7 +17,9 @@ export function startServer(
     name,
     logical: options.logical ?? false,
     ...(options.sameAs ? { port: options.sameAs.port, password: options.sameAs.password } : {}),
-    ...(options.settings ? { settings: options.settings } : {}),
+    // A subscription's apply worker that lost its walsender is restarted after this (default 5 s): the
+    // fault tests wait for it often. What they check does not depend on it.
+    settings: { wal_retrieve_retry_interval: '1s', ...options.settings },
   });
 }
 
