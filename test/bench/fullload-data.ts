@@ -6,6 +6,10 @@
  *   table with a check constraint, a foreign key to pgbench_accounts and 8 secondary indexes: GIN on a
  *   `jsonb` column and on a `tsvector`, GiST on a `tstzrange`, an expression index, a partial index, a
  *   composite and two plain b-trees.
+ * - `kinds` (not run by default: `--variant kinds`): other index kinds, to check the load on a schema
+ *   the scheduler was not tuned on: a wide table partitioned by month (4 partitions) with a covering
+ *   primary key, a hash, a BRIN, an SP-GiST (range), a trigram GIN (pg_trgm), a bloom (bloom) index,
+ *   UNIQUE NULLS NOT DISTINCT, a foreign key to pgbench_accounts; a materialized view with a unique index.
  */
 
 import { execFile } from 'node:child_process';
@@ -16,7 +20,9 @@ import { query } from '../helpers/servers.js';
 const exec = promisify(execFile);
 
 /** The schema variants. */
-export const VARIANTS = ['plain', 'indexed'] as const;
+export const VARIANTS = ['plain', 'indexed', 'kinds'] as const;
+/** The variants run when none is named. */
+export const DEFAULT_VARIANTS: readonly Variant[] = ['plain', 'indexed'];
 export type Variant = (typeof VARIANTS)[number];
 
 /**
@@ -35,7 +41,7 @@ export async function buildData(
     `building the ${variant} data: pgbench scale ${pgbenchScale}, ${wideRows.toLocaleString('en-US')} wide rows`,
   );
   // d: drop, t: tables, g: rows generated on the client, v: vacuum, p: primary keys, f: foreign keys.
-  const steps = variant === 'indexed' ? 'dtgvpf' : 'dtgvp';
+  const steps = variant === 'plain' ? 'dtgvp' : 'dtgvpf';
   await exec('pgbench', ['-i', '-q', '-s', String(pgbenchScale), '-I', steps, urlWithoutPassword(url)], {
     env: { ...process.env, ...env },
   });
@@ -51,6 +57,32 @@ export async function buildData(
        CREATE INDEX wide_at_idx ON wide (at);
        CREATE INDEX wide_ref_idx ON wide (ref);
        CREATE INDEX accounts_bid_idx ON pgbench_accounts (bid);`,
+    );
+  } else if (variant === 'kinds') {
+    await query(
+      url,
+      `CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE EXTENSION IF NOT EXISTS bloom;
+       CREATE TABLE events (id bigint NOT NULL, at timestamptz NOT NULL, kind text, code int, label text, ref uuid,
+              a int, b int, during tstzrange, account int REFERENCES pgbench_accounts (aid),
+              PRIMARY KEY (id, at) INCLUDE (kind)) PARTITION BY RANGE (at);
+       CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2025-02-01');
+       CREATE TABLE events_2 PARTITION OF events FOR VALUES FROM ('2025-02-01') TO ('2025-03-01');
+       CREATE TABLE events_3 PARTITION OF events FOR VALUES FROM ('2025-03-01') TO ('2025-04-01');
+       CREATE TABLE events_4 PARTITION OF events DEFAULT;
+       INSERT INTO events SELECT g, timestamptz '2025-01-01' + (g % 120) * interval '1 day' + (g % 86400) * interval '1 s',
+              'k' || g % 50, CASE WHEN g % 7 > 0 THEN g END, md5(g::text) || ' ' || repeat('w', g % 40), gen_random_uuid(),
+              g % 1000, g % 777,
+              tstzrange(timestamptz '2025-01-01' + g * interval '1 min', timestamptz '2025-01-01' + (g + 30) * interval '1 min'),
+              1 + (g::int8 * 7919) % ${accounts}
+         FROM generate_series(1, ${wideRows}) g;
+       CREATE INDEX events_ref_hash ON events USING hash (ref);
+       CREATE INDEX events_at_brin ON events USING brin (at);
+       CREATE INDEX events_during_spgist ON events USING spgist (during);
+       CREATE INDEX events_label_trgm ON events USING gin (label gin_trgm_ops);
+       CREATE INDEX events_bloom ON events_1 USING bloom (a, b);
+       CREATE UNIQUE INDEX events_code_id ON events_2 (code, id) NULLS NOT DISTINCT;
+       CREATE MATERIALIZED VIEW event_kinds AS SELECT kind, count(*) AS n FROM events GROUP BY kind;
+       CREATE UNIQUE INDEX event_kinds_kind ON event_kinds (kind);`,
     );
   } else {
     // The bytea column gives way to a tsvector and a range: about the plain variant's bytes per row.

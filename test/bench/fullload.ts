@@ -17,7 +17,7 @@
  * servers (fullload-floor.ts: the data alone with the same streams; the longest single index build), dmskit's
  * wall over it, and where each dmskit load's time went (fullload-timeline.ts).
  *
- *   pnpm bench:fullload [--scale 1] [--jobs 2] [--runs 3] [--variant plain,indexed] [--floor plain,indexed] [--only 'native --jobs 2,--index-jobs 2']
+ *   pnpm bench:fullload [--scale 1] [--jobs 2] [--runs 3] [--variant plain,indexed,kinds] [--floor plain,indexed] [--only 'native --jobs 2,--index-jobs 2']
  */
 
 import { execFile, spawn } from 'node:child_process';
@@ -28,11 +28,12 @@ import { promisify } from 'node:util';
 import { urlWithoutPassword } from '@dmskit/ops-cli';
 import Table from 'cli-table3';
 import { Command } from 'commander';
+import pg from 'pg';
 import { REPO_ROOT, runDmskit } from '../helpers/cli.js';
 import { prepareMigration } from '../helpers/migration.js';
 import { removeScratchDirs, scratchDir } from '../helpers/scratch.js';
 import { createDatabase, query, startServer, withClient } from '../helpers/servers.js';
-import { buildData, VARIANTS, type Variant } from './fullload-data.js';
+import { buildData, DEFAULT_VARIANTS, VARIANTS, type Variant } from './fullload-data.js';
 import { type Floor, measureFloor } from './fullload-floor.js';
 import { type Breakdown, sampleLoad } from './fullload-timeline.js';
 
@@ -44,12 +45,12 @@ const program = new Command('bench:fullload')
   .option(
     '--variant <names>',
     `schema variants, comma-separated (${VARIANTS.join(', ')})`,
-    VARIANTS.join(','),
+    DEFAULT_VARIANTS.join(','),
   )
   .option(
     '--floor <names>',
     'variants whose floor is measured, comma-separated (none: no floor)',
-    VARIANTS.join(','),
+    DEFAULT_VARIANTS.join(','),
   )
   .option('--only <endings>', 'run only the tools whose name ends with one of these (comma-separated)')
   .parse();
@@ -129,7 +130,7 @@ async function fingerprint(url: string): Promise<Map<string, string>> {
     await c.query("SET TimeZone = 'UTC'; SET extra_float_digits = 3");
     for (const { t } of tables) {
       const { rows } = await c.query(
-        `SELECT count(*)::text || ':' || coalesce(sum(hashtext(x::text)::int8), 0)::text AS f FROM public."${t}" x`,
+        `SELECT count(*)::text || ':' || coalesce(sum(hashtext(x::text)::int8), 0)::text AS f FROM public.${pg.escapeIdentifier(t)} x`,
       );
       out.set(t, (rows[0] as { f: string }).f);
     }
