@@ -104,7 +104,7 @@ export async function measureFloor(
     `SELECT con.conname AS name, t.relname AS table,
             format('ALTER TABLE %s ADD CONSTRAINT %I %s', t.oid::regclass, con.conname, pg_get_constraintdef(con.oid)) AS def
        FROM pg_constraint con JOIN pg_class t ON t.oid = con.conrelid
-      WHERE con.contype = 'f' AND t.relnamespace = 'public'::regnamespace ORDER BY 1`,
+      WHERE con.contype = 'f' AND con.conparentid = 0 AND t.relnamespace = 'public'::regnamespace ORDER BY 1`,
   );
   const builds: BuildTime[] = [];
   await withClient(targetUrl, async (c) => {

@@ -148,6 +148,13 @@ describe('loadBuildUnits: the builds of the full load, from the dump and the sou
     expect(indexBuildCost({ ...base, method: 'btree', collatable: true })).toBeGreaterThan(btree);
     expect(indexBuildCost({ ...base, method: 'btree', partial: true })).toBeLessThan(btree);
     expect(indexBuildCost({ ...base, method: 'brin' })).toBeLessThan(btree);
+    // Operator classes measured far above their method's usual (BENCHMARKS.md, session 17).
+    expect(indexBuildCost({ ...base, method: 'spgist', opclass: 'range_ops' })).toBeGreaterThan(
+      indexBuildCost({ ...base, method: 'gist', opclass: 'range_ops' }),
+    );
+    expect(indexBuildCost({ ...base, method: 'gin', opclass: 'gin_trgm_ops' })).toBeGreaterThan(
+      2 * indexBuildCost({ ...base, method: 'gin', opclass: 'jsonb_ops' }),
+    );
     const gin = byId('INDEX public child_doc_gin')?.cost ?? 0;
     expect(gin).toBeGreaterThan(byId('INDEX public child_note_idx')?.cost ?? Number.POSITIVE_INFINITY);
   });

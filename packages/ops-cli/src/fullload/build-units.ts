@@ -43,6 +43,17 @@ const MICROS_PER_ROW: Readonly<Record<string, number>> = {
   gist: 12,
   spgist: 4,
 };
+/**
+ * Operator classes whose builds cost far more per row than their access method's usual, measured on
+ * bench:fullload's `kinds` variant (BENCHMARKS.md, session 17): SP-GiST over ranges (a quad tree of
+ * overlapping ranges) 44-57 µs per tstzrange row, GIN over trigrams (pg_trgm) 14-16 µs per row of about
+ * 50 characters. Keyed by `method:opclass` of the first key column.
+ */
+const OPCLASS_MICROS_PER_ROW: Readonly<Record<string, number>> = {
+  'spgist:range_ops': 50,
+  'gin:gin_trgm_ops': 15,
+  'gist:gist_trgm_ops': 20,
+};
 /** Any other access method (an extension's). */
 const OTHER_MICROS_PER_ROW = 4;
 /** µs per byte of heap read by any build. */
@@ -65,6 +76,8 @@ interface IndexFacts {
   key: string;
   table: string;
   method: string;
+  /** The operator class of the first key column (`pg_opclass.opcname`); absent when unknown. */
+  opclass?: string;
   rows: number;
   bytes: number;
   columns: number;
@@ -79,7 +92,8 @@ interface IndexFacts {
  * partial index, which still reads every row), plus the heap it reads.
  */
 export function indexBuildCost(f: Omit<IndexFacts, 'key' | 'table'>): number {
-  let perRow = MICROS_PER_ROW[f.method] ?? OTHER_MICROS_PER_ROW;
+  let perRow =
+    OPCLASS_MICROS_PER_ROW[`${f.method}:${f.opclass}`] ?? MICROS_PER_ROW[f.method] ?? OTHER_MICROS_PER_ROW;
   if (f.method === 'btree' || f.method === 'hash') {
     perRow *= 1 + 0.3 * Math.max(0, f.columns - 1);
     if (f.collatable) perRow *= 2.5;
@@ -92,6 +106,7 @@ export function indexBuildCost(f: Omit<IndexFacts, 'key' | 'table'>): number {
 const INDEX_FACTS_SQL = `
 SELECT 'INDEX ' || n.nspname || ' ' || i.relname AS key, i.oid::int8 AS index_oid,
        n.nspname || '.' || t.relname AS table, n.nspname AS schema_name, t.relname AS table_name, am.amname AS method,
+       (SELECT opc.opcname FROM pg_opclass opc WHERE opc.oid = x.indclass[0]) AS opclass,
        greatest(t.reltuples, 0)::float8 AS rows, pg_relation_size(t.oid)::float8 AS bytes,
        x.indnkeyatts AS columns, x.indexprs IS NOT NULL AS expression, x.indpred IS NOT NULL AS partial,
        EXISTS (SELECT 1 FROM unnest(x.indcollation) c WHERE c <> 0) AS collatable,
