@@ -125,6 +125,9 @@ CREATE MATERIALIZED VIEW tier_counts AS SELECT tier, count(*) AS n FROM customer
 CREATE UNIQUE INDEX tier_counts_tier ON tier_counts (tier);
 CREATE MATERIALIZED VIEW busy_tiers AS SELECT tier FROM tier_counts WHERE n > 1000;
 CREATE MATERIALIZED VIEW never_filled AS SELECT 1 AS one WITH NO DATA;
+-- One that reads another through a plain view (no direct dependency between the two).
+CREATE VIEW tier_counts_v AS SELECT * FROM tier_counts;
+CREATE MATERIALIZED VIEW big_tiers AS SELECT tier FROM tier_counts_v WHERE n > 100;
 ANALYZE;`;
 
 /**
@@ -233,7 +236,7 @@ describe('full load: parallel copy from the slot snapshot, then CDC from the sam
     expect(diff.differences).toEqual([]);
     expect(diff.tables).toBeGreaterThanOrEqual(20);
     // Materialized views populated from the loaded rows (one over another), as on the source.
-    for (const view of ['tier_counts', 'busy_tiers'])
+    for (const view of ['tier_counts', 'busy_tiers', 'big_tiers'])
       expect(await query(m.targetUrl, `SELECT * FROM ${view} ORDER BY 1`)).toEqual(
         await query(m.sourceUrl, `SELECT * FROM ${view} ORDER BY 1`),
       );

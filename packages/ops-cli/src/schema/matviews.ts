@@ -8,18 +8,31 @@ import { isConnectionLost } from '../pg/reconnect.js';
  * refreshed. The application must find it populated at ready.
  */
 
-/** Materialized views of the schemas, on `client`: oid, name, whether populated, the ones each reads. */
+/**
+ * Materialized views of the schemas, on `client`: oid, name, whether populated, and the materialized
+ * views each reads, directly or through plain views (the relations its rewrite rule depends on in
+ * `pg_depend`, followed through each view's own rule).
+ */
 const MATVIEWS_SQL = `
-WITH mv AS (
+WITH RECURSIVE mv AS (
   SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relispopulated AS populated
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.relkind = 'm' AND n.nspname = ANY($1::text[]))
+   WHERE c.relkind = 'm' AND n.nspname = ANY($1::text[])),
+reads (mv_oid, rel) AS (
+  SELECT r.ev_class, d.refobjid FROM pg_rewrite r
+    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass
+   WHERE r.ev_class IN (SELECT oid FROM mv) AND d.refobjid <> r.ev_class
+  UNION
+  SELECT reads.mv_oid, d.refobjid FROM reads
+    JOIN pg_class v ON v.oid = reads.rel AND v.relkind = 'v'
+    JOIN pg_rewrite r ON r.ev_class = v.oid
+    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass
+   WHERE d.refobjid <> v.oid)
 SELECT mv.oid::int8 AS oid, mv.schema, mv.name, mv.populated,
        EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = mv.oid AND x.indisunique AND x.indisvalid
                   AND x.indpred IS NULL AND x.indexprs IS NULL) AS keyed,
-       ARRAY(SELECT DISTINCT d.refobjid::int8 FROM pg_rewrite r
-               JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
-              WHERE r.ev_class = mv.oid AND d.refobjid <> mv.oid AND d.refobjid IN (SELECT oid FROM mv)) AS reads
+       ARRAY(SELECT DISTINCT reads.rel::int8 FROM reads
+              WHERE reads.mv_oid = mv.oid AND reads.rel <> mv.oid AND reads.rel IN (SELECT oid FROM mv)) AS reads
   FROM mv ORDER BY 2, 3`;
 
 interface MatviewRow {
@@ -44,8 +57,8 @@ export interface MatviewsRefreshed {
 
 /**
  * Refreshes, on the target, every materialized view of `schemas` that is populated on the source, each
- * after the materialized views its query reads (their rewrite rule's dependencies in `pg_depend`), so a
- * view over another sees it populated (PostgreSQL: "REFRESH MATERIALIZED VIEW"). Views the source has not
+ * after the materialized views its query reads, directly or through plain views, so a view over another
+ * sees it populated (PostgreSQL: "REFRESH MATERIALIZED VIEW"). Views the source has not
  * populated (`WITH NO DATA`) stay so. Run after the full load and post-data, before owners change: the
  * session refreshing must own the view.
  * A view whose query reads a table out of scope is refreshed from what the target holds. A refresh the
